@@ -1,0 +1,39 @@
+#pragma once
+// The Llama-family forward pass in fp32 (HF LlamaForCausalLM semantics):
+// embedding, RMSNorm, RoPE in HF's rotate-half layout, causal GQA attention,
+// SwiGLU MLP, final norm, lm_head. Split into pieces so analyses can start at
+// any block from given hidden states and skip any set of blocks.
+#include "model.h"
+
+#include <ATen/ATen.h>
+#include <vector>
+
+namespace tailor {
+
+struct RopeTable {
+    at::Tensor cos, sin; // [T, head_dim]
+};
+
+RopeTable makeRope(const ModelConfig& c, int64_t seqLen);
+
+at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& w, double eps);
+
+// One block: h [B, T, H] -> [B, T, H]. Differentiable (Taylor uses it with grads).
+at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::Tensor& h,
+                        const RopeTable& rope);
+
+// Blocks [from, to) of the model, skipping those with skip[i] == true.
+at::Tensor runBlocks(const Model& m, at::Tensor h, int from, int to, const RopeTable& rope,
+                     const std::vector<bool>& skip = {});
+
+// Final norm and lm_head: h [B, T, H] -> logits [B, T, vocab].
+at::Tensor headLogits(const Model& m, const at::Tensor& h);
+
+// Sum of next-token NLL over positions 1..T-1 of each window, in double.
+// Computes logits in chunks of windows so the [B, T, vocab] tensor stays small.
+double windowsNll(const Model& m, const at::Tensor& h, const at::Tensor& ids);
+
+// Mean NLL as a differentiable scalar (for gradients).
+at::Tensor meanNllDifferentiable(const at::Tensor& logits, const at::Tensor& ids);
+
+} // namespace tailor

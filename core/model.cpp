@@ -1,0 +1,141 @@
+#include "model.h"
+#include "arch_table.h"
+#include "error.h"
+
+namespace tailor {
+
+std::vector<at::Tensor*> BlockWeights::all()
+{
+    std::vector<at::Tensor*> v;
+    for (auto& p : named(0))
+        v.push_back(p.second);
+    return v;
+}
+
+std::vector<std::pair<std::string, at::Tensor*>> BlockWeights::named(int b)
+{
+    std::vector<std::pair<std::string, at::Tensor*>> v = {
+        {hfTensorName(TensorRole::AttnNorm, b), &attn_norm}, {hfTensorName(TensorRole::AttnQ, b), &wq},
+        {hfTensorName(TensorRole::AttnK, b), &wk},           {hfTensorName(TensorRole::AttnV, b), &wv},
+        {hfTensorName(TensorRole::AttnO, b), &wo},           {hfTensorName(TensorRole::AttnQBias, b), &bq},
+        {hfTensorName(TensorRole::AttnKBias, b), &bk},       {hfTensorName(TensorRole::AttnVBias, b), &bv},
+        {hfTensorName(TensorRole::FfnNorm, b), &ffn_norm},   {hfTensorName(TensorRole::FfnGate, b), &w_gate},
+        {hfTensorName(TensorRole::FfnUp, b), &w_up},         {hfTensorName(TensorRole::FfnDown, b), &w_down},
+    };
+    v.erase(std::remove_if(v.begin(), v.end(), [](auto& p) { return !p.second->defined(); }), v.end());
+    return v;
+}
+
+at::Tensor tensorFromCheckpoint(const CheckpointTensor& t)
+{
+    at::ScalarType st = at::kFloat;
+    switch (t.info->dtype) {
+    case DType::F32: st = at::kFloat; break;
+    case DType::F16: st = at::kHalf; break;
+    case DType::BF16: st = at::kBFloat16; break;
+    case DType::I8: st = at::kChar; break;
+    case DType::U8: st = at::kByte; break;
+    case DType::I32: st = at::kInt; break;
+    case DType::I64: st = at::kLong; break;
+    }
+    auto keep = t.file; // the deleter holds the mapping until the last view is gone
+    return at::from_blob(const_cast<void*>(t.info->data), t.info->shape,
+                         [keep](void*) mutable { keep.reset(); },
+                         at::TensorOptions().dtype(st));
+}
+
+std::shared_ptr<Model> Model::load(const std::string& dir)
+{
+    auto m = std::make_shared<Model>();
+    m->ckpt_ = Checkpoint::open(dir);
+    return m;
+}
+
+at::Tensor Model::raw(const std::string& name) const
+{
+    auto it = replaced_.find(name);
+    if (it != replaced_.end())
+        return it->second;
+    return tensorFromCheckpoint(ckpt_->get(name));
+}
+
+void Model::replace(const std::string& name, const at::Tensor& t)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    replaced_[name] = t;
+    blockCache_.clear();
+    headCache_ = at::Tensor();
+}
+
+at::Tensor Model::fp32(const std::string& name) const
+{
+    at::Tensor t = raw(name);
+    // contiguous fp32 copy; for F32 checkpoints, clone so that callers may write
+    return t.scalar_type() == at::kFloat ? t.clone() : t.to(at::kFloat);
+}
+
+bool Model::cacheAll() const
+{
+    return config().totalParameters() * 4 <= kFp32CacheBytes;
+}
+
+BlockWeights Model::block(int i) const
+{
+    if (i < 0 || i >= nBlocks())
+        throw Error("block " + std::to_string(i) + " is out of range (the model has " +
+                    std::to_string(nBlocks()) + " blocks)");
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = blockCache_.find(i);
+    if (it != blockCache_.end())
+        return it->second;
+    BlockWeights w;
+    const bool bias = config().attention_bias;
+    w.attn_norm = fp32(hfTensorName(TensorRole::AttnNorm, i));
+    w.wq = fp32(hfTensorName(TensorRole::AttnQ, i));
+    w.wk = fp32(hfTensorName(TensorRole::AttnK, i));
+    w.wv = fp32(hfTensorName(TensorRole::AttnV, i));
+    w.wo = fp32(hfTensorName(TensorRole::AttnO, i));
+    if (bias) {
+        w.bq = fp32(hfTensorName(TensorRole::AttnQBias, i));
+        w.bk = fp32(hfTensorName(TensorRole::AttnKBias, i));
+        w.bv = fp32(hfTensorName(TensorRole::AttnVBias, i));
+    }
+    w.ffn_norm = fp32(hfTensorName(TensorRole::FfnNorm, i));
+    w.w_gate = fp32(hfTensorName(TensorRole::FfnGate, i));
+    w.w_up = fp32(hfTensorName(TensorRole::FfnUp, i));
+    w.w_down = fp32(hfTensorName(TensorRole::FfnDown, i));
+    if (cacheAll())
+        blockCache_[i] = w;
+    return w;
+}
+
+at::Tensor Model::finalNorm() const
+{
+    return fp32(hfTensorName(TensorRole::OutputNorm));
+}
+
+at::Tensor Model::lmHead() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (headCache_.defined())
+        return headCache_;
+    const auto role = config().tie_word_embeddings ? TensorRole::TokenEmbd : TensorRole::Output;
+    // The head is used by every window; keep its fp32 copy (0.5 GiB for a 7B model).
+    headCache_ = fp32(hfTensorName(role));
+    return headCache_;
+}
+
+at::Tensor Model::embed(const at::Tensor& ids) const
+{
+    const at::Tensor table = raw(hfTensorName(TensorRole::TokenEmbd));
+    const int64_t vocab = table.size(0);
+    if (ids.numel() > 0) {
+        const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
+        if (lo < 0 || hi >= vocab)
+            throw Error("token id " + std::to_string(lo < 0 ? lo : hi) + " is outside the vocabulary (" +
+                        std::to_string(vocab) + " tokens)");
+    }
+    return at::embedding(table, ids).to(at::kFloat);
+}
+
+} // namespace tailor

@@ -1,0 +1,63 @@
+#pragma once
+// The loaded model: a Checkpoint (memory-mapped, checkpoint dtype) plus fp32
+// views of blocks for compute. Weights are widened to fp32 one block at a time;
+// when the whole model's fp32 copy is small (under kFp32CacheBytes) the widened
+// blocks are cached, otherwise they are rebuilt per use so that a 7B bf16 model
+// fits in 24 GiB. Torch-facing: only engine .cpp files include this.
+#include "checkpoint.h"
+
+#include <ATen/ATen.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace tailor {
+
+struct BlockWeights {
+    at::Tensor attn_norm, wq, wk, wv, wo, bq, bk, bv; // biases undefined unless attention_bias
+    at::Tensor ffn_norm, w_gate, w_up, w_down;
+
+    std::vector<at::Tensor*> all();                    // every defined tensor
+    std::vector<std::pair<std::string, at::Tensor*>> named(int block); // with HF names
+};
+
+class Model {
+public:
+    static std::shared_ptr<Model> load(const std::string& dir);
+
+    const ModelConfig& config() const { return ckpt_->config(); }
+    const Checkpoint& checkpoint() const { return *ckpt_; }
+    int nBlocks() const { return int(ckpt_->config().n_layer); }
+
+    // A tensor in its stored dtype (zero-copy view of the mapping, or a replacement).
+    at::Tensor raw(const std::string& name) const;
+    // Replace a tensor (compression steps); drops cached fp32 copies.
+    void replace(const std::string& name, const at::Tensor& t);
+
+    // fp32 weights of block i (cached for small models).
+    BlockWeights block(int i) const;
+    at::Tensor finalNorm() const;
+    at::Tensor lmHead() const; // fp32 [vocab, hidden]; the embedding when tied
+    // Embedding rows for ids [B, T] -> fp32 [B, T, hidden]; only the rows used are widened.
+    at::Tensor embed(const at::Tensor& ids) const;
+
+    static constexpr int64_t kFp32CacheBytes = int64_t(3) << 30;
+
+private:
+    at::Tensor fp32(const std::string& name) const;
+    bool cacheAll() const;
+
+    std::shared_ptr<Checkpoint> ckpt_;
+    std::map<std::string, at::Tensor> replaced_;
+    mutable std::mutex mutex_;
+    mutable std::map<int, BlockWeights> blockCache_;
+    mutable at::Tensor headCache_;
+};
+
+// Zero-copy torch view of a mapped tensor; the tensor keeps the mapping alive.
+at::Tensor tensorFromCheckpoint(const CheckpointTensor& t);
+
+} // namespace tailor

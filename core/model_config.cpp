@@ -1,0 +1,183 @@
+#include "model_config.h"
+#include "error.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+
+namespace tailor {
+
+namespace {
+
+// Reads config keys with type checks; every message names the file and key.
+class ConfigReader {
+public:
+    ConfigReader(QJsonObject o, std::string file) : o_(std::move(o)), file_(std::move(file)) {}
+
+    int64_t requiredInt(const char* key) const
+    {
+        if (!o_.contains(key))
+            fail(key, "is missing");
+        return toInt(key, o_.value(key));
+    }
+    int64_t optionalInt(const char* key, int64_t def) const
+    {
+        const QJsonValue v = o_.value(key);
+        if (v.isUndefined() || v.isNull())
+            return def;
+        // eos_token_id may be a list (Llama 3): the first one is the canonical id.
+        if (v.isArray() && !v.toArray().isEmpty())
+            return toInt(key, v.toArray().first());
+        return toInt(key, v);
+    }
+    double optionalDouble(const char* key, double def) const
+    {
+        const QJsonValue v = o_.value(key);
+        if (v.isUndefined() || v.isNull())
+            return def;
+        if (!v.isDouble())
+            fail(key, "must be a number");
+        return v.toDouble();
+    }
+    bool optionalBool(const char* key, bool def) const
+    {
+        const QJsonValue v = o_.value(key);
+        if (v.isUndefined() || v.isNull())
+            return def;
+        if (!v.isBool())
+            fail(key, "must be true or false");
+        return v.toBool();
+    }
+    std::string optionalString(const char* key) const
+    {
+        const QJsonValue v = o_.value(key);
+        if (v.isUndefined() || v.isNull())
+            return {};
+        if (!v.isString())
+            fail(key, "must be a string");
+        return v.toString().toStdString();
+    }
+    QJsonObject object(const char* key) const
+    {
+        const QJsonValue v = o_.value(key);
+        if (v.isUndefined() || v.isNull())
+            return {};
+        if (!v.isObject())
+            fail(key, "must be an object");
+        return v.toObject();
+    }
+    [[noreturn]] void fail(const char* key, const std::string& what) const
+    {
+        throw Error(file_ + ": key '" + key + "' " + what);
+    }
+
+private:
+    int64_t toInt(const char* key, const QJsonValue& v) const
+    {
+        if (!v.isDouble() || v.toDouble() != double(int64_t(v.toDouble())))
+            fail(key, "must be an integer");
+        return int64_t(v.toDouble());
+    }
+    QJsonObject o_;
+    std::string file_;
+};
+
+} // namespace
+
+ModelConfig ModelConfig::fromFile(const std::string& path)
+{
+    QFile f(QString::fromStdString(path));
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error(path + ": cannot open: " + f.errorString().toStdString());
+    return fromJson(f.readAll().toStdString(), path);
+}
+
+ModelConfig ModelConfig::fromJson(const std::string& json, const std::string& file)
+{
+    QJsonParseError err{};
+    const QJsonDocument doc = QJsonDocument::fromJson(QByteArray::fromStdString(json), &err);
+    if (err.error != QJsonParseError::NoError)
+        throw Error(file + ": not valid JSON at byte " + std::to_string(err.offset) + ": " +
+                    err.errorString().toStdString());
+    if (!doc.isObject())
+        throw Error(file + ": not a JSON object");
+    const ConfigReader r(doc.object(), file);
+    ModelConfig c;
+    c.model_type = r.optionalString("model_type");
+    if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2")
+        throw Error(file + ": model_type '" + c.model_type +
+                    "' is not supported (Tailor runs llama, mistral and qwen2 checkpoints)");
+    c.vocab_size = r.requiredInt("vocab_size");
+    c.hidden_size = r.requiredInt("hidden_size");
+    c.intermediate_size = r.requiredInt("intermediate_size");
+    c.n_layer = r.requiredInt("num_hidden_layers");
+    c.n_head = r.requiredInt("num_attention_heads");
+    c.n_head_kv = r.optionalInt("num_key_value_heads", c.n_head);
+    if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.intermediate_size <= 0 || c.n_layer <= 0 ||
+        c.n_head <= 0 || c.n_head_kv <= 0)
+        throw Error(file + ": sizes must be positive");
+    if (c.n_head % c.n_head_kv != 0)
+        r.fail("num_key_value_heads", "must divide num_attention_heads (" +
+                                          std::to_string(c.n_head) + ")");
+    const int64_t defaultHeadDim = c.hidden_size / c.n_head;
+    c.head_dim = r.optionalInt("head_dim", defaultHeadDim);
+    if (c.head_dim <= 0 || c.head_dim % 2 != 0)
+        r.fail("head_dim", "must be a positive even number");
+    if (!doc.object().contains("head_dim") && c.hidden_size % c.n_head != 0)
+        r.fail("hidden_size", "must be divisible by num_attention_heads");
+    c.max_position_embeddings = r.optionalInt("max_position_embeddings", 2048);
+    c.rms_norm_eps = r.optionalDouble("rms_norm_eps", 1e-6);
+    c.rope_theta = r.optionalDouble("rope_theta", 10000.0);
+    c.tie_word_embeddings = r.optionalBool("tie_word_embeddings", false);
+    c.attention_bias = c.model_type == "qwen2" || r.optionalBool("attention_bias", false);
+    c.bos_token_id = r.optionalInt("bos_token_id", -1);
+    c.eos_token_id = r.optionalInt("eos_token_id", -1);
+    c.sliding_window = r.optionalInt("sliding_window", 0);
+    c.torch_dtype = r.optionalString("torch_dtype");
+    if (r.optionalString("hidden_act") != "" && r.optionalString("hidden_act") != "silu")
+        r.fail("hidden_act", "is '" + r.optionalString("hidden_act") + "', only 'silu' is supported");
+
+    const QJsonObject rs = r.object("rope_scaling");
+    if (!rs.isEmpty()) {
+        const ConfigReader s(rs, file + ": rope_scaling");
+        std::string type = s.optionalString("rope_type");
+        if (type.empty())
+            type = s.optionalString("type");
+        if (type == "default")
+            type.clear();
+        if (!type.empty() && type != "linear" && type != "llama3")
+            throw Error(file + ": rope_scaling type '" + type +
+                        "' is not supported (linear and llama3 are)");
+        c.rope_scaling.type = type;
+        c.rope_scaling.factor = s.optionalDouble("factor", 1.0);
+        c.rope_scaling.low_freq_factor = s.optionalDouble("low_freq_factor", 1.0);
+        c.rope_scaling.high_freq_factor = s.optionalDouble("high_freq_factor", 4.0);
+        c.rope_scaling.original_max_position_embeddings =
+            s.optionalInt("original_max_position_embeddings", 8192);
+        if (c.rope_scaling.factor <= 0)
+            throw Error(file + ": rope_scaling factor must be positive");
+    }
+    return c;
+}
+
+int64_t ModelConfig::blockParameters() const
+{
+    const int64_t q = n_head * head_dim, kv = n_head_kv * head_dim;
+    int64_t p = hidden_size * (q + 2 * kv) + q * hidden_size; // q k v o
+    if (attention_bias)
+        p += q + 2 * kv;
+    p += 3 * hidden_size * intermediate_size; // gate up down
+    p += 2 * hidden_size;                     // two norms
+    return p;
+}
+
+int64_t ModelConfig::totalParameters() const
+{
+    int64_t p = n_layer * blockParameters() + vocab_size * hidden_size + hidden_size;
+    if (!tie_word_embeddings)
+        p += vocab_size * hidden_size;
+    return p;
+}
+
+} // namespace tailor

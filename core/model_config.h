@@ -1,0 +1,46 @@
+#pragma once
+// Hyper-parameters of a Llama-family checkpoint, read from config.json.
+// Supported `model_type`s: llama (Llama 2/3, TinyLlama, SmolLM), mistral, qwen2.
+#include <cstdint>
+#include <string>
+
+namespace tailor {
+
+struct RopeScaling {
+    std::string type; // "" (none), "linear", "llama3"
+    double factor = 1.0;
+    double low_freq_factor = 1.0;
+    double high_freq_factor = 4.0;
+    int64_t original_max_position_embeddings = 8192;
+};
+
+struct ModelConfig {
+    std::string model_type;
+    int64_t vocab_size = 0;
+    int64_t hidden_size = 0;
+    int64_t intermediate_size = 0;
+    int64_t n_layer = 0;
+    int64_t n_head = 0;
+    int64_t n_head_kv = 0;
+    int64_t head_dim = 0;
+    int64_t max_position_embeddings = 2048;
+    double rms_norm_eps = 1e-6;
+    double rope_theta = 10000.0;
+    RopeScaling rope_scaling;
+    bool tie_word_embeddings = false;
+    bool attention_bias = false; // q/k/v bias (qwen2 always; llama when attention_bias)
+    int64_t bos_token_id = -1;
+    int64_t eos_token_id = -1;
+    int64_t sliding_window = 0; // mistral; 0 = none
+    std::string torch_dtype;
+
+    // Parses and validates; errors read "config.json: key 'x' ...".
+    static ModelConfig fromFile(const std::string& path);
+    static ModelConfig fromJson(const std::string& json, const std::string& fileLabel);
+
+    // Parameters of one transformer block and of the whole model.
+    int64_t blockParameters() const;
+    int64_t totalParameters() const;
+};
+
+} // namespace tailor

@@ -1,0 +1,27 @@
+#include "progress.h"
+#include "error.h"
+
+namespace tailor {
+
+void reportProgress(const ProgressFn& fn, double fraction, const std::string& stage)
+{
+    if (fn && !fn(Progress{fraction, stage}))
+        throw Cancelled();
+}
+
+EtaEstimator::EtaEstimator() : start_(std::chrono::steady_clock::now()) {}
+
+double EtaEstimator::elapsed() const
+{
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+}
+
+double EtaEstimator::secondsLeft(double fraction) const
+{
+    if (fraction <= 1e-6)
+        return -1.0;
+    const double t = elapsed();
+    return t * (1.0 - fraction) / fraction;
+}
+
+} // namespace tailor

@@ -1,0 +1,133 @@
+// Perplexity and logits against the independent PyTorch goldens (#2).
+#include <ATen/ATen.h>
+#include <c10/core/InferenceMode.h>
+
+#include "core/error.h"
+#include "core/llama_forward.h"
+#include "core/model.h"
+#include "core/perplexity.h"
+#include "test_data.h"
+
+#include <QtTest>
+
+using namespace tailor;
+
+class TestPerplexity : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void evalPpl_data()
+    {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<int>("seqLen");
+        QTest::newRow("stories260K L128") << "stories260K" << 128;
+        QTest::newRow("stories260K L256") << "stories260K" << 256;
+        QTest::newRow("tinystories-12L L128") << "tinystories-12L" << 128;
+        QTest::newRow("tinystories-12L L256") << "tinystories-12L" << 256;
+    }
+    void evalPpl()
+    {
+        QFETCH(QString, model);
+        QFETCH(int, seqLen);
+        const auto m = Model::load(model == "stories260K" ? testdata::stories260K() : testdata::tinystories12L());
+        const auto ids = testdata::goldenIds("tinystories-valid-99");
+        EvalOptions opt;
+        opt.seq_len = seqLen;
+        const EvalResult r = evaluatePerplexity(*m, ids, opt);
+        const QJsonObject g = testdata::golden(model).value(QString("eval_ppl_L%1").arg(seqLen)).toObject();
+        qInfo("%s L=%d: ppl %.8f golden %.8f (%.0f tok/s)", qPrintable(model), seqLen, r.ppl,
+              g.value("ppl").toDouble(), r.tokens_per_s);
+        QCOMPARE(r.predicted_tokens, int64_t(g.value("predicted_tokens").toDouble()));
+        QVERIFY2(testdata::relErr(r.ppl, g.value("ppl").toDouble()) < 1e-4, "PPL differs from golden");
+        QVERIFY(testdata::relErr(r.nll, g.value("nll_sum").toDouble()) < 1e-4);
+    }
+
+    void logitsWindow0_data()
+    {
+        QTest::addColumn<QString>("model");
+        QTest::newRow("stories260K") << "stories260K";
+        QTest::newRow("tinystories-12L") << "tinystories-12L";
+    }
+    void logitsWindow0()
+    {
+        QFETCH(QString, model);
+        const auto m = Model::load(model == "stories260K" ? testdata::stories260K() : testdata::tinystories12L());
+        const QJsonObject g = testdata::golden(model);
+        std::vector<int64_t> ids;
+        for (const auto& v : g.value("window0_ids").toArray())
+            ids.push_back(v.toInt());
+        c10::InferenceMode guard;
+        const at::Tensor t = at::from_blob(ids.data(), {1, int64_t(ids.size())}, at::kLong);
+        const at::Tensor h = runBlocks(*m, m->embed(t), 0, m->nBlocks(), makeRope(m->config(), t.size(1)));
+        const at::Tensor logits = headLogits(*m, h)[0];
+        const QJsonArray rows = g.value("logits_window0_first4").toArray();
+        QCOMPARE(rows.size(), 4);
+        double worst = 0;
+        for (int p = 0; p < 4; ++p) {
+            const auto want = testdata::toDoubles(rows[p]);
+            QCOMPARE(int64_t(want.size()), logits.size(1));
+            const at::Tensor row = logits[p].to(at::kDouble).contiguous();
+            const double* got = row.data_ptr<double>();
+            for (std::size_t v = 0; v < want.size(); ++v)
+                worst = std::max(worst, std::abs(got[v] - want[v]));
+        }
+        qInfo("%s: max |logit - golden| = %.3g", qPrintable(model), worst);
+        QVERIFY(worst < 1e-4);
+    }
+
+    void dropBlocksChangesPpl()
+    {
+        const auto m = Model::load(testdata::stories260K());
+        const auto ids = testdata::goldenIds("tinystories-valid-99");
+        EvalOptions opt;
+        opt.seq_len = 256;
+        opt.drop_blocks = {2};
+        const EvalResult r = evaluatePerplexity(*m, ids, opt);
+        const double want = testdata::toDoubles(testdata::golden("stories260K").value("eval_ppl_L256_drop"))[2];
+        QVERIFY(testdata::relErr(r.ppl, want) < 1e-4);
+    }
+
+    void batchingDoesNotChangeResult()
+    {
+        const auto m = Model::load(testdata::stories260K());
+        const auto ids = testdata::goldenIds("tinystories-valid-99");
+        EvalOptions one;
+        one.seq_len = 128;
+        one.max_windows = 12;
+        one.batch_tokens = 1;
+        EvalOptions many = one;
+        many.batch_tokens = 128 * 5;
+        QVERIFY(testdata::relErr(evaluatePerplexity(*m, ids, one).ppl, evaluatePerplexity(*m, ids, many).ppl) < 1e-6);
+    }
+
+    void cancelStops()
+    {
+        const auto m = Model::load(testdata::stories260K());
+        const auto ids = testdata::goldenIds("tinystories-valid-99");
+        EvalOptions opt;
+        opt.seq_len = 128;
+        opt.batch_tokens = 128;
+        int calls = 0;
+        QVERIFY(testdata::throwsA<tailor::Cancelled>([&] { evaluatePerplexity(*m, ids, opt, [&](const Progress&) { return ++calls < 3; }); }));
+        QCOMPARE(calls, 3);
+    }
+
+    void badSettings()
+    {
+        const auto m = Model::load(testdata::stories260K());
+        const std::vector<int32_t> shortIds(50, 5);
+        EvalOptions opt;
+        opt.seq_len = 128;
+        QVERIFY(testdata::throwsA<tailor::Error>([&] { evaluatePerplexity(*m, shortIds, opt); }));
+        opt.seq_len = 16;
+        opt.drop_blocks = {0, 1, 2, 3, 4};
+        QVERIFY(testdata::throwsA<tailor::Error>([&] { evaluatePerplexity(*m, shortIds, opt); }));
+        opt.drop_blocks = {7};
+        QVERIFY(testdata::throwsA<tailor::Error>([&] { evaluatePerplexity(*m, shortIds, opt); }));
+        opt.drop_blocks = {};
+        std::vector<int32_t> badIds(64, 9999);
+        QVERIFY(testdata::throwsA<tailor::Error>([&] { evaluatePerplexity(*m, badIds, opt); }));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestPerplexity)
+#include "test_perplexity.moc"
