@@ -4,7 +4,7 @@
 #include "llama_forward.h"
 
 #include <ATen/core/grad_mode.h>
-#include <c10/core/InferenceMode.h>
+
 #include <chrono>
 #include <cmath>
 
@@ -31,7 +31,7 @@ EvalResult evaluateWindows(const Model& model, const TokenWindows& w, const Eval
                            const ProgressFn& progress)
 {
     setComputeThreads(opt.threads);
-    c10::InferenceMode guard;
+    at::NoGradGuard guard; // not InferenceMode: cached weights must stay usable by autograd (Taylor)
     const auto skip = blockSkipMask(model, opt.drop_blocks);
     const auto t0 = std::chrono::steady_clock::now();
     const int64_t L = w.seq_len;

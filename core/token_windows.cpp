@@ -52,3 +52,22 @@ TokenWindows sampleWindows(const std::vector<int32_t>& ids, int64_t seqLen, int6
 }
 
 } // namespace tailor
+
+namespace tailor {
+
+TokenWindows calibrationWindows(const std::vector<int32_t>& ids, const CalibOptions& opt, const std::string& what)
+{
+    if (opt.windows <= 0)
+        throw Error(what + ": the number of calibration windows must be positive");
+    if (opt.random)
+        return sampleWindows(ids, opt.seq_len, opt.windows, opt.seed, what);
+    checkLength(opt.seq_len, what);
+    const int64_t available = int64_t(ids.size()) / opt.seq_len;
+    if (available < opt.windows)
+        throw Error(what + ": " + std::to_string(opt.windows) + " windows of " + std::to_string(opt.seq_len) +
+                    " tokens were asked for, but its " + std::to_string(ids.size()) + " tokens hold only " +
+                    std::to_string(available));
+    return cutWindows(ids, opt.seq_len, opt.windows, what);
+}
+
+} // namespace tailor

@@ -26,3 +26,19 @@ TokenWindows sampleWindows(const std::vector<int32_t>& ids, int64_t seqLen, int6
                            const std::string& what);
 
 } // namespace tailor
+
+namespace tailor {
+
+// Calibration set: the first `windows` windows of `seq_len` tokens (the
+// paper's 10 x 128 by default), or `windows` random windows with a seed.
+struct CalibOptions {
+    int64_t windows = 10;
+    int64_t seq_len = 128;
+    bool random = false;
+    uint64_t seed = 0;
+};
+
+// Unlike cutWindows, asking for more windows than the text holds is an error.
+TokenWindows calibrationWindows(const std::vector<int32_t>& ids, const CalibOptions& opt, const std::string& what);
+
+} // namespace tailor

@@ -1,0 +1,110 @@
+#include "cli_args.h"
+
+#include <cstdlib>
+
+namespace tailor::cli {
+
+Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& options,
+           const std::set<std::string>& flags)
+{
+    for (std::size_t i = 0; i < argv.size(); ++i) {
+        const std::string& a = argv[i];
+        if (a.size() > 2 && a.compare(0, 2, "--") == 0) {
+            std::string key = a.substr(2), value;
+            const auto eq = key.find('=');
+            const bool inlineValue = eq != std::string::npos;
+            if (inlineValue) {
+                value = key.substr(eq + 1);
+                key = key.substr(0, eq);
+            }
+            if (flags.count(key) && !inlineValue) {
+                flags_.insert(key);
+            } else if (options.count(key)) {
+                if (!inlineValue) {
+                    if (i + 1 >= argv.size())
+                        throw UsageError("option --" + key + " needs a value");
+                    value = argv[++i];
+                }
+                values_[key] = value;
+            } else {
+                throw UsageError("unknown option --" + key);
+            }
+        } else {
+            positional_.push_back(a);
+        }
+    }
+}
+
+std::string Args::positional(std::size_t i, const char* what) const
+{
+    if (i >= positional_.size())
+        throw UsageError(std::string("missing ") + what);
+    return positional_[i];
+}
+
+std::string Args::get(const std::string& key, const std::string& def) const
+{
+    auto it = values_.find(key);
+    return it == values_.end() ? def : it->second;
+}
+
+std::string Args::require(const std::string& key) const
+{
+    auto it = values_.find(key);
+    if (it == values_.end())
+        throw UsageError("option --" + key + " is required");
+    return it->second;
+}
+
+long long Args::getInt(const std::string& key, long long def) const
+{
+    auto it = values_.find(key);
+    if (it == values_.end())
+        return def;
+    char* end = nullptr;
+    const long long v = std::strtoll(it->second.c_str(), &end, 10);
+    if (it->second.empty() || *end != '\0')
+        throw UsageError("option --" + key + " needs an integer, got '" + it->second + "'");
+    return v;
+}
+
+double Args::getDouble(const std::string& key, double def) const
+{
+    auto it = values_.find(key);
+    if (it == values_.end())
+        return def;
+    char* end = nullptr;
+    const double v = std::strtod(it->second.c_str(), &end);
+    if (it->second.empty() || *end != '\0')
+        throw UsageError("option --" + key + " needs a number, got '" + it->second + "'");
+    return v;
+}
+
+std::vector<int> parseIntList(const std::string& text, const std::string& what, int n)
+{
+    std::vector<int> out;
+    std::size_t p = 0;
+    while (p <= text.size() && !text.empty()) {
+        const auto comma = text.find(',', p);
+        const std::string item = text.substr(p, comma == std::string::npos ? std::string::npos : comma - p);
+        char* end = nullptr;
+        const long v = std::strtol(item.c_str(), &end, 10);
+        if (item.empty() || *end != '\0')
+            throw UsageError(what + ": '" + item + "' is not an integer");
+        out.push_back(v < 0 && n > 0 ? int(n + v) : int(v));
+        if (comma == std::string::npos)
+            break;
+        p = comma + 1;
+    }
+    return out;
+}
+
+std::vector<int> Args::getIntList(const std::string& key, int n) const
+{
+    auto it = values_.find(key);
+    if (it == values_.end())
+        return {};
+    return parseIntList(it->second, "--" + key, n);
+}
+
+} // namespace tailor::cli

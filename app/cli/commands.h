@@ -1,0 +1,17 @@
+#pragma once
+// tailor-cli subcommands; each parses its own arguments and returns the exit code.
+#include <string>
+#include <vector>
+
+namespace tailor::cli {
+
+using Argv = std::vector<std::string>;
+
+int cmdInfo(const Argv& args);
+int cmdEval(const Argv& args);
+int cmdTokenize(const Argv& args);
+int cmdBlocks(const Argv& args);
+int cmdDrop(const Argv& args);
+int cmdMerge(const Argv& args);
+
+} // namespace tailor::cli

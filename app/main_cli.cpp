@@ -1,0 +1,68 @@
+// tailor-cli: the engine, scriptable. Every error ends in one line on stderr and
+// a non-zero exit code: 1 error, 2 usage, 130 cancelled (Ctrl-C).
+#include "cli/cli_args.h"
+#include "cli/commands.h"
+#include "core/error.h"
+
+#include <QCoreApplication>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+
+using namespace tailor;
+
+namespace {
+
+struct Command {
+    const char* name;
+    int (*run)(const cli::Argv&);
+    const char* usage;
+};
+
+const Command kCommands[] = {
+    {"info", cli::cmdInfo, "info MODEL_DIR [--json]"},
+    {"eval", cli::cmdEval, "eval MODEL_DIR --text FILE [--seq-len L] [--max-windows N] [--threads T] [--drop 2,5] [--json]"},
+    {"tokenize", cli::cmdTokenize, "tokenize MODEL_OR_TOKENIZER_DIR (--text FILE | --string S | --text-list FILE) [--json]"},
+    {"blocks", cli::cmdBlocks, "blocks MODEL_DIR --calib FILE [--criterion ppl|taylor|bi|all] [--windows N] [--seq-len L]\n"
+                               "         [--exclude 0,1,2,3,-2,-1] [--random-windows --seed S] [--only-blocks A-B] [--out FILE] [--json]"},
+    {"drop", cli::cmdDrop, "drop MODEL_DIR --blocks 2,3 --text FILE [--seq-len L] [--max-windows N] [--json]"},
+    {"merge", cli::cmdMerge, "merge PART.json... [--out FILE]"},
+};
+
+void usage(FILE* to)
+{
+    std::fprintf(to, "usage: tailor-cli COMMAND ...\n");
+    for (const auto& c : kCommands)
+        std::fprintf(to, "  tailor-cli %s\n", c.usage);
+}
+
+} // namespace
+
+int main(int argc, char** argv)
+{
+    QCoreApplication app(argc, argv);
+    if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    const cli::Argv args(argv + 2, argv + argc);
+    for (const auto& c : kCommands) {
+        if (std::strcmp(argv[1], c.name) != 0)
+            continue;
+        try {
+            return c.run(args);
+        } catch (const cli::UsageError& e) {
+            std::fprintf(stderr, "tailor-cli %s: %s\nusage: tailor-cli %s\n", c.name, e.what(), c.usage);
+            return 2;
+        } catch (const Cancelled&) {
+            std::fprintf(stderr, "\ntailor-cli %s: cancelled\n", c.name);
+            return 130;
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "\ntailor-cli %s: error: %s\n", c.name, e.what());
+            return 1;
+        }
+    }
+    std::fprintf(stderr, "tailor-cli: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

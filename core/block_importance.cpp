@@ -1,0 +1,300 @@
+#include "block_importance.h"
+#include "compute_threads.h"
+#include "error.h"
+#include "llama_forward.h"
+#include "perplexity.h"
+
+#include <ATen/core/grad_mode.h>
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+namespace tailor {
+
+std::vector<int> taylorPlusExcluded(int n)
+{
+    std::set<int> s;
+    for (int b : {0, 1, 2, 3, n - 2, n - 1})
+        if (b >= 0 && b < n)
+            s.insert(b);
+    return {s.begin(), s.end()};
+}
+
+namespace {
+
+struct ScanContext {
+    const Model& model;
+    const TokenWindows& calib;
+    const BlockScanOptions& opt;
+    std::vector<bool> skip;
+    int from = 0, to = 0; // inclusive shard
+    at::Tensor ids;       // [N, T]
+    RopeTable rope;
+};
+
+std::vector<int> remainingBlocks(const std::vector<bool>& skip)
+{
+    std::vector<int> r;
+    for (int i = 0; i < int(skip.size()); ++i)
+        if (!skip[i])
+            r.push_back(i);
+    return r;
+}
+
+// PPL criterion and Block Influence from cached block inputs, one batch of windows at a time.
+void scanForward(ScanContext& c, BlockScanResult& res, const ProgressFn& progress, double share,
+                 const std::function<void(const BlockScanResult&)>& partial)
+{
+    at::NoGradGuard guard; // not InferenceMode: cached weights must stay usable by autograd (Taylor)
+    const auto blocks = remainingBlocks(c.skip);
+    const int L = c.model.nBlocks();
+    const int64_t N = c.calib.count, T = c.calib.seq_len;
+    const int64_t batch = std::max<int64_t>(1, c.opt.batch_tokens / T);
+    std::vector<double> dropNll(L, 0.0), cosSum(L, 0.0);
+    double denseNll = 0;
+    // work units: per batch one dense pass (|blocks|) + the tails of the dropped runs
+    double unitsPerBatch = double(blocks.size());
+    for (int i : blocks)
+        if (i >= c.from && i <= c.to && c.opt.ppl)
+            unitsPerBatch += double(std::count_if(blocks.begin(), blocks.end(), [&](int j) { return j > i; }));
+    const double totalUnits = unitsPerBatch * double((N + batch - 1) / batch);
+    double done = 0;
+    auto tick = [&](double units, const std::string& stage) {
+        done += units;
+        reportProgress(progress, share * done / totalUnits, stage);
+    };
+    for (int64_t b0 = 0; b0 < N; b0 += batch) {
+        const int64_t n = std::min(batch, N - b0);
+        const at::Tensor ids = c.ids.narrow(0, b0, n);
+        std::vector<at::Tensor> input(L); // hidden state entering block i
+        at::Tensor h = c.model.embed(ids);
+        for (int i : blocks) {
+            input[i] = h;
+            h = blockForward(c.model.block(i), c.model.config(), h, c.rope);
+            if (c.opt.bi && i >= c.from && i <= c.to)
+                cosSum[i] += at::cosine_similarity(input[i], h, -1).to(at::kDouble).sum().item<double>();
+            tick(1, "dense pass");
+        }
+        denseNll += windowsNll(c.model, h, ids);
+        if (!c.opt.ppl)
+            continue;
+        for (int i : blocks) {
+            if (i < c.from || i > c.to)
+                continue;
+            at::Tensor hd = input[i];
+            int ran = 0;
+            for (int j : blocks)
+                if (j > i) {
+                    hd = blockForward(c.model.block(j), c.model.config(), hd, c.rope);
+                    ++ran;
+                }
+            dropNll[i] += windowsNll(c.model, hd, ids);
+            tick(ran, "PPL without block " + std::to_string(i));
+            if (b0 + n == N) {
+                res.blocks[i].ppl = std::exp(dropNll[i] / double(c.calib.predictedTokens()));
+                if (partial)
+                    partial(res);
+            }
+        }
+    }
+    res.dense_ppl = std::exp(denseNll / double(c.calib.predictedTokens()));
+    if (c.opt.bi)
+        for (int i : blocks)
+            if (i >= c.from && i <= c.to)
+                res.blocks[i].bi = 1.0 - cosSum[i] / double(N * T);
+    if (partial)
+        partial(res);
+}
+
+double taylorSum(const at::Tensor& w, const at::Tensor& g)
+{
+    return (w * g).abs().to(at::kDouble).sum().item<double>();
+}
+
+// Taylor importance block by block: forward storing block inputs, backward
+// through the head, then through each block from the last to the first with
+// that block's weights as fresh leaves.
+void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress, double start,
+                const std::function<void(const BlockScanResult&)>& partial)
+{
+    const auto blocks = remainingBlocks(c.skip);
+    const int L = c.model.nBlocks();
+    const ModelConfig& cfg = c.model.config();
+    std::vector<at::Tensor> input(L);
+    at::Tensor h;
+    {
+        at::NoGradGuard ng;
+        h = c.model.embed(c.ids);
+        for (int i : blocks) {
+            input[i] = h;
+            h = blockForward(c.model.block(i), cfg, h, c.rope);
+        }
+    }
+    at::AutoGradMode grad(true);
+    const double total = double(blocks.size() + 1);
+    double done = 0;
+    reportProgress(progress, start + (1 - start) * done / total, "Taylor: head");
+    at::Tensor hL = h.detach().requires_grad_(true);
+    at::Tensor norm = c.model.finalNorm().detach().requires_grad_(true);
+    at::Tensor head = c.model.lmHead().detach().requires_grad_(true);
+    const at::Tensor logits = at::linear(rmsNorm(hL, norm, cfg.rms_norm_eps), head);
+    meanNllDifferentiable(logits, c.ids).backward();
+    res.taylor_matrix["model.norm.weight"] = taylorSum(norm, norm.grad());
+    at::Tensor headGrad = head.grad();
+    at::Tensor g = hL.grad();
+    for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
+        const int i = *it;
+        if (i < c.from) // blocks below the shard need no gradient
+            break;
+        BlockWeights w = c.model.block(i);
+        for (auto* t : w.all())
+            *t = t->detach().requires_grad_(true);
+        at::Tensor hin = input[i].detach().requires_grad_(true);
+        blockForward(w, cfg, hin, c.rope).backward(g);
+        if (i <= c.to) {
+            double sum = 0;
+            for (auto& [name, t] : w.named(i)) {
+                const double s = taylorSum(*t, t->grad());
+                res.taylor_matrix[name] = s;
+                sum += s;
+            }
+            res.blocks[i].taylor = sum;
+        }
+        g = hin.grad();
+        input[i] = at::Tensor();
+        done += 1;
+        reportProgress(progress, start + (1 - start) * done / total, "Taylor: block " + std::to_string(i));
+        if (partial)
+            partial(res);
+    }
+    // Embedding table: gradient of the lookup (+ lm_head's when tied); only
+    // meaningful when the shard reaches block 0.
+    if (c.from == 0) {
+        at::NoGradGuard ng;
+        at::Tensor emb = c.model.raw("model.embed_tokens.weight").to(at::kFloat);
+        at::Tensor eg = at::zeros_like(emb);
+        eg.index_add_(0, c.ids.reshape({-1}), g.reshape({-1, g.size(-1)}));
+        if (cfg.tie_word_embeddings)
+            eg += headGrad;
+        else
+            res.taylor_matrix["lm_head.weight"] = taylorSum(head.detach(), headGrad);
+        res.taylor_matrix["model.embed_tokens.weight"] = taylorSum(emb, eg);
+    }
+}
+
+} // namespace
+
+BlockScanResult scanBlocks(const Model& model, const TokenWindows& calib, const BlockScanOptions& opt,
+                           const ProgressFn& progress, const std::function<void(const BlockScanResult&)>& partial)
+{
+    setComputeThreads(opt.threads);
+    const auto t0 = std::chrono::steady_clock::now();
+    const int L = model.nBlocks();
+    const int to = opt.only_to < 0 ? L - 1 : opt.only_to;
+    if (opt.only_from < 0 || opt.only_from > to || to >= L)
+        throw Error("block range " + std::to_string(opt.only_from) + "-" + std::to_string(to) +
+                    " is outside the model's blocks 0-" + std::to_string(L - 1));
+    if (!opt.ppl && !opt.taylor && !opt.bi)
+        throw Error("no criterion selected");
+    ScanContext c{model, calib, opt, blockSkipMask(model, opt.pre_dropped), opt.only_from, to, {}, {}};
+    int candidates = 0;
+    std::set<int> excl;
+    for (int e : opt.excluded) {
+        if (e < 0 || e >= L)
+            throw Error("excluded block " + std::to_string(e) + " is out of range (0-" + std::to_string(L - 1) + ")");
+        excl.insert(e);
+    }
+    BlockScanResult res;
+    res.blocks.resize(L);
+    for (int i = 0; i < L; ++i) {
+        res.blocks[i].index = i;
+        res.blocks[i].excluded = excl.count(i) > 0;
+        res.blocks[i].computed = i >= c.from && i <= c.to && !c.skip[i];
+        candidates += !res.blocks[i].excluded && !c.skip[i];
+    }
+    if (candidates == 0)
+        throw Error("every block is excluded or already dropped: nothing is left to rank");
+    c.ids = at::from_blob(const_cast<int64_t*>(calib.ids.data()), {calib.count, calib.seq_len}, at::kLong);
+    c.rope = makeRope(model.config(), calib.seq_len);
+    const double forwardShare = opt.taylor ? (opt.ppl || opt.bi ? 0.6 : 0.0) : 1.0;
+    if (opt.ppl || opt.bi)
+        scanForward(c, res, progress, forwardShare, partial);
+    if (opt.taylor)
+        scanTaylor(c, res, progress, forwardShare, partial);
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    reportProgress(progress, 1.0, "done");
+    return res;
+}
+
+Criterion criterionFromName(const std::string& n)
+{
+    if (n == "ppl") return Criterion::Ppl;
+    if (n == "taylor") return Criterion::Taylor;
+    if (n == "bi") return Criterion::Bi;
+    throw Error("unknown criterion '" + n + "' (ppl, taylor or bi)");
+}
+
+const char* criterionName(Criterion c)
+{
+    return c == Criterion::Ppl ? "ppl" : c == Criterion::Taylor ? "taylor" : "bi";
+}
+
+double scoreOf(const BlockScore& b, Criterion c)
+{
+    return c == Criterion::Ppl ? b.ppl : c == Criterion::Taylor ? b.taylor : b.bi;
+}
+
+std::vector<int> suggestOneShot(const BlockScanResult& r, Criterion c, int k)
+{
+    std::vector<const BlockScore*> cand;
+    for (const auto& b : r.blocks)
+        if (!b.excluded && !std::isnan(scoreOf(b, c)))
+            cand.push_back(&b);
+    if (k < 1 || k > int(cand.size()))
+        throw Error("cannot suggest " + std::to_string(k) + " blocks: " + std::to_string(cand.size()) +
+                    " candidates have a " + criterionName(c) + " score");
+    std::stable_sort(cand.begin(), cand.end(),
+                     [&](const BlockScore* a, const BlockScore* b) { return scoreOf(*a, c) < scoreOf(*b, c); });
+    std::vector<int> out;
+    for (int i = 0; i < k; ++i)
+        out.push_back(cand[i]->index);
+    return out;
+}
+
+std::vector<int> suggestIterative(const Model& model, const TokenWindows& calib, Criterion c, int k,
+                                  const BlockScanOptions& base, const ProgressFn& progress)
+{
+    std::vector<int> dropped = base.pre_dropped;
+    std::vector<int> chosen;
+    for (int step = 0; step < k; ++step) {
+        BlockScanOptions opt = base;
+        opt.ppl = c == Criterion::Ppl;
+        opt.taylor = c == Criterion::Taylor;
+        opt.bi = c == Criterion::Bi;
+        opt.pre_dropped = dropped;
+        auto sub = [&](const Progress& p) {
+            return !progress || progress({(step + p.fraction) / k, "step " + std::to_string(step + 1) + ": " + p.stage});
+        };
+        const BlockScanResult r = scanBlocks(model, calib, opt, sub);
+        const int pick = suggestOneShot(r, c, 1).front();
+        chosen.push_back(pick);
+        dropped.push_back(pick);
+    }
+    return chosen;
+}
+
+DropSavings dropSavings(const Model& model, const std::vector<int>& drop)
+{
+    const ModelConfig& c = model.config();
+    blockSkipMask(model, drop); // validates
+    DropSavings s;
+    s.parameters_before = c.totalParameters();
+    s.parameters_after = s.parameters_before - int64_t(drop.size()) * c.blockParameters();
+    s.param_reduction = 1.0 - double(s.parameters_after) / double(s.parameters_before);
+    const double blockFlops = double(c.blockParameters() - 2 * c.hidden_size); // linears only
+    const double total = blockFlops * double(c.n_layer) + double(c.vocab_size * c.hidden_size);
+    s.flop_reduction = blockFlops * double(drop.size()) / total;
+    return s;
+}
+
+} // namespace tailor

@@ -1,0 +1,82 @@
+#pragma once
+// Block importance for depth pruning (Shortened LLaMA, Kim et al. 2024; ShortGPT):
+//  - PPL criterion: calibration perplexity with block i removed. The hidden
+//    states entering each block are cached from one dense pass, so removing
+//    block i re-runs only blocks i+1..L-1 (about half of L full passes).
+//  - Taylor: sum over the block's parameters of |W * dL/dW| for the mean NLL of
+//    all calibration windows, computed block by block (inputs stored, one
+//    block's fp32 gradient alive at a time) so a 7B model never holds a
+//    full-model gradient.
+//  - Block Influence: 1 - mean over calibration tokens of cos(h_in, h_out).
+// The "+" heuristic (first four and last two blocks are never candidates) is a
+// setting, `excluded`, applied to every criterion.
+#include "progress.h"
+#include "token_windows.h"
+
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tailor {
+
+class Model;
+
+struct BlockScanOptions {
+    bool ppl = true, taylor = true, bi = true;
+    std::vector<int> excluded;     // resolved indexes (see taylorPlusExcluded)
+    std::vector<int> pre_dropped;  // scan the model without these (iterative suggestion)
+    int only_from = 0, only_to = -1; // shard: score blocks [only_from, only_to]; -1 = last
+    int threads = 0;
+    int64_t batch_tokens = 4096;
+};
+
+constexpr double kNotComputed = std::numeric_limits<double>::quiet_NaN();
+
+struct BlockScore {
+    int index = 0;
+    double ppl = kNotComputed;    // calibration PPL without this block
+    double taylor = kNotComputed;
+    double bi = kNotComputed;
+    bool excluded = false;
+    bool computed = false;        // in this scan's shard
+};
+
+struct BlockScanResult {
+    double dense_ppl = kNotComputed;
+    std::vector<BlockScore> blocks;
+    std::map<std::string, double> taylor_matrix; // per tensor, computed blocks only (+ globals)
+    double seconds = 0;
+};
+
+// {0, 1, 2, 3, L-2, L-1} clipped to the model (Taylor+).
+std::vector<int> taylorPlusExcluded(int nBlocks);
+
+// `partial` (optional) receives the result so far after each finished block.
+BlockScanResult scanBlocks(const Model& model, const TokenWindows& calib, const BlockScanOptions& opt,
+                           const ProgressFn& progress = {},
+                           const std::function<void(const BlockScanResult&)>& partial = {});
+
+enum class Criterion { Ppl, Taylor, Bi };
+Criterion criterionFromName(const std::string& name); // "ppl" "taylor" "bi"
+const char* criterionName(Criterion c);
+double scoreOf(const BlockScore& b, Criterion c);
+
+// The k least important candidate blocks by one criterion (ascending score).
+std::vector<int> suggestOneShot(const BlockScanResult& r, Criterion c, int k);
+// Drop the least important, re-score the pruned model, repeat k times.
+std::vector<int> suggestIterative(const Model& model, const TokenWindows& calib, Criterion c, int k,
+                                  const BlockScanOptions& opt, const ProgressFn& progress = {});
+
+// What dropping blocks saves: parameters and the share of per-token matmul
+// FLOPs (block linears + lm_head; attention's T^2 term is left out).
+struct DropSavings {
+    int64_t parameters_before = 0, parameters_after = 0;
+    double param_reduction = 0; // share of parameters removed
+    double flop_reduction = 0;  // share of per-token FLOPs removed = expected latency reduction
+};
+DropSavings dropSavings(const Model& model, const std::vector<int>& drop);
+
+} // namespace tailor

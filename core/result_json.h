@@ -1,0 +1,14 @@
+#pragma once
+// JSON forms of engine results. The CLI prints them (`--json`), the GUI caches
+// them; keys are stable because scripts depend on them.
+#include "model_session.h"
+#include "perplexity.h"
+
+#include <QJsonObject>
+
+namespace tailor {
+
+QJsonObject toJson(const EvalResult& r);
+QJsonObject toJson(const ModelSummary& s, bool withTensors = true);
+
+} // namespace tailor
