@@ -1,0 +1,175 @@
+// tailor-cli end to end (#2, #3, #4): JSON keys, numbers against the goldens,
+// exit codes and one-line errors.
+#include "test_data.h"
+
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+namespace {
+
+struct Run {
+    int code = -1;
+    QByteArray out, err;
+    QJsonObject json() const { return QJsonDocument::fromJson(out).object(); }
+};
+
+Run cli(const QStringList& args)
+{
+    QProcess p;
+    p.start(QString::fromUtf8(TAILOR_CLI), args);
+    p.waitForFinished(600000);
+    return {p.exitCode(), p.readAllStandardOutput(), p.readAllStandardError()};
+}
+
+QString s260() { return QString::fromStdString(testdata::stories260K()); }
+QString s12() { return QString::fromStdString(testdata::tinystories12L()); }
+QString valid() { return QString::fromStdString(testdata::validText()); }
+QString calib() { return QString::fromStdString(testdata::calibText()); }
+
+} // namespace
+
+class TestCli : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void infoJson()
+    {
+        const Run r = cli({"info", s12(), "--json"});
+        QCOMPARE(r.code, 0);
+        const QJsonObject o = r.json();
+        QCOMPARE(o.value("blocks").toInt(), 12);
+        QCOMPARE(o.value("dtype").toString(), QString("BF16"));
+        QCOMPARE(o.value("parameters").toDouble(), 2280576.0);
+        QCOMPARE(o.value("tensors").toArray().size(), 2 + 12 * 9);
+    }
+
+    void evalJsonMatchesGolden_data()
+    {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("name");
+        QTest::newRow("stories260K") << s260() << "stories260K";
+        QTest::newRow("tinystories-12L") << s12() << "tinystories-12L";
+    }
+    void evalJsonMatchesGolden()
+    {
+        QFETCH(QString, model);
+        QFETCH(QString, name);
+        for (int L : {128, 256}) {
+            const Run r = cli({"eval", model, "--text", valid(), "--seq-len", QString::number(L), "--json"});
+            QCOMPARE(r.code, 0);
+            const QJsonObject o = r.json();
+            for (const char* key : {"ppl", "nll", "tokens", "predicted_tokens", "windows", "seq_len", "tokens_per_s"})
+                QVERIFY2(o.contains(key), key);
+            const double want = testdata::golden(name).value(QString("eval_ppl_L%1").arg(L)).toObject().value("ppl").toDouble();
+            QVERIFY(testdata::relErr(o.value("ppl").toDouble(), want) < 1e-4);
+            QVERIFY(r.err.contains("100.0%")); // progress went to stderr
+        }
+    }
+
+    void dropMatchesGolden_data()
+    {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("name");
+        QTest::newRow("stories260K") << s260() << "stories260K";
+        QTest::newRow("tinystories-12L") << s12() << "tinystories-12L";
+    }
+    void dropMatchesGolden()
+    {
+        QFETCH(QString, model);
+        QFETCH(QString, name);
+        const auto want = testdata::toDoubles(testdata::golden(name).value("eval_ppl_L256_drop"));
+        for (std::size_t i = 0; i < want.size(); ++i) {
+            const Run r = cli({"drop", model, "--blocks", QString::number(i), "--text", valid(), "--seq-len", "256", "--json"});
+            QCOMPARE(r.code, 0);
+            const double got = r.json().value("ppl").toDouble();
+            QVERIFY2(testdata::relErr(got, want[i]) < 1e-4, qPrintable(QString("block %1: %2 vs %3").arg(i).arg(got).arg(want[i])));
+        }
+    }
+
+    void blocksJson()
+    {
+        const Run r = cli({"blocks", s12(), "--calib", calib(), "--criterion", "all", "--json", "--suggest", "3"});
+        QCOMPARE(r.code, 0);
+        const QJsonObject o = r.json();
+        const auto ppl = testdata::toDoubles(testdata::golden("tinystories-12L").value("ppl_drop"));
+        const QJsonArray blocks = o.value("blocks").toArray();
+        QCOMPARE(blocks.size(), 12);
+        for (int i = 0; i < 12; ++i) {
+            const QJsonObject b = blocks[i].toObject();
+            QCOMPARE(b.value("index").toInt(), i);
+            QVERIFY(testdata::relErr(b.value("ppl").toDouble(), ppl[i]) < 1e-3);
+            QVERIFY(b.value("taylor").isDouble() && b.value("bi").isDouble());
+            QCOMPARE(b.value("excluded").toBool(), i < 4 || i >= 10);
+        }
+        QCOMPARE(o.value("suggested").toArray().size(), 3);
+    }
+
+    void shardsAndMerge()
+    {
+        QTemporaryDir dir;
+        const QString a = dir.filePath("a.json"), b = dir.filePath("b.json"), full = dir.filePath("full.json");
+        QCOMPARE(cli({"blocks", s260(), "--calib", calib(), "--exclude", "none", "--out", full}).code, 0);
+        QCOMPARE(cli({"blocks", s260(), "--calib", calib(), "--exclude", "none", "--only-blocks", "0-2", "--out", a}).code, 0);
+        QCOMPARE(cli({"blocks", s260(), "--calib", calib(), "--exclude", "none", "--only-blocks", "3-4", "--out", b}).code, 0);
+        const Run m = cli({"merge", a, b});
+        QCOMPARE(m.code, 0);
+        QJsonObject merged = m.json(), single = testdata::readJson(full).object();
+        merged.remove("seconds");
+        single.remove("seconds");
+        QCOMPARE(merged, single);
+        const Run missing = cli({"merge", a});
+        QCOMPARE(missing.code, 1);
+        QVERIFY(missing.err.contains("missing shard"));
+        const Run overlap = cli({"merge", a, a});
+        QCOMPARE(overlap.code, 1);
+        QVERIFY(overlap.err.contains("overlapping"));
+    }
+
+    void tokenizeJson()
+    {
+        const Run r = cli({"tokenize", s260(), "--string", "Once upon a time", "--json"});
+        QCOMPARE(r.code, 0);
+        const QJsonObject o = r.json();
+        QCOMPARE(o.value("ids").toArray().first().toInt(), 1);
+        QCOMPARE(o.value("tokens").toArray().size(), o.value("ids").toArray().size());
+        QTemporaryDir dir;
+        QFile list(dir.filePath("list.json"));
+        QVERIFY(list.open(QIODevice::WriteOnly));
+        list.write(R"(["Hello world", ""])");
+        list.close();
+        const Run l = cli({"tokenize", s260(), "--text-list", list.fileName()});
+        QCOMPARE(l.code, 0);
+        const QJsonArray ids = l.json().value("ids").toArray();
+        QCOMPARE(ids.size(), 2);
+        QCOMPARE(ids[1].toArray(), QJsonArray{1});
+    }
+
+    void errorsAreOneLine_data()
+    {
+        QTest::addColumn<QStringList>("args");
+        QTest::addColumn<int>("code");
+        QTest::addColumn<QString>("mentions");
+        QTest::newRow("no model") << QStringList{"info", "/nonexistent"} << 1 << "no such directory";
+        QTest::newRow("unknown option") << QStringList{"info", s260(), "--bogus"} << 2 << "unknown option --bogus";
+        QTest::newRow("missing text") << QStringList{"eval", s260()} << 2 << "--text is required";
+        QTest::newRow("text too short") << QStringList{"eval", s260(), "--text", QString::fromStdString(testdata::stories260K()) + "/config.json", "--seq-len", "512"} << 1 << "shorter than one window";
+        QTest::newRow("drop all") << QStringList{"drop", s260(), "--blocks", "0,1,2,3,4", "--text", valid()} << 1 << "cannot drop every block";
+        QTest::newRow("drop out of range") << QStringList{"drop", s260(), "--blocks", "9", "--text", valid()} << 1 << "block 9 is out of range";
+        QTest::newRow("exclude all") << QStringList{"blocks", s260(), "--calib", calib()} << 1 << "every block is excluded";
+        QTest::newRow("too many windows") << QStringList{"blocks", s260(), "--calib", calib(), "--windows", "5000", "--exclude", "none"} << 1 << "hold only";
+        QTest::newRow("unknown command") << QStringList{"frobnicate"} << 2 << "unknown command";
+    }
+    void errorsAreOneLine()
+    {
+        QFETCH(QStringList, args);
+        QFETCH(int, code);
+        QFETCH(QString, mentions);
+        const Run r = cli(args);
+        QCOMPARE(r.code, code);
+        QVERIFY2(QString(r.err).contains(mentions), r.err.constData());
+        QVERIFY(r.out.isEmpty());
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCli)
+#include "test_cli.moc"
