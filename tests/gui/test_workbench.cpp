@@ -1,0 +1,168 @@
+// The workbench offscreen (#2, #4): opens the demo model, evaluates, scans
+// blocks, marks a bar, evaluates the selection; numbers are checked against
+// tailor-cli and the goldens; the longest UI-thread stall is measured and
+// logged; screenshots are saved to tests/out.
+#include "ui/docks/eval_dock.h"
+#include "ui/docks/job_dock.h"
+#include "ui/job_runner.h"
+#include "ui/main_window.h"
+#include "ui/plots/plot_view.h"
+#include "ui/resource_paths.h"
+#include "ui/views/blocks_view.h"
+
+#include "core/model_session.h"
+#include "test_data.h"
+
+#include <QElapsedTimer>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProcess>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QStandardPaths>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTemporaryDir>
+#include <QTimer>
+#include <QtTest>
+
+using namespace tailor;
+using namespace tailor::ui;
+
+namespace {
+
+QJsonObject cliJson(const QStringList& args)
+{
+    QProcess p;
+    p.start(QString::fromUtf8(TAILOR_CLI), args);
+    p.waitForFinished(600000);
+    return QJsonDocument::fromJson(p.readAllStandardOutput()).object();
+}
+
+// Longest gap between ticks of a 5 ms timer on the GUI thread.
+class StallMeter : public QObject {
+public:
+    StallMeter()
+    {
+        timer_.setInterval(5);
+        connect(&timer_, &QTimer::timeout, this, [this] {
+            const qint64 ms = clock_.restart();
+            worst_ = std::max(worst_, ms);
+        });
+        clock_.start();
+        timer_.start();
+    }
+    qint64 worstMs() const { return worst_; }
+
+private:
+    QTimer timer_;
+    QElapsedTimer clock_;
+    qint64 worst_ = 0;
+};
+
+void saveShot(QWidget* w, const QString& name)
+{
+    const QString path = QStringLiteral(TAILOR_TEST_OUT) + "/" + name;
+    QVERIFY(w->grab().save(path));
+    qInfo("screenshot: %s", qPrintable(path));
+}
+
+} // namespace
+
+class TestWorkbench : public QObject {
+    Q_OBJECT
+    QTemporaryDir cacheDir_;
+    std::unique_ptr<MainWindow> w_;
+
+private slots:
+    void initTestCase()
+    {
+        QStandardPaths::setTestModeEnabled(true);
+        qputenv("TAILOR_CACHE_DIR", cacheDir_.path().toUtf8());
+        QCoreApplication::setOrganizationName("TailorTest");
+        QSettings().clear();
+        w_ = std::make_unique<MainWindow>();
+        w_->resize(1500, 950);
+        w_->show();
+        w_->openModel(demoModelDir());
+        QTRY_VERIFY_WITH_TIMEOUT(w_->session() != nullptr, 30000);
+        QCOMPARE(int(w_->session()->summary().n_layer), 12);
+    }
+
+    void evaluationMatchesCli()
+    {
+        EvalDock* eval = w_->evalDock();
+        eval->textEdit()->setText(demoEvalText());
+        eval->seqLenSpin()->setValue(256);
+        StallMeter stalls;
+        QTest::mouseClick(eval->runButton(), Qt::LeftButton);
+        QVERIFY(!eval->runButton()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(eval->lastResult().ppl > 0, 120000);
+        qInfo("longest UI-thread stall during the evaluation: %lld ms (target < 50 ms)", stalls.worstMs());
+        const QJsonObject cli = cliJson({"eval", demoModelDir(), "--text", demoEvalText(), "--seq-len", "256", "--json"});
+        QVERIFY(testdata::relErr(eval->lastResult().ppl, cli.value("ppl").toDouble()) < 1e-9);
+        const double golden = testdata::golden("tinystories-12L").value("eval_ppl_L256").toObject().value("ppl").toDouble();
+        QVERIFY(testdata::relErr(eval->lastResult().ppl, golden) < 1e-4);
+        QVERIFY(eval->resultLabel()->text().contains(QString::number(eval->lastResult().ppl, 'f', 4)));
+        QTRY_VERIFY(eval->runButton()->isEnabled());
+        saveShot(w_.get(), "workbench.png");
+    }
+
+    void blocksScanMarkAndEvaluate()
+    {
+        BlocksView* v = w_->blocksView();
+        QVERIFY(!v->showingCachedResult());
+        StallMeter stalls;
+        QSignalSpy done(v, &BlocksView::scanFinished);
+        QTest::mouseClick(v->scanButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(done.count() == 1, 120000);
+        qInfo("longest UI-thread stall during the block scan: %lld ms", stalls.worstMs());
+        const auto ppl = testdata::toDoubles(testdata::golden("tinystories-12L").value("ppl_drop"));
+        const auto& r = v->result();
+        QCOMPARE(r.blocks.size(), ppl.size());
+        for (std::size_t i = 0; i < ppl.size(); ++i)
+            QVERIFY(testdata::relErr(r.blocks[i].ppl, ppl[i]) < 1e-3);
+        QVERIFY(r.blocks[0].excluded && r.blocks[11].excluded && !r.blocks[5].excluded);
+        QVERIFY(v->plot(Criterion::Ppl)->hoverText(5).startsWith("5: "));
+
+        // mark block 6 by clicking its bar in the Block Influence chart, then unmark-mark via the table
+        PlotView* bi = v->plot(Criterion::Bi);
+        QTest::mouseClick(bi->canvas(), Qt::LeftButton, {}, bi->barCenter(6));
+        QCOMPARE(v->markedBlocks(), std::set<int>({6}));
+        QSignalSpy evaluated(v, &BlocksView::selectionEvaluated);
+        QVERIFY(v->evaluateButton()->isEnabled());
+        QTest::mouseClick(v->evaluateButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(evaluated.count() == 1, 120000);
+        const QJsonObject cli = cliJson({"drop", demoModelDir(), "--blocks", "6", "--text", demoEvalText(), "--seq-len", "256", "--json"});
+        QVERIFY(testdata::relErr(v->selectionEvalPpl(), cli.value("ppl").toDouble()) < 1e-9);
+        const double golden = testdata::toDoubles(testdata::golden("tinystories-12L").value("eval_ppl_L256_drop"))[6];
+        QVERIFY(testdata::relErr(v->selectionEvalPpl(), golden) < 1e-4);
+        QVERIFY(v->selectionTable()->item(1, 1)->text().startsWith(QString::number(golden, 'f', 3)));
+        w_->blocksView()->setFocus();
+        saveShot(w_.get(), "blocks-view.png");
+    }
+
+    void cachedScoresOnReopen()
+    {
+        w_->openModel(demoModelDir());
+        QTRY_VERIFY_WITH_TIMEOUT(w_->blocksView()->showingCachedResult(), 30000);
+        QCOMPARE(w_->blocksView()->result().blocks.size(), std::size_t(12));
+    }
+
+    void cancelKeepsFinishedBlocks()
+    {
+        BlocksView* v = w_->blocksView();
+        QTest::mouseClick(v->scanButton(), Qt::LeftButton);
+        QPushButton* cancel = w_->jobDock()->cancelButton();
+        QTRY_VERIFY_WITH_TIMEOUT(cancel->isEnabled() && w_->jobDock()->progressBar()->value() > 150, 60000);
+        QTest::mouseClick(cancel, Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(v->scanButton()->isEnabled(), 60000);
+        QVERIFY(!w_->jobs()->busy());
+    }
+
+    void cleanupTestCase() { w_.reset(); }
+};
+
+QTEST_MAIN(TestWorkbench)
+#include "test_workbench.moc"

@@ -1,0 +1,176 @@
+#include "main_window.h"
+#include "docks/eval_dock.h"
+#include "docks/job_dock.h"
+#include "docks/log_dock.h"
+#include "docks/model_tree_dock.h"
+#include "job_runner.h"
+#include "settings_keys.h"
+#include "views/blocks_view.h"
+
+#include "core/model_session.h"
+
+#include <QApplication>
+#include <QCloseEvent>
+#include <QDir>
+#include <QDragEnterEvent>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QMenuBar>
+#include <QMessageBox>
+#include <QMimeData>
+#include <QSettings>
+#include <QStatusBar>
+#include <QTabWidget>
+
+namespace tailor::ui {
+
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), runner_(new JobRunner(this))
+{
+    setWindowTitle(tr("Tailor"));
+    setAcceptDrops(true);
+    buildLayout();
+    createDocks();
+    createMenus();
+    connectSignals();
+    QSettings st;
+    resize(1400, 900);
+    restoreGeometry(st.value(keys::kGeometry).toByteArray());
+    restoreState(st.value(keys::kWindowState).toByteArray());
+    tabs_->setCurrentIndex(st.value(keys::kCurrentTab, 0).toInt());
+}
+
+MainWindow::~MainWindow()
+{
+    runner_->cancelAll();
+    runner_->waitForIdle();
+}
+
+void MainWindow::buildLayout()
+{
+    tabs_ = new QTabWidget(this);
+    blocks_ = new BlocksView(runner_, tabs_);
+    tabs_->addTab(blocks_, tr("Blocks"));
+    setCentralWidget(tabs_);
+    statusBar()->showMessage(tr("Ready"));
+}
+
+void MainWindow::createDocks()
+{
+    tree_ = new ModelTreeDock(this);
+    eval_ = new EvalDock(runner_, this);
+    jobDock_ = new JobDock(runner_, this);
+    log_ = new LogDock(this);
+    addDockWidget(Qt::LeftDockWidgetArea, tree_);
+    addDockWidget(Qt::LeftDockWidgetArea, eval_);
+    addDockWidget(Qt::BottomDockWidgetArea, jobDock_);
+    addDockWidget(Qt::BottomDockWidgetArea, log_);
+    tabifyDockWidget(jobDock_, log_);
+    jobDock_->raise();
+    resizeDocks({jobDock_}, {90}, Qt::Vertical);
+}
+
+void MainWindow::createMenus()
+{
+    QMenu* file = menuBar()->addMenu(tr("&File"));
+    file->addAction(tr("&Open model…"), QKeySequence::Open, this, [this] {
+        const QString dir = QFileDialog::getExistingDirectory(this, tr("Open a Hugging Face model folder"));
+        if (!dir.isEmpty())
+            openModel(dir);
+    });
+    recentMenu_ = file->addMenu(tr("Recent models"));
+    rebuildRecentMenu();
+    file->addSeparator();
+    file->addAction(tr("&Quit"), QKeySequence::Quit, this, &QWidget::close);
+    QMenu* view = menuBar()->addMenu(tr("&View"));
+    for (QDockWidget* d : {static_cast<QDockWidget*>(tree_), static_cast<QDockWidget*>(eval_),
+                           static_cast<QDockWidget*>(jobDock_), static_cast<QDockWidget*>(log_)})
+        view->addAction(d->toggleViewAction());
+}
+
+void MainWindow::connectSignals()
+{
+    connect(runner_, &JobRunner::jobStarted, this, [this](int, const QString& t) { log_->append(tr("started: %1").arg(t)); });
+    connect(runner_, &JobRunner::jobFinished, this, [this](int, const QString& t, double s) {
+        log_->append(tr("finished: %1 (%2 s)").arg(t).arg(s, 0, 'f', 2));
+    });
+    connect(runner_, &JobRunner::jobFailed, this, [this](int, const QString& t, const QString& msg) {
+        log_->append(tr("FAILED: %1: %2").arg(t, msg));
+        statusBar()->showMessage(tr("%1 failed: %2").arg(t, msg));
+    });
+    connect(runner_, &JobRunner::jobCancelled, this, [this](int, const QString& t) { log_->append(tr("cancelled: %1").arg(t)); });
+    connect(eval_, &EvalDock::message, log_, &LogDock::append);
+    connect(blocks_, &BlocksView::message, log_, &LogDock::append);
+    connect(tabs_, &QTabWidget::currentChanged, this, [](int i) { QSettings().setValue(keys::kCurrentTab, i); });
+}
+
+void MainWindow::openModel(const QString& dirIn)
+{
+    const QString dir = QFileInfo(dirIn).absoluteFilePath();
+    log_->append(tr("opening %1").arg(dir));
+    runner_->submit<std::shared_ptr<ModelSession>>(
+        tr("Open %1").arg(QFileInfo(dir).fileName()),
+        [dir](const ProgressFn&) { return ModelSession::open(dir.toStdString()); },
+        this, [this, dir](const std::shared_ptr<ModelSession>& s) {
+            session_ = s;
+            tree_->setSummary(s->summary());
+            eval_->setSession(s);
+            blocks_->setSession(s);
+            setWindowTitle(tr("Tailor — %1").arg(QFileInfo(dir).fileName()));
+            statusBar()->showMessage(tr("Opened %1").arg(dir));
+            rememberRecent(dir);
+            Q_EMIT modelOpened(dir);
+        });
+}
+
+void MainWindow::rememberRecent(const QString& dir)
+{
+    QSettings st;
+    QStringList recent = st.value(keys::kRecentModels).toStringList();
+    recent.removeAll(dir);
+    recent.prepend(dir);
+    while (recent.size() > keys::kMaxRecent)
+        recent.removeLast();
+    st.setValue(keys::kRecentModels, recent);
+    rebuildRecentMenu();
+}
+
+void MainWindow::rebuildRecentMenu()
+{
+    recentMenu_->clear();
+    const QStringList recent = QSettings().value(keys::kRecentModels).toStringList();
+    for (const QString& dir : recent)
+        recentMenu_->addAction(dir, this, [this, dir] { openModel(dir); });
+    recentMenu_->setEnabled(!recent.isEmpty());
+}
+
+void MainWindow::closeEvent(QCloseEvent* e)
+{
+    QSettings st;
+    st.setValue(keys::kGeometry, saveGeometry());
+    st.setValue(keys::kWindowState, saveState());
+    eval_->saveSettings();
+    blocks_->saveSettings();
+    runner_->cancelAll();
+    e->accept();
+}
+
+void MainWindow::dragEnterEvent(QDragEnterEvent* e)
+{
+    if (e->mimeData()->hasUrls())
+        e->acceptProposedAction();
+}
+
+void MainWindow::dropEvent(QDropEvent* e)
+{
+    for (const QUrl& url : e->mimeData()->urls()) {
+        QFileInfo info(url.toLocalFile());
+        if (info.isFile())
+            info = QFileInfo(info.absolutePath());
+        if (info.isDir()) {
+            openModel(info.absoluteFilePath());
+            return;
+        }
+    }
+}
+
+} // namespace tailor::ui

@@ -1,0 +1,67 @@
+#pragma once
+// A thin main window (STYLE.md §8): builds the layout, creates the docks,
+// connects signals, opens models. Views and docks do their own work.
+#include <QMainWindow>
+#include <memory>
+
+class QMenu;
+class QTabWidget;
+
+namespace tailor {
+class ModelSession;
+}
+
+namespace tailor::ui {
+
+class BlocksView;
+class EvalDock;
+class JobDock;
+class JobRunner;
+class LogDock;
+class ModelTreeDock;
+
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    void openModel(const QString& dir);
+    std::shared_ptr<ModelSession> session() const { return session_; }
+
+    JobRunner* jobs() const { return runner_; }
+    EvalDock* evalDock() const { return eval_; }
+    JobDock* jobDock() const { return jobDock_; }
+    LogDock* logDock() const { return log_; }
+    ModelTreeDock* modelTree() const { return tree_; }
+    BlocksView* blocksView() const { return blocks_; }
+    QTabWidget* tabs() const { return tabs_; }
+
+Q_SIGNALS:
+    void modelOpened(const QString& dir);
+
+protected:
+    void closeEvent(QCloseEvent* e) override;
+    void dragEnterEvent(QDragEnterEvent* e) override;
+    void dropEvent(QDropEvent* e) override;
+
+private:
+    void buildLayout();
+    void createDocks();
+    void createMenus();
+    void connectSignals();
+    void rememberRecent(const QString& dir);
+    void rebuildRecentMenu();
+
+    JobRunner* runner_;
+    std::shared_ptr<ModelSession> session_;
+    QTabWidget* tabs_ = nullptr;
+    BlocksView* blocks_ = nullptr;
+    ModelTreeDock* tree_ = nullptr;
+    EvalDock* eval_ = nullptr;
+    JobDock* jobDock_ = nullptr;
+    LogDock* log_ = nullptr;
+    QMenu* recentMenu_ = nullptr;
+};
+
+} // namespace tailor::ui

@@ -1,0 +1,39 @@
+#pragma once
+// Table of block scores: a Drop check box per block, each criterion with its
+// rank among the candidates (1 = least important), and whether the "+"
+// heuristic excludes the block. Excluded rows are greyed.
+#include "core/block_importance.h"
+
+#include <QAbstractTableModel>
+#include <set>
+
+namespace tailor::ui {
+
+class BlockImportanceModel : public QAbstractTableModel {
+    Q_OBJECT
+public:
+    enum Column { Drop, Block, Ppl, PplRank, Taylor, TaylorRank, Bi, BiRank, Excluded, ColumnCount };
+
+    explicit BlockImportanceModel(QObject* parent = nullptr);
+    void setResult(const BlockScanResult& r);
+    void setMarked(const std::set<int>& marked);
+    const std::set<int>& marked() const { return marked_; }
+    const BlockScanResult& result() const { return result_; }
+
+    int rowCount(const QModelIndex& parent = {}) const override;
+    int columnCount(const QModelIndex& parent = {}) const override;
+    QVariant data(const QModelIndex& index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation o, int role) const override;
+    Qt::ItemFlags flags(const QModelIndex& index) const override;
+    bool setData(const QModelIndex& index, const QVariant& value, int role) override;
+
+Q_SIGNALS:
+    void markedChanged(const std::set<int>& marked);
+
+private:
+    int rankOf(int block, Criterion c) const;
+    BlockScanResult result_;
+    std::set<int> marked_;
+};
+
+} // namespace tailor::ui

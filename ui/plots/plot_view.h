@@ -1,0 +1,46 @@
+#pragma once
+// Every chart in Tailor goes through PlotView, which keeps QCustomPlot behind a
+// pimpl (as PlotJuggler's PlotWidgetBase hides Qwt): views speak in values,
+// labels and styles, never in QCP types.
+#include <QString>
+#include <QStringList>
+#include <QWidget>
+
+#include <memory>
+#include <vector>
+
+namespace tailor::ui {
+
+enum class BarStyle { Normal, Greyed, Marked };
+
+class PlotView : public QWidget {
+    Q_OBJECT
+public:
+    explicit PlotView(QWidget* parent = nullptr);
+    ~PlotView() override;
+
+    void setTitle(const QString& title);
+    void setAxisLabels(const QString& x, const QString& y);
+    void setLogY(bool on);
+    // One bar per label; NaN values are left empty. `reference` (optional,
+    // NaN = none) draws a dashed horizontal line, e.g. the dense model's PPL.
+    void setBars(const std::vector<double>& values, const QStringList& labels, const std::vector<BarStyle>& styles,
+                 double reference = std::numeric_limits<double>::quiet_NaN(), const QString& referenceLabel = {});
+    void clear();
+    // Value shown on hover for the bar at `index` (tests read it).
+    QString hoverText(int index) const;
+    bool saveImage(const QString& path, int width = 0, int height = 0);
+    int barCount() const;
+    // Widget position of bar i's middle (tests click it).
+    QPoint barCenter(int index) const;
+    QWidget* canvas() const;
+
+Q_SIGNALS:
+    void barClicked(int index);
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> d;
+};
+
+} // namespace tailor::ui

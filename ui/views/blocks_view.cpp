@@ -1,0 +1,490 @@
+#include "blocks_view.h"
+#include "ui/job_runner.h"
+#include "ui/models/block_importance_model.h"
+#include "ui/plots/plot_view.h"
+#include "ui/resource_paths.h"
+#include "ui/settings_keys.h"
+
+#include "core/model_session.h"
+#include "core/error.h"
+#include "core/perplexity.h"
+#include "core/result_cache.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QPushButton>
+#include <QSettings>
+#include <QSortFilterProxyModel>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QTableView>
+#include <QTableWidget>
+#include <QTimer>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace tailor::ui {
+
+namespace {
+
+const char* kCriterionTitles[3] = {"PPL without the block (lower = less important)",
+                                   "Taylor importance Σ|W·∂L/∂W|", "Block Influence 1 − cos(h_in, h_out)"};
+
+std::vector<int> parseExclude(const QString& text, int n)
+{
+    std::vector<int> out;
+    if (text.trimmed().isEmpty() || text.trimmed() == "none")
+        return out;
+    for (const QString& part : text.split(',', Qt::SkipEmptyParts)) {
+        bool ok = false;
+        int v = part.trimmed().toInt(&ok);
+        if (!ok)
+            throw Error("excluded blocks: '" + part.toStdString() + "' is not a block index");
+        if (v < 0)
+            v += n;
+        if (v < 0 || v >= n)
+            throw Error("excluded blocks: " + part.trimmed().toStdString() + " is outside 0-" + std::to_string(n - 1));
+        out.push_back(v);
+    }
+    return out;
+}
+
+} // namespace
+
+BlocksView::BlocksView(JobRunner* runner, QWidget* parent) : QWidget(parent), runner_(runner)
+{
+    model_ = new BlockImportanceModel(this);
+    buildLayout();
+    connectSignals();
+}
+
+void BlocksView::buildLayout()
+{
+    QSettings st;
+    auto* root = new QHBoxLayout(this);
+    auto* left = new QVBoxLayout;
+
+    auto* calibBox = new QGroupBox(tr("Calibration"), this);
+    auto* form = new QFormLayout(calibBox);
+    auto* fileRow = new QHBoxLayout;
+    calib_ = new QLineEdit(st.value(keys::kBlocksCalib, demoCalibText()).toString(), calibBox);
+    auto* browse = new QToolButton(calibBox);
+    browse->setText("…");
+    connect(browse, &QToolButton::clicked, this, [this] {
+        const QString f = QFileDialog::getOpenFileName(this, tr("Calibration text"), calib_->text());
+        if (!f.isEmpty())
+            calib_->setText(f);
+    });
+    fileRow->addWidget(calib_);
+    fileRow->addWidget(browse);
+    windows_ = new QSpinBox(calibBox);
+    windows_->setRange(1, 100000);
+    windows_->setValue(st.value(keys::kBlocksWindows, 10).toInt());
+    seqLen_ = new QSpinBox(calibBox);
+    seqLen_->setRange(2, 1 << 16);
+    seqLen_->setValue(st.value(keys::kBlocksSeqLen, 128).toInt());
+    exclude_ = new QLineEdit(st.value(keys::kBlocksExclude, "0,1,2,3,-2,-1").toString(), calibBox);
+    exclude_->setToolTip(tr("Blocks never proposed for dropping (Taylor+: first four and last two). "
+                            "Negative indexes count from the end; 'none' for no exclusion."));
+    auto* critRow = new QHBoxLayout;
+    const char* names[3] = {"PPL", "Taylor", "BI"};
+    for (int i = 0; i < 3; ++i) {
+        useCriterion_[i] = new QCheckBox(tr(names[i]), calibBox);
+        useCriterion_[i]->setChecked(true);
+        critRow->addWidget(useCriterion_[i]);
+    }
+    scan_ = new QPushButton(tr("Run scan"), calibBox);
+    scan_->setEnabled(false);
+    form->addRow(tr("Text"), fileRow);
+    form->addRow(tr("Windows × length"), [&] {
+        auto* h = new QHBoxLayout;
+        h->addWidget(windows_);
+        h->addWidget(new QLabel("×"));
+        h->addWidget(seqLen_);
+        return h;
+    }());
+    form->addRow(tr("Excluded (+)"), exclude_);
+    form->addRow(tr("Criteria"), critRow);
+    form->addRow(scan_);
+    left->addWidget(calibBox);
+
+    auto* selBox = new QGroupBox(tr("Selection"), this);
+    auto* sel = new QFormLayout(selBox);
+    auto* sugRow = new QHBoxLayout;
+    suggestK_ = new QSpinBox(selBox);
+    suggestK_->setRange(1, 1024);
+    suggestK_->setValue(3);
+    suggestCriterion_ = new QComboBox(selBox);
+    suggestCriterion_->addItems({"ppl", "taylor", "bi"});
+    iterative_ = new QCheckBox(tr("iterative"), selBox);
+    iterative_->setToolTip(tr("Drop the least important block, re-score the pruned model, repeat"));
+    suggestButton_ = new QPushButton(tr("Suggest"), selBox);
+    suggestButton_->setEnabled(false);
+    sugRow->addWidget(suggestK_);
+    sugRow->addWidget(suggestCriterion_);
+    sugRow->addWidget(iterative_);
+    sugRow->addWidget(suggestButton_);
+    evalText_ = new QLineEdit(demoEvalText(), selBox);
+    evaluate_ = new QPushButton(tr("Evaluate selection"), selBox);
+    evaluate_->setEnabled(false);
+    selection_ = new QTableWidget(4, 2, selBox);
+    selection_->setHorizontalHeaderLabels({tr("Dense"), tr("Selection")});
+    selection_->setVerticalHeaderLabels({tr("Calibration PPL"), tr("Evaluation PPL (L=256)"), tr("Parameters"), tr("Expected speed-up")});
+    selection_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
+    selection_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    selection_->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    selection_->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    selection_->setFixedHeight(selection_->horizontalHeader()->sizeHint().height() + 4 * 30 + 4);
+    sel->addRow(tr("Suggest k"), sugRow);
+    sel->addRow(tr("Evaluation text"), evalText_);
+    sel->addRow(evaluate_);
+    sel->addRow(selection_);
+    left->addWidget(selBox);
+
+    status_ = new QLabel(tr("Open a model, then run the scan."), this);
+    status_->setWordWrap(true);
+    left->addWidget(status_);
+    table_ = new QTableView(this);
+    auto* proxy = new QSortFilterProxyModel(this);
+    proxy->setSourceModel(model_);
+    proxy->setSortRole(Qt::UserRole);
+    table_->setModel(proxy);
+    table_->setSortingEnabled(true);
+    table_->sortByColumn(BlockImportanceModel::Block, Qt::AscendingOrder);
+    table_->verticalHeader()->hide();
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    left->addWidget(table_, 1);
+
+    auto* charts = new QSplitter(Qt::Vertical, this);
+    for (int i = 0; i < 3; ++i) {
+        plots_[i] = new PlotView(charts);
+        plots_[i]->setTitle(tr(kCriterionTitles[i]));
+        plots_[i]->setAxisLabels(tr("block"), QString());
+        charts->addWidget(plots_[i]);
+    }
+    auto* leftWidget = new QWidget(this);
+    leftWidget->setLayout(left);
+    leftWidget->setMaximumWidth(560);
+    root->addWidget(leftWidget);
+    root->addWidget(charts, 1);
+
+    drain_ = new QTimer(this);
+    drain_->setInterval(100);
+}
+
+void BlocksView::connectSignals()
+{
+    connect(scan_, &QPushButton::clicked, this, &BlocksView::runScan);
+    connect(suggestButton_, &QPushButton::clicked, this, &BlocksView::suggest);
+    connect(evaluate_, &QPushButton::clicked, this, &BlocksView::evaluateSelection);
+    connect(model_, &BlockImportanceModel::markedChanged, this, [this](const std::set<int>& m) {
+        evaluate_->setEnabled(session_ && !m.empty());
+        refreshPlots();
+    });
+    for (int i = 0; i < 3; ++i)
+        connect(plots_[i], &PlotView::barClicked, this, [this](int block) {
+            std::set<int> m = model_->marked();
+            if (!m.erase(block))
+                m.insert(block);
+            model_->setMarked(m);
+        });
+    auto ended = [this](int id, const QString& message) {
+        if (id != scanJob_)
+            return;
+        scanJob_ = 0;
+        drain_->stop();
+        if (pending_) { // keep what finished before a cancel
+            model_->setResult(*pending_);
+            pending_.reset();
+            refreshPlots();
+        }
+        scan_->setEnabled(session_ != nullptr);
+        if (!message.isEmpty())
+            status_->setText(message);
+    };
+    connect(runner_, &JobRunner::jobFinished, this, [ended](int id) { ended(id, {}); });
+    connect(runner_, &JobRunner::jobFailed, this, [this, ended](int id, const QString&, const QString& msg) {
+        ended(id, tr("Scan failed: %1").arg(msg));
+    });
+    connect(runner_, &JobRunner::jobCancelled, this, [this, ended](int id) {
+        ended(id, tr("Scan cancelled; blocks finished so far are shown."));
+    });
+    // Partial results are drained on a timer, not replotted per block.
+    connect(drain_, &QTimer::timeout, this, [this] {
+        if (!pending_)
+            return;
+        model_->setResult(*pending_);
+        pending_.reset();
+        refreshPlots();
+    });
+}
+
+void BlocksView::setSession(std::shared_ptr<ModelSession> s)
+{
+    session_ = std::move(s);
+    ++revision_;
+    model_->setResult(BlockScanResult{});
+    fromCache_ = false;
+    for (auto* p : plots_)
+        p->clear();
+    for (int r = 0; r < selection_->rowCount(); ++r)
+        for (int c = 0; c < 2; ++c)
+            selection_->setItem(r, c, new QTableWidgetItem());
+    scan_->setEnabled(session_ != nullptr);
+    suggestButton_->setEnabled(false);
+    evaluate_->setEnabled(false);
+    if (session_)
+        loadCached();
+}
+
+void BlocksView::setEvalText(const QString& path) { evalText_->setText(path); }
+
+void BlocksView::saveSettings() const
+{
+    QSettings st;
+    st.setValue(keys::kBlocksCalib, calib_->text());
+    st.setValue(keys::kBlocksWindows, windows_->value());
+    st.setValue(keys::kBlocksSeqLen, seqLen_->value());
+    st.setValue(keys::kBlocksExclude, exclude_->text());
+}
+
+std::set<int> BlocksView::markedBlocks() const { return model_->marked(); }
+void BlocksView::setMarkedBlocks(const std::set<int>& b) { model_->setMarked(b); }
+const BlockScanResult& BlocksView::result() const { return model_->result(); }
+PlotView* BlocksView::plot(Criterion c) const { return plots_[int(c)]; }
+
+BlockScanOptions BlocksView::scanOptions() const
+{
+    BlockScanOptions o;
+    o.ppl = useCriterion_[0]->isChecked();
+    o.taylor = useCriterion_[1]->isChecked();
+    o.bi = useCriterion_[2]->isChecked();
+    o.excluded = parseExclude(exclude_->text(), session_ ? int(session_->summary().n_layer) : 0);
+    return o;
+}
+
+CalibOptions BlocksView::calibOptions() const
+{
+    CalibOptions c;
+    c.windows = windows_->value();
+    c.seq_len = seqLen_->value();
+    return c;
+}
+
+ScanFingerprint BlocksView::fingerprint(const ModelSession& session, const TokenWindows& calib, const BlockScanOptions& opt)
+{
+    ScanFingerprint fp{session.dir(), session.summary().file_bytes, int(session.summary().n_layer),
+                       calib.count, calib.seq_len, hashIds(calib.ids), {}, opt.excluded, {}};
+    if (opt.ppl) fp.criteria.push_back("ppl");
+    if (opt.taylor) fp.criteria.push_back("taylor");
+    if (opt.bi) fp.criteria.push_back("bi");
+    return fp;
+}
+
+void BlocksView::loadCached()
+{
+    BlockScanOptions opt;
+    try {
+        opt = scanOptions();
+    } catch (const std::exception&) {
+        return;
+    }
+    auto session = session_;
+    const std::string calibPath = calib_->text().toStdString();
+    const CalibOptions co = calibOptions();
+    const int rev = revision_;
+    runner_->submit<std::optional<QJsonObject>>(
+        tr("Look up cached block scores"),
+        [session, calibPath, co, opt](const ProgressFn&) -> std::optional<QJsonObject> {
+            const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), co, calibPath);
+            return ResultCache::load("blocks", fingerprintToJson(fingerprint(*session, calib, opt)));
+        },
+        this, [this, rev](const std::optional<QJsonObject>& cached) {
+            if (!cached || rev != revision_)
+                return;
+            model_->setResult(scanFromJson(*cached, nullptr, nullptr, nullptr));
+            fromCache_ = true;
+            suggestButton_->setEnabled(true);
+            status_->setText(tr("Showing cached scores (dense calibration PPL %1). Run the scan to recompute.")
+                                 .arg(model_->result().dense_ppl, 0, 'f', 4));
+            refreshPlots();
+        });
+}
+
+void BlocksView::runScan()
+{
+    if (!session_)
+        return;
+    BlockScanOptions opt;
+    try {
+        opt = scanOptions();
+    } catch (const std::exception& e) {
+        status_->setText(QString::fromUtf8(e.what()));
+        return;
+    }
+    auto session = session_;
+    const std::string calibPath = calib_->text().toStdString();
+    const CalibOptions co = calibOptions();
+    const int rev = revision_;
+    QPointer<BlocksView> self(this);
+    scan_->setEnabled(false);
+    fromCache_ = false;
+    status_->setText(tr("Scanning…"));
+    drain_->start();
+    const int id = runner_->submit<QJsonObject>(
+        tr("Block importance scan"),
+        [self, session, calibPath, co, opt, rev](const ProgressFn& progress) {
+            const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), co, calibPath);
+            const BlockScanResult r = scanBlocks(session->model(), calib, opt, progress, [self, rev](const BlockScanResult& partial) {
+                if (self)
+                    QMetaObject::invokeMethod(self.data(), [self, partial, rev] {
+                        if (self && rev == self->revision_)
+                            self->pending_ = partial;
+                    }, Qt::QueuedConnection);
+            });
+            const ScanFingerprint fp = fingerprint(*session, calib, opt);
+            const QJsonObject json = scanToJson(r, fp, 0, int(r.blocks.size()) - 1);
+            ResultCache::store("blocks", fingerprintToJson(fp), json);
+            return json;
+        },
+        this, [this, rev](const QJsonObject& json) {
+            if (rev != revision_)
+                return;
+            pending_.reset();
+            const BlockScanResult r = scanFromJson(json, nullptr, nullptr, nullptr);
+            model_->setResult(r);
+            refreshPlots();
+            suggestButton_->setEnabled(true);
+            status_->setText(tr("Dense calibration PPL %1; scan took %2 s. Click bars or tick boxes to mark blocks.")
+                                 .arg(r.dense_ppl, 0, 'f', 4)
+                                 .arg(r.seconds, 0, 'f', 1));
+            Q_EMIT message(tr("Block scan finished: dense calibration PPL %1").arg(r.dense_ppl, 0, 'f', 6));
+            Q_EMIT scanFinished();
+        });
+    scanJob_ = id;
+}
+
+void BlocksView::suggest()
+{
+    if (!session_)
+        return;
+    const Criterion c = criterionFromName(suggestCriterion_->currentText().toStdString());
+    const int k = suggestK_->value();
+    if (!iterative_->isChecked()) {
+        try {
+            const auto pick = suggestOneShot(model_->result(), c, k);
+            model_->setMarked(std::set<int>(pick.begin(), pick.end()));
+        } catch (const std::exception& e) {
+            status_->setText(QString::fromUtf8(e.what()));
+        }
+        return;
+    }
+    BlockScanOptions opt;
+    try {
+        opt = scanOptions();
+    } catch (const std::exception& e) {
+        status_->setText(QString::fromUtf8(e.what()));
+        return;
+    }
+    auto session = session_;
+    const std::string calibPath = calib_->text().toStdString();
+    const CalibOptions co = calibOptions();
+    runner_->submit<std::vector<int>>(
+        tr("Suggest %1 blocks (iterative)").arg(k),
+        [session, calibPath, co, opt, c, k](const ProgressFn& p) {
+            const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), co, calibPath);
+            return suggestIterative(session->model(), calib, c, k, opt, p);
+        },
+        this, [this](const std::vector<int>& pick) { model_->setMarked(std::set<int>(pick.begin(), pick.end())); });
+}
+
+void BlocksView::evaluateSelection()
+{
+    if (!session_ || model_->marked().empty())
+        return;
+    struct Outcome {
+        EvalResult calibDense, calibDrop, evalDense, evalDrop;
+        DropSavings savings;
+    };
+    auto session = session_;
+    const std::vector<int> drop(model_->marked().begin(), model_->marked().end());
+    const std::string calibPath = calib_->text().toStdString();
+    const std::string evalPath = evalText_->text().toStdString();
+    const CalibOptions co = calibOptions();
+    evaluate_->setEnabled(false);
+    QStringList names;
+    for (int b : drop)
+        names << QString::number(b);
+    selection_->setHorizontalHeaderLabels({tr("Dense"), tr("Without %1").arg(names.join(", "))});
+    runner_->submit<Outcome>(
+        tr("Evaluate without blocks %1").arg(names.join(", ")),
+        [session, drop, calibPath, evalPath, co](const ProgressFn& p) {
+            Outcome o;
+            auto part = [&](int i) {
+                return [&, i](const Progress& q) { return !p || p({(i + q.fraction) / 4.0, q.stage}); };
+            };
+            const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), co, calibPath);
+            const auto evalIds = session->tokenizeFile(evalPath);
+            EvalOptions opt;
+            opt.seq_len = co.seq_len;
+            o.calibDense = evaluateWindows(session->model(), calib, opt, part(0));
+            opt.drop_blocks = drop;
+            o.calibDrop = evaluateWindows(session->model(), calib, opt, part(1));
+            EvalOptions ev;
+            ev.seq_len = 256;
+            o.evalDense = evaluatePerplexity(session->model(), evalIds, ev, part(2));
+            ev.drop_blocks = drop;
+            o.evalDrop = evaluatePerplexity(session->model(), evalIds, ev, part(3));
+            o.savings = dropSavings(session->model(), drop);
+            return o;
+        },
+        this, [this](const Outcome& o) {
+            auto set = [this](int row, int col, const QString& text) { selection_->setItem(row, col, new QTableWidgetItem(text)); };
+            set(0, 0, QString::number(o.calibDense.ppl, 'f', 4));
+            set(0, 1, QString::number(o.calibDrop.ppl, 'f', 4));
+            set(1, 0, QString::number(o.evalDense.ppl, 'f', 4));
+            set(1, 1, QString::number(o.evalDrop.ppl, 'f', 4));
+            set(2, 0, QString::number(o.savings.parameters_before));
+            set(2, 1, tr("%1 (−%2 %)").arg(o.savings.parameters_after).arg(100 * o.savings.param_reduction, 0, 'f', 1));
+            set(3, 0, "1.00×");
+            set(3, 1, tr("%1× (−%2 % FLOPs)").arg(1.0 / (1.0 - o.savings.flop_reduction), 0, 'f', 2).arg(100 * o.savings.flop_reduction, 0, 'f', 1));
+            selectionEvalPpl_ = o.evalDrop.ppl;
+            evaluate_->setEnabled(!model_->marked().empty());
+            Q_EMIT message(tr("Selection: evaluation PPL %1 (dense %2)").arg(o.evalDrop.ppl, 0, 'f', 6).arg(o.evalDense.ppl, 0, 'f', 6));
+            Q_EMIT selectionEvaluated();
+        });
+}
+
+void BlocksView::refreshPlots()
+{
+    const BlockScanResult& r = model_->result();
+    QStringList labels;
+    std::vector<BarStyle> styles;
+    for (const auto& b : r.blocks) {
+        labels << QString::number(b.index);
+        styles.push_back(model_->marked().count(b.index) ? BarStyle::Marked : b.excluded ? BarStyle::Greyed : BarStyle::Normal);
+    }
+    for (int c = 0; c < 3; ++c) {
+        std::vector<double> v;
+        for (const auto& b : r.blocks)
+            v.push_back(scoreOf(b, Criterion(c)));
+        if (c == 0) {
+            plots_[c]->setLogY(true);
+            plots_[c]->setBars(v, labels, styles, r.dense_ppl, tr("dense %1").arg(r.dense_ppl, 0, 'f', 3));
+        } else {
+            plots_[c]->setBars(v, labels, styles);
+        }
+    }
+}
+
+} // namespace tailor::ui
