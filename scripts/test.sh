@@ -6,4 +6,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${TAILOR_BUILD_DIR:-$root/build}"
 "$root/scripts/setup.sh"
 cd "$build"
-ctest --output-on-failure --timeout 900 -j2
+# Serial: each test already uses every core (libtorch + OpenMP); running two at
+# once oversubscribes the cores and OpenMP spin-waits make both 40x slower.
+ctest --output-on-failure --timeout 900
