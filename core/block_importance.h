@@ -30,7 +30,7 @@ struct BlockScanOptions {
     std::vector<int> pre_dropped;  // scan the model without these (iterative suggestion)
     int only_from = 0, only_to = -1; // shard: score blocks [only_from, only_to]; -1 = last
     int threads = 0;
-    int64_t batch_tokens = 4096;
+    int64_t batch_tokens = 2048;
 };
 
 constexpr double kNotComputed = std::numeric_limits<double>::quiet_NaN();

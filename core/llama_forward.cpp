@@ -1,6 +1,7 @@
 #include "llama_forward.h"
 
 #include <cmath>
+#include <limits>
 
 namespace tailor {
 
@@ -25,6 +26,15 @@ at::Tensor inverseFrequencies(const ModelConfig& c)
         inv = at::where(medium, smoothed, scaled);
     }
     return inv;
+}
+
+// Additive causal mask [T, T]: 0 on and below the diagonal, -inf above.
+at::Tensor causalMask(int64_t T)
+{
+    static thread_local at::Tensor cached;
+    if (!cached.defined() || cached.size(0) != T)
+        cached = at::full({T, T}, -std::numeric_limits<float>::infinity()).triu(1);
+    return cached;
 }
 
 at::Tensor rotateHalf(const at::Tensor& x)
@@ -62,16 +72,17 @@ at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::T
     at::Tensor k = at::linear(x, w.wk, w.bk).view({B, T, nkv, hd}).transpose(1, 2);
     at::Tensor v = at::linear(x, w.wv, w.bv).view({B, T, nkv, hd}).transpose(1, 2);
     const at::Tensor cos = rope.cos.narrow(0, 0, T), sin = rope.sin.narrow(0, 0, T);
-    q = q * cos + rotateHalf(q) * sin;
+    // Scale q before the product: [B, nh, T, hd] is much smaller than the scores.
+    q = (q * cos + rotateHalf(q) * sin) * (1.0 / std::sqrt(double(hd)));
     k = k * cos + rotateHalf(k) * sin;
-    if (nkv != nh) {
-        k = k.repeat_interleave(nh / nkv, 1);
-        v = v.repeat_interleave(nh / nkv, 1);
-    }
-    at::Tensor scores = at::matmul(q, k.transpose(-2, -1)) * (1.0 / std::sqrt(double(hd)));
-    const at::Tensor mask = at::ones({T, T}, at::kBool).triu(1);
-    scores = scores.masked_fill(mask, -std::numeric_limits<float>::infinity());
-    const at::Tensor attn = at::matmul(at::softmax(scores, -1), v); // [B, nh, T, hd]
+    // GQA without copying K/V per head: the g = nh / nkv query heads that share a
+    // KV head are stacked along the rows, so each product is one larger matmul.
+    const int64_t g = nh / nkv;
+    const at::Tensor qg = q.reshape({B, nkv, g * T, hd});
+    at::Tensor scores = at::matmul(qg, k.transpose(-2, -1)); // [B, nkv, g*T, T]
+    scores.view({B, nkv, g, T, T}).add_(causalMask(T));
+    const at::Tensor probs = at::softmax(scores, -1);
+    const at::Tensor attn = at::matmul(probs, v).view({B, nh, T, hd});
     const at::Tensor merged = attn.transpose(1, 2).reshape({B, T, nh * hd});
     const at::Tensor h1 = h + at::linear(merged, w.wo);
 
@@ -109,9 +120,10 @@ double windowsNll(const Model& m, const at::Tensor& h, const at::Tensor& ids)
         const int64_t n = std::min(chunk, B - b);
         const at::Tensor hs = h.narrow(0, b, n).narrow(1, 0, T - 1);
         const at::Tensor logits = at::linear(rmsNorm(hs, norm, m.config().rms_norm_eps), head);
-        const at::Tensor logp = at::log_softmax(logits, -1);
+        // NLL = logsumexp(logits) - logit of the target: no log_softmax tensor is written.
         const at::Tensor tgt = ids.narrow(0, b, n).narrow(1, 1, T - 1).unsqueeze(-1);
-        total -= logp.gather(-1, tgt).to(at::kDouble).sum().item<double>();
+        const at::Tensor nll = at::logsumexp(logits, -1) - logits.gather(-1, tgt).squeeze(-1);
+        total += nll.to(at::kDouble).sum().item<double>();
     }
     return total;
 }

@@ -44,7 +44,7 @@ public:
     // Embedding rows for ids [B, T] -> fp32 [B, T, hidden]; only the rows used are widened.
     at::Tensor embed(const at::Tensor& ids) const;
 
-    static constexpr int64_t kFp32CacheBytes = int64_t(3) << 30;
+    static constexpr int64_t kFp32CacheBytes = int64_t(256) << 20;
 
 private:
     at::Tensor fp32(const std::string& name) const;
