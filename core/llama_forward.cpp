@@ -62,7 +62,7 @@ at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& w, double eps)
 }
 
 at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::Tensor& h,
-                        const RopeTable& rope)
+                        const RopeTable& rope, LinearInputs* capture)
 {
     const int64_t B = h.size(0), T = h.size(1), hd = c.head_dim;
     const int64_t nh = c.n_head, nkv = c.n_head_kv;
@@ -87,8 +87,10 @@ at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::T
     const at::Tensor h1 = h + at::linear(merged, w.wo);
 
     const at::Tensor y = rmsNorm(h1, w.ffn_norm, c.rms_norm_eps);
-    const at::Tensor mlp = at::linear(at::silu(at::linear(y, w.w_gate)) * at::linear(y, w.w_up), w.w_down);
-    return h1 + mlp;
+    const at::Tensor act = at::silu(at::linear(y, w.w_gate)) * at::linear(y, w.w_up);
+    if (capture)
+        *capture = LinearInputs{x, merged, y, act};
+    return h1 + at::linear(act, w.w_down);
 }
 
 at::Tensor runBlocks(const Model& m, at::Tensor h, int from, int to, const RopeTable& rope,

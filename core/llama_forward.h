@@ -18,9 +18,16 @@ RopeTable makeRope(const ModelConfig& c, int64_t seqLen);
 
 at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& w, double eps);
 
+// Inputs of a block's linear layers, captured for quantization and low-rank
+// error measurements: q/k/v read attn_in, o reads o_in, gate/up read mlp_in,
+// down reads down_in.
+struct LinearInputs {
+    at::Tensor attn_in, o_in, mlp_in, down_in;
+};
+
 // One block: h [B, T, H] -> [B, T, H]. Differentiable (Taylor uses it with grads).
 at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::Tensor& h,
-                        const RopeTable& rope);
+                        const RopeTable& rope, LinearInputs* capture = nullptr);
 
 // Blocks [from, to) of the model, skipping those with skip[i] == true.
 at::Tensor runBlocks(const Model& m, at::Tensor h, int from, int to, const RopeTable& rope,

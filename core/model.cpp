@@ -51,6 +51,15 @@ std::shared_ptr<Model> Model::load(const std::string& dir)
     return m;
 }
 
+std::shared_ptr<Model> Model::derive() const
+{
+    auto m = std::make_shared<Model>();
+    m->ckpt_ = ckpt_;
+    std::lock_guard<std::mutex> lock(mutex_);
+    m->replaced_ = replaced_;
+    return m;
+}
+
 at::Tensor Model::raw(const std::string& name) const
 {
     auto it = replaced_.find(name);

@@ -34,6 +34,9 @@ public:
 
     // A tensor in its stored dtype (zero-copy view of the mapping, or a replacement).
     at::Tensor raw(const std::string& name) const;
+    // A model sharing this checkpoint and its replacements, to be changed
+    // without touching this one (fake-quantized, factorized, pruned variants).
+    std::shared_ptr<Model> derive() const;
     // Replace a tensor (compression steps); drops cached fp32 copies.
     void replace(const std::string& name, const at::Tensor& t);
 

@@ -1,0 +1,22 @@
+#pragma once
+// Quantize -> dequantize of a weight matrix [out, in] in fp32 ("fake quant"),
+// exactly as the goldens define the schemes (see quant_scheme.h).
+#include "quant_scheme.h"
+
+#include <ATen/ATen.h>
+
+namespace tailor {
+
+// Per block (row of the [blocks, blockSize] view): the scale and zero point and
+// the integer range, for range lines in histograms and for export.
+struct QuantGrid {
+    at::Tensor scale; // [blocks] fp32 (fp16-rounded for Q8_0 / Q4_0)
+    at::Tensor zero;  // [blocks] fp32, 0 for symmetric formats
+    int64_t qmin = 0, qmax = 0;
+    int64_t blockSize = 0;
+};
+
+// w: fp32 [out, in]; returns r̂ of the same shape. `grid` (optional) receives the scales.
+at::Tensor fakeQuantize(const at::Tensor& w, const QuantScheme& s, QuantGrid* grid = nullptr);
+
+} // namespace tailor

@@ -1,0 +1,76 @@
+#include "quant_scheme.h"
+#include "core/error.h"
+
+#include <regex>
+
+namespace tailor {
+
+QuantScheme QuantScheme::parse(const std::string& n)
+{
+    QuantScheme s;
+    if (n == "q8_0" || n == "q4_0") {
+        s.format = n == "q8_0" ? QuantFormat::Q8_0 : QuantFormat::Q4_0;
+        s.bits = n == "q8_0" ? 8 : 4;
+        s.granularity = Granularity::Group;
+        s.group = 32;
+        return s;
+    }
+    static const std::regex rx("int(\\d+)_(sym|asym)_(g(\\d+)|channel|tensor)(_mse)?");
+    std::smatch m;
+    if (!std::regex_match(n, m, rx))
+        throw Error("unknown quantization scheme '" + n + "' (examples: int4_sym_g32, int8_sym_channel, q8_0, q4_0)");
+    s.bits = std::stoi(m[1]);
+    s.symmetric = m[2] == "sym";
+    if (m[3] == "channel")
+        s.granularity = Granularity::Channel;
+    else if (m[3] == "tensor")
+        s.granularity = Granularity::Tensor;
+    else
+        s.group = std::stoll(m[4]);
+    if (m[5].matched)
+        s.clip = ClipMethod::Mse;
+    s.validate();
+    return s;
+}
+
+std::string QuantScheme::name() const
+{
+    if (format == QuantFormat::Q8_0)
+        return "q8_0";
+    if (format == QuantFormat::Q4_0)
+        return "q4_0";
+    std::string g = granularity == Granularity::Channel ? "channel"
+                  : granularity == Granularity::Tensor  ? "tensor"
+                                                        : "g" + std::to_string(group);
+    return "int" + std::to_string(bits) + (symmetric ? "_sym_" : "_asym_") + g + (clip == ClipMethod::Mse ? "_mse" : "");
+}
+
+void QuantScheme::validate() const
+{
+    if (bits < 2 || bits > 8)
+        throw Error("quantization to " + std::to_string(bits) + " bits is not supported (2 to 8 bits)");
+    if (granularity == Granularity::Group && group <= 0)
+        throw Error("group size must be positive");
+}
+
+void QuantScheme::checkShape(const std::string& tensor, int64_t in) const
+{
+    if (format != QuantFormat::Linear && in % 32 != 0)
+        throw Error("tensor '" + tensor + "': " + name() + " needs a multiple of 32 input columns, it has " +
+                    std::to_string(in));
+}
+
+int64_t QuantScheme::blockSize(int64_t in) const
+{
+    return granularity == Granularity::Group ? group : in;
+}
+
+double QuantScheme::bitsPerWeight(int64_t in) const
+{
+    if (granularity == Granularity::Tensor)
+        return bits;
+    const double perBlock = 16.0 + (symmetric || format != QuantFormat::Linear ? 0.0 : bits); // fp16 scale (+ zero point)
+    return bits + perBlock / double(blockSize(in));
+}
+
+} // namespace tailor
