@@ -13,5 +13,6 @@ int cmdTokenize(const Argv& args);
 int cmdBlocks(const Argv& args);
 int cmdDrop(const Argv& args);
 int cmdMerge(const Argv& args);
+int cmdQuant(const Argv& args);
 
 } // namespace tailor::cli

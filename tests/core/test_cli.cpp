@@ -144,6 +144,26 @@ private Q_SLOTS:
         QCOMPARE(ids[1].toArray(), QJsonArray{1});
     }
 
+    void quantJson()
+    {
+        const Run r = cli({"quant", s260(), "--calib", calib(), "--bits", "8", "--group", "channel", "--sym", "--text", valid(), "--json"});
+        QCOMPARE(r.code, 0);
+        const QJsonObject o = r.json();
+        QCOMPARE(o.value("scheme").toString(), QString("int8_sym_channel"));
+        const QJsonArray layers = o.value("layers").toArray();
+        QCOMPARE(layers.size(), 35);
+        for (const char* key : {"name", "mse", "max_abs_err", "sqnr_db", "kurtosis", "outliers_3sigma", "output_rel_err"})
+            QVERIFY2(layers[0].toObject().contains(key), key);
+        const double dense = testdata::golden("stories260K").value("eval_ppl_L256").toObject().value("ppl").toDouble();
+        QVERIFY(std::abs(o.value("eval_ppl").toDouble() / dense - 1) < 0.01);
+        QVERIFY(testdata::relErr(o.value("dense_ppl").toDouble(), testdata::golden("stories260K").value("calib_ppl_dense").toDouble()) < 1e-4);
+        const Run q = cli({"quant", s12(), "--calib", calib(), "--scheme", "q8_0", "--layers", "layers\\.1\\.self_attn\\.q_proj", "--json"});
+        QCOMPARE(q.code, 0);
+        const QJsonObject l = q.json().value("layers").toArray().first().toObject();
+        const QJsonObject g = testdata::golden("tinystories-12L").value("quant_model.layers.1.self_attn.q_proj.weight").toObject().value("q8_0").toObject();
+        QVERIFY(testdata::relErr(l.value("mse").toDouble(), g.value("mse").toDouble()) < 1e-4);
+    }
+
     void errorsAreOneLine_data()
     {
         QTest::addColumn<QStringList>("args");
@@ -157,6 +177,9 @@ private Q_SLOTS:
         QTest::newRow("drop out of range") << QStringList{"drop", s260(), "--blocks", "9", "--text", valid()} << 1 << "block 9 is out of range";
         QTest::newRow("exclude all") << QStringList{"blocks", s260(), "--calib", calib()} << 1 << "every block is excluded";
         QTest::newRow("too many windows") << QStringList{"blocks", s260(), "--calib", calib(), "--windows", "5000", "--exclude", "none"} << 1 << "hold only";
+        QTest::newRow("quant bits") << QStringList{"quant", s260(), "--calib", calib(), "--bits", "9"} << 1 << "2 to 8 bits";
+        QTest::newRow("quant regex") << QStringList{"quant", s260(), "--calib", calib(), "--layers", "nothing"} << 1 << "matches no linear layer";
+        QTest::newRow("quant q4_0 width") << QStringList{"quant", s260(), "--calib", calib(), "--scheme", "q4_0"} << 1 << "multiple of 32";
         QTest::newRow("unknown command") << QStringList{"frobnicate"} << 2 << "unknown command";
     }
     void errorsAreOneLine()
