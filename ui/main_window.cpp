@@ -6,6 +6,7 @@
 #include "job_runner.h"
 #include "settings_keys.h"
 #include "views/blocks_view.h"
+#include "views/quant_view.h"
 
 #include "core/model_session.h"
 
@@ -50,6 +51,8 @@ void MainWindow::buildLayout()
     tabs_ = new QTabWidget(this);
     blocks_ = new BlocksView(runner_, tabs_);
     tabs_->addTab(blocks_, tr("Blocks"));
+    quant_ = new QuantView(runner_, tabs_);
+    tabs_->addTab(quant_, tr("Quantization"));
     setCentralWidget(tabs_);
     statusBar()->showMessage(tr("Ready"));
 }
@@ -100,6 +103,7 @@ void MainWindow::connectSignals()
     connect(runner_, &JobRunner::jobCancelled, this, [this](int, const QString& t) { log_->append(tr("cancelled: %1").arg(t)); });
     connect(eval_, &EvalDock::message, log_, &LogDock::append);
     connect(blocks_, &BlocksView::message, log_, &LogDock::append);
+    connect(quant_, &QuantView::message, log_, &LogDock::append);
     connect(tabs_, &QTabWidget::currentChanged, this, [](int i) { QSettings().setValue(keys::kCurrentTab, i); });
 }
 
@@ -115,6 +119,7 @@ void MainWindow::openModel(const QString& dirIn)
             tree_->setSummary(s->summary());
             eval_->setSession(s);
             blocks_->setSession(s);
+            quant_->setSession(s);
             setWindowTitle(tr("Tailor — %1").arg(QFileInfo(dir).fileName()));
             statusBar()->showMessage(tr("Opened %1").arg(dir));
             rememberRecent(dir);

@@ -14,6 +14,7 @@ class ModelSession;
 namespace tailor::ui {
 
 class BlocksView;
+class QuantView;
 class EvalDock;
 class JobDock;
 class JobRunner;
@@ -35,6 +36,7 @@ public:
     LogDock* logDock() const { return log_; }
     ModelTreeDock* modelTree() const { return tree_; }
     BlocksView* blocksView() const { return blocks_; }
+    QuantView* quantView() const { return quant_; }
     QTabWidget* tabs() const { return tabs_; }
 
 Q_SIGNALS:
@@ -57,6 +59,7 @@ private:
     std::shared_ptr<ModelSession> session_;
     QTabWidget* tabs_ = nullptr;
     BlocksView* blocks_ = nullptr;
+    QuantView* quant_ = nullptr;
     ModelTreeDock* tree_ = nullptr;
     EvalDock* eval_ = nullptr;
     JobDock* jobDock_ = nullptr;

@@ -9,6 +9,7 @@
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
 #include "ui/views/blocks_view.h"
+#include "ui/views/quant_view.h"
 
 #include "core/model_session.h"
 #include "test_data.h"
@@ -141,6 +142,36 @@ private slots:
         QVERIFY(v->selectionTable()->item(1, 1)->text().startsWith(QString::number(golden, 'f', 3)));
         w_->blocksView()->setFocus();
         saveShot(w_.get(), "blocks-view.png");
+    }
+
+    // #5: select a layer, change the bits, see histogram and range lines update.
+    void quantizationView()
+    {
+        QuantView* q = w_->quantView();
+        w_->tabs()->setCurrentWidget(q);
+        QTRY_VERIFY_WITH_TIMEOUT(!q->report().layers.empty(), 60000);
+        QCOMPARE(QString::fromStdString(q->scheme().name()), QString("int4_sym_g32"));
+        const QString layer = "model.layers.1.self_attn.q_proj.weight";
+        QSignalSpy hist(q, &QuantView::histogramReady);
+        q->selectLayer(layer);
+        QTRY_VERIFY_WITH_TIMEOUT(q->selectedLayer() == layer && hist.count() >= 1 && q->lastHistogram().levels.size() == 16, 60000);
+        const QJsonObject g = testdata::golden("tinystories-12L").value("quant_" + layer).toObject().value("int4_sym_g32").toObject();
+        for (const auto& l : q->report().layers)
+            if (QString::fromStdString(l.name) == layer)
+                QVERIFY(testdata::relErr(l.mse, g.value("mse").toDouble()) < 1e-4);
+        const double hi4 = q->lastHistogram().clip_hi;
+        QCOMPARE(q->histogramPlot()->verticalLineCount(), 2 + 16);
+        hist.clear();
+        QSignalSpy report(q, &QuantView::reportReady);
+        q->bitsSpin()->setValue(3);
+        QTRY_VERIFY_WITH_TIMEOUT(report.count() >= 1 && hist.count() >= 1 && q->lastHistogram().levels.size() == 8, 60000);
+        QCOMPARE(QString::fromStdString(q->scheme().name()), QString("int3_sym_g32"));
+        QCOMPARE(q->histogramPlot()->verticalLineCount(), 2 + 8);
+        // same widest group: its range is (qmax+1)·s on each side, s grows as bits fall
+        QVERIFY(std::abs(q->lastHistogram().clip_hi - hi4) > 1e-9);
+        QVERIFY(q->lastHistogram().clip_lo < 0 && q->lastHistogram().clip_hi > 0);
+        saveShot(w_.get(), "quantization-view.png");
+        w_->tabs()->setCurrentIndex(0);
     }
 
     void cachedScoresOnReopen()

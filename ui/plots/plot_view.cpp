@@ -4,6 +4,7 @@
 
 #include <QToolTip>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 
 namespace tailor::ui {
@@ -16,6 +17,10 @@ struct PlotView::Impl {
     QCPItemText* referenceText = nullptr;
     std::vector<double> values;
     QStringList labels;
+    QCPBars* histogram = nullptr;
+    std::vector<QCPItemStraightLine*> vlines;
+    QCPColorMap* heatmap = nullptr;
+    QCPColorScale* colorScale = nullptr;
 
     int indexAt(double x) const
     {
@@ -139,6 +144,101 @@ void PlotView::setBars(const std::vector<double>& values, const QStringList& lab
 void PlotView::clear()
 {
     setBars({}, {}, {});
+    setVerticalLines({}, {});
+    if (d->histogram)
+        d->histogram->data()->clear();
+}
+
+void PlotView::setHistogram(const std::vector<double>& edges, const std::vector<double>& counts)
+{
+    if (!d->histogram) {
+        d->histogram = new QCPBars(d->plot->xAxis, d->plot->yAxis);
+        d->histogram->setPen(QPen(QColor(70, 130, 180)));
+        d->histogram->setBrush(QColor(70, 130, 180, 170));
+        d->plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    }
+    QVector<double> keys, vals;
+    double top = 0;
+    for (std::size_t i = 0; i < counts.size(); ++i) {
+        keys << 0.5 * (edges[i] + edges[i + 1]);
+        vals << counts[i];
+        top = std::max(top, counts[i]);
+    }
+    d->histogram->setWidth(counts.empty() ? 1 : (edges.back() - edges.front()) / double(counts.size()));
+    d->histogram->setData(keys, vals, true);
+    if (!edges.empty()) {
+        const double pad = 0.05 * (edges.back() - edges.front());
+        d->plot->xAxis->setRange(edges.front() - pad, edges.back() + pad);
+    }
+    if (d->plot->yAxis->scaleType() == QCPAxis::stLogarithmic)
+        d->plot->yAxis->setRange(0.5, std::max(2.0, top * 2));
+    else
+        d->plot->yAxis->setRange(0, std::max(1.0, top * 1.08));
+    d->plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void PlotView::setVerticalLines(const std::vector<double>& range, const std::vector<double>& levels)
+{
+    for (auto* l : d->vlines)
+        d->plot->removeItem(l);
+    d->vlines.clear();
+    auto add = [&](double x, const QPen& pen) {
+        auto* l = new QCPItemStraightLine(d->plot);
+        l->point1->setCoords(x, 0);
+        l->point2->setCoords(x, 1);
+        l->setPen(pen);
+        d->vlines.push_back(l);
+    };
+    if (levels.size() <= 64) // denser grids would hide the histogram
+        for (double x : levels)
+            add(x, QPen(QColor(90, 90, 90, 170), 1, Qt::DashLine));
+    for (double x : range)
+        add(x, QPen(QColor(220, 50, 40), 2));
+    if (!range.empty()) { // keep the range in view even where no weight reaches it
+        QCPRange r = d->plot->xAxis->range();
+        const double lo = *std::min_element(range.begin(), range.end()), hi = *std::max_element(range.begin(), range.end());
+        const double pad = 0.05 * (std::max(r.upper, hi) - std::min(r.lower, lo));
+        d->plot->xAxis->setRange(std::min(r.lower, lo - pad), std::max(r.upper, hi + pad));
+    }
+    d->plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+int PlotView::verticalLineCount() const { return int(d->vlines.size()); }
+
+void PlotView::setHeatmap(const std::vector<std::vector<double>>& values, const QStringList& rowLabels,
+                          const QStringList& colLabels, const QString& scaleLabel)
+{
+    if (!d->heatmap) {
+        d->heatmap = new QCPColorMap(d->plot->xAxis, d->plot->yAxis);
+        d->colorScale = new QCPColorScale(d->plot);
+        d->plot->plotLayout()->addElement(1, 1, d->colorScale);
+        d->heatmap->setColorScale(d->colorScale);
+        QCPColorGradient g(QCPColorGradient::gpHot);
+        g.setNanHandling(QCPColorGradient::nhTransparent);
+        d->heatmap->setGradient(g.inverted());
+        d->heatmap->setInterpolate(false);
+        auto* group = new QCPMarginGroup(d->plot);
+        d->plot->axisRect()->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+        d->colorScale->setMarginGroup(QCP::msBottom | QCP::msTop, group);
+    }
+    const int rows = int(values.size()), cols = rows ? int(values[0].size()) : 0;
+    d->heatmap->data()->setSize(cols, rows);
+    d->heatmap->data()->setRange(QCPRange(0, std::max(0, cols - 1)), QCPRange(0, std::max(0, rows - 1)));
+    for (int r = 0; r < rows; ++r)
+        for (int c = 0; c < cols; ++c)
+            d->heatmap->data()->setCell(c, r, values[r][c]);
+    d->heatmap->rescaleDataRange(true);
+    d->colorScale->axis()->setLabel(scaleLabel);
+    QSharedPointer<QCPAxisTickerText> xt(new QCPAxisTickerText), yt(new QCPAxisTickerText);
+    for (int c = 0; c < colLabels.size(); ++c)
+        xt->addTick(c, colLabels[c]);
+    for (int r = 0; r < rowLabels.size(); ++r)
+        yt->addTick(r, rowLabels[r]);
+    d->plot->xAxis->setTicker(xt);
+    d->plot->yAxis->setTicker(yt);
+    d->plot->xAxis->setRange(-0.5, cols - 0.5);
+    d->plot->yAxis->setRange(-0.5, rows - 0.5);
+    d->plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 QString PlotView::hoverText(int i) const

@@ -26,6 +26,14 @@ public:
     // NaN = none) draws a dashed horizontal line, e.g. the dense model's PPL.
     void setBars(const std::vector<double>& values, const QStringList& labels, const std::vector<BarStyle>& styles,
                  double reference = std::numeric_limits<double>::quiet_NaN(), const QString& referenceLabel = {});
+    // A histogram over bin edges (edges.size() == counts.size() + 1).
+    void setHistogram(const std::vector<double>& edges, const std::vector<double>& counts);
+    // Vertical lines at x: solid red for ranges, faint grey for grid levels.
+    void setVerticalLines(const std::vector<double>& range, const std::vector<double>& levels);
+    // A heat map: values[row][col], NaN cells blank; larger is redder.
+    void setHeatmap(const std::vector<std::vector<double>>& values, const QStringList& rowLabels,
+                    const QStringList& colLabels, const QString& scaleLabel);
+    int verticalLineCount() const;
     void clear();
     // Value shown on hover for the bar at `index` (tests read it).
     QString hoverText(int index) const;

@@ -1,0 +1,307 @@
+#include "quant_view.h"
+#include "ui/job_runner.h"
+#include "ui/plots/plot_view.h"
+#include "ui/resource_paths.h"
+
+#include "core/model_session.h"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QSortFilterProxyModel>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStandardItemModel>
+#include <QTableView>
+#include <QTimer>
+#include <QVBoxLayout>
+
+#include <cmath>
+
+namespace tailor::ui {
+
+namespace {
+const QStringList kKinds = {"q", "k", "v", "o", "gate", "up", "down"};
+const QStringList kColumns = {"layer", "MSE", "max |err|", "SQNR dB", "output err", "kurtosis", ">3σ %", ">6σ %"};
+
+double metricOf(const LayerQuantStats& l, int metric)
+{
+    switch (metric) {
+    case 0: return l.output_rel_err;
+    case 1: return -l.sqnr_db; // larger = worse, as the heat map reads
+    default: return l.mse;
+    }
+}
+} // namespace
+
+QuantView::QuantView(JobRunner* runner, QWidget* parent) : QWidget(parent), runner_(runner)
+{
+    buildLayout();
+}
+
+void QuantView::buildLayout()
+{
+    auto* root = new QHBoxLayout(this);
+    auto* left = new QVBoxLayout;
+    auto* form = new QFormLayout;
+    format_ = new QComboBox(this);
+    format_->addItems({"linear", "q8_0", "q4_0"});
+    bits_ = new QSpinBox(this);
+    bits_->setRange(2, 8);
+    bits_->setValue(4);
+    group_ = new QComboBox(this);
+    group_->addItems({"32", "64", "128", "channel", "tensor"});
+    symmetric_ = new QComboBox(this);
+    symmetric_->addItems({"symmetric", "asymmetric"});
+    clip_ = new QComboBox(this);
+    clip_->addItems({"min-max", "MSE-optimal"});
+    calib_ = new QLineEdit(demoCalibText(), this);
+    metric_ = new QComboBox(this);
+    metric_->addItems({"output error ‖WX−ŴX‖/‖WX‖", "−SQNR (dB)", "weight MSE"});
+    logCounts_ = new QCheckBox(tr("log counts"), this);
+    logCounts_->setChecked(true);
+    form->addRow(tr("Format"), format_);
+    form->addRow(tr("Bits"), bits_);
+    form->addRow(tr("Group"), group_);
+    form->addRow(tr("Range"), symmetric_);
+    form->addRow(tr("Clipping"), clip_);
+    form->addRow(tr("Calibration"), calib_);
+    form->addRow(tr("Heat map"), metric_);
+    form->addRow(logCounts_);
+    left->addLayout(form);
+    status_ = new QLabel(tr("Open a model."), this);
+    status_->setWordWrap(true);
+    left->addWidget(status_);
+    model_ = new QStandardItemModel(this);
+    model_->setHorizontalHeaderLabels(kColumns);
+    proxy_ = new QSortFilterProxyModel(this);
+    proxy_->setSourceModel(model_);
+    proxy_->setSortRole(Qt::UserRole);
+    table_ = new QTableView(this);
+    table_->setModel(proxy_);
+    table_->setSortingEnabled(true);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setSelectionMode(QAbstractItemView::SingleSelection);
+    table_->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    table_->verticalHeader()->hide();
+    table_->sortByColumn(0, Qt::AscendingOrder);
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    left->addWidget(table_, 1);
+    auto* leftWidget = new QWidget(this);
+    leftWidget->setLayout(left);
+    leftWidget->setMaximumWidth(640);
+
+    auto* grid = new QGridLayout;
+    heatmap_ = new PlotView(this);
+    heatmap_->setTitle(tr("Per layer: block × matrix"));
+    histogram_ = new PlotView(this);
+    histogram_->setTitle(tr("Weights (red: clipping range of the widest group; dotted: its grid)"));
+    scales_ = new PlotView(this);
+    scales_->setTitle(tr("Scales across groups"));
+    error_ = new PlotView(this);
+    error_->setTitle(tr("Quantization error ŵ − w"));
+    grid->addWidget(heatmap_, 0, 0);
+    grid->addWidget(histogram_, 0, 1);
+    grid->addWidget(scales_, 1, 0);
+    grid->addWidget(error_, 1, 1);
+    auto* right = new QWidget(this);
+    right->setLayout(grid);
+    root->addWidget(leftWidget);
+    root->addWidget(right, 1);
+
+    debounce_ = new QTimer(this);
+    debounce_->setSingleShot(true);
+    debounce_->setInterval(250);
+    connect(debounce_, &QTimer::timeout, this, &QuantView::recompute);
+    auto changed = [this] {
+        bits_->setEnabled(format_->currentIndex() == 0);
+        group_->setEnabled(format_->currentIndex() == 0);
+        symmetric_->setEnabled(format_->currentIndex() == 0);
+        clip_->setEnabled(format_->currentIndex() == 0);
+        if (session_)
+            debounce_->start();
+    };
+    connect(format_, &QComboBox::currentIndexChanged, this, changed);
+    connect(bits_, &QSpinBox::valueChanged, this, changed);
+    connect(group_, &QComboBox::currentIndexChanged, this, changed);
+    connect(symmetric_, &QComboBox::currentIndexChanged, this, changed);
+    connect(clip_, &QComboBox::currentIndexChanged, this, changed);
+    connect(metric_, &QComboBox::currentIndexChanged, this, [this] { fillHeatmap(); });
+    connect(logCounts_, &QCheckBox::toggled, this, [this] { loadHistogram(); });
+    connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& cur) {
+        const QString name = proxy_->data(proxy_->index(cur.row(), 0), Qt::UserRole + 1).toString();
+        if (!name.isEmpty() && name != selected_) {
+            selected_ = name;
+            loadHistogram();
+        }
+    });
+}
+
+QuantScheme QuantView::scheme() const
+{
+    if (format_->currentIndex() > 0)
+        return QuantScheme::parse(format_->currentText().toStdString());
+    const QString g = group_->currentText();
+    return QuantScheme::parse("int" + std::to_string(bits_->value()) + (symmetric_->currentIndex() == 0 ? "_sym_" : "_asym_") +
+                              (g == "channel" || g == "tensor" ? g.toStdString() : "g" + g.toStdString()) +
+                              (clip_->currentIndex() == 1 ? "_mse" : ""));
+}
+
+void QuantView::setSession(std::shared_ptr<ModelSession> s)
+{
+    session_ = std::move(s);
+    ++revision_;
+    selected_.clear();
+    model_->removeRows(0, model_->rowCount());
+    if (session_)
+        recompute();
+}
+
+void QuantView::selectLayer(const QString& name)
+{
+    for (int r = 0; r < proxy_->rowCount(); ++r)
+        if (proxy_->data(proxy_->index(r, 0), Qt::UserRole + 1).toString() == name) {
+            table_->setCurrentIndex(proxy_->index(r, 0));
+            return;
+        }
+}
+
+void QuantView::recompute()
+{
+    if (!session_)
+        return;
+    QuantOptions qo;
+    try {
+        qo.scheme = scheme();
+    } catch (const std::exception& e) {
+        status_->setText(QString::fromUtf8(e.what()));
+        return;
+    }
+    auto session = session_;
+    const std::string calibPath = calib_->text().toStdString();
+    const int rev = ++revision_;
+    status_->setText(tr("Quantizing with %1…").arg(QString::fromStdString(qo.scheme.name())));
+    runner_->submit<QuantReport>(
+        tr("Quantize %1").arg(QString::fromStdString(qo.scheme.name())),
+        [session, calibPath, qo](const ProgressFn& p) {
+            const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), CalibOptions{}, calibPath);
+            QuantReport r = quantizeModel(session->model(), &calib, qo, p);
+            r.model.reset(); // the view needs the numbers only
+            return r;
+        },
+        this, [this, rev](const QuantReport& r) {
+            if (rev != revision_)
+                return; // a newer setting is on its way
+            report_ = r;
+            fillTable();
+            fillHeatmap();
+            status_->setText(tr("%1: %2 bits per weight over %3 layers%4")
+                                 .arg(QString::fromStdString(r.scheme))
+                                 .arg(r.bits_per_weight, 0, 'f', 3)
+                                 .arg(r.layers.size())
+                                 .arg(r.warnings.empty() ? QString() : tr("; %1 warnings (see log)").arg(r.warnings.size())));
+            for (const auto& w : r.warnings)
+                Q_EMIT message(QString::fromStdString(w));
+            if (selected_.isEmpty() && !r.layers.empty())
+                selected_ = QString::fromStdString(r.layers.front().name);
+            selectLayer(selected_);
+            loadHistogram();
+            Q_EMIT reportReady();
+        });
+}
+
+void QuantView::fillTable()
+{
+    model_->removeRows(0, model_->rowCount());
+    double worst = 0;
+    for (const auto& l : report_.layers)
+        worst = std::max(worst, std::isnan(l.output_rel_err) ? 0.0 : l.output_rel_err);
+    for (const auto& l : report_.layers) {
+        QList<QStandardItem*> row;
+        auto cell = [&](const QString& text, double sortValue) {
+            auto* it = new QStandardItem(text);
+            it->setData(sortValue, Qt::UserRole);
+            row << it;
+        };
+        // short label, sorted by block then matrix; the full name rides along
+        cell(tr("block %1 · %2").arg(l.block).arg(QString::fromStdString(l.kind)),
+             l.block * 10 + kKinds.indexOf(QString::fromStdString(l.kind)));
+        row.back()->setData(QString::fromStdString(l.name), Qt::UserRole + 1);
+        row.back()->setToolTip(QString::fromStdString(l.name));
+        cell(QString::number(l.mse, 'g', 4), l.mse);
+        cell(QString::number(l.max_abs_err, 'g', 4), l.max_abs_err);
+        cell(QString::number(l.sqnr_db, 'f', 2), l.sqnr_db);
+        cell(QString::number(l.output_rel_err, 'f', 4), l.output_rel_err);
+        cell(QString::number(l.kurtosis, 'f', 2), l.kurtosis);
+        cell(QString::number(100 * l.outliers_3sigma, 'f', 2), l.outliers_3sigma);
+        cell(QString::number(100 * l.outliers_6sigma, 'f', 3), l.outliers_6sigma);
+        // severity: share of the worst output error, white -> red
+        const double sev = worst > 0 && !std::isnan(l.output_rel_err) ? l.output_rel_err / worst : 0;
+        const QColor bg = QColor::fromRgbF(1.0, 1.0 - 0.55 * sev, 1.0 - 0.6 * sev);
+        for (auto* it : row)
+            it->setBackground(bg);
+        if (l.nonfinite > 0)
+            row.front()->setToolTip(tr("%1 NaN/Inf weights; left unquantized").arg(l.nonfinite));
+        model_->appendRow(row);
+    }
+}
+
+void QuantView::fillHeatmap()
+{
+    if (!session_ || report_.layers.empty())
+        return;
+    const int blocks = int(session_->summary().n_layer);
+    std::vector<std::vector<double>> v(std::size_t(blocks), std::vector<double>(7, std::nan("")));
+    for (const auto& l : report_.layers) {
+        const int k = int(kKinds.indexOf(QString::fromStdString(l.kind)));
+        if (k >= 0 && l.block >= 0 && l.block < blocks)
+            v[std::size_t(l.block)][std::size_t(k)] = metricOf(l, metric_->currentIndex());
+    }
+    QStringList rows;
+    for (int b = 0; b < blocks; ++b)
+        rows << QString::number(b);
+    heatmap_->setHeatmap(v, rows, kKinds, metric_->currentText());
+}
+
+void QuantView::loadHistogram()
+{
+    if (!session_ || selected_.isEmpty())
+        return;
+    QuantScheme s;
+    try {
+        s = scheme();
+    } catch (const std::exception&) {
+        return;
+    }
+    auto session = session_;
+    const std::string name = selected_.toStdString();
+    const int rev = revision_;
+    runner_->submit<WeightHistogram>(
+        tr("Histogram of %1").arg(selected_), [session, name, s](const ProgressFn&) { return weightHistogram(session->model(), name, s); },
+        this, [this, rev](const WeightHistogram& h) {
+            if (rev != revision_)
+                return;
+            hist_ = h;
+            const bool log = logCounts_->isChecked();
+            for (PlotView* p : {histogram_, scales_, error_})
+                p->setLogY(log);
+            histogram_->setTitle(tr("block %1 %2: group %3 clips to [%4, %5]")
+                                     .arg(selected_.section('.', 2, 2))
+                                     .arg(selected_.section('.', 4, 4))
+                                     .arg(h.group)
+                                     .arg(h.clip_lo, 0, 'g', 4)
+                                     .arg(h.clip_hi, 0, 'g', 4));
+            histogram_->setHistogram(h.weights.edges, h.weights.counts);
+            histogram_->setVerticalLines({h.clip_lo, h.clip_hi}, h.levels);
+            scales_->setHistogram(h.scales.edges, h.scales.counts);
+            error_->setHistogram(h.error.edges, h.error.counts);
+            Q_EMIT histogramReady();
+        });
+}
+
+} // namespace tailor::ui

@@ -1,0 +1,86 @@
+#pragma once
+// The Quantization view (#5): every linear layer's error under one scheme in a
+// sortable table coloured by severity and a block × matrix heat map; the
+// selected layer's weight histogram with the clipping range and grid levels of
+// its widest group, the distribution of group scales, and the error histogram.
+// Changing bits, group, symmetry or clipping recomputes in the background.
+#include "core/quant/quant_report.h"
+#include "core/quant/weight_histogram.h"
+
+#include <QWidget>
+#include <memory>
+
+class QCheckBox;
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QSortFilterProxyModel;
+class QSpinBox;
+class QStandardItemModel;
+class QTableView;
+class QTimer;
+
+namespace tailor {
+class ModelSession;
+}
+
+namespace tailor::ui {
+
+class JobRunner;
+class PlotView;
+
+class QuantView : public QWidget {
+    Q_OBJECT
+public:
+    QuantView(JobRunner* runner, QWidget* parent = nullptr);
+    void setSession(std::shared_ptr<ModelSession> s);
+
+    QuantScheme scheme() const;
+    void selectLayer(const QString& name);
+    QSpinBox* bitsSpin() const { return bits_; }
+    QTableView* table() const { return table_; }
+    PlotView* histogramPlot() const { return histogram_; }
+    const WeightHistogram& lastHistogram() const { return hist_; }
+    const QuantReport& report() const { return report_; }
+    QString selectedLayer() const { return selected_; }
+
+Q_SIGNALS:
+    void reportReady();
+    void histogramReady();
+    void message(const QString& line);
+
+public Q_SLOTS:
+    void recompute();
+
+private:
+    void buildLayout();
+    void fillTable();
+    void fillHeatmap();
+    void loadHistogram();
+
+    JobRunner* runner_;
+    std::shared_ptr<ModelSession> session_;
+    QComboBox* format_;
+    QSpinBox* bits_;
+    QComboBox* group_;
+    QComboBox* symmetric_;
+    QComboBox* clip_;
+    QLineEdit* calib_;
+    QComboBox* metric_;
+    QCheckBox* logCounts_;
+    QLabel* status_;
+    QStandardItemModel* model_;
+    QSortFilterProxyModel* proxy_;
+    QTableView* table_;
+    PlotView* heatmap_;
+    PlotView* histogram_;
+    PlotView* scales_;
+    PlotView* error_;
+    QTimer* debounce_;
+    QuantReport report_;
+    WeightHistogram hist_;
+    QString selected_;
+    int revision_ = 0;
+};
+
+} // namespace tailor::ui
