@@ -1,0 +1,124 @@
+#include "factorize.h"
+#include "core/arch_table.h"
+#include "core/compute_threads.h"
+#include "core/error.h"
+#include "core/llama_forward.h"
+#include "core/model.h"
+
+#include <ATen/core/grad_mode.h>
+#include <cmath>
+
+namespace tailor {
+
+std::map<std::string, int64_t> ranksByEnergy(const std::vector<LayerSpectrum>& spectra, double share)
+{
+    if (!(share > 0 && share <= 1))
+        throw Error("energy threshold " + std::to_string(share) + " is outside (0, 1]");
+    std::map<std::string, int64_t> r;
+    for (const auto& s : spectra)
+        r[s.name] = s.rankForEnergy(share);
+    return r;
+}
+
+std::map<std::string, int64_t> ranksByBudget(const std::vector<LayerSpectrum>& spectra, double budget)
+{
+    if (!(budget > 0 && budget <= 1))
+        throw Error("parameter budget " + std::to_string(budget) + " is outside (0, 1]");
+    std::map<std::string, int64_t> r;
+    for (const auto& s : spectra)
+        r[s.name] = std::max<int64_t>(1, int64_t(std::floor(budget * double(s.rows * s.cols) / double(s.rows + s.cols))));
+    return r;
+}
+
+namespace {
+
+// Whitening factor S (lower triangular, XᵀX = S Sᵀ), damped until Cholesky succeeds.
+at::Tensor whitening(const at::Tensor& x, const std::string& name, std::vector<std::string>& warnings)
+{
+    const at::Tensor flat = x.reshape({-1, x.size(-1)}).to(at::kDouble);
+    at::Tensor gram = flat.t().mm(flat);
+    const double meanDiag = gram.diagonal().mean().item<double>();
+    double damp = 0;
+    for (int attempt = 0; attempt < 8; ++attempt) {
+        const at::Tensor g = damp > 0 ? gram + damp * at::eye(gram.size(0), gram.options()) : gram;
+        const auto [L, info] = at::linalg_cholesky_ex(g);
+        if (info.item<int64_t>() == 0) {
+            if (damp > 0)
+                warnings.push_back(name + ": XᵀX of the calibration inputs is singular; damped by " +
+                                   std::to_string(damp) + " on the diagonal");
+            return L;
+        }
+        damp = damp == 0 ? 1e-6 * std::max(meanDiag, 1e-12) : damp * 10;
+    }
+    throw Error(name + ": XᵀX of the calibration inputs stays singular after damping");
+}
+
+} // namespace
+
+LowRankResult factorizeModel(const Model& model, const TokenWindows& calib, const std::map<std::string, int64_t>& ranks,
+                             bool whiten, const ProgressFn& progress)
+{
+    setComputeThreads(0);
+    at::NoGradGuard ng;
+    const ModelConfig& cfg = model.config();
+    for (const auto& [name, k] : ranks) {
+        const auto* t = model.checkpoint().find(name);
+        if (!t || t->info->shape.size() != 2)
+            throw Error("rank given for '" + name + "', which is not a weight matrix of this model");
+        const int64_t full = std::min(t->info->shape[0], t->info->shape[1]);
+        if (k < 1 || k > full)
+            throw Error("rank " + std::to_string(k) + " for '" + name + "' is outside 1.." + std::to_string(full));
+    }
+    LowRankResult res;
+    res.model = model.derive();
+    const at::Tensor ids = at::from_blob(const_cast<int64_t*>(calib.ids.data()), {calib.count, calib.seq_len}, at::kLong);
+    const RopeTable rope = makeRope(cfg, calib.seq_len);
+    at::Tensor h = model.embed(ids);
+    const std::vector<TensorRole> linear = {TensorRole::AttnQ, TensorRole::AttnK, TensorRole::AttnV, TensorRole::AttnO,
+                                            TensorRole::FfnGate, TensorRole::FfnUp, TensorRole::FfnDown};
+    for (int b = 0; b < model.nBlocks(); ++b) {
+        LinearInputs in;
+        h = blockForward(model.block(b), cfg, h, rope, &in);
+        for (TensorRole role : linear) {
+            const std::string name = hfTensorName(role, b);
+            auto it = ranks.find(name);
+            if (it == ranks.end())
+                continue;
+            const int64_t k = it->second;
+            const at::Tensor& x = role == TensorRole::AttnO ? in.o_in
+                                : role == TensorRole::FfnGate || role == TensorRole::FfnUp ? in.mlp_in
+                                : role == TensorRole::FfnDown ? in.down_in : in.attn_in;
+            const at::Tensor w = model.raw(name).to(at::kDouble);
+            at::Tensor approx;
+            if (whiten) {
+                const at::Tensor S = whitening(x, name, res.warnings);
+                const auto [U, sv, Vh] = at::linalg_svd(w.mm(S), false);
+                // B = V_kᵀ S⁻¹ (solve instead of inverting)
+                const at::Tensor Bt = at::linalg_solve_triangular(S.t(), Vh.narrow(0, 0, k).t(), /*upper=*/true);
+                approx = (U.narrow(1, 0, k) * sv.narrow(0, 0, k)).mm(Bt.t());
+            } else {
+                const auto [U, sv, Vh] = at::linalg_svd(w, false);
+                approx = (U.narrow(1, 0, k) * sv.narrow(0, 0, k)).mm(Vh.narrow(0, 0, k));
+            }
+            const at::Tensor approx32 = approx.to(at::kFloat);
+            LowRankLayerResult r;
+            r.name = name;
+            r.rank = k;
+            r.rows = w.size(0);
+            r.cols = w.size(1);
+            r.params_before = r.rows * r.cols;
+            r.params_after = k * (r.rows + r.cols);
+            const at::Tensor flat = x.reshape({-1, x.size(-1)});
+            const at::Tensor ref = at::linear(flat, w.to(at::kFloat));
+            r.output_rel_err = (at::linear(flat, approx32) - ref).norm().item<double>() / std::max(1e-30, ref.norm().item<double>());
+            res.params_before += r.params_before;
+            res.params_after += r.params_after;
+            res.model->replace(name, approx32);
+            res.layers.push_back(r);
+        }
+        reportProgress(progress, double(b + 1) / model.nBlocks(), "factorizing block " + std::to_string(b));
+    }
+    return res;
+}
+
+} // namespace tailor
