@@ -29,6 +29,9 @@ const Command kCommands[] = {
     {"merge", cli::cmdMerge, "merge PART.json... [--out FILE]"},
     {"quant", cli::cmdQuant, "quant MODEL_DIR --calib FILE [--bits B --group G|channel|tensor (--sym|--asym) [--clip mse] | --scheme q8_0|q4_0]\n"
                              "         [--layers REGEX] [--text FILE] [--windows N] [--seq-len L] [--json]"},
+    {"spectrum", cli::cmdSpectrum, "spectrum MODEL_DIR [--layers REGEX] [--json]"},
+    {"lowrank", cli::cmdLowRank, "lowrank MODEL_DIR --calib FILE (--energy E | --budget B | --ranks FILE.json) [--whiten]\n"
+                                 "         [--layers REGEX] [--text FILE] [--json]"},
 };
 
 void usage(FILE* to)

@@ -164,6 +164,22 @@ private Q_SLOTS:
         QVERIFY(testdata::relErr(l.value("mse").toDouble(), g.value("mse").toDouble()) < 1e-4);
     }
 
+    void spectrumJson()
+    {
+        const Run r = cli({"spectrum", s12(), "--layers", "layers\\.1\\.mlp\\.gate_proj", "--json"});
+        QCOMPARE(r.code, 0);
+        const QJsonArray layers = r.json().value("layers").toArray();
+        QCOMPARE(layers.size(), 1);
+        const QJsonObject l = layers[0].toObject();
+        QCOMPARE(l.value("shape").toArray(), (QJsonArray{352, 128}));
+        QCOMPARE(l.value("break_even_rank").toInt(), 352 * 128 / (352 + 128));
+        const auto want = testdata::toDoubles(testdata::golden("tinystories-12L").value("svdvals_model.layers.1.mlp.gate_proj.weight"));
+        const auto got = testdata::toDoubles(l.value("singular_values"));
+        QCOMPARE(got.size(), want.size());
+        for (std::size_t i = 0; i < want.size(); ++i)
+            QVERIFY(testdata::relErr(got[i], want[i]) < 1e-4);
+    }
+
     void errorsAreOneLine_data()
     {
         QTest::addColumn<QStringList>("args");
@@ -180,6 +196,8 @@ private Q_SLOTS:
         QTest::newRow("quant bits") << QStringList{"quant", s260(), "--calib", calib(), "--bits", "9"} << 1 << "2 to 8 bits";
         QTest::newRow("quant regex") << QStringList{"quant", s260(), "--calib", calib(), "--layers", "nothing"} << 1 << "matches no linear layer";
         QTest::newRow("quant q4_0 width") << QStringList{"quant", s260(), "--calib", calib(), "--scheme", "q4_0"} << 1 << "multiple of 32";
+        QTest::newRow("lowrank budget") << QStringList{"lowrank", s260(), "--calib", calib(), "--budget", "1.5"} << 1 << "outside (0, 1]";
+        QTest::newRow("spectrum regex") << QStringList{"spectrum", s260(), "--layers", "zzz"} << 1 << "matches no linear layer";
         QTest::newRow("unknown command") << QStringList{"frobnicate"} << 2 << "unknown command";
     }
     void errorsAreOneLine()
