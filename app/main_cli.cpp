@@ -32,6 +32,7 @@ const Command kCommands[] = {
     {"spectrum", cli::cmdSpectrum, "spectrum MODEL_DIR [--layers REGEX] [--json]"},
     {"lowrank", cli::cmdLowRank, "lowrank MODEL_DIR --calib FILE (--energy E | --budget B | --ranks FILE.json) [--whiten]\n"
                                  "         [--layers REGEX] [--text FILE] [--json]"},
+    {"generate", cli::cmdGenerate, "generate MODEL_DIR --prompt S [--max-tokens N] [--temperature T --top-p P --seed S] [--drop 2,5] [--json]"},
 };
 
 void usage(FILE* to)

@@ -62,7 +62,7 @@ at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& w, double eps)
 }
 
 at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::Tensor& h,
-                        const RopeTable& rope, LinearInputs* capture)
+                        const RopeTable& rope, LinearInputs* capture, KvCache* cache)
 {
     const int64_t B = h.size(0), T = h.size(1), hd = c.head_dim;
     const int64_t nh = c.n_head, nkv = c.n_head_kv;
@@ -71,16 +71,28 @@ at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::T
     at::Tensor q = at::linear(x, w.wq, w.bq).view({B, T, nh, hd}).transpose(1, 2);
     at::Tensor k = at::linear(x, w.wk, w.bk).view({B, T, nkv, hd}).transpose(1, 2);
     at::Tensor v = at::linear(x, w.wv, w.bv).view({B, T, nkv, hd}).transpose(1, 2);
-    const at::Tensor cos = rope.cos.narrow(0, 0, T), sin = rope.sin.narrow(0, 0, T);
+    const int64_t pos0 = cache ? cache->positions() : 0;
+    const at::Tensor cos = rope.cos.narrow(0, pos0, T), sin = rope.sin.narrow(0, pos0, T);
     // Scale q before the product: [B, nh, T, hd] is much smaller than the scores.
     q = (q * cos + rotateHalf(q) * sin) * (1.0 / std::sqrt(double(hd)));
     k = k * cos + rotateHalf(k) * sin;
+    if (cache) {
+        if (pos0 > 0) {
+            k = at::cat({cache->k, k}, 2);
+            v = at::cat({cache->v, v}, 2);
+        }
+        cache->k = k;
+        cache->v = v;
+    }
+    const int64_t Tk = k.size(2);
     // GQA without copying K/V per head: the g = nh / nkv query heads that share a
     // KV head are stacked along the rows, so each product is one larger matmul.
     const int64_t g = nh / nkv;
     const at::Tensor qg = q.reshape({B, nkv, g * T, hd});
-    at::Tensor scores = at::matmul(qg, k.transpose(-2, -1)); // [B, nkv, g*T, T]
-    scores.view({B, nkv, g, T, T}).add_(causalMask(T));
+    at::Tensor scores = at::matmul(qg, k.transpose(-2, -1)); // [B, nkv, g*T, Tk]
+    // new position i (absolute pos0 + i) sees keys 0..pos0 + i
+    scores.view({B, nkv, g, T, Tk}).add_(pos0 == 0 ? causalMask(T)
+                                                   : at::full({T, Tk}, -std::numeric_limits<float>::infinity()).triu(pos0 + 1));
     const at::Tensor probs = at::softmax(scores, -1);
     const at::Tensor attn = at::matmul(probs, v).view({B, nh, T, hd});
     const at::Tensor merged = attn.transpose(1, 2).reshape({B, T, nh * hd});

@@ -25,9 +25,16 @@ struct LinearInputs {
     at::Tensor attn_in, o_in, mlp_in, down_in;
 };
 
+// Keys and values of the positions seen so far, per block (generation).
+struct KvCache {
+    at::Tensor k, v; // [B, n_head_kv, positions, head_dim]
+    int64_t positions() const { return k.defined() ? k.size(2) : 0; }
+};
+
 // One block: h [B, T, H] -> [B, T, H]. Differentiable (Taylor uses it with grads).
+// With a cache, h holds the next T positions; the rope table must cover them.
 at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::Tensor& h,
-                        const RopeTable& rope, LinearInputs* capture = nullptr);
+                        const RopeTable& rope, LinearInputs* capture = nullptr, KvCache* cache = nullptr);
 
 // Blocks [from, to) of the model, skipping those with skip[i] == true.
 at::Tensor runBlocks(const Model& m, at::Tensor h, int from, int to, const RopeTable& rope,

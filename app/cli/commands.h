@@ -16,5 +16,6 @@ int cmdMerge(const Argv& args);
 int cmdQuant(const Argv& args);
 int cmdSpectrum(const Argv& args);
 int cmdLowRank(const Argv& args);
+int cmdGenerate(const Argv& args);
 
 } // namespace tailor::cli
