@@ -45,6 +45,24 @@ at::Tensor rotateHalf(const at::Tensor& x)
 
 } // namespace
 
+const at::Tensor& LinearInputs::forRole(TensorRole role) const
+{
+    switch (role) {
+    case TensorRole::AttnO: return o_in;
+    case TensorRole::FfnGate:
+    case TensorRole::FfnUp: return mlp_in;
+    case TensorRole::FfnDown: return down_in;
+    default: return attn_in;
+    }
+}
+
+const std::vector<TensorRole>& linearRoles()
+{
+    static const std::vector<TensorRole> roles = {TensorRole::AttnQ, TensorRole::AttnK, TensorRole::AttnV, TensorRole::AttnO,
+                                                  TensorRole::FfnGate, TensorRole::FfnUp, TensorRole::FfnDown};
+    return roles;
+}
+
 RopeTable makeRope(const ModelConfig& c, int64_t seqLen)
 {
     at::Tensor pos = at::arange(seqLen, at::kLong).to(at::kFloat);

@@ -3,6 +3,7 @@
 // embedding, RMSNorm, RoPE in HF's rotate-half layout, causal GQA attention,
 // SwiGLU MLP, final norm, lm_head. Split into pieces so analyses can start at
 // any block from given hidden states and skip any set of blocks.
+#include "arch_table.h"
 #include "model.h"
 
 #include <ATen/ATen.h>
@@ -23,7 +24,11 @@ at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& w, double eps);
 // down reads down_in.
 struct LinearInputs {
     at::Tensor attn_in, o_in, mlp_in, down_in;
+    const at::Tensor& forRole(TensorRole role) const;
 };
+
+// The linear roles of a block in forward order: q k v o gate up down.
+const std::vector<TensorRole>& linearRoles();
 
 // Keys and values of the positions seen so far, per block (generation).
 struct KvCache {

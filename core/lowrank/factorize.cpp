@@ -74,20 +74,16 @@ LowRankResult factorizeModel(const Model& model, const TokenWindows& calib, cons
     const at::Tensor ids = at::from_blob(const_cast<int64_t*>(calib.ids.data()), {calib.count, calib.seq_len}, at::kLong);
     const RopeTable rope = makeRope(cfg, calib.seq_len);
     at::Tensor h = model.embed(ids);
-    const std::vector<TensorRole> linear = {TensorRole::AttnQ, TensorRole::AttnK, TensorRole::AttnV, TensorRole::AttnO,
-                                            TensorRole::FfnGate, TensorRole::FfnUp, TensorRole::FfnDown};
     for (int b = 0; b < model.nBlocks(); ++b) {
         LinearInputs in;
         h = blockForward(model.block(b), cfg, h, rope, &in);
-        for (TensorRole role : linear) {
+        for (TensorRole role : linearRoles()) {
             const std::string name = hfTensorName(role, b);
             auto it = ranks.find(name);
             if (it == ranks.end())
                 continue;
             const int64_t k = it->second;
-            const at::Tensor& x = role == TensorRole::AttnO ? in.o_in
-                                : role == TensorRole::FfnGate || role == TensorRole::FfnUp ? in.mlp_in
-                                : role == TensorRole::FfnDown ? in.down_in : in.attn_in;
+            const at::Tensor& x = in.forRole(role);
             const at::Tensor w = model.raw(name).to(at::kDouble);
             at::Tensor approx;
             if (whiten) {

@@ -62,14 +62,12 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
         h = model.embed(ids);
     }
     double weightedBits = 0;
-    const std::vector<TensorRole> linear = {TensorRole::AttnQ, TensorRole::AttnK, TensorRole::AttnV, TensorRole::AttnO,
-                                            TensorRole::FfnGate, TensorRole::FfnUp, TensorRole::FfnDown};
     for (int b = 0; b < model.nBlocks(); ++b) {
         BlockWeights w = model.block(b);
         LinearInputs in;
         if (calib)
             h = blockForward(w, cfg, h, rope, &in);
-        for (TensorRole role : linear) {
+        for (TensorRole role : linearRoles()) {
             const std::string name = hfTensorName(role, b);
             if (!opt.layers_regex.empty() && !rx.match(QString::fromStdString(name)).hasMatch())
                 continue;
@@ -90,9 +88,7 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
             const at::Tensor deq = fakeQuantize(wt, opt.scheme);
             weightStats(wt, deq, s);
             if (calib) {
-                const at::Tensor& x = role == TensorRole::AttnO ? in.o_in
-                                    : role == TensorRole::FfnGate || role == TensorRole::FfnUp ? in.mlp_in
-                                    : role == TensorRole::FfnDown ? in.down_in : in.attn_in;
+                const at::Tensor& x = in.forRole(role);
                 s.output_rel_err = outputError(x, wt, deq);
             }
             s.quantized = true;

@@ -273,6 +273,16 @@ BlockScanOptions BlocksView::scanOptions() const
     return o;
 }
 
+std::optional<BlockScanOptions> BlocksView::validScanOptions()
+{
+    try {
+        return scanOptions();
+    } catch (const std::exception& e) {
+        status_->setText(QString::fromUtf8(e.what()));
+        return std::nullopt;
+    }
+}
+
 CalibOptions BlocksView::calibOptions() const
 {
     CalibOptions c;
@@ -325,13 +335,10 @@ void BlocksView::runScan()
 {
     if (!session_)
         return;
-    BlockScanOptions opt;
-    try {
-        opt = scanOptions();
-    } catch (const std::exception& e) {
-        status_->setText(QString::fromUtf8(e.what()));
+    const auto settings = validScanOptions();
+    if (!settings)
         return;
-    }
+    const BlockScanOptions opt = *settings;
     auto session = session_;
     const std::string calibPath = calib_->text().toStdString();
     const CalibOptions co = calibOptions();
@@ -389,13 +396,10 @@ void BlocksView::suggest()
         }
         return;
     }
-    BlockScanOptions opt;
-    try {
-        opt = scanOptions();
-    } catch (const std::exception& e) {
-        status_->setText(QString::fromUtf8(e.what()));
+    const auto settings = validScanOptions();
+    if (!settings)
         return;
-    }
+    const BlockScanOptions opt = *settings;
     auto session = session_;
     const std::string calibPath = calib_->text().toStdString();
     const CalibOptions co = calibOptions();

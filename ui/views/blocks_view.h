@@ -67,6 +67,7 @@ private:
     void refreshPlots();
     void loadCached();
     BlockScanOptions scanOptions() const;
+    std::optional<BlockScanOptions> validScanOptions(); // says what is wrong in the status line
     CalibOptions calibOptions() const;
     static ScanFingerprint fingerprint(const ModelSession& session, const TokenWindows& calib, const BlockScanOptions& opt);
 
