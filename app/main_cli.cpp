@@ -27,7 +27,7 @@ const Command kCommands[] = {
                                "         [--exclude 0,1,2,3,-2,-1] [--random-windows --seed S] [--only-blocks A-B] [--out FILE] [--json]"},
     {"drop", cli::cmdDrop, "drop MODEL_DIR --blocks 2,3 --text FILE [--seq-len L] [--max-windows N] [--json]"},
     {"merge", cli::cmdMerge, "merge PART.json... [--out FILE]"},
-    {"quant", cli::cmdQuant, "quant MODEL_DIR --calib FILE [--bits B --group G|channel|tensor (--sym|--asym) [--clip mse] | --scheme q8_0|q4_0]\n"
+    {"quant", cli::cmdQuant, "quant MODEL_DIR --calib FILE [--method rtn|gptq [--act-order]] [--bits B --group G|channel|tensor (--sym|--asym) [--clip mse] | --scheme q8_0|q4_0]\n"
                              "         [--layers REGEX] [--text FILE] [--windows N] [--seq-len L] [--json]"},
     {"spectrum", cli::cmdSpectrum, "spectrum MODEL_DIR [--layers REGEX] [--json]"},
     {"lowrank", cli::cmdLowRank, "lowrank MODEL_DIR --calib FILE (--energy E | --budget B | --ranks FILE.json) [--whiten]\n"

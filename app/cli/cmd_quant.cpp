@@ -1,4 +1,4 @@
-// tailor-cli quant MODEL --calib FILE [--bits 4 --group 32|channel|tensor (--sym|--asym) [--clip mse]
+// tailor-cli quant MODEL --calib FILE [--method rtn|gptq [--act-order]] [--bits 4 --group 32|channel|tensor (--sym|--asym) [--clip mse]
 //                  | --scheme q8_0|q4_0|int4_sym_g32] [--layers REGEX] [--text FILE] [--seq-len L] [--json]
 // Per-layer report and the calibration perplexity of the fake-quantized model.
 #include "cli_args.h"
@@ -40,12 +40,17 @@ QuantScheme schemeFromArgs(const Args& args)
 
 int cmdQuant(const Argv& argv)
 {
-    const Args args(argv, {"calib", "bits", "group", "scheme", "layers", "text", "seq-len", "windows", "clip", "threads"},
-                    {"json", "sym", "asym"});
+    const Args args(argv, {"calib", "bits", "group", "scheme", "layers", "text", "seq-len", "windows", "clip", "threads", "method"},
+                    {"json", "sym", "asym", "act-order"});
     const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
     QuantOptions qo;
     qo.scheme = schemeFromArgs(args);
     qo.layers_regex = args.get("layers");
+    const std::string method = args.get("method", "rtn");
+    if (method != "rtn" && method != "gptq")
+        throw UsageError("--method must be rtn or gptq");
+    qo.method = method == "gptq" ? QuantMethod::Gptq : QuantMethod::Rtn;
+    qo.act_order = args.flag("act-order");
     qo.threads = int(args.getInt("threads", 0));
     CalibOptions co;
     co.windows = args.getInt("windows", 10);

@@ -1,4 +1,5 @@
 #include "quant_report.h"
+#include "gptq.h"
 #include "linear_quantizer.h"
 #include "core/arch_table.h"
 #include "core/compute_threads.h"
@@ -49,8 +50,11 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
     QRegularExpression rx(QString::fromStdString(opt.layers_regex));
     if (!rx.isValid())
         throw Error("layer regex '" + opt.layers_regex + "' does not compile: " + rx.errorString().toStdString());
+    const bool gptq = opt.method == QuantMethod::Gptq;
+    if (gptq && !calib)
+        throw Error("GPTQ needs calibration text");
     QuantReport rep;
-    rep.scheme = opt.scheme.name();
+    rep.scheme = opt.scheme.name() + (gptq ? "_gptq" : "");
     rep.model = model.derive();
 
     // Calibration activations flow through the dense model block by block.
@@ -65,8 +69,9 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
     for (int b = 0; b < model.nBlocks(); ++b) {
         BlockWeights w = model.block(b);
         LinearInputs in;
+        at::Tensor hNext;
         if (calib)
-            h = blockForward(w, cfg, h, rope, &in);
+            hNext = blockForward(w, cfg, h, rope, &in);
         for (TensorRole role : linearRoles()) {
             const std::string name = hfTensorName(role, b);
             if (!opt.layers_regex.empty() && !rx.match(QString::fromStdString(name)).hasMatch())
@@ -85,7 +90,8 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
                 continue;
             }
             opt.scheme.checkShape(name, wt.size(1));
-            const at::Tensor deq = fakeQuantize(wt, opt.scheme);
+            const at::Tensor deq = gptq ? gptqQuantize(wt, in.forRole(role), opt.scheme, GptqOptions{opt.act_order})
+                                        : fakeQuantize(wt, opt.scheme);
             weightStats(wt, deq, s);
             if (calib) {
                 const at::Tensor& x = in.forRole(role);
@@ -97,6 +103,9 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
             weightedBits += opt.scheme.bitsPerWeight(wt.size(1)) * double(wt.numel());
             rep.layers.push_back(s);
         }
+        // GPTQ calibrates each block on the outputs of the blocks already quantized.
+        if (calib)
+            h = gptq ? blockForward(rep.model->block(b), cfg, h, rope) : hNext;
         reportProgress(progress, double(b + 1) / model.nBlocks(), "quantizing block " + std::to_string(b));
     }
     if (rep.layers.empty())

@@ -17,8 +17,12 @@ namespace tailor {
 
 class Model;
 
+enum class QuantMethod { Rtn, Gptq };
+
 struct QuantOptions {
     QuantScheme scheme;
+    QuantMethod method = QuantMethod::Rtn; // GPTQ needs calibration windows
+    bool act_order = false;                // GPTQ only
     std::string layers_regex; // empty = every linear layer of the blocks
     int threads = 0;
 };

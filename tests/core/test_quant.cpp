@@ -106,6 +106,37 @@ private Q_SLOTS:
         QVERIFY(at::equal(deq.narrow(1, 0, 160), fakeQuantize(w.narrow(1, 0, 160).contiguous(), s)));
     }
 
+    // GPTQ lowers calibration PPL below round-to-nearest (#5).
+    void gptqBeatsRtn_data()
+    {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<QString>("scheme");
+        for (const char* m : {"stories260K", "tinystories-12L"})
+            for (const char* sc : {"int4_sym_g32", "int3_sym_g32", "int4_asym_g32"})
+                QTest::newRow(qPrintable(QString("%1 %2").arg(m, sc))) << m << sc;
+    }
+    void gptqBeatsRtn()
+    {
+        QFETCH(QString, model);
+        QFETCH(QString, scheme);
+        const auto s = ModelSession::open(model == "stories260K" ? testdata::stories260K() : testdata::tinystories12L());
+        const TokenWindows calib = calibrationWindows(s->tokenizeFile(testdata::calibText()), CalibOptions{}, "calib");
+        QuantOptions qo;
+        qo.scheme = QuantScheme::parse(scheme.toStdString());
+        EvalOptions eo;
+        eo.seq_len = 128;
+        const double dense = evaluateWindows(s->model(), calib, eo).ppl;
+        const double rtn = evaluateWindows(*quantizeModel(s->model(), &calib, qo).model, calib, eo).ppl;
+        qo.method = QuantMethod::Gptq;
+        const double gptq = evaluateWindows(*quantizeModel(s->model(), &calib, qo).model, calib, eo).ppl;
+        qo.act_order = true;
+        const double gptqAct = evaluateWindows(*quantizeModel(s->model(), &calib, qo).model, calib, eo).ppl;
+        qInfo("%s %s calibration PPL: dense %.4f, RTN %.4f, GPTQ %.4f, GPTQ act-order %.4f", qPrintable(model), qPrintable(scheme),
+              dense, rtn, gptq, gptqAct);
+        QVERIFY(gptq < rtn);
+        QVERIFY(gptqAct < rtn);
+    }
+
     void nonFiniteWeightsAreReported()
     {
         const auto base = Model::load(testdata::stories260K());
