@@ -33,6 +33,7 @@ const Command kCommands[] = {
     {"lowrank", cli::cmdLowRank, "lowrank MODEL_DIR --calib FILE (--energy E | --budget B | --ranks FILE.json) [--whiten]\n"
                                  "         [--layers REGEX] [--text FILE] [--json]"},
     {"generate", cli::cmdGenerate, "generate MODEL_DIR --prompt S [--max-tokens N] [--temperature T --top-p P --seed S] [--drop 2,5] [--json]"},
+    {"compress", cli::cmdCompress, "compress --plan PLAN.json --out DIR [--type f32|f16|bf16] [--text FILE] [--force] [--json]"},
 };
 
 void usage(FILE* to)

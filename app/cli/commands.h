@@ -17,5 +17,6 @@ int cmdQuant(const Argv& args);
 int cmdSpectrum(const Argv& args);
 int cmdLowRank(const Argv& args);
 int cmdGenerate(const Argv& args);
+int cmdCompress(const Argv& args);
 
 } // namespace tailor::cli

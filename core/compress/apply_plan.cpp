@@ -1,0 +1,76 @@
+#include "apply_plan.h"
+#include "core/error.h"
+#include "core/lowrank/factorize.h"
+#include "core/model.h"
+#include "core/model_session.h"
+#include "core/perplexity.h"
+#include "core/quant/quant_report.h"
+
+namespace tailor {
+
+AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, const std::string& evalText,
+                      const ProgressFn& progress)
+{
+    const Model& dense = session.model();
+    plan.validate(dense);
+    const ModelConfig& c = dense.config();
+    std::vector<int32_t> evalIds;
+    if (!evalText.empty())
+        evalIds = session.tokenizeFile(evalText);
+    TokenWindows calib;
+    if (!plan.calib.empty())
+        calib = calibrationWindows(session.tokenizeFile(plan.calib), CalibOptions{}, plan.calib);
+    const int stages = 2 + int(!plan.ranks.empty()) + int(plan.quant.has_value());
+    int stage = 0;
+    auto sub = [&](const std::string& name) {
+        return [&, name](const Progress& p) {
+            return !progress || progress({(stage + p.fraction) / stages, name + ": " + p.stage});
+        };
+    };
+    AppliedPlan out;
+    out.model = dense.derive();
+    out.drop_blocks = plan.drop_blocks;
+    int64_t params = c.totalParameters();
+    auto record = [&](const std::string& name) {
+        StageReport r{name, 0, params};
+        if (!evalIds.empty()) {
+            EvalOptions eo;
+            eo.seq_len = 256;
+            eo.drop_blocks = out.drop_blocks;
+            r.ppl = evaluatePerplexity(*out.model, evalIds, eo, sub(name)).ppl;
+        }
+        out.stages.push_back(r);
+        ++stage;
+    };
+    out.drop_blocks.clear();
+    record("dense");
+    out.drop_blocks = plan.drop_blocks;
+    params -= int64_t(plan.drop_blocks.size()) * c.blockParameters();
+    record("drop");
+    if (!plan.ranks.empty()) {
+        if (calib.count == 0) { // plain SVD needs no activations, but its output error is measured on them
+            if (evalIds.empty())
+                throw Error("low rank needs 'calib' in the plan or an evaluation text");
+            calib = calibrationWindows(evalIds, CalibOptions{}, "evaluation text");
+        }
+        LowRankResult lr = factorizeModel(*out.model, calib, plan.ranks, plan.whiten, sub("lowrank"));
+        // the export writes merged (dense) matrices: parameters count the factorized form
+        params -= lr.params_before - lr.params_after;
+        out.model = lr.model;
+        out.warnings.insert(out.warnings.end(), lr.warnings.begin(), lr.warnings.end());
+        record("lowrank");
+    }
+    if (plan.quant) {
+        QuantOptions qo;
+        qo.scheme = QuantScheme::parse(plan.quant->scheme);
+        qo.method = plan.quant->method == "gptq" ? QuantMethod::Gptq : QuantMethod::Rtn;
+        qo.layers_regex = plan.quant->layers;
+        QuantReport q = quantizeModel(*out.model, calib.count ? &calib : nullptr, qo, sub("quant"));
+        out.model = q.model;
+        out.warnings.insert(out.warnings.end(), q.warnings.begin(), q.warnings.end());
+        record("quant");
+    }
+    return out;
+}
+
+} // namespace tailor

@@ -1,0 +1,116 @@
+#include "compression_plan.h"
+#include "core/error.h"
+#include "core/model.h"
+#include "core/perplexity.h"
+#include "core/quant/quant_scheme.h"
+
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QSaveFile>
+
+namespace tailor {
+
+CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::string& label)
+{
+    CompressionPlan p;
+    if (!o.value("model").isString())
+        throw Error(label + ": key 'model' (the model directory) is missing or not a string");
+    p.model = o.value("model").toString().toStdString();
+    p.calib = o.value("calib").toString().toStdString();
+    if (o.contains("drop_blocks")) {
+        if (!o.value("drop_blocks").isArray())
+            throw Error(label + ": key 'drop_blocks' must be a list of block indexes");
+        for (const auto& v : o.value("drop_blocks").toArray()) {
+            if (!v.isDouble())
+                throw Error(label + ": 'drop_blocks' holds a value that is not a block index");
+            p.drop_blocks.push_back(v.toInt());
+        }
+    }
+    if (o.contains("ranks")) {
+        const QJsonObject r = o.value("ranks").toObject();
+        for (auto it = r.begin(); it != r.end(); ++it) {
+            if (!it.value().isDouble())
+                throw Error(label + ": rank of '" + it.key().toStdString() + "' is not a number");
+            p.ranks[it.key().toStdString()] = int64_t(it.value().toDouble());
+        }
+        p.whiten = o.value("whiten").toBool(false);
+    }
+    if (o.contains("quant")) {
+        const QJsonObject q = o.value("quant").toObject();
+        PlanQuant pq;
+        pq.scheme = q.value("scheme").toString().toStdString();
+        pq.method = q.value("method").toString("rtn").toStdString();
+        pq.layers = q.value("layers").toString().toStdString();
+        QuantScheme::parse(pq.scheme); // validates the name
+        if (pq.method != "rtn" && pq.method != "gptq")
+            throw Error(label + ": quant method '" + pq.method + "' is not rtn or gptq");
+        p.quant = pq;
+    }
+    p.heal = o.value("heal").toObject();
+    if (!p.heal.isEmpty())
+        throw Error(label + ": healing (LoRA / distillation) is not implemented yet; remove 'heal' from the plan");
+    return p;
+}
+
+CompressionPlan CompressionPlan::fromFile(const std::string& path)
+{
+    QFile f(QString::fromStdString(path));
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error(path + ": cannot read the plan");
+    QJsonParseError err{};
+    const auto doc = QJsonDocument::fromJson(f.readAll(), &err);
+    if (err.error != QJsonParseError::NoError || !doc.isObject())
+        throw Error(path + ": not a JSON object (at byte " + std::to_string(err.offset) + ")");
+    return fromJson(doc.object(), path);
+}
+
+QJsonObject CompressionPlan::toJson() const
+{
+    QJsonObject o{{"model", QString::fromStdString(model)}};
+    if (!calib.empty())
+        o["calib"] = QString::fromStdString(calib);
+    if (!drop_blocks.empty()) {
+        QJsonArray a;
+        for (int b : drop_blocks)
+            a.append(b);
+        o["drop_blocks"] = a;
+    }
+    if (!ranks.empty()) {
+        QJsonObject r;
+        for (const auto& [n, k] : ranks)
+            r[QString::fromStdString(n)] = double(k);
+        o["ranks"] = r;
+        o["whiten"] = whiten;
+    }
+    if (quant)
+        o["quant"] = QJsonObject{{"scheme", QString::fromStdString(quant->scheme)},
+                                 {"method", QString::fromStdString(quant->method)},
+                                 {"layers", QString::fromStdString(quant->layers)}};
+    return o;
+}
+
+void CompressionPlan::save(const std::string& path) const
+{
+    QSaveFile f(QString::fromStdString(path));
+    if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(toJson()).toJson()) < 0 || !f.commit())
+        throw Error(path + ": cannot write the plan");
+}
+
+void CompressionPlan::validate(const Model& model) const
+{
+    blockSkipMask(model, drop_blocks); // range, duplicates, not all
+    for (const auto& [name, k] : ranks) {
+        const auto* t = model.checkpoint().find(name);
+        if (!t || t->info->shape.size() != 2)
+            throw Error("the plan gives a rank for '" + name + "', which this model does not have (a plan for another model?)");
+        const int64_t full = std::min(t->info->shape[0], t->info->shape[1]);
+        if (k < 1 || k > full)
+            throw Error("the plan's rank " + std::to_string(k) + " for '" + name + "' is outside 1.." + std::to_string(full));
+    }
+    if ((!ranks.empty() && whiten) || (quant && quant->method == "gptq"))
+        if (calib.empty())
+            throw Error("the plan needs 'calib' (a calibration text) for whitened SVD or GPTQ");
+}
+
+} // namespace tailor

@@ -1,0 +1,43 @@
+#pragma once
+// A compression plan: blocks to drop, per-layer ranks, quantization (and, in
+// future, healing), stored as JSON that the GUI and the CLI both read and write:
+//   {"model": DIR, "drop_blocks": [2, 5], "ranks": {tensor: k},
+//    "quant": {"scheme": "int4_sym_g32", "method": "gptq", "layers": REGEX},
+//    "calib": FILE, "heal": {...}}
+// Absent parts mean "leave as is": {"model": DIR, "drop_blocks": [2]} is valid.
+#include <QJsonObject>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace tailor {
+
+class Model;
+
+struct PlanQuant {
+    std::string scheme;        // e.g. int4_sym_g32, q8_0
+    std::string method = "rtn"; // rtn | gptq
+    std::string layers;        // regex, empty = all linear layers
+};
+
+struct CompressionPlan {
+    std::string model;
+    std::string calib; // calibration text for whitened SVD / GPTQ (optional)
+    std::vector<int> drop_blocks;
+    std::map<std::string, int64_t> ranks;
+    bool whiten = false;
+    std::optional<PlanQuant> quant;
+    QJsonObject heal; // not applied yet: a plan with healing settings is refused
+
+    static CompressionPlan fromJson(const QJsonObject& o, const std::string& label);
+    static CompressionPlan fromFile(const std::string& path);
+    QJsonObject toJson() const;
+    void save(const std::string& path) const; // atomic
+
+    // Checks the plan against the model: blocks and tensors exist, ranks fit.
+    void validate(const Model& model) const;
+};
+
+} // namespace tailor

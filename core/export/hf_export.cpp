@@ -1,0 +1,149 @@
+#include "hf_export.h"
+#include "core/arch_table.h"
+#include "core/error.h"
+#include "core/model.h"
+#include "core/perplexity.h"
+#include "core/safetensors_writer.h"
+
+#include <QDateTime>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QSaveFile>
+#include <QTemporaryDir>
+
+namespace tailor {
+
+namespace {
+
+void writeFile(const QString& path, const QByteArray& bytes)
+{
+    QSaveFile f(path);
+    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
+        throw Error(path.toStdString() + ": cannot write: " + f.errorString().toStdString());
+}
+
+struct OutTensor {
+    std::string name;
+    at::Tensor data;
+};
+
+} // namespace
+
+void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std::string& outDirIn, const HfExportOptions& opt,
+              const ProgressFn& progress)
+{
+    const at::ScalarType st = opt.dtype == "F32" ? at::kFloat : opt.dtype == "F16" ? at::kHalf : at::kBFloat16;
+    const DType dt = opt.dtype == "F32" ? DType::F32 : opt.dtype == "F16" ? DType::F16 : DType::BF16;
+    if (opt.dtype != "F32" && opt.dtype != "F16" && opt.dtype != "BF16")
+        throw Error("export dtype '" + opt.dtype + "' is not F32, F16 or BF16");
+    const auto skip = blockSkipMask(model, dropBlocks);
+    const QString outDir = QFileInfo(QString::fromStdString(outDirIn)).absoluteFilePath();
+    if (QFileInfo::exists(outDir) && !opt.force)
+        throw Error(outDir.toStdString() + ": already exists (use --force to replace it)");
+    const QString parent = QFileInfo(outDir).absolutePath();
+    if (!QDir().mkpath(parent))
+        throw Error(parent.toStdString() + ": cannot create the output's parent directory");
+    QTemporaryDir tmp(parent + "/.tailor-export-XXXXXX");
+    if (!tmp.isValid())
+        throw Error(parent.toStdString() + ": not writable (" + tmp.errorString().toStdString() + ")");
+    const QDir out(tmp.path());
+
+    // config.json: the original with the block count and dtype changed
+    const QString srcDir = QString::fromStdString(model.checkpoint().dir());
+    QFile cfgFile(QDir(srcDir).filePath("config.json"));
+    if (!cfgFile.open(QIODevice::ReadOnly))
+        throw Error(srcDir.toStdString() + "/config.json: cannot read");
+    QJsonObject cfg = QJsonDocument::fromJson(cfgFile.readAll()).object();
+    const int kept = model.nBlocks() - int(dropBlocks.size());
+    cfg["num_hidden_layers"] = kept;
+    cfg["torch_dtype"] = opt.dtype == "F32" ? "float32" : opt.dtype == "F16" ? "float16" : "bfloat16";
+    writeFile(out.filePath("config.json"), QJsonDocument(cfg).toJson());
+    for (const char* f : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json", "generation_config.json"}) {
+        const QString src = QDir(srcDir).filePath(f);
+        if (QFile::exists(src) && !QFile::copy(src, out.filePath(f)))
+            throw Error(out.filePath(f).toStdString() + ": cannot copy the tokenizer file");
+    }
+
+    // Tensors in HF order, kept blocks renumbered 0..kept-1.
+    std::vector<std::pair<std::string, std::string>> names; // source -> exported name
+    names.push_back({hfTensorName(TensorRole::TokenEmbd), hfTensorName(TensorRole::TokenEmbd)});
+    int j = 0;
+    for (int b = 0; b < model.nBlocks(); ++b) {
+        if (skip[std::size_t(b)])
+            continue;
+        for (TensorRole r : blockRoles(model.config()))
+            names.push_back({hfTensorName(r, b), hfTensorName(r, j)});
+        ++j;
+    }
+    names.push_back({hfTensorName(TensorRole::OutputNorm), hfTensorName(TensorRole::OutputNorm)});
+    if (!model.config().tie_word_embeddings)
+        names.push_back({hfTensorName(TensorRole::Output), hfTensorName(TensorRole::Output)});
+
+    std::vector<int> shardOf;
+    int shards = 1;
+    uint64_t current = 0;
+    for (const auto& [src, dst] : names) {
+        uint64_t bytes = dtypeSize(dt);
+        for (auto d : model.raw(src).sizes())
+            bytes *= uint64_t(d);
+        if (current > 0 && current + bytes > opt.shard_bytes) {
+            ++shards;
+            current = 0;
+        }
+        current += bytes;
+        shardOf.push_back(shards - 1);
+    }
+    QJsonObject weightMap;
+    uint64_t totalBytes = 0;
+    std::size_t i = 0;
+    for (int s = 0; s < shards; ++s) {
+        const QString file = shards == 1 ? QString("model.safetensors")
+                                         : QString("model-%1-of-%2.safetensors").arg(s + 1, 5, 10, QChar('0')).arg(shards, 5, 10, QChar('0'));
+        std::vector<OutTensor> data;
+        for (; i < names.size() && shardOf[i] == s; ++i) {
+            data.push_back({names[i].second, model.raw(names[i].first).to(st).contiguous()});
+            weightMap[QString::fromStdString(names[i].second)] = file;
+            reportProgress(progress, double(i + 1) / double(names.size()), "writing " + names[i].second);
+        }
+        std::vector<TensorToWrite> tw;
+        for (const auto& t : data) {
+            const uint64_t bytes = uint64_t(t.data.numel()) * uint64_t(t.data.element_size());
+            tw.push_back({t.name, dt, t.data.sizes().vec(), t.data.data_ptr(), bytes});
+            totalBytes += bytes;
+        }
+        writeSafetensors(out.filePath(file).toStdString(), tw, {{"format", "pt"}});
+    }
+    if (shards > 1)
+        writeFile(out.filePath("model.safetensors.index.json"),
+                  QJsonDocument(QJsonObject{{"metadata", QJsonObject{{"total_size", double(totalBytes)}}}, {"weight_map", weightMap}}).toJson());
+
+    QString dropped;
+    for (int b : dropBlocks)
+        dropped += (dropped.isEmpty() ? "" : ", ") + QString::number(b);
+    const QString card = QString("# %1 (compressed with Tailor)\n\n"
+                                 "- source: `%2`\n- blocks: %3 of %4 kept%5\n- dtype: %6\n- exported: %7\n\n%8\n")
+                             .arg(QFileInfo(outDir).fileName(), srcDir)
+                             .arg(kept)
+                             .arg(model.nBlocks())
+                             .arg(dropped.isEmpty() ? QString() : QString(" (dropped %1, later blocks renumbered)").arg(dropped))
+                             .arg(QString::fromStdString(opt.dtype), QDateTime::currentDateTimeUtc().toString(Qt::ISODate),
+                                  QString::fromStdString(opt.model_card));
+    writeFile(out.filePath("README.md"), card.toUtf8());
+
+    // Into place: move an existing output aside, rename, then drop the old one.
+    const QString old = outDir + ".tailor-old";
+    QDir(old).removeRecursively();
+    if (QFileInfo::exists(outDir) && !QDir().rename(outDir, old))
+        throw Error(outDir.toStdString() + ": cannot replace the existing output");
+    if (!QDir().rename(tmp.path(), outDir)) {
+        QDir().rename(old, outDir);
+        throw Error(outDir.toStdString() + ": cannot move the export into place");
+    }
+    tmp.setAutoRemove(false);
+    QDir(old).removeRecursively();
+}
+
+} // namespace tailor

@@ -1,0 +1,29 @@
+#pragma once
+// Exports a (compressed) model as a Hugging Face directory: config.json with
+// num_hidden_layers updated, blocks renumbered, safetensors in F32/F16/BF16
+// (sharded with an index above shard_bytes), the tokenizer files copied, and a
+// model card saying what was done. Everything is written into a temporary
+// sibling directory that is renamed into place at the end, so a failed or
+// cancelled export leaves nothing behind; an existing output is replaced only
+// with `force`. Low-rank layers are written merged (dense).
+#include "core/progress.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tailor {
+
+class Model;
+
+struct HfExportOptions {
+    std::string dtype = "BF16"; // F32 | F16 | BF16
+    uint64_t shard_bytes = uint64_t(2) << 30;
+    bool force = false;
+    std::string model_card; // appended to the generated README.md
+};
+
+void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std::string& outDir,
+              const HfExportOptions& opt, const ProgressFn& progress = {});
+
+} // namespace tailor

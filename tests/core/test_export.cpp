@@ -1,0 +1,142 @@
+// Compression plans and Hugging Face export (#7): drop -> export -> reopen
+#include <ATen/ATen.h>
+// gives the in-memory perplexity; sharded export; refusals leave nothing behind.
+#include "core/compress/apply_plan.h"
+#include "core/error.h"
+#include "core/export/hf_export.h"
+#include "core/model.h"
+#include "core/model_session.h"
+#include "core/perplexity.h"
+#include "test_data.h"
+
+#include <QDir>
+#include <QTemporaryDir>
+#include <QtTest>
+
+using namespace tailor;
+
+namespace {
+CompressionPlan planFor(const std::string& model, const QJsonObject& extra = {})
+{
+    QJsonObject o = extra;
+    o["model"] = QString::fromStdString(model);
+    return CompressionPlan::fromJson(o, "plan.json");
+}
+} // namespace
+
+class TestExport : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void dropExportReopen()
+    {
+        QTemporaryDir dir;
+        const auto s = ModelSession::open(testdata::stories260K());
+        const CompressionPlan plan = planFor(testdata::stories260K(), {{"drop_blocks", QJsonArray{2}}});
+        const AppliedPlan a = applyPlan(*s, plan, testdata::validText());
+        QCOMPARE(int(a.stages.size()), 2);
+        const double inMemory = a.stages.back().ppl;
+        HfExportOptions eo;
+        eo.dtype = "F32";
+        const std::string out = dir.filePath("pruned").toStdString();
+        exportHf(*a.model, a.drop_blocks, out, eo);
+        const auto reopened = ModelSession::open(out);
+        QCOMPARE(int(reopened->summary().n_layer), 4);
+        EvalOptions ev;
+        ev.seq_len = 256;
+        const double again = evaluatePerplexity(reopened->model(), reopened->tokenizeFile(testdata::validText()), ev).ppl;
+        qInfo("drop block 2: in memory %.8f, exported and reopened %.8f", inMemory, again);
+        QVERIFY(testdata::relErr(again, inMemory) < 1e-5);
+        QVERIFY(testdata::relErr(again, testdata::toDoubles(testdata::golden("stories260K").value("eval_ppl_L256_drop"))[2]) < 1e-4);
+        QVERIFY(QFile::exists(QString::fromStdString(out) + "/README.md"));
+        QVERIFY(QFile::exists(QString::fromStdString(out) + "/tokenizer.json"));
+    }
+
+    void fullPlanShardedBf16()
+    {
+        QTemporaryDir dir;
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const CompressionPlan plan = planFor(testdata::tinystories12L(),
+            {{"drop_blocks", QJsonArray{5, 7}}, {"calib", QString::fromStdString(testdata::calibText())},
+             {"ranks", QJsonObject{{"model.layers.4.mlp.up_proj.weight", 64}}}, {"whiten", true},
+             {"quant", QJsonObject{{"scheme", "int8_sym_channel"}, {"method", "gptq"}}}});
+        const AppliedPlan a = applyPlan(*s, plan, testdata::validText());
+        QCOMPARE(int(a.stages.size()), 4);
+        QCOMPARE(a.stages[3].stage, std::string("quant"));
+        QCOMPARE(a.stages[1].parameters, a.stages[0].parameters - 2 * 184576);
+        QCOMPARE(a.stages[2].parameters, a.stages[1].parameters - (352 * 128 - 64 * (352 + 128)));
+        HfExportOptions eo;
+        eo.shard_bytes = 1 << 20; // force several shards
+        const std::string out = dir.filePath("small").toStdString();
+        exportHf(*a.model, a.drop_blocks, out, eo);
+        QVERIFY(QFile::exists(QString::fromStdString(out) + "/model.safetensors.index.json"));
+        const auto reopened = ModelSession::open(out);
+        QCOMPARE(int(reopened->summary().n_layer), 10);
+        QCOMPARE(QString::fromStdString(reopened->summary().dtype), QString("BF16"));
+        EvalOptions ev;
+        ev.seq_len = 256;
+        const double again = evaluatePerplexity(reopened->model(), reopened->tokenizeFile(testdata::validText()), ev).ppl;
+        // BF16 rounding of the exported weights moves the figure slightly
+        QVERIFY(std::abs(again / a.stages.back().ppl - 1) < 0.01);
+    }
+
+    void refusals()
+    {
+        QTemporaryDir dir;
+        const auto s = ModelSession::open(testdata::stories260K());
+        const auto model = s->model().derive();
+        HfExportOptions eo;
+        const std::string out = dir.filePath("existing").toStdString();
+        QDir().mkpath(QString::fromStdString(out));
+        try {
+            exportHf(*model, {}, out, eo);
+            QFAIL("overwrote without force");
+        } catch (const Error& e) {
+            QVERIFY2(QString(e.what()).contains("--force"), e.what());
+        }
+        eo.force = true;
+        exportHf(*model, {}, out, eo); // replaces
+        QVERIFY(QFile::exists(QString::fromStdString(out) + "/model.safetensors"));
+        // a parent that is a file: refused, nothing left behind
+        QFile file(dir.filePath("afile"));
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.close();
+        QVERIFY(testdata::throwsA<Error>([&] { exportHf(*model, {}, dir.filePath("afile/out").toStdString(), eo); }));
+        QVERIFY(testdata::throwsA<Error>([&] { exportHf(*model, {0, 1, 2, 3, 4}, dir.filePath("none").toStdString(), eo); }));
+        QVERIFY(!QFileInfo::exists(dir.filePath("none")));
+        const QStringList left = QDir(dir.path()).entryList({".tailor-export-*"}, QDir::AllEntries | QDir::Hidden);
+        QVERIFY2(left.isEmpty(), qPrintable(left.join(", ")));
+    }
+
+    void badPlans_data()
+    {
+        QTest::addColumn<QString>("json");
+        QTest::addColumn<QString>("mentions");
+        QTest::newRow("no model") << R"({"drop_blocks": [1]})" << "'model'";
+        QTest::newRow("block out of range") << R"({"drop_blocks": [7]})" << "block 7 is out of range";
+        QTest::newRow("every block") << R"({"drop_blocks": [0,1,2,3,4]})" << "every block";
+        QTest::newRow("tensor of another model") << R"({"ranks": {"model.layers.11.mlp.up_proj.weight": 8}})" << "does not have";
+        QTest::newRow("rank too large") << R"({"ranks": {"model.layers.1.mlp.up_proj.weight": 100}})" << "outside 1..64";
+        QTest::newRow("bad scheme") << R"({"quant": {"scheme": "int11_sym_g32"}})" << "bits";
+        QTest::newRow("gptq without calib") << R"({"quant": {"scheme": "int4_sym_g32", "method": "gptq"}})" << "calib";
+        QTest::newRow("heal") << R"({"heal": {"steps": 200}})" << "not implemented";
+    }
+    void badPlans()
+    {
+        QFETCH(QString, json);
+        QFETCH(QString, mentions);
+        QJsonObject o = QJsonDocument::fromJson(json.toUtf8()).object();
+        if (QString(QTest::currentDataTag()) != "no model")
+            o["model"] = QString::fromStdString(testdata::stories260K());
+        const auto s = ModelSession::open(testdata::stories260K());
+        try {
+            const CompressionPlan p = CompressionPlan::fromJson(o, "plan.json");
+            applyPlan(*s, p, "");
+            QFAIL("accepted a bad plan");
+        } catch (const Error& e) {
+            QVERIFY2(QString(e.what()).contains(mentions), e.what());
+        }
+    }
+};
+
+QTEST_GUILESS_MAIN(TestExport)
+#include "test_export.moc"
