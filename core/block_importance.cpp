@@ -182,6 +182,49 @@ void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress
     }
 }
 
+// Small models: one forward with autograd through every block and one
+// backward (~3 forwards instead of ~4 for the block-wise recomputation).
+void scanTaylorWholeGraph(ScanContext& c, BlockScanResult& res, const ProgressFn& progress, double start,
+                          const std::function<void(const BlockScanResult&)>& partial)
+{
+    const auto blocks = remainingBlocks(c.skip);
+    const ModelConfig& cfg = c.model.config();
+    at::AutoGradMode grad(true);
+    reportProgress(progress, start, "Taylor: forward");
+    at::Tensor emb = c.model.raw("model.embed_tokens.weight").to(at::kFloat).detach().requires_grad_(true);
+    std::map<int, BlockWeights> weights;
+    at::Tensor h = at::embedding(emb, c.ids);
+    for (int i : blocks) {
+        BlockWeights w = c.model.block(i);
+        for (auto* t : w.all())
+            *t = t->detach().requires_grad_(true);
+        h = blockForward(w, cfg, h, c.rope);
+        weights[i] = w;
+    }
+    at::Tensor norm = c.model.finalNorm().detach().requires_grad_(true);
+    at::Tensor head = cfg.tie_word_embeddings ? emb : c.model.lmHead().detach().requires_grad_(true);
+    reportProgress(progress, start + (1 - start) * 0.4, "Taylor: backward");
+    meanNllDifferentiable(at::linear(rmsNorm(h, norm, cfg.rms_norm_eps), head), c.ids).backward();
+    at::NoGradGuard ng;
+    res.taylor_matrix["model.norm.weight"] = taylorSum(norm, norm.grad());
+    res.taylor_matrix["model.embed_tokens.weight"] = taylorSum(emb, emb.grad()); // lookup + tied head
+    if (!cfg.tie_word_embeddings)
+        res.taylor_matrix["lm_head.weight"] = taylorSum(head, head.grad());
+    for (auto& [i, w] : weights) {
+        if (i < c.from || i > c.to)
+            continue;
+        double sum = 0;
+        for (auto& [name, t] : w.named(i)) {
+            const double v = taylorSum(*t, t->grad());
+            res.taylor_matrix[name] = v;
+            sum += v;
+        }
+        res.blocks[std::size_t(i)].taylor = sum;
+    }
+    if (partial)
+        partial(res);
+}
+
 } // namespace
 
 BlockScanResult scanBlocks(const Model& model, const TokenWindows& calib, const BlockScanOptions& opt,
@@ -219,7 +262,11 @@ BlockScanResult scanBlocks(const Model& model, const TokenWindows& calib, const 
     const double forwardShare = opt.taylor ? (opt.ppl || opt.bi ? 0.6 : 0.0) : 1.0;
     if (opt.ppl || opt.bi)
         scanForward(c, res, progress, forwardShare, partial);
-    if (opt.taylor)
+    // Whole-graph autograd while the model's fp32 copy is small; block by block
+    // (bounded memory) otherwise. The choice depends on the model only, so shards agree.
+    if (opt.taylor && !opt.taylor_blockwise && model.config().totalParameters() * 4 <= Model::kFp32CacheBytes)
+        scanTaylorWholeGraph(c, res, progress, forwardShare, partial);
+    else if (opt.taylor)
         scanTaylor(c, res, progress, forwardShare, partial);
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     reportProgress(progress, 1.0, "done");

@@ -31,6 +31,9 @@ struct BlockScanOptions {
     int only_from = 0, only_to = -1; // shard: score blocks [only_from, only_to]; -1 = last
     int threads = 0;
     int64_t batch_tokens = 2048;
+    // Taylor is computed with one whole-graph backward for models whose fp32
+    // copy is small, block by block otherwise; this forces block by block.
+    bool taylor_blockwise = false;
 };
 
 constexpr double kNotComputed = std::numeric_limits<double>::quiet_NaN();

@@ -67,6 +67,27 @@ private Q_SLOTS:
             QVERIFY2(testdata::relErr(r.taylor_matrix.at(it.key().toStdString()), it.value().toDouble()) < 1e-2, qPrintable(it.key()));
     }
 
+    // The bounded-memory block-by-block Taylor (used for large models) agrees
+    // with the whole-graph one and with the golden.
+    void blockwiseTaylor_data() { goldens_data(); }
+    void blockwiseTaylor()
+    {
+        QFETCH(QString, model);
+        const Fixture f = open(model);
+        BlockScanOptions opt;
+        opt.ppl = opt.bi = false;
+        const BlockScanResult whole = scanBlocks(f.session->model(), f.calib, opt);
+        opt.taylor_blockwise = true;
+        const BlockScanResult blockwise = scanBlocks(f.session->model(), f.calib, opt);
+        const auto taylor = testdata::toDoubles(testdata::golden(model).value("taylor_block"));
+        for (std::size_t i = 0; i < taylor.size(); ++i) {
+            QVERIFY(testdata::relErr(blockwise.blocks[i].taylor, taylor[i]) < 1e-2);
+            QVERIFY(testdata::relErr(blockwise.blocks[i].taylor, whole.blocks[i].taylor) < 1e-4);
+        }
+        for (const auto& [name, v] : whole.taylor_matrix)
+            QVERIFY2(testdata::relErr(blockwise.taylor_matrix.at(name), v) < 1e-4, name.c_str());
+    }
+
     void taylorPlusExclusion()
     {
         QCOMPARE(taylorPlusExcluded(12), std::vector<int>({0, 1, 2, 3, 10, 11}));
