@@ -1,5 +1,6 @@
 #include "compression_plan.h"
 #include "core/error.h"
+#include "core/lowrank/factorize.h"
 #include "core/model.h"
 #include "core/perplexity.h"
 #include "core/quant/quant_scheme.h"
@@ -100,14 +101,7 @@ void CompressionPlan::save(const std::string& path) const
 void CompressionPlan::validate(const Model& model) const
 {
     blockSkipMask(model, drop_blocks); // range, duplicates, not all
-    for (const auto& [name, k] : ranks) {
-        const auto* t = model.checkpoint().find(name);
-        if (!t || t->info->shape.size() != 2)
-            throw Error("the plan gives a rank for '" + name + "', which this model does not have (a plan for another model?)");
-        const int64_t full = std::min(t->info->shape[0], t->info->shape[1]);
-        if (k < 1 || k > full)
-            throw Error("the plan's rank " + std::to_string(k) + " for '" + name + "' is outside 1.." + std::to_string(full));
-    }
+    validateRanks(model, ranks);
     if ((!ranks.empty() && whiten) || (quant && quant->method == "gptq"))
         if (calib.empty())
             throw Error("the plan needs 'calib' (a calibration text) for whitened SVD or GPTQ");

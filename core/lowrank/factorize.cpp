@@ -30,6 +30,18 @@ std::map<std::string, int64_t> ranksByBudget(const std::vector<LayerSpectrum>& s
     return r;
 }
 
+void validateRanks(const Model& model, const std::map<std::string, int64_t>& ranks)
+{
+    for (const auto& [name, k] : ranks) {
+        const auto* t = model.checkpoint().find(name);
+        if (!t || t->info->shape.size() != 2)
+            throw Error("rank given for '" + name + "', which this model does not have as a weight matrix (a plan for another model?)");
+        const int64_t full = std::min(t->info->shape[0], t->info->shape[1]);
+        if (k < 1 || k > full)
+            throw Error("rank " + std::to_string(k) + " for '" + name + "' is outside 1.." + std::to_string(full));
+    }
+}
+
 namespace {
 
 // Whitening factor S (lower triangular, XᵀX = S Sᵀ), damped until Cholesky succeeds.
@@ -61,14 +73,7 @@ LowRankResult factorizeModel(const Model& model, const TokenWindows& calib, cons
     setComputeThreads(0);
     at::NoGradGuard ng;
     const ModelConfig& cfg = model.config();
-    for (const auto& [name, k] : ranks) {
-        const auto* t = model.checkpoint().find(name);
-        if (!t || t->info->shape.size() != 2)
-            throw Error("rank given for '" + name + "', which is not a weight matrix of this model");
-        const int64_t full = std::min(t->info->shape[0], t->info->shape[1]);
-        if (k < 1 || k > full)
-            throw Error("rank " + std::to_string(k) + " for '" + name + "' is outside 1.." + std::to_string(full));
-    }
+    validateRanks(model, ranks);
     LowRankResult res;
     res.model = model.derive();
     const at::Tensor ids = at::from_blob(const_cast<int64_t*>(calib.ids.data()), {calib.count, calib.seq_len}, at::kLong);

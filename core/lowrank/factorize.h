@@ -38,6 +38,9 @@ std::map<std::string, int64_t> ranksByEnergy(const std::vector<LayerSpectrum>& s
 // k = floor(budget · mn / (m + n)) per layer.
 std::map<std::string, int64_t> ranksByBudget(const std::vector<LayerSpectrum>& spectra, double budget);
 
+// Every named tensor is a weight matrix of the model and 1 <= k <= min(m, n).
+void validateRanks(const Model& model, const std::map<std::string, int64_t>& ranks);
+
 LowRankResult factorizeModel(const Model& model, const TokenWindows& calib, const std::map<std::string, int64_t>& ranks,
                              bool whiten, const ProgressFn& progress = {});
 
