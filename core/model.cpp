@@ -129,9 +129,12 @@ at::Tensor Model::lmHead() const
     if (headCache_.defined())
         return headCache_;
     const auto role = config().tie_word_embeddings ? TensorRole::TokenEmbd : TensorRole::Output;
-    // The head is used by every window; keep its fp32 copy (0.5 GiB for a 7B model).
-    headCache_ = fp32(hfTensorName(role));
-    return headCache_;
+    // Widening the head per batch costs little next to the batch's matmuls;
+    // keeping a large fp32 copy would cost memory (0.5 GB for a 7B model).
+    at::Tensor head = fp32(hfTensorName(role));
+    if (head.numel() * 4 <= kFp32CacheBytes)
+        headCache_ = head;
+    return head;
 }
 
 at::Tensor Model::embed(const at::Tensor& ids) const
