@@ -7,6 +7,7 @@
 #include "settings_keys.h"
 #include "views/blocks_view.h"
 #include "views/quant_view.h"
+#include "views/lowrank_view.h"
 
 #include "core/model_session.h"
 
@@ -53,6 +54,8 @@ void MainWindow::buildLayout()
     tabs_->addTab(blocks_, tr("Blocks"));
     quant_ = new QuantView(runner_, tabs_);
     tabs_->addTab(quant_, tr("Quantization"));
+    lowrank_ = new LowRankView(runner_, tabs_);
+    tabs_->addTab(lowrank_, tr("Low rank"));
     setCentralWidget(tabs_);
     statusBar()->showMessage(tr("Ready"));
 }
@@ -120,6 +123,7 @@ void MainWindow::openModel(const QString& dirIn)
             eval_->setSession(s);
             blocks_->setSession(s);
             quant_->setSession(s);
+            lowrank_->setSession(s);
             setWindowTitle(tr("Tailor — %1").arg(QFileInfo(dir).fileName()));
             statusBar()->showMessage(tr("Opened %1").arg(dir));
             rememberRecent(dir);

@@ -15,6 +15,7 @@ namespace tailor::ui {
 
 class BlocksView;
 class QuantView;
+class LowRankView;
 class EvalDock;
 class JobDock;
 class JobRunner;
@@ -37,6 +38,7 @@ public:
     ModelTreeDock* modelTree() const { return tree_; }
     BlocksView* blocksView() const { return blocks_; }
     QuantView* quantView() const { return quant_; }
+    LowRankView* lowRankView() const { return lowrank_; }
     QTabWidget* tabs() const { return tabs_; }
 
 Q_SIGNALS:
@@ -60,6 +62,7 @@ private:
     QTabWidget* tabs_ = nullptr;
     BlocksView* blocks_ = nullptr;
     QuantView* quant_ = nullptr;
+    LowRankView* lowrank_ = nullptr;
     ModelTreeDock* tree_ = nullptr;
     EvalDock* eval_ = nullptr;
     JobDock* jobDock_ = nullptr;

@@ -10,6 +10,9 @@
 #include "ui/resource_paths.h"
 #include "ui/views/blocks_view.h"
 #include "ui/views/quant_view.h"
+#include "ui/views/lowrank_view.h"
+#include <QComboBox>
+#include <QSlider>
 
 #include "core/model_session.h"
 #include "test_data.h"
@@ -64,6 +67,7 @@ private:
 
 void saveShot(QWidget* w, const QString& name)
 {
+    QCoreApplication::processEvents(); // queued replots first
     const QString path = QStringLiteral(TAILOR_TEST_OUT) + "/" + name;
     QVERIFY(w->grab().save(path));
     qInfo("screenshot: %s", qPrintable(path));
@@ -171,6 +175,40 @@ private slots:
         QVERIFY(std::abs(q->lastHistogram().clip_hi - hi4) > 1e-9);
         QVERIFY(q->lastHistogram().clip_lo < 0 && q->lastHistogram().clip_hi > 0);
         saveShot(w_.get(), "quantization-view.png");
+        w_->tabs()->setCurrentIndex(0);
+    }
+
+    // #6: the rank slider changes the energy and parameter figures.
+    void lowRankView()
+    {
+        LowRankView* v = w_->lowRankView();
+        w_->tabs()->setCurrentWidget(v);
+        QTRY_VERIFY_WITH_TIMEOUT(v->spectra().size() == 84, 60000);
+        const QString layer = "model.layers.1.mlp.gate_proj.weight";
+        v->layerBox()->setCurrentText(layer);
+        const auto want = testdata::toDoubles(testdata::golden("tinystories-12L").value("svdvals_" + layer));
+        const auto& got = v->spectra()[std::size_t(v->layerBox()->currentIndex())].singular_values;
+        QCOMPARE(got.size(), want.size());
+        QVERIFY(testdata::relErr(got[0], want[0]) < 1e-4);
+        auto energyText = [&](int k) {
+            double total = 0, top = 0;
+            for (std::size_t i = 0; i < want.size(); ++i) {
+                total += want[i] * want[i];
+                if (int(i) < k)
+                    top += want[i] * want[i];
+            }
+            return QString::number(100 * top / total, 'f', 2) + " %";
+        };
+        QTest::keyClick(v->rankSlider(), Qt::Key_Home);
+        QCOMPARE(v->rankSlider()->value(), 1);
+        QVERIFY2(v->figures()->text().contains(energyText(1)), qPrintable(v->figures()->text()));
+        for (int i = 0; i < 40; ++i)
+            QTest::keyClick(v->rankSlider(), Qt::Key_Right);
+        QCOMPARE(v->rankSlider()->value(), 41);
+        QVERIFY2(v->figures()->text().contains(energyText(41)), qPrintable(v->figures()->text()));
+        // 352 x 128 at rank 41: 41 * 480 parameters instead of 45056
+        QVERIFY(v->figures()->text().contains("45056 → 19680"));
+        saveShot(w_.get(), "lowrank-view.png");
         w_->tabs()->setCurrentIndex(0);
     }
 

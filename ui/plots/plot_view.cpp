@@ -203,6 +203,40 @@ void PlotView::setVerticalLines(const std::vector<double>& range, const std::vec
     d->plot->replot(QCustomPlot::rpQueuedReplot);
 }
 
+void PlotView::setCurves(const std::vector<std::vector<double>>& xs, const std::vector<std::vector<double>>& ys,
+                         const QStringList& names)
+{
+    for (int i = d->plot->graphCount() - 1; i >= 0; --i)
+        d->plot->removeGraph(i);
+    static const QColor colours[] = {QColor(70, 130, 180), QColor(220, 80, 60), QColor(60, 160, 90), QColor(150, 90, 180)};
+    d->plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    double x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+    bool first = true;
+    for (std::size_t c = 0; c < xs.size(); ++c) {
+        QCPGraph* g = d->plot->addGraph();
+        g->setPen(QPen(colours[c % 4], 2));
+        g->setName(c < std::size_t(names.size()) ? names[int(c)] : QString());
+        g->setData(QVector<double>(xs[c].begin(), xs[c].end()), QVector<double>(ys[c].begin(), ys[c].end()), true);
+        for (std::size_t i = 0; i < xs[c].size(); ++i) {
+            const double y = ys[c][i];
+            if (d->plot->yAxis->scaleType() == QCPAxis::stLogarithmic && y <= 0)
+                continue;
+            x0 = first ? xs[c][i] : std::min(x0, xs[c][i]);
+            x1 = first ? xs[c][i] : std::max(x1, xs[c][i]);
+            y0 = first ? y : std::min(y0, y);
+            y1 = first ? y : std::max(y1, y);
+            first = false;
+        }
+    }
+    d->plot->legend->setVisible(xs.size() > 1);
+    d->plot->xAxis->setRange(x0, x1 > x0 ? x1 : x0 + 1);
+    if (d->plot->yAxis->scaleType() == QCPAxis::stLogarithmic)
+        d->plot->yAxis->setRange(y0 * 0.8, y1 * 1.25);
+    else
+        d->plot->yAxis->setRange(std::min(0.0, y0), y1 * 1.05 + 1e-12);
+    d->plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
 int PlotView::verticalLineCount() const { return int(d->vlines.size()); }
 
 void PlotView::setHeatmap(const std::vector<std::vector<double>>& values, const QStringList& rowLabels,

@@ -33,6 +33,9 @@ public:
     // A heat map: values[row][col], NaN cells blank; larger is redder.
     void setHeatmap(const std::vector<std::vector<double>>& values, const QStringList& rowLabels,
                     const QStringList& colLabels, const QString& scaleLabel);
+    // Line curves (replacing earlier ones); colours cycle.
+    void setCurves(const std::vector<std::vector<double>>& xs, const std::vector<std::vector<double>>& ys,
+                   const QStringList& names);
     int verticalLineCount() const;
     void clear();
     // Value shown on hover for the bar at `index` (tests read it).
