@@ -11,7 +11,10 @@ if [ "${1:-}" != "--headless" ] && { [ -n "${DISPLAY:-}" ] || [ -n "${WAYLAND_DI
   exec "$build/app/tailor" "$model"
 fi
 cli="$build/app/tailor-cli"
-"$cli" info "$model" | head -6
+summary="$(mktemp)"
+"$cli" info "$model" > "$summary"   # (not piped into head: pipefail would stop on SIGPIPE)
+head -6 "$summary"
+rm -f "$summary"
 echo
 "$cli" eval "$model" --text "$root/resources/data/tinystories-valid-99.txt" --seq-len 256
 echo
