@@ -1,5 +1,6 @@
 #include "block_scan_json.h"
 #include "error.h"
+#include "result_json.h"
 
 #include <QCryptographicHash>
 #include <QJsonArray>
@@ -8,7 +9,6 @@ namespace tailor {
 
 namespace {
 
-QJsonValue num(double v) { return std::isnan(v) ? QJsonValue() : QJsonValue(v); }
 double fromNum(const QJsonValue& v) { return v.isDouble() ? v.toDouble() : kNotComputed; }
 
 QJsonArray intArray(const std::vector<int>& v)
@@ -58,15 +58,15 @@ QJsonObject scanToJson(const BlockScanResult& r, const ScanFingerprint& fp, int 
     QJsonArray blocks;
     for (const auto& b : r.blocks)
         blocks.append(QJsonObject{{"index", b.index},
-                                  {"ppl", num(b.ppl)},
-                                  {"taylor", num(b.taylor)},
-                                  {"bi", num(b.bi)},
+                                  {"ppl", jsonNumber(b.ppl)},
+                                  {"taylor", jsonNumber(b.taylor)},
+                                  {"bi", jsonNumber(b.bi)},
                                   {"excluded", b.excluded},
                                   {"computed", b.computed}});
     QJsonObject matrices;
     for (const auto& [name, v] : r.taylor_matrix)
         matrices[QString::fromStdString(name)] = v;
-    return QJsonObject{{"dense_ppl", num(r.dense_ppl)},
+    return QJsonObject{{"dense_ppl", jsonNumber(r.dense_ppl)},
                        {"blocks", blocks},
                        {"taylor_matrix", matrices},
                        {"seconds", r.seconds},

@@ -1,10 +1,10 @@
 #include "result_cache.h"
+#include "atomic_file.h"
 
 #include <QCryptographicHash>
 #include <QDir>
 #include <QFile>
 #include <QJsonDocument>
-#include <QSaveFile>
 #include <QStandardPaths>
 
 namespace tailor {
@@ -43,11 +43,12 @@ std::optional<QJsonObject> ResultCache::load(const QString& kind, const QJsonObj
 void ResultCache::store(const QString& kind, const QJsonObject& key, const QJsonObject& value)
 {
     QDir().mkpath(directory());
-    QSaveFile f(fileFor(kind, key));
-    if (!f.open(QIODevice::WriteOnly))
-        return;
-    f.write(QJsonDocument(QJsonObject{{"key", key}, {"value", value}}).toJson(QJsonDocument::Compact));
-    f.commit();
+    try {
+        writeFileAtomically(fileFor(kind, key).toStdString(),
+                            QJsonDocument(QJsonObject{{"key", key}, {"value", value}}).toJson(QJsonDocument::Compact));
+    } catch (const std::exception&) {
+        // a cache that cannot be written is only a slower next start
+    }
 }
 
 } // namespace tailor

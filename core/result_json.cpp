@@ -1,8 +1,14 @@
 #include "result_json.h"
 
 #include <QJsonArray>
+#include <cmath>
 
 namespace tailor {
+
+QJsonValue jsonNumber(double v)
+{
+    return std::isfinite(v) ? QJsonValue(v) : QJsonValue();
+}
 
 QJsonObject toJson(const EvalResult& r)
 {

@@ -8,6 +8,9 @@
 
 namespace tailor {
 
+// A score as JSON: null when it is not a finite number (not computed, NaN, Inf).
+QJsonValue jsonNumber(double v);
+
 QJsonObject toJson(const EvalResult& r);
 QJsonObject toJson(const ModelSummary& s, bool withTensors = true);
 

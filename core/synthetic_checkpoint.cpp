@@ -1,5 +1,6 @@
 #include "synthetic_checkpoint.h"
 #include "arch_table.h"
+#include "atomic_file.h"
 #include "error.h"
 #include "safetensors_writer.h"
 
@@ -9,7 +10,6 @@
 #include <QJsonArray>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 
 namespace tailor {
 
@@ -27,9 +27,7 @@ namespace {
 
 void writeJson(const QString& path, const QJsonObject& o)
 {
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(o).toJson()) < 0 || !f.commit())
-        throw Error(path.toStdString() + ": cannot write");
+    writeFileAtomically(path.toStdString(), QJsonDocument(o).toJson());
 }
 
 } // namespace

@@ -5,6 +5,7 @@
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
+#include "core/atomic_file.h"
 #include "core/block_importance.h"
 #include "core/block_scan_json.h"
 #include "core/error.h"
@@ -12,7 +13,6 @@
 
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 #include <cmath>
 #include <cstdio>
 
@@ -22,9 +22,7 @@ namespace {
 
 void writeJsonFile(const std::string& path, const QJsonObject& o)
 {
-    QSaveFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(o).toJson()) < 0 || !f.commit())
-        throw Error(path + ": cannot write: " + f.errorString().toStdString());
+    writeFileAtomically(path, QJsonDocument(o).toJson());
 }
 
 std::pair<int, int> parseRange(const std::string& s, int n)

@@ -17,8 +17,6 @@ namespace tailor::cli {
 
 namespace {
 
-QJsonValue num(double v) { return std::isfinite(v) ? QJsonValue(v) : QJsonValue(); }
-
 QuantScheme schemeFromArgs(const Args& args)
 {
     if (args.has("scheme"))
@@ -80,10 +78,10 @@ int cmdQuant(const Argv& argv)
     QJsonArray layers, warnings;
     for (const auto& l : rep.layers)
         layers.append(QJsonObject{{"name", QString::fromStdString(l.name)}, {"kind", QString::fromStdString(l.kind)},
-                                  {"block", l.block}, {"mse", num(l.mse)}, {"max_abs_err", num(l.max_abs_err)},
-                                  {"sqnr_db", num(l.sqnr_db)}, {"kurtosis", num(l.kurtosis)},
-                                  {"outliers_3sigma", num(l.outliers_3sigma)}, {"outliers_6sigma", num(l.outliers_6sigma)},
-                                  {"output_rel_err", num(l.output_rel_err)}, {"nonfinite", double(l.nonfinite)},
+                                  {"block", l.block}, {"mse", jsonNumber(l.mse)}, {"max_abs_err", jsonNumber(l.max_abs_err)},
+                                  {"sqnr_db", jsonNumber(l.sqnr_db)}, {"kurtosis", jsonNumber(l.kurtosis)},
+                                  {"outliers_3sigma", jsonNumber(l.outliers_3sigma)}, {"outliers_6sigma", jsonNumber(l.outliers_6sigma)},
+                                  {"output_rel_err", jsonNumber(l.output_rel_err)}, {"nonfinite", double(l.nonfinite)},
                                   {"quantized", l.quantized}});
     for (const auto& w : rep.warnings)
         warnings.append(QString::fromStdString(w));

@@ -1,4 +1,5 @@
 #include "compression_plan.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/lowrank/factorize.h"
 #include "core/model.h"
@@ -8,7 +9,6 @@
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
-#include <QSaveFile>
 
 namespace tailor {
 
@@ -93,9 +93,7 @@ QJsonObject CompressionPlan::toJson() const
 
 void CompressionPlan::save(const std::string& path) const
 {
-    QSaveFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::WriteOnly) || f.write(QJsonDocument(toJson()).toJson()) < 0 || !f.commit())
-        throw Error(path + ": cannot write the plan");
+    writeFileAtomically(path, QJsonDocument(toJson()).toJson());
 }
 
 void CompressionPlan::validate(const Model& model) const

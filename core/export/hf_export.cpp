@@ -1,5 +1,6 @@
 #include "hf_export.h"
 #include "core/arch_table.h"
+#include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/model.h"
 #include "core/perplexity.h"
@@ -11,7 +12,6 @@
 #include <QFileInfo>
 #include <QJsonDocument>
 #include <QJsonObject>
-#include <QSaveFile>
 #include <QTemporaryDir>
 
 namespace tailor {
@@ -20,9 +20,7 @@ namespace {
 
 void writeFile(const QString& path, const QByteArray& bytes)
 {
-    QSaveFile f(path);
-    if (!f.open(QIODevice::WriteOnly) || f.write(bytes) != bytes.size() || !f.commit())
-        throw Error(path.toStdString() + ": cannot write: " + f.errorString().toStdString());
+    writeFileAtomically(path.toStdString(), bytes);
 }
 
 struct OutTensor {

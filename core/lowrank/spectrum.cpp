@@ -6,7 +6,6 @@
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
-#include <QRegularExpression>
 #include <cmath>
 
 namespace tailor {
@@ -57,24 +56,6 @@ LayerSpectrum computeSpectrum(const std::string& name, const std::vector<double>
     s.rank95 = s.rankForEnergy(0.95);
     s.rank99 = s.rankForEnergy(0.99);
     return s;
-}
-
-std::vector<std::string> linearLayers(const Model& model, const std::string& regex)
-{
-    const QRegularExpression rx(QString::fromStdString(regex));
-    if (!rx.isValid())
-        throw Error("layer regex '" + regex + "' does not compile: " + rx.errorString().toStdString());
-    std::vector<std::string> out;
-    for (int b = 0; b < model.nBlocks(); ++b)
-        for (TensorRole r : blockRoles(model.config()))
-            if (roleInfo(r).isLinear) {
-                const std::string n = hfTensorName(r, b);
-                if (regex.empty() || rx.match(QString::fromStdString(n)).hasMatch())
-                    out.push_back(n);
-            }
-    if (out.empty())
-        throw Error("layer regex '" + regex + "' matches no linear layer (names look like model.layers.3.mlp.up_proj.weight)");
-    return out;
 }
 
 std::vector<LayerSpectrum> computeSpectra(const Model& model, const std::vector<std::string>& layers, const ProgressFn& progress)

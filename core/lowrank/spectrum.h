@@ -4,6 +4,7 @@
 // (exp of the entropy of σ/Σσ), ranks for 90/95/99 % energy, and the
 // break-even rank k* = mn/(m+n) above which W ≈ A·B saves no parameters.
 // Torch-free API.
+#include "core/layer_selection.h"
 #include "core/progress.h"
 
 #include <string>
@@ -24,9 +25,6 @@ struct LayerSpectrum {
     double energyAt(int64_t k) const; // share of Σσ² in the top k
     int64_t rankForEnergy(double share) const;
 };
-
-// Linear weight matrices of the blocks whose names match `regex` (empty = all).
-std::vector<std::string> linearLayers(const Model& model, const std::string& regex);
 
 std::vector<LayerSpectrum> computeSpectra(const Model& model, const std::vector<std::string>& layers,
                                           const ProgressFn& progress = {});

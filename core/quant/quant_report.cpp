@@ -7,8 +7,9 @@
 #include "core/llama_forward.h"
 
 #include <ATen/core/grad_mode.h>
-#include <QRegularExpression>
-#include <QString>
+#include "core/layer_selection.h"
+
+#include <set>
 #include <cmath>
 
 namespace tailor {
@@ -47,9 +48,8 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
     opt.scheme.validate();
     at::NoGradGuard ng;
     const ModelConfig& cfg = model.config();
-    QRegularExpression rx(QString::fromStdString(opt.layers_regex));
-    if (!rx.isValid())
-        throw Error("layer regex '" + opt.layers_regex + "' does not compile: " + rx.errorString().toStdString());
+    const std::vector<std::string> selected = linearLayers(model, opt.layers_regex);
+    const std::set<std::string> chosen(selected.begin(), selected.end());
     const bool gptq = opt.method == QuantMethod::Gptq;
     if (gptq && !calib)
         throw Error("GPTQ needs calibration text");
@@ -74,7 +74,7 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
             hNext = blockForward(w, cfg, h, rope, &in);
         for (TensorRole role : linearRoles()) {
             const std::string name = hfTensorName(role, b);
-            if (!opt.layers_regex.empty() && !rx.match(QString::fromStdString(name)).hasMatch())
+            if (!chosen.count(name))
                 continue;
             const at::Tensor wt = model.raw(name).to(at::kFloat);
             LayerQuantStats s;
@@ -108,9 +108,6 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
             h = gptq ? blockForward(rep.model->block(b), cfg, h, rope) : hNext;
         reportProgress(progress, double(b + 1) / model.nBlocks(), "quantizing block " + std::to_string(b));
     }
-    if (rep.layers.empty())
-        throw Error("layer regex '" + opt.layers_regex + "' matches no linear layer (names look like "
-                    "model.layers.3.self_attn.q_proj.weight)");
     rep.bits_per_weight = rep.quantized_parameters ? weightedBits / double(rep.quantized_parameters) : 0;
     return rep;
 }
