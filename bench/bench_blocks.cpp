@@ -15,7 +15,7 @@ int main(int argc, char** argv)
     const std::string modelDir = argc > 1 ? argv[1] : res + "/models/tinystories-12L";
     const std::string calibFile = argc > 2 ? argv[2] : res + "/data/tinystories-calib-50.txt";
     auto session = tailor::ModelSession::open(modelDir);
-    const auto calib = tailor::calibrationWindows(session->tokenizeFile(calibFile), tailor::CalibOptions{}, calibFile);
+    const auto calib = session->calibration(calibFile);
     const int L = int(session->summary().n_layer);
     tailor::EvalOptions eo;
     eo.seq_len = calib.seq_len;

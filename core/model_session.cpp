@@ -88,3 +88,12 @@ std::vector<int32_t> ModelSession::tokenizeFile(const std::string& path) const
 }
 
 } // namespace tailor
+
+namespace tailor {
+
+TokenWindows ModelSession::calibration(const std::string& path, const CalibOptions& opt) const
+{
+    return calibrationWindows(tokenizeFile(path), opt, path);
+}
+
+} // namespace tailor

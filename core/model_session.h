@@ -2,6 +2,8 @@
 // An opened model folder: checkpoint, tokenizer and a summary in plain C++
 // types. This is what ui/ and app/ hold; torch stays behind Model, which only
 // engine .cpp files see.
+#include "token_windows.h"
+
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -48,6 +50,8 @@ public:
 
     // Reads a UTF-8 text file and encodes it (BOS as the tokenizer adds it).
     std::vector<int32_t> tokenizeFile(const std::string& path) const;
+    // The calibration windows of a text file (errors name the file).
+    TokenWindows calibration(const std::string& path, const CalibOptions& opt = {}) const;
 
 private:
     ModelSession() = default;

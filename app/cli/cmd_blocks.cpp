@@ -74,7 +74,7 @@ int cmdBlocks(const Argv& argv)
     co.random = args.flag("random-windows");
     co.seed = uint64_t(args.getInt("seed", 0));
     const std::string calibPath = args.require("calib");
-    const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), co, calibPath);
+    const TokenWindows calib = session->calibration(calibPath, co);
 
     const auto progress = progressPrinter(false);
     const BlockScanResult r = scanBlocks(session->model(), calib, opt, progress);

@@ -70,7 +70,7 @@ int cmdLowRank(const Argv& argv)
     co.windows = args.getInt("windows", 10);
     co.seq_len = args.getInt("seq-len", 128);
     const std::string calibPath = args.require("calib");
-    const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), co, calibPath);
+    const TokenWindows calib = session->calibration(calibPath, co);
     const LowRankResult r = factorizeModel(session->model(), calib, ranks, args.flag("whiten"), progress);
     EvalOptions eo;
     eo.seq_len = co.seq_len;

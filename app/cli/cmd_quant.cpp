@@ -54,7 +54,7 @@ int cmdQuant(const Argv& argv)
     co.windows = args.getInt("windows", 10);
     co.seq_len = args.getInt("seq-len", 128);
     const std::string calibPath = args.require("calib");
-    const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), co, calibPath);
+    const TokenWindows calib = session->calibration(calibPath, co);
     const auto progress = progressPrinter(false);
     const QuantReport rep = quantizeModel(session->model(), &calib, qo, progress);
     EvalOptions eo;

@@ -19,7 +19,7 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
         evalIds = session.tokenizeFile(evalText);
     TokenWindows calib;
     if (!plan.calib.empty())
-        calib = calibrationWindows(session.tokenizeFile(plan.calib), CalibOptions{}, plan.calib);
+        calib = session.calibration(plan.calib);
     const int stages = 2 + int(!plan.ranks.empty()) + int(plan.quant.has_value());
     int stage = 0;
     auto sub = [&](const std::string& name) {

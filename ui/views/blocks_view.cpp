@@ -316,7 +316,7 @@ void BlocksView::loadCached()
     runner_->submit<std::optional<QJsonObject>>(
         tr("Look up cached block scores"),
         [session, calibPath, co, opt](const ProgressFn&) -> std::optional<QJsonObject> {
-            const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), co, calibPath);
+            const TokenWindows calib = session->calibration(calibPath, co);
             return ResultCache::load("blocks", fingerprintToJson(fingerprint(*session, calib, opt)));
         },
         this, [this, rev](const std::optional<QJsonObject>& cached) {
@@ -351,7 +351,7 @@ void BlocksView::runScan()
     const int id = runner_->submit<QJsonObject>(
         tr("Block importance scan"),
         [self, session, calibPath, co, opt, rev](const ProgressFn& progress) {
-            const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), co, calibPath);
+            const TokenWindows calib = session->calibration(calibPath, co);
             const BlockScanResult r = scanBlocks(session->model(), calib, opt, progress, [self, rev](const BlockScanResult& partial) {
                 if (self)
                     QMetaObject::invokeMethod(self.data(), [self, partial, rev] {
@@ -406,7 +406,7 @@ void BlocksView::suggest()
     runner_->submit<std::vector<int>>(
         tr("Suggest %1 blocks (iterative)").arg(k),
         [session, calibPath, co, opt, c, k](const ProgressFn& p) {
-            const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), co, calibPath);
+            const TokenWindows calib = session->calibration(calibPath, co);
             return suggestIterative(session->model(), calib, c, k, opt, p);
         },
         this, [this](const std::vector<int>& pick) { model_->setMarked(std::set<int>(pick.begin(), pick.end())); });
@@ -437,7 +437,7 @@ void BlocksView::evaluateSelection()
             auto part = [&](int i) {
                 return [&, i](const Progress& q) { return !p || p({(i + q.fraction) / 4.0, q.stage}); };
             };
-            const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), co, calibPath);
+            const TokenWindows calib = session->calibration(calibPath, co);
             const auto evalIds = session->tokenizeFile(evalPath);
             EvalOptions opt;
             opt.seq_len = co.seq_len;

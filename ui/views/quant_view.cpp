@@ -189,7 +189,7 @@ void QuantView::recompute()
     runner_->submit<QuantReport>(
         tr("Quantize %1").arg(QString::fromStdString(qo.scheme.name())),
         [session, calibPath, qo](const ProgressFn& p) {
-            const TokenWindows calib = calibrationWindows(session->tokenizeFile(calibPath), CalibOptions{}, calibPath);
+            const TokenWindows calib = session->calibration(calibPath);
             QuantReport r = quantizeModel(session->model(), &calib, qo, p);
             r.model.reset(); // the view needs the numbers only
             return r;
