@@ -29,9 +29,9 @@ const Command kCommands[] = {
     {"merge", cli::cmdMerge, "merge PART.json... [--out FILE]"},
     {"quant", cli::cmdQuant, "quant MODEL_DIR --calib FILE [--method rtn|gptq [--act-order]] [--bits B --group G|channel|tensor (--sym|--asym) [--clip mse] | --scheme q8_0|q4_0]\n"
                              "         [--layers REGEX] [--text FILE] [--windows N] [--seq-len L] [--json]"},
-    {"spectrum", cli::cmdSpectrum, "spectrum MODEL_DIR [--layers REGEX] [--json]"},
+    {"spectrum", cli::cmdSpectrum, "spectrum MODEL_DIR [--layers REGEX] [--top-k K [--power-iterations Q]] [--no-cache] [--json]"},
     {"lowrank", cli::cmdLowRank, "lowrank MODEL_DIR --calib FILE (--energy E | --budget B | --ranks FILE.json) [--whiten]\n"
-                                 "         [--layers REGEX] [--text FILE] [--json]"},
+                                 "         [--layers REGEX] [--top-k K] [--text FILE] [--json]"},
     {"generate", cli::cmdGenerate, "generate MODEL_DIR --prompt S [--max-tokens N] [--temperature T --top-p P --seed S] [--drop 2,5] [--json]"},
     {"compress", cli::cmdCompress, "compress --plan PLAN.json --out DIR [--type f32|f16|bf16] [--text FILE] [--force] [--json]"},
 };

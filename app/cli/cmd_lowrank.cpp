@@ -1,4 +1,4 @@
-// tailor-cli spectrum MODEL [--layers REGEX] [--json]
+// tailor-cli spectrum MODEL [--layers REGEX] [--top-k K [--power-iterations Q]] [--no-cache] [--json]
 // tailor-cli lowrank MODEL --calib FILE (--energy 0.95 | --budget 0.8 | --ranks FILE.json) [--whiten]
 //                   [--layers REGEX] [--text FILE] [--json]
 #include "cli_args.h"
@@ -7,6 +7,8 @@
 #include "core/error.h"
 #include "core/lowrank/factorize.h"
 #include "core/lowrank/spectrum.h"
+#include "core/lowrank/spectrum_cache.h"
+#include "core/result_json.h"
 #include "core/model_session.h"
 #include "core/perplexity.h"
 
@@ -16,35 +18,59 @@
 
 namespace tailor::cli {
 
+namespace {
+// The spectra the options ask for: cached on disk unless --no-cache.
+std::vector<LayerSpectrum> spectraFor(const ModelSession& session, const Args& args)
+{
+    SpectrumOptions opt;
+    opt.top_k = args.getInt("top-k", 0);
+    opt.power_iterations = int(args.getInt("power-iterations", 2));
+    const auto layers = linearLayers(session.model(), args.get("layers"));
+    return args.flag("no-cache") ? computeSpectra(session.model(), layers, progressPrinter(false), opt)
+                                 : cachedSpectra(session, layers, progressPrinter(false), opt);
+}
+
+QJsonValue rankJson(int64_t k) { return k > 0 ? QJsonValue(double(k)) : QJsonValue(); } // null: beyond the top k
+} // namespace
+
 int cmdSpectrum(const Argv& argv)
 {
-    const Args args(argv, {"layers"}, {"json"});
+    const Args args(argv, {"layers", "top-k", "power-iterations"}, {"json", "no-cache"});
     const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
-    const auto spectra = computeSpectra(session->model(), linearLayers(session->model(), args.get("layers")), progressPrinter(false));
+    const auto spectra = spectraFor(*session, args);
     if (args.flag("json")) {
         QJsonArray layers;
         for (const auto& s : spectra) {
             QJsonArray sv;
             for (double v : s.singular_values)
                 sv.append(v);
-            layers.append(QJsonObject{{"name", QString::fromStdString(s.name)}, {"shape", QJsonArray{double(s.rows), double(s.cols)}},
-                                      {"singular_values", sv}, {"break_even_rank", double(s.break_even_rank)},
-                                      {"effective_rank", s.effective_rank}, {"rank_90", double(s.rank90)},
-                                      {"rank_95", double(s.rank95)}, {"rank_99", double(s.rank99)}});
+            QJsonObject o{{"name", QString::fromStdString(s.name)}, {"shape", QJsonArray{double(s.rows), double(s.cols)}},
+                          {"singular_values", sv}, {"break_even_rank", double(s.break_even_rank)},
+                          {"effective_rank", jsonNumber(s.effective_rank)}, {"rank_90", rankJson(s.rank90)},
+                          {"rank_95", rankJson(s.rank95)}, {"rank_99", rankJson(s.rank99)},
+                          {"total_energy", s.total_energy}, {"randomized", s.randomized}};
+            if (s.randomized)
+                o["residual"] = s.residual;
+            layers.append(o);
         }
         printJson(QJsonObject{{"layers", layers}});
         return 0;
     }
     std::printf("%-44s %11s %9s %8s %8s %8s %9s\n", "layer", "shape", "eff.rank", "r90", "r95", "r99", "break-even");
-    for (const auto& s : spectra)
-        std::printf("%-44s %5lldx%-5lld %9.1f %8lld %8lld %8lld %9lld\n", s.name.c_str(), (long long)s.rows, (long long)s.cols,
+    for (const auto& s : spectra) {
+        std::printf("%-44s %5lldx%-5lld %9.1f %8lld %8lld %8lld %9lld", s.name.c_str(), (long long)s.rows, (long long)s.cols,
                     s.effective_rank, (long long)s.rank90, (long long)s.rank95, (long long)s.rank99, (long long)s.break_even_rank);
+        if (s.randomized)
+            std::printf("  (top %zu, randomized; residual %.2e; -1 = beyond)", s.singular_values.size(), s.residual);
+        std::printf("\n");
+    }
     return 0;
 }
 
 int cmdLowRank(const Argv& argv)
 {
-    const Args args(argv, {"calib", "energy", "budget", "ranks", "layers", "text", "windows", "seq-len"}, {"json", "whiten"});
+    const Args args(argv, {"calib", "energy", "budget", "ranks", "layers", "text", "windows", "seq-len", "top-k", "power-iterations"},
+                    {"json", "whiten", "no-cache"});
     const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
     if (int(args.has("energy")) + int(args.has("budget")) + int(args.has("ranks")) != 1)
         throw UsageError("give exactly one of --energy E, --budget B, --ranks FILE");
@@ -62,7 +88,7 @@ int cmdLowRank(const Argv& argv)
             ranks[it.key().toStdString()] = int64_t(it.value().toDouble());
         }
     } else {
-        const auto spectra = computeSpectra(session->model(), linearLayers(session->model(), args.get("layers")), progress);
+        const auto spectra = spectraFor(*session, args);
         ranks = args.has("energy") ? ranksByEnergy(spectra, args.getDouble("energy", 0.95))
                                    : ranksByBudget(spectra, args.getDouble("budget", 0.8));
     }

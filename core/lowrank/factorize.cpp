@@ -15,8 +15,12 @@ std::map<std::string, int64_t> ranksByEnergy(const std::vector<LayerSpectrum>& s
     if (!(share > 0 && share <= 1))
         throw Error("energy threshold " + std::to_string(share) + " is outside (0, 1]");
     std::map<std::string, int64_t> r;
-    for (const auto& s : spectra)
+    for (const auto& s : spectra) {
         r[s.name] = s.rankForEnergy(share);
+        if (r[s.name] < 1)
+            throw Error(s.name + ": " + std::to_string(share) + " of the energy lies beyond the top " +
+                        std::to_string(s.singular_values.size()) + " singular values computed; raise --top-k or use the exact spectrum");
+    }
     return r;
 }
 

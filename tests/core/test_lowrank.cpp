@@ -1,12 +1,16 @@
 // Low-rank lab engine (#6): singular values against the golden, energy and
-// break-even figures, whitened vs plain SVD at equal budgets, bad settings.
+// break-even figures, randomized top-k against the golden, the disk cache,
+// whitened vs plain SVD at equal budgets, bad settings.
 #include "core/error.h"
 #include "core/lowrank/factorize.h"
 #include "core/lowrank/spectrum.h"
+#include "core/lowrank/spectrum_cache.h"
 #include "core/model_session.h"
 #include "core/perplexity.h"
 #include "test_data.h"
 
+#include <QDir>
+#include <QTemporaryDir>
 #include <QtTest>
 
 using namespace tailor;
@@ -90,6 +94,80 @@ private Q_SLOTS:
         const LowRankResult r = factorizeModel(s->model(), tiny, {{q, 8}}, true);
         QCOMPARE(int(r.warnings.size()), 1);
         QVERIFY(QString::fromStdString(r.warnings[0]).contains("singular"));
+    }
+
+    // Randomized top-k: lower bounds of the golden values, closer with more
+    // power iterations; Σσ² stays exact so energy shares are shares of the whole.
+    void randomizedTopK()
+    {
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const std::string name = "model.layers.1.mlp.gate_proj.weight";
+        const auto want = testdata::toDoubles(testdata::golden("tinystories-12L").value(QString::fromStdString("svdvals_" + name)));
+        double total = 0, top16 = 0;
+        for (std::size_t i = 0; i < want.size(); ++i)
+            total += want[i] * want[i], top16 += i < 16 ? want[i] * want[i] : 0;
+        double previous = 1e9;
+        for (int q : {0, 2, 8}) {
+            SpectrumOptions opt;
+            opt.top_k = 16;
+            opt.power_iterations = q;
+            const LayerSpectrum r = computeSpectra(s->model(), {name}, {}, opt).at(0);
+            QVERIFY(r.randomized);
+            QCOMPARE(r.singular_values.size(), std::size_t(16));
+            QVERIFY(testdata::relErr(r.total_energy, total) < 1e-5);
+            double worst = 0;
+            for (std::size_t i = 0; i < 16; ++i) {
+                QVERIFY2(r.singular_values[i] <= want[i] * (1 + 1e-5), "a Ritz value above the true singular value");
+                worst = std::max(worst, testdata::relErr(r.singular_values[i], want[i]));
+            }
+            qInfo("top-16 of %s, %d power iterations: worst relative error %.2e, residual %.3f", name.c_str(), q, worst, r.residual);
+            QVERIFY(worst < previous);
+            previous = worst;
+            QVERIFY(r.energyAt(16) <= top16 / total + 1e-6);
+            QVERIFY(r.residual > 0 && r.residual < 1);
+            QVERIFY(std::isnan(r.effective_rank));
+            QCOMPARE(r.rank99, int64_t(-1)); // 99 % of a flat spectrum lies far beyond the top 16
+        }
+        QVERIFY(previous < 0.01);
+        SpectrumOptions big;
+        big.top_k = 128; // not below min(m, n): the exact spectrum
+        QVERIFY(!computeSpectra(s->model(), {name}, {}, big).at(0).randomized);
+        SpectrumOptions small;
+        small.top_k = 4;
+        const auto spectra = computeSpectra(s->model(), {name}, {}, small);
+        QVERIFY(testdata::throwsA<Error>([&] { ranksByEnergy(spectra, 0.99); }));
+    }
+
+    // The disk cache returns what was computed, and a damaged entry is recomputed.
+    void spectraCache()
+    {
+        QTemporaryDir dir;
+        qputenv("TAILOR_CACHE_DIR", dir.path().toUtf8());
+        const auto s = ModelSession::open(testdata::stories260K());
+        const auto layers = linearLayers(s->model(), "layers\\.[01]\\.");
+        const auto fresh = cachedSpectra(*s, layers);
+        QCOMPARE(QDir(dir.path()).entryList({"spectra-*.json"}).size(), int(layers.size()));
+        const auto exact = computeSpectra(s->model(), layers);
+        int computed = 0;
+        const auto again = cachedSpectra(*s, layers, [&](const Progress& p) {
+            computed += QString::fromStdString(p.stage).startsWith("SVD of");
+            return true;
+        });
+        QCOMPARE(computed, 0);
+        for (std::size_t i = 0; i < layers.size(); ++i) {
+            QCOMPARE(again[i].singular_values, exact[i].singular_values);
+            QCOMPARE(again[i].rank95, exact[i].rank95);
+            QCOMPARE(fresh[i].singular_values, exact[i].singular_values);
+        }
+        for (const QString& f : QDir(dir.path()).entryList({"spectra-*.json"})) {
+            QFile file(dir.filePath(f));
+            QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            file.write("{\"key\": 1, \"val");
+        }
+        const auto repaired = cachedSpectra(*s, layers);
+        for (std::size_t i = 0; i < layers.size(); ++i)
+            QCOMPARE(repaired[i].singular_values, exact[i].singular_values);
+        qunsetenv("TAILOR_CACHE_DIR");
     }
 };
 

@@ -1,4 +1,4 @@
-// The workbench offscreen (#2, #4): opens the demo model, evaluates, scans
+// The workbench offscreen (#2, #4, #5, #6): opens the demo model, evaluates, scans
 // blocks, marks a bar, evaluates the selection; numbers are checked against
 // tailor-cli and the goldens; the longest UI-thread stall is measured and
 // logged; screenshots are saved to tests/out.
@@ -11,7 +11,9 @@
 #include "ui/views/blocks_view.h"
 #include "ui/views/quant_view.h"
 #include "ui/views/lowrank_view.h"
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
 #include <QSlider>
 
 #include "core/model_session.h"
@@ -208,6 +210,52 @@ private slots:
         QVERIFY2(v->figures()->text().contains(energyText(41)), qPrintable(v->figures()->text()));
         // 352 x 128 at rank 41: 41 * 480 parameters instead of 45056
         QVERIFY(v->figures()->text().contains("45056 → 19680"));
+        const int row = v->layerBox()->currentIndex();
+        QCOMPARE(v->rankTable()->item(row, 2)->text(), QString("41"));
+        QCOMPARE(v->ranks().at(layer.toStdString()), int64_t(41));
+
+        // overlay: this layer stays in the plot while another is selected
+        QCOMPARE(v->spectrumPlot()->curveCount(), 1);
+        QTest::mouseClick(v->overlayButton(), Qt::LeftButton);
+        v->layerBox()->setCurrentText("model.layers.1.mlp.down_proj.weight");
+        QCOMPARE(v->spectrumPlot()->curveCount(), 2);
+
+        // a rank typed into the table is the layer's rank; out of range is refused and said
+        const std::string q0 = "model.layers.0.self_attn.q_proj.weight";
+        v->rankTable()->item(0, 2)->setText("0");
+        QVERIFY(!v->ranks().count(q0));
+        QCOMPARE(v->rankTable()->item(0, 2)->text(), QString());
+        v->rankTable()->item(0, 2)->setText("10");
+        QCOMPARE(v->ranks().at(q0), int64_t(10));
+        QCOMPARE(v->layerBox()->currentText(), QString::fromStdString(q0));
+        QCOMPARE(v->rankSlider()->value(), 10);
+
+        // every layer by budget: k = floor(b * mn / (m + n)), computed here independently
+        v->budgetSpin()->setValue(0.6);
+        QTest::mouseClick(v->budgetButton(), Qt::LeftButton);
+        QCOMPARE(v->ranks().size(), std::size_t(84));
+        for (const auto& s : v->spectra())
+            QCOMPARE(v->ranks().at(s.name), int64_t(std::floor(0.6 * double(s.rows * s.cols) / double(s.rows + s.cols))));
+        QTemporaryDir tmp;
+        const QString ranksFile = tmp.filePath("ranks.json");
+        v->saveRanks(ranksFile);
+        QFile f(ranksFile);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QCOMPARE(QJsonDocument::fromJson(f.readAll()).object().size(), 84);
+
+        // evaluate (whitened) in the background; equals tailor-cli lowrank with the saved ranks
+        v->whitenBox()->setChecked(true);
+        QSignalSpy evaluated(v, &LowRankView::evaluated);
+        QTest::mouseClick(v->evaluateButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(evaluated.count() == 1, 300000);
+        const QJsonObject cli = cliJson({"lowrank", demoModelDir(), "--calib", demoCalibText(), "--ranks", ranksFile, "--whiten", "--json"});
+        QVERIFY(cli.contains("calib_ppl"));
+        QVERIFY2(testdata::relErr(v->lastCalibPpl(), cli["calib_ppl"].toDouble()) < 1e-6,
+                 qPrintable(QString("%1 vs %2").arg(v->lastCalibPpl()).arg(cli["calib_ppl"].toDouble())));
+        QVERIFY(v->evaluation()->text().contains(QString::number(v->lastCalibPpl(), 'f', 4)));
+
+        // spectra are cached on disk per layer, so reopening shows them at once
+        QCOMPARE(QDir(cacheDir_.path()).entryList({"spectra-*.json"}).size(), 84);
         saveShot(w_.get(), "lowrank-view.png");
         w_->tabs()->setCurrentIndex(0);
     }

@@ -36,6 +36,7 @@ QCPBars* makeBars(QCustomPlot* p, const QColor& fill)
     b->setWidth(0.7);
     b->setPen(QPen(fill.darker(130)));
     b->setBrush(fill);
+    b->removeFromLegend(); // the legend is for named curves; bar colours are explained in titles
     return b;
 }
 } // namespace
@@ -153,6 +154,7 @@ void PlotView::setHistogram(const std::vector<double>& edges, const std::vector<
 {
     if (!d->histogram) {
         d->histogram = new QCPBars(d->plot->xAxis, d->plot->yAxis);
+        d->histogram->removeFromLegend();
         d->histogram->setPen(QPen(QColor(70, 130, 180)));
         d->histogram->setBrush(QColor(70, 130, 180, 170));
         d->plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
@@ -208,19 +210,20 @@ void PlotView::setCurves(const std::vector<std::vector<double>>& xs, const std::
 {
     for (int i = d->plot->graphCount() - 1; i >= 0; --i)
         d->plot->removeGraph(i);
-    static const QColor colours[] = {QColor(70, 130, 180), QColor(220, 80, 60), QColor(60, 160, 90), QColor(150, 90, 180)};
+    static const QColor colours[] = {QColor(70, 130, 180), QColor(220, 80, 60),  QColor(60, 160, 90),  QColor(150, 90, 180),
+                                     QColor(230, 150, 30), QColor(100, 100, 100), QColor(0, 170, 170), QColor(190, 60, 140)};
     d->plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
     double x0 = 0, x1 = 1, y0 = 0, y1 = 1;
     bool first = true;
     for (std::size_t c = 0; c < xs.size(); ++c) {
         QCPGraph* g = d->plot->addGraph();
-        g->setPen(QPen(colours[c % 4], 2));
+        g->setPen(QPen(colours[c % 8], 2));
         g->setName(c < std::size_t(names.size()) ? names[int(c)] : QString());
         g->setData(QVector<double>(xs[c].begin(), xs[c].end()), QVector<double>(ys[c].begin(), ys[c].end()), true);
         for (std::size_t i = 0; i < xs[c].size(); ++i) {
             const double y = ys[c][i];
-            if (d->plot->yAxis->scaleType() == QCPAxis::stLogarithmic && y <= 0)
-                continue;
+            if (!std::isfinite(y) || (d->plot->yAxis->scaleType() == QCPAxis::stLogarithmic && y <= 0))
+                continue; // NaN = a gap in the curve
             x0 = first ? xs[c][i] : std::min(x0, xs[c][i]);
             x1 = first ? xs[c][i] : std::max(x1, xs[c][i]);
             y0 = first ? y : std::min(y0, y);
@@ -235,6 +238,11 @@ void PlotView::setCurves(const std::vector<std::vector<double>>& xs, const std::
     else
         d->plot->yAxis->setRange(std::min(0.0, y0), y1 * 1.05 + 1e-12);
     d->plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+int PlotView::curveCount() const
+{
+    return d->plot->graphCount();
 }
 
 int PlotView::verticalLineCount() const { return int(d->vlines.size()); }

@@ -37,6 +37,7 @@ public:
     void setCurves(const std::vector<std::vector<double>>& xs, const std::vector<std::vector<double>>& ys,
                    const QStringList& names);
     int verticalLineCount() const;
+    int curveCount() const;
     void clear();
     // Value shown on hover for the bar at `index` (tests read it).
     QString hoverText(int index) const;

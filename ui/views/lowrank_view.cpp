@@ -1,34 +1,131 @@
 #include "lowrank_view.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
+#include "ui/resource_paths.h"
 
+#include "core/atomic_file.h"
+#include "core/lowrank/factorize.h"
+#include "core/lowrank/spectrum_cache.h"
 #include "core/model_session.h"
+#include "core/perplexity.h"
 
+#include <QCheckBox>
 #include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
 #include <QFormLayout>
 #include <QGridLayout>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
 #include <QSlider>
+#include <QSplitter>
+#include <QTableWidget>
 #include <QVBoxLayout>
+
+#include <cmath>
+#include <utility>
 
 namespace tailor::ui {
 
+namespace {
+enum Column { ColLayer, ColShape, ColRank, ColEnergy, ColSaved, ColCount };
+
+struct LowRankEval {
+    double dense_ppl = 0, ppl = 0;
+    int64_t params_before = 0, params_after = 0;
+    std::vector<std::string> warnings;
+};
+
+QString percent(double share) { return QString::number(100 * share, 'f', 2) + " %"; }
+} // namespace
+
 LowRankView::LowRankView(JobRunner* runner, QWidget* parent) : QWidget(parent), runner_(runner)
 {
-    auto* root = new QGridLayout(this);
-    auto* controls = new QFormLayout;
+    // left: the selected layer, global rank settings, the rank table, evaluation
     layer_ = new QComboBox(this);
     rank_ = new QSlider(Qt::Horizontal, this);
     rank_->setMinimum(1);
     figures_ = new QLabel(tr("Open a model."), this);
     figures_->setWordWrap(true);
-    figures_->setMinimumWidth(320);
-    controls->addRow(tr("Layer"), layer_);
-    controls->addRow(tr("Rank"), rank_);
-    controls->addRow(figures_);
+    addOverlay_ = new QPushButton(tr("Overlay this layer"), this);
+    addOverlay_->setToolTip(tr("Keep this layer's spectrum in the plot while you select others"));
+    clearOverlay_ = new QPushButton(tr("Clear overlay"), this);
+    auto* overlayRow = new QHBoxLayout;
+    overlayRow->addWidget(addOverlay_);
+    overlayRow->addWidget(clearOverlay_);
+
+    energy_share_ = new QDoubleSpinBox(this);
+    energy_share_->setRange(0.5, 1.0);
+    energy_share_->setDecimals(3);
+    energy_share_->setSingleStep(0.01);
+    energy_share_->setValue(0.95);
+    byEnergy_ = new QPushButton(tr("All layers by energy"), this);
+    budget_ = new QDoubleSpinBox(this);
+    budget_->setRange(0.05, 1.0);
+    budget_->setDecimals(2);
+    budget_->setSingleStep(0.05);
+    budget_->setValue(0.8);
+    budget_->setToolTip(tr("Share of each layer's parameters kept: k = ⌊b·mn/(m+n)⌋"));
+    byBudget_ = new QPushButton(tr("All layers by budget"), this);
+    resetRanks_ = new QPushButton(tr("Full rank"), this);
+    saveRanks_ = new QPushButton(tr("Save ranks…"), this);
+    auto* energyRow = new QHBoxLayout;
+    energyRow->addWidget(energy_share_);
+    energyRow->addWidget(byEnergy_);
+    auto* budgetRow = new QHBoxLayout;
+    budgetRow->addWidget(budget_);
+    budgetRow->addWidget(byBudget_);
+    auto* rankButtons = new QHBoxLayout;
+    rankButtons->addWidget(resetRanks_);
+    rankButtons->addWidget(saveRanks_);
+
+    table_ = new QTableWidget(0, ColCount, this);
+    table_->setHorizontalHeaderLabels({tr("layer"), tr("shape"), tr("rank"), tr("energy"), tr("params saved")});
+    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+    table_->horizontalHeader()->setSectionResizeMode(ColLayer, QHeaderView::Stretch);
+    table_->verticalHeader()->setVisible(false);
+    table_->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
+    table_->setWordWrap(false);
+    table_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    table_->setSelectionMode(QAbstractItemView::SingleSelection);
+    table_->setToolTip(tr("Double-click a rank to edit it; empty or full = not factorized"));
+    totals_ = new QLabel(this);
+    totals_->setWordWrap(true);
+
+    calib_ = new QLineEdit(demoCalibText(), this);
+    whiten_ = new QCheckBox(tr("Whitened (activation-aware) SVD"), this);
+    whiten_->setChecked(true);
+    evaluate_ = new QPushButton(tr("Evaluate ranks"), this);
+    evalResult_ = new QLabel(this);
+    evalResult_->setWordWrap(true);
+
+    auto* form = new QFormLayout;
+    form->addRow(tr("Layer"), layer_);
+    form->addRow(tr("Rank"), rank_);
+    form->addRow(figures_);
+    form->addRow(overlayRow);
+    form->addRow(tr("Energy"), energyRow);
+    form->addRow(tr("Budget"), budgetRow);
+    form->addRow(rankButtons);
     auto* left = new QWidget(this);
-    left->setLayout(controls);
-    left->setMaximumWidth(420);
+    auto* leftLayout = new QVBoxLayout(left);
+    leftLayout->addLayout(form);
+    leftLayout->addWidget(table_, 1);
+    leftLayout->addWidget(totals_);
+    auto* evalForm = new QFormLayout;
+    evalForm->addRow(tr("Calibration"), calib_);
+    evalForm->addRow(whiten_);
+    evalForm->addRow(evaluate_);
+    evalForm->addRow(evalResult_);
+    leftLayout->addLayout(evalForm);
+    left->setMinimumWidth(470);
+
     spectrum_ = new PlotView(this);
     spectrum_->setTitle(tr("Singular values (red: chosen rank; dashed: break-even rank)"));
     spectrum_->setLogY(true);
@@ -37,13 +134,82 @@ LowRankView::LowRankView(JobRunner* runner, QWidget* parent) : QWidget(parent), 
     energy_->setTitle(tr("Energy retained Σσ²(≤k) / Σσ²"));
     energy_->setAxisLabels(tr("rank k"), QString());
     overview_ = new PlotView(this);
-    overview_->setTitle(tr("Rank for 95 % energy / full rank per layer, q k v o gate up down of each block (grey: above break-even)"));
-    root->addWidget(left, 0, 0, 2, 1);
-    root->addWidget(spectrum_, 0, 1);
-    root->addWidget(energy_, 0, 2);
-    root->addWidget(overview_, 1, 1, 1, 2);
+    overview_->setTitle(tr("Rank / full rank for every layer (q k v o gate up down of each block)"));
+    overview_->setAxisLabels(tr("layer"), tr("rank / full rank"));
+    auto* plots = new QWidget(this);
+    auto* grid = new QGridLayout(plots);
+    grid->addWidget(spectrum_, 0, 0);
+    grid->addWidget(energy_, 0, 1);
+    grid->addWidget(overview_, 1, 0, 1, 2);
+
+    auto* split = new QSplitter(this);
+    split->addWidget(left);
+    split->addWidget(plots);
+    split->setStretchFactor(1, 1);
+    auto* root = new QVBoxLayout(this);
+    root->setContentsMargins(0, 0, 0, 0);
+    root->addWidget(split);
+
     connect(layer_, &QComboBox::currentIndexChanged, this, [this] { showLayer(); });
-    connect(rank_, &QSlider::valueChanged, this, [this] { updateRank(); });
+    connect(rank_, &QSlider::valueChanged, this, [this] {
+        const int i = layer_->currentIndex();
+        if (updating_ || i < 0 || i >= int(spectra_.size()))
+            return;
+        const LayerSpectrum& s = spectra_[std::size_t(i)];
+        const int64_t full = std::min(s.rows, s.cols);
+        if (rank_->value() >= full)
+            ranks_.erase(s.name);
+        else
+            ranks_[s.name] = rank_->value();
+        updateRank();
+        refreshTable();
+        refreshOverview();
+        Q_EMIT ranksChanged();
+    });
+    connect(addOverlay_, &QPushButton::clicked, this, [this] {
+        const int i = layer_->currentIndex();
+        if (i >= 0 && std::find(overlay_.begin(), overlay_.end(), i) == overlay_.end())
+            overlay_.push_back(i);
+        showLayer();
+    });
+    connect(clearOverlay_, &QPushButton::clicked, this, [this] {
+        overlay_.clear();
+        showLayer();
+    });
+    connect(byEnergy_, &QPushButton::clicked, this, [this] {
+        try {
+            setRanks(ranksByEnergy(spectra_, energy_share_->value()));
+        } catch (const std::exception& e) {
+            QMessageBox::warning(this, tr("Ranks by energy"), QString::fromStdString(e.what()));
+        }
+    });
+    connect(byBudget_, &QPushButton::clicked, this, [this] { setRanks(ranksByBudget(spectra_, budget_->value())); });
+    connect(resetRanks_, &QPushButton::clicked, this, [this] { setRanks({}); });
+    connect(saveRanks_, &QPushButton::clicked, this, [this] {
+        const QString path = QFileDialog::getSaveFileName(this, tr("Save ranks"), "ranks.json", tr("JSON (*.json)"));
+        if (path.isEmpty())
+            return;
+        try {
+            saveRanks(path);
+        } catch (const std::exception& e) {
+            QMessageBox::warning(this, tr("Save ranks"), QString::fromStdString(e.what()));
+        }
+    });
+    connect(table_, &QTableWidget::cellChanged, this, [this](int r, int c) { tableEdited(r, c); });
+    connect(table_, &QTableWidget::currentCellChanged, this, [this](int r) {
+        if (!updating_ && r >= 0 && r < layer_->count())
+            layer_->setCurrentIndex(r);
+    });
+    connect(evaluate_, &QPushButton::clicked, this, [this] { runEvaluation(); });
+    // a failed or cancelled evaluation gives the button back and says why
+    connect(runner_, &JobRunner::jobFailed, this, [this](int id, const QString&, const QString& message) {
+        if (id == evalJob_)
+            evaluate_->setEnabled(true), evalResult_->setText(message.toHtmlEscaped());
+    });
+    connect(runner_, &JobRunner::jobCancelled, this, [this](int id) {
+        if (id == evalJob_)
+            evaluate_->setEnabled(true), evalResult_->setText(tr("Cancelled."));
+    });
 }
 
 void LowRankView::setSession(std::shared_ptr<ModelSession> s)
@@ -51,34 +217,77 @@ void LowRankView::setSession(std::shared_ptr<ModelSession> s)
     session_ = std::move(s);
     const int rev = ++revision_;
     spectra_.clear();
+    ranks_.clear();
+    overlay_.clear();
     layer_->clear();
+    table_->setRowCount(0);
+    evalResult_->clear();
     if (!session_)
         return;
     auto session = session_;
     figures_->setText(tr("Computing singular values…"));
     runner_->submit<std::vector<LayerSpectrum>>(
         tr("Singular-value spectra"),
-        [session](const ProgressFn& p) { return computeSpectra(session->model(), linearLayers(session->model(), ""), p); }, this,
+        [session](const ProgressFn& p) { return cachedSpectra(*session, linearLayers(session->model(), ""), p); }, this,
         [this, rev](const std::vector<LayerSpectrum>& s) {
             if (rev != revision_)
                 return;
             spectra_ = s;
-            std::vector<double> share;
-            QStringList labels;
-            std::vector<BarStyle> styles;
-            for (const auto& l : spectra_) {
+            const bool was = std::exchange(updating_, true);
+            const QSignalBlocker quiet(layer_); // showLayer runs once, below, when the table is complete
+            table_->setRowCount(int(spectra_.size()));
+            for (std::size_t i = 0; i < spectra_.size(); ++i) {
+                const auto& l = spectra_[i];
                 layer_->addItem(QString::fromStdString(l.name));
-                share.push_back(double(l.rank95) / double(l.singular_values.size()));
-                // one tick label per block (at its q_proj) keeps 7 bars per block readable
-                const QString n = QString::fromStdString(l.name);
-                labels << (n.contains("q_proj") ? "b" + n.section('.', 2, 2) : QString());
-                styles.push_back(l.rank95 > l.break_even_rank ? BarStyle::Greyed : BarStyle::Normal);
+                auto* name = new QTableWidgetItem(QString::fromStdString(l.name).remove("model.").remove(".weight"));
+                name->setToolTip(QString::fromStdString(l.name));
+                name->setFlags(name->flags() & ~Qt::ItemIsEditable);
+                auto* shape = new QTableWidgetItem(QString("%1 × %2").arg(l.rows).arg(l.cols));
+                shape->setFlags(shape->flags() & ~Qt::ItemIsEditable);
+                table_->setItem(int(i), ColLayer, name);
+                table_->setItem(int(i), ColShape, shape);
+                for (int c : {ColRank, ColEnergy, ColSaved}) {
+                    auto* item = new QTableWidgetItem;
+                    if (c != ColRank)
+                        item->setFlags(item->flags() & ~Qt::ItemIsEditable);
+                    item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
+                    table_->setItem(int(i), c, item);
+                }
             }
-            overview_->setBars(share, labels, styles); // break-even differs per shape: greyed bars mark it
-
+            updating_ = was;
+            refreshTable();
+            refreshOverview();
             showLayer();
             Q_EMIT spectraReady();
         });
+}
+
+int64_t LowRankView::rankOf(std::size_t i) const
+{
+    const auto it = ranks_.find(spectra_[i].name);
+    return it == ranks_.end() ? std::min(spectra_[i].rows, spectra_[i].cols) : it->second;
+}
+
+void LowRankView::setRanks(const std::map<std::string, int64_t>& ranks)
+{
+    ranks_.clear();
+    for (const auto& [name, k] : ranks) {
+        const auto it = std::find_if(spectra_.begin(), spectra_.end(), [&](const LayerSpectrum& s) { return s.name == name; });
+        if (it != spectra_.end() && k >= 1 && k < std::min(it->rows, it->cols))
+            ranks_[name] = k; // full rank = not factorized
+    }
+    refreshTable();
+    refreshOverview();
+    showLayer();
+    Q_EMIT ranksChanged();
+}
+
+void LowRankView::saveRanks(const QString& path) const
+{
+    QJsonObject o;
+    for (const auto& [name, k] : ranks_)
+        o[QString::fromStdString(name)] = double(k);
+    writeFileAtomically(path.toStdString(), QJsonDocument(o).toJson());
 }
 
 void LowRankView::showLayer()
@@ -87,19 +296,35 @@ void LowRankView::showLayer()
     if (i < 0 || i >= int(spectra_.size()))
         return;
     const LayerSpectrum& s = spectra_[std::size_t(i)];
-    std::vector<double> idx, sv, energy, ks;
+    std::vector<std::vector<double>> xs, ys;
+    QStringList names;
+    auto addSpectrum = [&](const LayerSpectrum& l) {
+        std::vector<double> idx, sv;
+        for (std::size_t k = 0; k < l.singular_values.size(); ++k) {
+            idx.push_back(double(k + 1));
+            sv.push_back(l.singular_values[k]);
+        }
+        xs.push_back(idx);
+        ys.push_back(sv);
+        names << QString::fromStdString(l.name).remove("model.").remove(".weight");
+    };
+    addSpectrum(s);
+    for (int o : overlay_)
+        if (o != i && o < int(spectra_.size()))
+            addSpectrum(spectra_[std::size_t(o)]);
+    spectrum_->setCurves(xs, ys, names);
+    std::vector<double> ks, energy;
     for (std::size_t k = 0; k < s.singular_values.size(); ++k) {
-        idx.push_back(double(k + 1));
-        sv.push_back(s.singular_values[k]);
         ks.push_back(double(k + 1));
         energy.push_back(s.energyAt(int64_t(k + 1)));
     }
-    spectrum_->setCurves({idx}, {sv}, {QString::fromStdString(s.name)});
     energy_->setCurves({ks}, {energy}, {tr("energy")});
-    rank_->blockSignals(true);
-    rank_->setMaximum(int(s.singular_values.size()));
-    rank_->setValue(int(s.rank95));
-    rank_->blockSignals(false);
+    const bool was = std::exchange(updating_, true);
+    rank_->setMaximum(int(std::min(s.rows, s.cols)));
+    rank_->setValue(int(rankOf(std::size_t(i))));
+    if (table_->currentRow() != i)
+        table_->setCurrentCell(i, ColRank);
+    updating_ = was;
     updateRank();
 }
 
@@ -111,23 +336,153 @@ void LowRankView::updateRank()
     const LayerSpectrum& s = spectra_[std::size_t(i)];
     const int64_t k = rank_->value();
     const int64_t before = s.rows * s.cols, after = k * (s.rows + s.cols);
-    figures_->setText(tr("<b>%1</b><br>%2 × %3, effective rank %4<br>rank %5: energy retained <b>%6 %</b><br>"
-                         "parameters %7 → %8 (<b>%9 %</b> saved)<br>break-even rank %10; 90/95/99 % energy at %11 / %12 / %13")
-                          .arg(QString::fromStdString(s.name))
-                          .arg(s.rows)
-                          .arg(s.cols)
-                          .arg(s.effective_rank, 0, 'f', 1)
-                          .arg(k)
-                          .arg(100 * s.energyAt(k), 0, 'f', 2)
-                          .arg(before)
-                          .arg(after)
-                          .arg(100.0 * double(before - after) / double(before), 0, 'f', 1)
-                          .arg(s.break_even_rank)
-                          .arg(s.rank90)
-                          .arg(s.rank95)
-                          .arg(s.rank99));
+    const auto rankText = [](int64_t r) { return r > 0 ? QString::number(r) : QStringLiteral(">top-k"); };
+    QString text = tr("<b>%1</b><br>%2 × %3, effective rank %4<br>rank %5: energy retained <b>%6</b><br>"
+                      "parameters %7 → %8 (<b>%9 %</b> saved)<br>break-even rank %10; 90/95/99 % energy at %11 / %12 / %13")
+                       .arg(QString::fromStdString(s.name))
+                       .arg(s.rows)
+                       .arg(s.cols)
+                       .arg(std::isnan(s.effective_rank) ? QStringLiteral("n/a") : QString::number(s.effective_rank, 'f', 1))
+                       .arg(k)
+                       .arg(percent(s.energyAt(k)))
+                       .arg(before)
+                       .arg(after)
+                       .arg(100.0 * double(before - after) / double(before), 0, 'f', 1)
+                       .arg(s.break_even_rank)
+                       .arg(rankText(s.rank90))
+                       .arg(rankText(s.rank95))
+                       .arg(rankText(s.rank99));
+    if (k >= std::min(s.rows, s.cols))
+        text += tr("<br><i>full rank: this layer is not factorized</i>");
+    else if (k > s.break_even_rank)
+        text += tr("<br><i>above break-even: A·B has more parameters than W</i>");
+    if (s.randomized)
+        text += tr("<br>randomized top %1, residual %2").arg(s.singular_values.size()).arg(s.residual, 0, 'g', 3);
+    figures_->setText(text);
     spectrum_->setVerticalLines({double(k)}, {double(s.break_even_rank)});
     energy_->setVerticalLines({double(k)}, {double(s.break_even_rank)});
+}
+
+void LowRankView::refreshTable()
+{
+    const bool was = std::exchange(updating_, true);
+    int64_t before = 0, after = 0, all = 0;
+    for (std::size_t i = 0; i < spectra_.size() && int(i) < table_->rowCount(); ++i) {
+        const auto& s = spectra_[i];
+        const int64_t k = rankOf(i), full = std::min(s.rows, s.cols);
+        const bool factorized = k < full;
+        const int64_t mn = s.rows * s.cols, kept = factorized ? k * (s.rows + s.cols) : mn;
+        all += mn;
+        if (factorized)
+            before += mn, after += kept;
+        table_->item(int(i), ColRank)->setText(factorized ? QString::number(k) : QString());
+        table_->item(int(i), ColEnergy)->setText(factorized ? percent(s.energyAt(k)) : QString());
+        table_->item(int(i), ColSaved)->setText(factorized ? percent(double(mn - kept) / double(mn)) : QString());
+        table_->item(int(i), ColSaved)->setForeground(kept > mn ? QBrush(Qt::red) : QBrush());
+    }
+    totals_->setText(ranks_.empty() ? tr("No layer factorized.")
+                                    : tr("%1 layers factorized: %2 → %3 parameters; %4 of all linear-layer parameters saved")
+                                          .arg(ranks_.size())
+                                          .arg(before)
+                                          .arg(after)
+                                          .arg(percent(double(before - after) / double(std::max<int64_t>(1, all)))));
+    updating_ = was;
+}
+
+void LowRankView::refreshOverview()
+{
+    std::vector<double> x, r90, r95, r99, chosen, breakEven;
+    for (std::size_t i = 0; i < spectra_.size(); ++i) {
+        const auto& s = spectra_[i];
+        const double full = double(std::min(s.rows, s.cols));
+        const auto share = [&](int64_t r) { return r > 0 ? double(r) / full : std::nan(""); };
+        x.push_back(double(i));
+        r90.push_back(share(s.rank90));
+        r95.push_back(share(s.rank95));
+        r99.push_back(share(s.rank99));
+        breakEven.push_back(double(s.break_even_rank) / full);
+        chosen.push_back(double(rankOf(i)) / full);
+    }
+    overview_->setCurves({x, x, x, x, x}, {r90, r95, r99, breakEven, chosen},
+                         {tr("90 % energy"), tr("95 % energy"), tr("99 % energy"), tr("break-even"), tr("chosen rank")});
+}
+
+void LowRankView::tableEdited(int row, int column)
+{
+    if (updating_ || column != ColRank || row < 0 || row >= int(spectra_.size()))
+        return;
+    const auto& s = spectra_[std::size_t(row)];
+    const QString text = table_->item(row, column)->text().trimmed();
+    const int64_t full = std::min(s.rows, s.cols);
+    bool ok = true;
+    const int64_t k = text.isEmpty() ? full : text.toLongLong(&ok);
+    if (!ok || k < 1 || k > full) {
+        refreshTable(); // puts the previous rank back
+        // said inline, not in a modal box, so typing on through the table is not interrupted
+        totals_->setText(tr("<span style='color:#c0392b'>Rank '%1' for %2 refused: it must be between 1 and %3 (empty = full rank).</span>")
+                             .arg(text.toHtmlEscaped())
+                             .arg(QString::fromStdString(s.name))
+                             .arg(full));
+        return;
+    }
+    if (k == full)
+        ranks_.erase(s.name);
+    else
+        ranks_[s.name] = k;
+    refreshTable();
+    refreshOverview();
+    if (layer_->currentIndex() == row)
+        showLayer();
+    else
+        layer_->setCurrentIndex(row);
+    Q_EMIT ranksChanged();
+}
+
+void LowRankView::runEvaluation()
+{
+    if (!session_ || ranks_.empty()) {
+        evalResult_->setText(tr("Choose ranks first (slider, table, energy or budget)."));
+        return;
+    }
+    auto session = session_;
+    const auto ranks = ranks_;
+    const bool whiten = whiten_->isChecked();
+    const std::string calibPath = calib_->text().toStdString();
+    const int rev = revision_;
+    evaluate_->setEnabled(false);
+    evalResult_->setText(tr("Factorizing %1 layers…").arg(ranks.size()));
+    evalJob_ = runner_->submit<LowRankEval>(
+        tr("Low-rank evaluation"),
+        [session, ranks, whiten, calibPath](const ProgressFn& p) {
+            const TokenWindows calib = session->calibration(calibPath);
+            const LowRankResult r = factorizeModel(session->model(), calib, ranks, whiten, p);
+            EvalOptions eo;
+            eo.seq_len = calib.seq_len;
+            LowRankEval e;
+            e.dense_ppl = evaluateWindows(session->model(), calib, eo).ppl;
+            e.ppl = evaluateWindows(*r.model, calib, eo).ppl;
+            e.params_before = r.params_before;
+            e.params_after = r.params_after;
+            e.warnings = r.warnings;
+            return e;
+        },
+        this,
+        [this, rev, whiten](const LowRankEval& e) {
+            evaluate_->setEnabled(true);
+            if (rev != revision_)
+                return;
+            lastCalibPpl_ = e.ppl;
+            QString text = tr("%1 SVD: calibration PPL <b>%2</b> (dense %3); factorized layers %4 → %5 parameters")
+                               .arg(whiten ? tr("Whitened") : tr("Plain"))
+                               .arg(e.ppl, 0, 'f', 4)
+                               .arg(e.dense_ppl, 0, 'f', 4)
+                               .arg(e.params_before)
+                               .arg(e.params_after);
+            for (const auto& w : e.warnings)
+                text += "<br>" + QString::fromStdString(w).toHtmlEscaped();
+            evalResult_->setText(text);
+            Q_EMIT evaluated();
+        });
 }
 
 } // namespace tailor::ui
