@@ -80,15 +80,22 @@ at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& w, double eps)
 }
 
 at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::Tensor& h,
-                        const RopeTable& rope, LinearInputs* capture, KvCache* cache)
+                        const RopeTable& rope, LinearInputs* capture, KvCache* cache, const LinearAdapter* adapter)
 {
+    const auto linear = [adapter](TensorRole role, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {}) {
+        at::Tensor y = at::linear(x, weight, bias);
+        if (adapter && *adapter)
+            if (const at::Tensor extra = (*adapter)(role, x); extra.defined())
+                y = y + extra;
+        return y;
+    };
     const int64_t B = h.size(0), T = h.size(1), hd = c.head_dim;
     const int64_t nh = c.n_head, nkv = c.n_head_kv;
 
     const at::Tensor x = rmsNorm(h, w.attn_norm, c.rms_norm_eps);
-    at::Tensor q = at::linear(x, w.wq, w.bq).view({B, T, nh, hd}).transpose(1, 2);
-    at::Tensor k = at::linear(x, w.wk, w.bk).view({B, T, nkv, hd}).transpose(1, 2);
-    at::Tensor v = at::linear(x, w.wv, w.bv).view({B, T, nkv, hd}).transpose(1, 2);
+    at::Tensor q = linear(TensorRole::AttnQ, x, w.wq, w.bq).view({B, T, nh, hd}).transpose(1, 2);
+    at::Tensor k = linear(TensorRole::AttnK, x, w.wk, w.bk).view({B, T, nkv, hd}).transpose(1, 2);
+    at::Tensor v = linear(TensorRole::AttnV, x, w.wv, w.bv).view({B, T, nkv, hd}).transpose(1, 2);
     const int64_t pos0 = cache ? cache->positions() : 0;
     const at::Tensor cos = rope.cos.narrow(0, pos0, T), sin = rope.sin.narrow(0, pos0, T);
     // Scale q before the product: [B, nh, T, hd] is much smaller than the scores.
@@ -114,13 +121,13 @@ at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::T
     const at::Tensor probs = at::softmax(scores, -1);
     const at::Tensor attn = at::matmul(probs, v).view({B, nh, T, hd});
     const at::Tensor merged = attn.transpose(1, 2).reshape({B, T, nh * hd});
-    const at::Tensor h1 = h + at::linear(merged, w.wo);
+    const at::Tensor h1 = h + linear(TensorRole::AttnO, merged, w.wo);
 
     const at::Tensor y = rmsNorm(h1, w.ffn_norm, c.rms_norm_eps);
-    const at::Tensor act = at::silu(at::linear(y, w.w_gate)) * at::linear(y, w.w_up);
+    const at::Tensor act = at::silu(linear(TensorRole::FfnGate, y, w.w_gate)) * linear(TensorRole::FfnUp, y, w.w_up);
     if (capture)
         *capture = LinearInputs{x, merged, y, act};
-    return h1 + at::linear(act, w.w_down);
+    return h1 + linear(TensorRole::FfnDown, act, w.w_down);
 }
 
 at::Tensor runBlocks(const Model& m, at::Tensor h, int from, int to, const RopeTable& rope,

@@ -7,6 +7,7 @@
 #include "model.h"
 
 #include <ATen/ATen.h>
+#include <functional>
 #include <vector>
 
 namespace tailor {
@@ -36,10 +37,15 @@ struct KvCache {
     int64_t positions() const { return k.defined() ? k.size(2) : 0; }
 };
 
+// Something added to a linear layer's output, given the layer's role and input
+// (LoRA adds scale·B·A·dropout(x)); an undefined tensor adds nothing.
+using LinearAdapter = std::function<at::Tensor(TensorRole role, const at::Tensor& x)>;
+
 // One block: h [B, T, H] -> [B, T, H]. Differentiable (Taylor uses it with grads).
 // With a cache, h holds the next T positions; the rope table must cover them.
 at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::Tensor& h,
-                        const RopeTable& rope, LinearInputs* capture = nullptr, KvCache* cache = nullptr);
+                        const RopeTable& rope, LinearInputs* capture = nullptr, KvCache* cache = nullptr,
+                        const LinearAdapter* adapter = nullptr);
 
 // Blocks [from, to) of the model, skipping those with skip[i] == true.
 at::Tensor runBlocks(const Model& m, at::Tensor h, int from, int to, const RopeTable& rope,

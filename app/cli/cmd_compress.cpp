@@ -1,5 +1,8 @@
-// tailor-cli compress --plan PLAN.json --out DIR [--format hf] [--type f32|f16|bf16] [--text FILE] [--force] [--json]
-// Applies the plan (drop -> low rank -> quantize) and exports a Hugging Face directory.
+// tailor-cli compress --plan PLAN.json --out DIR [--format hf] [--type f32|f16|bf16] [--text FILE] [--force]
+//                     [--heal-text FILE [--heal-steps N] [--heal-rank R] [--heal-alpha A] [--heal-lr LR]
+//                      [--heal-batch B] [--heal-accum K] [--kd-weight W] [--kd-temperature T]] [--json]
+// Applies the plan (drop -> low rank -> heal -> quantize) and exports a Hugging Face directory.
+// The --heal-* options add healing to the plan or override its settings.
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
@@ -7,6 +10,7 @@
 #include "core/error.h"
 #include "core/export/hf_export.h"
 #include "core/model_session.h"
+#include "core/result_json.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -17,8 +21,28 @@ namespace tailor::cli {
 
 int cmdCompress(const Argv& argv)
 {
-    const Args args(argv, {"plan", "out", "format", "type", "text"}, {"json", "force"});
-    const CompressionPlan plan = CompressionPlan::fromFile(args.require("plan"));
+    const Args args(argv,
+                    {"plan", "out", "format", "type", "text", "heal-text", "heal-steps", "heal-rank", "heal-alpha", "heal-lr",
+                     "heal-batch", "heal-accum", "kd-weight", "kd-temperature", "heal-seed"},
+                    {"json", "force"});
+    CompressionPlan plan = CompressionPlan::fromFile(args.require("plan"));
+    if (args.has("heal-text") || plan.heal) {
+        PlanHeal h = plan.heal.value_or(PlanHeal{});
+        h.text = args.get("heal-text", h.text);
+        HealOptions& o = h.options;
+        o.steps = args.getInt("heal-steps", o.steps);
+        o.rank = args.getInt("heal-rank", o.rank);
+        o.alpha = args.getDouble("heal-alpha", o.alpha);
+        o.lr = args.getDouble("heal-lr", o.lr);
+        o.micro_batch = args.getInt("heal-batch", o.micro_batch);
+        o.grad_accum = args.getInt("heal-accum", o.grad_accum);
+        o.kd_weight = args.getDouble("kd-weight", o.kd_weight);
+        o.temperature = args.getDouble("kd-temperature", o.temperature);
+        o.seed = uint64_t(args.getInt("heal-seed", (long long)o.seed));
+        o.validate();
+        plan.heal = h;
+    } else if (args.has("heal-steps") || args.has("kd-weight"))
+        throw UsageError("healing options need --heal-text FILE (or 'heal' in the plan)");
     const std::string outDir = args.require("out");
     const std::string format = args.get("format", "hf");
     if (format != "hf")
@@ -34,18 +58,25 @@ int cmdCompress(const Argv& argv)
     eo.force = args.flag("force");
     eo.model_card = "Plan:\n\n```json\n" + QJsonDocument(plan.toJson()).toJson().toStdString() + "```\n";
     exportHf(*applied.model, applied.drop_blocks, outDir, eo, progress);
-    QJsonArray stages, warnings;
+    QJsonArray stages, warnings, curve;
     for (const auto& s : applied.stages)
-        stages.append(QJsonObject{{"stage", QString::fromStdString(s.stage)}, {"ppl", s.ppl}, {"parameters", double(s.parameters)}});
+        stages.append(QJsonObject{{"stage", QString::fromStdString(s.stage)}, {"ppl", jsonNumber(s.ppl)}, {"parameters", double(s.parameters)}});
     for (const auto& w : applied.warnings)
         warnings.append(QString::fromStdString(w));
+    for (const auto& h : applied.heal_curve)
+        curve.append(QJsonObject{{"step", double(h.step)}, {"loss", h.loss}, {"ce", h.ce}, {"kd", h.kd}, {"lr", h.lr}});
     if (args.flag("json")) {
-        printJson(QJsonObject{{"out", QString::fromStdString(outDir)}, {"stages", stages}, {"warnings", warnings}});
+        printJson(QJsonObject{{"out", QString::fromStdString(outDir)}, {"stages", stages}, {"warnings", warnings}, {"heal_curve", curve}});
         return 0;
     }
     std::printf("%-8s %12s %14s\n", "stage", "ppl", "parameters");
     for (const auto& s : applied.stages)
         std::printf("%-8s %12.4f %14lld\n", s.stage.c_str(), s.ppl, (long long)s.parameters);
+    if (!applied.heal_curve.empty())
+        std::printf("healing: loss %.4f at step 1 -> %.4f at step %lld\n", applied.heal_curve.front().loss,
+                    applied.heal_curve.back().loss, (long long)applied.heal_curve.back().step);
+    for (const auto& w : applied.warnings)
+        std::printf("warning: %s\n", w.c_str());
     std::printf("exported to %s\n", outDir.c_str());
     return 0;
 }

@@ -6,10 +6,12 @@
 #include "core/perplexity.h"
 #include "core/quant/quant_report.h"
 
+#include <cmath>
+
 namespace tailor {
 
 AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, const std::string& evalText,
-                      const ProgressFn& progress)
+                      const ProgressFn& progress, const std::function<void(const HealStep&)>& onHealStep)
 {
     const Model& dense = session.model();
     plan.validate(dense);
@@ -20,7 +22,11 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
     TokenWindows calib;
     if (!plan.calib.empty())
         calib = session.calibration(plan.calib);
-    const int stages = 2 + int(!plan.ranks.empty()) + int(plan.quant.has_value());
+    TokenWindows healWindows; // read before any work: a text too short fails at once
+    if (plan.heal)
+        healWindows = cutWindows(session.tokenizeFile(plan.heal->text), plan.heal->options.seq_len, 0,
+                                 plan.heal->text + " (healing text)");
+    const int stages = 2 + int(!plan.ranks.empty()) + int(plan.heal.has_value()) + int(plan.quant.has_value());
     int stage = 0;
     auto sub = [&](const std::string& name) {
         return [&, name](const Progress& p) {
@@ -59,6 +65,23 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
         out.model = lr.model;
         out.warnings.insert(out.warnings.end(), lr.warnings.begin(), lr.warnings.end());
         record("lowrank");
+    }
+    if (plan.heal) {
+        // the original model is the teacher. Cancelling during healing keeps the
+        // adapters of the last finished step: the plan returns there, with the
+        // healed model and no later stage, so the caller can still use it.
+        HealResult h = healWithLora(*out.model, out.drop_blocks, &dense, healWindows, plan.heal->options, sub("heal"), onHealStep);
+        out.model = h.model;
+        out.heal_curve = h.curve;
+        out.warnings.insert(out.warnings.end(), h.warnings.begin(), h.warnings.end());
+        if (h.cancelled) {
+            out.heal_cancelled = true;
+            out.warnings.push_back("healing cancelled after " + std::to_string(h.steps_done) +
+                                   " steps: the adapters of the last step are merged; later stages were not run");
+            out.stages.push_back(StageReport{"heal", std::nan(""), params});
+            return out;
+        }
+        record("heal");
     }
     if (plan.quant) {
         QuantOptions qo;

@@ -1,11 +1,14 @@
 #pragma once
-// Applies a compression plan in order: drop blocks -> low rank -> quantize
-// (healing is not implemented yet), reporting after each stage the
-// evaluation perplexity and the parameters left. The result is a derived
+// Applies a compression plan in order: drop blocks -> low rank -> heal ->
+// quantize, reporting after each stage the evaluation perplexity and the
+// parameters left. The result is a derived
 // model plus the blocks to skip; the session's model is never changed.
 // Calibration activations for whitened SVD and GPTQ come from the dense model.
 #include "compression_plan.h"
+#include "core/heal/lora_heal.h"
 #include "core/progress.h"
+
+#include <functional>
 
 #include <memory>
 #include <string>
@@ -17,7 +20,7 @@ class Model;
 class ModelSession;
 
 struct StageReport {
-    std::string stage; // dense, drop, lowrank, quant
+    std::string stage; // dense, drop, lowrank, heal, quant
     double ppl = 0;    // on the evaluation text (L = 256), 0 when none was given
     int64_t parameters = 0;
 };
@@ -27,9 +30,13 @@ struct AppliedPlan {
     std::vector<int> drop_blocks;
     std::vector<StageReport> stages;
     std::vector<std::string> warnings;
+    std::vector<HealStep> heal_curve;
+    // Cancelled during healing: the model holds the last finished step, the
+    // "heal" stage has ppl NaN (not evaluated) and the later stages did not run.
+    bool heal_cancelled = false;
 };
 
 AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, const std::string& evalText,
-                      const ProgressFn& progress = {});
+                      const ProgressFn& progress = {}, const std::function<void(const HealStep&)>& onHealStep = {});
 
 } // namespace tailor

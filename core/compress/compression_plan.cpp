@@ -48,9 +48,14 @@ CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::strin
             throw Error(label + ": quant method '" + pq.method + "' is not rtn or gptq");
         p.quant = pq;
     }
-    p.heal = o.value("heal").toObject();
-    if (!p.heal.isEmpty())
-        throw Error(label + ": healing (LoRA / distillation) is not implemented yet; remove 'heal' from the plan");
+    if (o.contains("heal")) {
+        if (!o.value("heal").isObject())
+            throw Error(label + ": key 'heal' must be an object of healing settings");
+        const QJsonObject h = o.value("heal").toObject();
+        if (!h.value("text").isString())
+            throw Error(label + ": 'heal' needs 'text', the file to train on");
+        p.heal = PlanHeal{h.value("text").toString().toStdString(), HealOptions::fromJson(h, label)};
+    }
     return p;
 }
 
@@ -88,6 +93,11 @@ QJsonObject CompressionPlan::toJson() const
         o["quant"] = QJsonObject{{"scheme", QString::fromStdString(quant->scheme)},
                                  {"method", QString::fromStdString(quant->method)},
                                  {"layers", QString::fromStdString(quant->layers)}};
+    if (heal) {
+        QJsonObject h = heal->options.toJson();
+        h["text"] = QString::fromStdString(heal->text);
+        o["heal"] = h;
+    }
     return o;
 }
 

@@ -1,10 +1,13 @@
 #pragma once
-// A compression plan: blocks to drop, per-layer ranks, quantization (and, in
-// future, healing), stored as JSON that the GUI and the CLI both read and write:
+// A compression plan: blocks to drop, per-layer ranks, healing and
+// quantization, stored as JSON that the GUI and the CLI both read and write:
 //   {"model": DIR, "drop_blocks": [2, 5], "ranks": {tensor: k},
 //    "quant": {"scheme": "int4_sym_g32", "method": "gptq", "layers": REGEX},
-//    "calib": FILE, "heal": {...}}
+//    "calib": FILE, "heal": {"text": FILE, "steps": 200, "rank": 8, ...}}
+// ("heal" takes the settings of HealOptions, core/heal/lora_heal.h).
 // Absent parts mean "leave as is": {"model": DIR, "drop_blocks": [2]} is valid.
+#include "core/heal/lora_heal.h"
+
 #include <QJsonObject>
 
 #include <map>
@@ -22,6 +25,11 @@ struct PlanQuant {
     std::string layers;        // regex, empty = all linear layers
 };
 
+struct PlanHeal {
+    std::string text; // the training text
+    HealOptions options;
+};
+
 struct CompressionPlan {
     std::string model;
     std::string calib; // calibration text for whitened SVD / GPTQ (optional)
@@ -29,7 +37,7 @@ struct CompressionPlan {
     std::map<std::string, int64_t> ranks;
     bool whiten = false;
     std::optional<PlanQuant> quant;
-    QJsonObject heal; // not applied yet: a plan with healing settings is refused
+    std::optional<PlanHeal> heal;
 
     static CompressionPlan fromJson(const QJsonObject& o, const std::string& label);
     static CompressionPlan fromFile(const std::string& path);

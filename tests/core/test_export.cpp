@@ -118,7 +118,6 @@ private Q_SLOTS:
         QTest::newRow("rank too large") << R"({"ranks": {"model.layers.1.mlp.up_proj.weight": 100}})" << "outside 1..64";
         QTest::newRow("bad scheme") << R"({"quant": {"scheme": "int11_sym_g32"}})" << "bits";
         QTest::newRow("gptq without calib") << R"({"quant": {"scheme": "int4_sym_g32", "method": "gptq"}})" << "calib";
-        QTest::newRow("heal") << R"({"heal": {"steps": 200}})" << "not implemented";
     }
     void badPlans()
     {

@@ -1,0 +1,307 @@
+#include "lora_heal.h"
+#include "core/arch_table.h"
+#include "core/compute_threads.h"
+#include "core/error.h"
+#include "core/llama_forward.h"
+#include "core/model.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/grad_mode.h>
+#include <QJsonArray>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <random>
+#include <set>
+
+namespace tailor {
+
+namespace {
+const std::map<std::string, TensorRole>& targetRoles()
+{
+    static const std::map<std::string, TensorRole> roles = {
+        {"q", TensorRole::AttnQ},    {"k", TensorRole::AttnK},  {"v", TensorRole::AttnV},     {"o", TensorRole::AttnO},
+        {"gate", TensorRole::FfnGate}, {"up", TensorRole::FfnUp}, {"down", TensorRole::FfnDown}};
+    return roles;
+}
+
+struct Adapter {
+    std::string name; // the HF weight it adapts
+    at::Tensor a, b;  // A [r, in] (Kaiming-uniform), B [out, r] (zeros): B·A = 0 at the start
+    at::Tensor m_a, v_a, m_b, v_b; // AdamW moments
+};
+
+// Decoupled weight decay (Loshchilov & Hutter), bias-corrected moments.
+void adamw(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v, double lr, double wd, int64_t t)
+{
+    constexpr double b1 = 0.9, b2 = 0.999, eps = 1e-8;
+    if (wd > 0)
+        p.mul_(1 - lr * wd);
+    m.mul_(b1).add_(g, 1 - b1);
+    v.mul_(b2).addcmul_(g, g, 1 - b2);
+    const double c1 = 1 - std::pow(b1, double(t)), c2 = 1 - std::pow(b2, double(t));
+    p.addcdiv_(m, (v / c2).sqrt_().add_(eps), -lr / c1);
+}
+
+double learningRate(const HealOptions& o, int64_t step, int64_t total)
+{
+    if (step <= o.warmup_steps)
+        return o.lr * double(step) / double(std::max<int64_t>(1, o.warmup_steps));
+    const double progress = double(step - o.warmup_steps) / double(std::max<int64_t>(1, total - o.warmup_steps));
+    return o.lr * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress)));
+}
+} // namespace
+
+HealOptions HealOptions::fromJson(const QJsonObject& o, const std::string& label)
+{
+    static const std::set<QString> known = {"rank",        "alpha",      "dropout",     "targets",    "lr",        "weight_decay",
+                                            "warmup_steps", "steps",      "epochs",      "micro_batch", "grad_accum", "seq_len",
+                                            "max_grad_norm", "kd_weight", "temperature", "seed",        "text"};
+    HealOptions h;
+    for (auto it = o.begin(); it != o.end(); ++it) {
+        if (!known.count(it.key()))
+            throw Error(label + ": unknown healing setting '" + it.key().toStdString() + "'");
+        if (it.key() != "targets" && it.key() != "text" && !it.value().isDouble())
+            throw Error(label + ": healing setting '" + it.key().toStdString() + "' must be a number");
+    }
+    auto num = [&](const char* k, double def) { return o.contains(k) ? o.value(k).toDouble() : def; };
+    h.rank = int64_t(num("rank", double(h.rank)));
+    h.alpha = num("alpha", h.alpha);
+    h.dropout = num("dropout", h.dropout);
+    h.lr = num("lr", h.lr);
+    h.weight_decay = num("weight_decay", h.weight_decay);
+    h.warmup_steps = int64_t(num("warmup_steps", double(h.warmup_steps)));
+    h.steps = int64_t(num("steps", double(h.steps)));
+    h.epochs = int64_t(num("epochs", double(h.epochs)));
+    h.micro_batch = int64_t(num("micro_batch", double(h.micro_batch)));
+    h.grad_accum = int64_t(num("grad_accum", double(h.grad_accum)));
+    h.seq_len = int64_t(num("seq_len", double(h.seq_len)));
+    h.max_grad_norm = num("max_grad_norm", h.max_grad_norm);
+    h.kd_weight = num("kd_weight", h.kd_weight);
+    h.temperature = num("temperature", h.temperature);
+    h.seed = uint64_t(num("seed", double(h.seed)));
+    if (o.contains("targets")) {
+        h.targets.clear();
+        for (const auto& t : o.value("targets").toArray())
+            h.targets.push_back(t.toString().toStdString());
+    }
+    try {
+        h.validate();
+    } catch (const Error& e) {
+        throw Error(label + ": " + e.what());
+    }
+    return h;
+}
+
+QJsonObject HealOptions::toJson() const
+{
+    QJsonArray t;
+    for (const auto& s : targets)
+        t.append(QString::fromStdString(s));
+    return QJsonObject{{"rank", double(rank)},
+                       {"alpha", alpha},
+                       {"dropout", dropout},
+                       {"targets", t},
+                       {"lr", lr},
+                       {"weight_decay", weight_decay},
+                       {"warmup_steps", double(warmup_steps)},
+                       {"steps", double(steps)},
+                       {"epochs", double(epochs)},
+                       {"micro_batch", double(micro_batch)},
+                       {"grad_accum", double(grad_accum)},
+                       {"seq_len", double(seq_len)},
+                       {"max_grad_norm", max_grad_norm},
+                       {"kd_weight", kd_weight},
+                       {"temperature", temperature},
+                       {"seed", double(seed)}};
+}
+
+void HealOptions::validate() const
+{
+    if (rank < 1)
+        throw Error("LoRA rank " + std::to_string(rank) + " must be at least 1");
+    if (!(alpha > 0))
+        throw Error("LoRA alpha must be positive");
+    if (!(dropout >= 0 && dropout < 1))
+        throw Error("LoRA dropout " + std::to_string(dropout) + " is outside [0, 1)");
+    if (!(lr > 0) || !(weight_decay >= 0))
+        throw Error("learning rate must be positive and weight decay not negative");
+    if (steps < 1 && epochs < 1)
+        throw Error("healing needs steps >= 1 or epochs >= 1");
+    if (warmup_steps < 0 || micro_batch < 1 || grad_accum < 1 || seq_len < 2)
+        throw Error("warm-up >= 0, micro-batch >= 1, gradient accumulation >= 1 and window length >= 2 are required");
+    if (!(kd_weight >= 0 && kd_weight <= 1))
+        throw Error("distillation weight " + std::to_string(kd_weight) + " is outside [0, 1]");
+    if (!(temperature > 0))
+        throw Error("distillation temperature must be positive");
+    if (targets.empty())
+        throw Error("LoRA needs at least one target module");
+    for (const auto& t : targets)
+        if (!targetRoles().count(t))
+            throw Error("unknown LoRA target '" + t + "' (q k v o gate up down)");
+}
+
+HealResult healWithLora(const Model& student, const std::vector<int>& dropBlocks, const Model* teacher,
+                        const TokenWindows& train, const HealOptions& opt, const ProgressFn& progress,
+                        const std::function<void(const HealStep&)>& onStep)
+{
+    opt.validate();
+    if (opt.kd_weight > 0 && !teacher)
+        throw Error("distillation needs the original model as teacher");
+    if (train.count < 1 || train.seq_len != opt.seq_len)
+        throw Error("healing text: no window of " + std::to_string(opt.seq_len) + " tokens");
+    setComputeThreads(0);
+    const auto t0 = std::chrono::steady_clock::now();
+    const ModelConfig& c = student.config();
+    const int n = student.nBlocks();
+    std::vector<bool> skip(std::size_t(n), false);
+    for (int b : dropBlocks)
+        if (b >= 0 && b < n)
+            skip[std::size_t(b)] = true;
+
+    // adapters on the kept blocks' target layers
+    auto gen = at::detail::createCPUGenerator(opt.seed);
+    std::map<std::pair<int, TensorRole>, Adapter> adapters;
+    HealResult res;
+    for (int i = 0; i < n; ++i) {
+        if (skip[std::size_t(i)])
+            continue;
+        for (const auto& t : opt.targets) {
+            const TensorRole role = targetRoles().at(t);
+            Adapter a;
+            a.name = hfTensorName(role, i);
+            const at::Tensor w = student.raw(a.name);
+            const int64_t out = w.size(0), in = w.size(1);
+            const double bound = 1.0 / std::sqrt(double(in)); // PEFT: kaiming_uniform_(a=√5)
+            a.a = at::rand({opt.rank, in}, gen, at::kFloat).mul_(2 * bound).sub_(bound).requires_grad_(true);
+            a.b = at::zeros({out, opt.rank}, at::kFloat).requires_grad_(true);
+            a.m_a = at::zeros_like(a.a.detach()), a.v_a = at::zeros_like(a.a.detach());
+            a.m_b = at::zeros_like(a.b.detach()), a.v_b = at::zeros_like(a.b.detach());
+            res.trainable_parameters += opt.rank * (in + out);
+            adapters.emplace(std::make_pair(i, role), std::move(a));
+        }
+    }
+    if (adapters.empty())
+        throw Error("healing: every block is dropped; nothing to adapt");
+    const double scale = opt.alpha / double(opt.rank);
+
+    const int64_t perStep = opt.micro_batch * opt.grad_accum;
+    const int64_t total = opt.epochs > 0 ? std::max<int64_t>(1, (opt.epochs * train.count + perStep - 1) / perStep) : opt.steps;
+    const RopeTable rope = makeRope(c, opt.seq_len);
+    const at::Tensor allIds = at::from_blob(const_cast<int64_t*>(train.ids.data()), {train.count, train.seq_len}, at::kLong);
+    std::mt19937_64 rng(opt.seed);
+    std::vector<int64_t> order(std::size_t(train.count));
+    std::size_t cursor = order.size(); // reshuffled on first use
+    auto nextBatch = [&] {
+        std::vector<int64_t> rows;
+        while (int64_t(rows.size()) < opt.micro_batch) {
+            if (cursor == order.size()) {
+                for (std::size_t j = 0; j < order.size(); ++j)
+                    order[j] = int64_t(j);
+                std::shuffle(order.begin(), order.end(), rng);
+                cursor = 0;
+            }
+            rows.push_back(order[cursor++]);
+        }
+        return allIds.index_select(0, at::tensor(rows, at::kLong));
+    };
+    // dropout draws from the default generator: seed it so a run is reproducible
+    {
+        auto def = at::detail::getDefaultCPUGenerator();
+        std::lock_guard<std::mutex> lock(def.mutex());
+        def.set_current_seed(opt.seed + 1);
+    }
+
+    for (int64_t step = 1; step <= total; ++step) {
+        const double lr = learningRate(opt, step, total);
+        HealStep rec;
+        rec.step = step;
+        rec.lr = lr;
+        bool finite = true;
+        for (int64_t micro = 0; micro < opt.grad_accum; ++micro) {
+            const at::Tensor ids = nextBatch();
+            at::Tensor h = student.embed(ids);
+            for (int i = 0; i < n; ++i) {
+                if (skip[std::size_t(i)])
+                    continue;
+                const LinearAdapter adapter = [&, i](TensorRole role, const at::Tensor& x) -> at::Tensor {
+                    const auto it = adapters.find({i, role});
+                    if (it == adapters.end())
+                        return {};
+                    const at::Tensor xin = opt.dropout > 0 ? at::dropout(x, opt.dropout, true) : x;
+                    return at::linear(at::linear(xin, it->second.a), it->second.b) * scale;
+                };
+                h = blockForward(student.block(i), c, h, rope, nullptr, nullptr, &adapter);
+            }
+            const at::Tensor logits = headLogits(student, h);
+            const at::Tensor ce = meanNllDifferentiable(logits, ids);
+            at::Tensor loss = ce;
+            double kdValue = 0;
+            if (opt.kd_weight > 0) {
+                at::Tensor teacherLogits;
+                {
+                    at::NoGradGuard ng; // block by block, no graph: memory of one block's activations
+                    teacherLogits = headLogits(*teacher, runBlocks(*teacher, teacher->embed(ids), 0, teacher->nBlocks(), rope));
+                }
+                const int64_t T = ids.size(1);
+                const double temp = opt.temperature;
+                const at::Tensor lt = at::log_softmax(teacherLogits.narrow(1, 0, T - 1) / temp, -1);
+                const at::Tensor ls = at::log_softmax(logits.narrow(1, 0, T - 1) / temp, -1);
+                const at::Tensor kd = (lt.exp() * (lt - ls)).sum(-1).mean() * (temp * temp);
+                kdValue = kd.item<double>();
+                loss = ce * (1 - opt.kd_weight) + kd * opt.kd_weight;
+            }
+            const double lossValue = loss.item<double>();
+            if (!std::isfinite(lossValue)) {
+                finite = false;
+                break;
+            }
+            (loss / double(opt.grad_accum)).backward();
+            rec.loss += lossValue / double(opt.grad_accum);
+            rec.ce += ce.item<double>() / double(opt.grad_accum);
+            rec.kd += kdValue / double(opt.grad_accum);
+        }
+        if (!finite) {
+            res.warnings.push_back("healing stopped at step " + std::to_string(step) +
+                                   ": the loss is not finite; the adapters of the last good step are kept");
+            break;
+        }
+        {
+            at::NoGradGuard ng;
+            double sq = 0;
+            for (auto& [key, a] : adapters)
+                sq += a.a.grad().pow(2).sum().item<double>() + a.b.grad().pow(2).sum().item<double>();
+            const double norm = std::sqrt(sq), clip = norm > opt.max_grad_norm ? opt.max_grad_norm / norm : 1.0;
+            for (auto& [key, a] : adapters) {
+                at::Tensor pa = a.a.detach(), pb = a.b.detach();
+                adamw(pa, a.a.grad() * clip, a.m_a, a.v_a, lr, opt.weight_decay, step);
+                adamw(pb, a.b.grad() * clip, a.m_b, a.v_b, lr, opt.weight_decay, step);
+                a.a.mutable_grad().zero_();
+                a.b.mutable_grad().zero_();
+            }
+        }
+        res.curve.push_back(rec);
+        res.steps_done = step;
+        if (onStep)
+            onStep(rec);
+        // cancelling keeps what the finished steps learned
+        if (progress && !progress(Progress{double(step) / double(total), "LoRA step " + std::to_string(step) + "/" +
+                                                                            std::to_string(total) + ", loss " + std::to_string(rec.loss)})) {
+            res.cancelled = step < total;
+            break;
+        }
+    }
+
+    at::NoGradGuard ng;
+    res.model = student.derive();
+    for (const auto& [key, a] : adapters) {
+        const at::Tensor w = student.raw(a.name).to(at::kFloat);
+        res.model->replace(a.name, w + a.b.detach().mm(a.a.detach()) * scale);
+    }
+    res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return res;
+}
+
+} // namespace tailor
