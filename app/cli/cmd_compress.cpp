@@ -1,7 +1,8 @@
-// tailor-cli compress --plan PLAN.json --out DIR [--format hf] [--type f32|f16|bf16] [--text FILE] [--force]
+// tailor-cli compress --plan PLAN.json --out DIR|FILE.gguf [--format hf|gguf] [--type f32|f16|bf16|q8_0|q4_0] [--text FILE] [--force]
 //                     [--heal-text FILE [--heal-steps N] [--heal-rank R] [--heal-alpha A] [--heal-lr LR]
 //                      [--heal-batch B] [--heal-accum K] [--kd-weight W] [--kd-temperature T]] [--json]
-// Applies the plan (drop -> low rank -> heal -> quantize) and exports a Hugging Face directory.
+// Applies the plan (drop -> low rank -> heal -> quantize) and exports a Hugging Face directory
+// (f32, f16, bf16) or a GGUF file (f32, f16, q8_0, q4_0).
 // The --heal-* options add healing to the plan or override its settings.
 #include "cli_args.h"
 #include "cli_output.h"
@@ -9,6 +10,7 @@
 #include "core/compress/apply_plan.h"
 #include "core/error.h"
 #include "core/export/hf_export.h"
+#include "core/gguf/gguf_export.h"
 #include "core/model_session.h"
 #include "core/result_json.h"
 
@@ -45,20 +47,29 @@ int cmdCompress(const Argv& argv)
         throw UsageError("healing options need --heal-text FILE (or 'heal' in the plan)");
     const std::string outDir = args.require("out");
     const std::string format = args.get("format", "hf");
-    if (format != "hf")
-        throw Error("--format " + format + ": only 'hf' (Hugging Face directory) is implemented; GGUF export is not yet");
-    std::string type = args.get("type", "bf16");
+    if (format != "hf" && format != "gguf")
+        throw UsageError("--format " + format + ": 'hf' (a Hugging Face directory) or 'gguf' (one file for llama.cpp)");
+    std::string type = args.get("type", format == "gguf" ? "f16" : "bf16");
     for (auto& ch : type)
         ch = char(std::toupper(static_cast<unsigned char>(ch)));
     const auto session = ModelSession::open(plan.model);
     const auto progress = progressPrinter(false);
     const AppliedPlan applied = applyPlan(*session, plan, args.get("text"), progress);
-    HfExportOptions eo;
-    eo.dtype = type;
-    eo.force = args.flag("force");
-    eo.model_card = "Plan:\n\n```json\n" + QJsonDocument(plan.toJson()).toJson().toStdString() + "```\n";
-    exportHf(*applied.model, applied.drop_blocks, outDir, eo, progress);
     QJsonArray stages, warnings, curve;
+    if (format == "gguf") {
+        GgufExportOptions go;
+        go.type = type;
+        go.force = args.flag("force");
+        const GgufExportReport r = exportGguf(*applied.model, applied.drop_blocks, outDir, go, progress);
+        for (const auto& w : r.warnings)
+            warnings.append(QString::fromStdString(w));
+    } else {
+        HfExportOptions eo;
+        eo.dtype = type;
+        eo.force = args.flag("force");
+        eo.model_card = "Plan:\n\n```json\n" + QJsonDocument(plan.toJson()).toJson().toStdString() + "```\n";
+        exportHf(*applied.model, applied.drop_blocks, outDir, eo, progress);
+    }
     for (const auto& s : applied.stages)
         stages.append(QJsonObject{{"stage", QString::fromStdString(s.stage)}, {"ppl", jsonNumber(s.ppl)}, {"parameters", double(s.parameters)}});
     for (const auto& w : applied.warnings)
@@ -75,8 +86,8 @@ int cmdCompress(const Argv& argv)
     if (!applied.heal_curve.empty())
         std::printf("healing: loss %.4f at step 1 -> %.4f at step %lld\n", applied.heal_curve.front().loss,
                     applied.heal_curve.back().loss, (long long)applied.heal_curve.back().step);
-    for (const auto& w : applied.warnings)
-        std::printf("warning: %s\n", w.c_str());
+    for (const auto& w : warnings)
+        std::printf("warning: %s\n", w.toString().toStdString().c_str());
     std::printf("exported to %s\n", outDir.c_str());
     return 0;
 }
