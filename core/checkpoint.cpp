@@ -101,10 +101,22 @@ void Checkpoint::validateArchitecture() const
     auto check = [&](TensorRole role, int block) {
         const std::string name = hfTensorName(role, block);
         const auto* t = find(name);
+        const auto want = expectedShape(config_, role);
+        if (!t && name.size() > 7 && want.size() == 2) { // factored as lora_B · lora_A?
+            const std::string base = name.substr(0, name.size() - 7);
+            const auto *b = find(base + ".lora_B.weight"), *a = find(base + ".lora_A.weight");
+            if (a && b) {
+                const auto &sb = b->info->shape, &sa = a->info->shape;
+                if (sb.size() != 2 || sa.size() != 2 || sb[0] != want[0] || sa[1] != want[1] || sb[1] != sa[0])
+                    throw Error(dir_ + ": factors of '" + name + "' have shapes " + shapeString(sb) + " · " + shapeString(sa) +
+                                ", which do not multiply to " + shapeString(want));
+                factored_[name] = {b, a};
+                return;
+            }
+        }
         if (!t)
             throw Error(dir_ + ": tensor '" + name + "' is missing (needed by a " + config_.model_type +
                         " model with " + std::to_string(config_.n_layer) + " blocks)");
-        const auto want = expectedShape(config_, role);
         if (t->info->shape != want)
             throw Error(QFileInfo(QString::fromStdString(t->file->path())).fileName().toStdString() +
                         ": tensor '" + name + "' has shape " + shapeString(t->info->shape) +

@@ -34,6 +34,12 @@ public:
     uint64_t totalBytes() const;
     // dtype most of the weight bytes are stored in ("BF16", "F32" ...).
     std::string mainDType() const;
+    // Weights stored factored as <base>.lora_B.weight [out, k] and
+    // <base>.lora_A.weight [k, in] instead of <base>.weight: name -> {B, A}.
+    const std::map<std::string, std::pair<const CheckpointTensor*, const CheckpointTensor*>>& factoredWeights() const
+    {
+        return factored_;
+    }
 
 private:
     void validateArchitecture() const;
@@ -42,6 +48,7 @@ private:
     ModelConfig config_;
     std::vector<std::shared_ptr<SafetensorsFile>> files_;
     std::map<std::string, CheckpointTensor> tensors_;
+    mutable std::map<std::string, std::pair<const CheckpointTensor*, const CheckpointTensor*>> factored_;
 };
 
 } // namespace tailor

@@ -48,6 +48,13 @@ std::shared_ptr<Model> Model::load(const std::string& dir)
 {
     auto m = std::make_shared<Model>();
     m->ckpt_ = Checkpoint::open(dir);
+    // A factored export (Tailor's own, see hf_export.h) stores W as
+    // <base>.lora_B.weight · <base>.lora_A.weight: the product is the weight.
+    for (const auto& [name, pair] : m->ckpt_->factoredWeights()) {
+        const at::Tensor b = tensorFromCheckpoint(*pair.first).to(at::kFloat), a = tensorFromCheckpoint(*pair.second).to(at::kFloat);
+        m->replace(name, b.mm(a));
+        m->setFactors(name, b, a);
+    }
     return m;
 }
 
@@ -57,7 +64,21 @@ std::shared_ptr<Model> Model::derive() const
     m->ckpt_ = ckpt_;
     std::lock_guard<std::mutex> lock(mutex_);
     m->replaced_ = replaced_;
+    m->factors_ = factors_;
     return m;
+}
+
+void Model::setFactors(const std::string& name, const at::Tensor& b, const at::Tensor& a)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    factors_[name] = {b, a};
+}
+
+std::pair<at::Tensor, at::Tensor> Model::factors(const std::string& name) const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = factors_.find(name);
+    return it == factors_.end() ? std::pair<at::Tensor, at::Tensor>{} : it->second;
 }
 
 at::Tensor Model::raw(const std::string& name) const
@@ -72,6 +93,7 @@ void Model::replace(const std::string& name, const at::Tensor& t)
 {
     std::lock_guard<std::mutex> lock(mutex_);
     replaced_[name] = t;
+    factors_.erase(name);
     blockCache_.clear();
     headCache_ = at::Tensor();
 }

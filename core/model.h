@@ -37,8 +37,14 @@ public:
     // A model sharing this checkpoint and its replacements, to be changed
     // without touching this one (fake-quantized, factorized, pruned variants).
     std::shared_ptr<Model> derive() const;
-    // Replace a tensor (compression steps); drops cached fp32 copies.
+    // Replace a tensor (compression steps); drops cached fp32 copies and any
+    // factors of it (they no longer describe the new values).
     void replace(const std::string& name, const at::Tensor& t);
+    // A weight known as a product W = B·A (low rank: B [out, k], A [k, in]),
+    // so it can be exported factored. Set after replace() with the product.
+    void setFactors(const std::string& name, const at::Tensor& b, const at::Tensor& a);
+    // {B, A}, or undefined tensors when the weight is not factored.
+    std::pair<at::Tensor, at::Tensor> factors(const std::string& name) const;
 
     // fp32 weights of block i (cached for small models).
     BlockWeights block(int i) const;
@@ -55,6 +61,7 @@ private:
 
     std::shared_ptr<Checkpoint> ckpt_;
     std::map<std::string, at::Tensor> replaced_;
+    std::map<std::string, std::pair<at::Tensor, at::Tensor>> factors_;
     mutable std::mutex mutex_;
     mutable std::map<int, BlockWeights> blockCache_;
     mutable at::Tensor headCache_;

@@ -2,7 +2,8 @@
 //                     [--heal-text FILE [--heal-steps N] [--heal-rank R] [--heal-alpha A] [--heal-lr LR]
 //                      [--heal-batch B] [--heal-accum K] [--kd-weight W] [--kd-temperature T]] [--json]
 // Applies the plan (drop -> low rank -> heal -> quantize) and exports a Hugging Face directory
-// (f32, f16, bf16) or a GGUF file (f32, f16, q8_0, q4_0).
+// (f32, f16, bf16; --factored keeps low-rank layers as lora_A/lora_B pairs) or a GGUF file
+// (f32, f16, q8_0, q4_0).
 // The --heal-* options add healing to the plan or override its settings.
 #include "cli_args.h"
 #include "cli_output.h"
@@ -26,7 +27,7 @@ int cmdCompress(const Argv& argv)
     const Args args(argv,
                     {"plan", "out", "format", "type", "text", "heal-text", "heal-steps", "heal-rank", "heal-alpha", "heal-lr",
                      "heal-batch", "heal-accum", "kd-weight", "kd-temperature", "heal-seed"},
-                    {"json", "force"});
+                    {"json", "force", "factored"});
     CompressionPlan plan = CompressionPlan::fromFile(args.require("plan"));
     if (args.has("heal-text") || plan.heal) {
         PlanHeal h = plan.heal.value_or(PlanHeal{});
@@ -67,6 +68,7 @@ int cmdCompress(const Argv& argv)
         HfExportOptions eo;
         eo.dtype = type;
         eo.force = args.flag("force");
+        eo.factored = args.flag("factored");
         eo.model_card = "Plan:\n\n```json\n" + QJsonDocument(plan.toJson()).toJson().toStdString() + "```\n";
         exportHf(*applied.model, applied.drop_blocks, outDir, eo, progress);
     }

@@ -65,27 +65,45 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
             throw Error(out.filePath(f).toStdString() + ": cannot copy the tokenizer file");
     }
 
-    // Tensors in HF order, kept blocks renumbered 0..kept-1.
-    std::vector<std::pair<std::string, std::string>> names; // source -> exported name
-    names.push_back({hfTensorName(TensorRole::TokenEmbd), hfTensorName(TensorRole::TokenEmbd)});
+    // Tensors in HF order, kept blocks renumbered 0..kept-1; factored weights
+    // (with opt.factored) as <base>.lora_A.weight and <base>.lora_B.weight.
+    struct Entry {
+        std::string src, dst;
+        int part = 0; // 0 the tensor, 1 factor A [k, in], 2 factor B [out, k]
+    };
+    std::vector<Entry> names;
+    int64_t factoredCount = 0;
+    auto addWeight = [&](const std::string& src, const std::string& dst) {
+        if (opt.factored && model.factors(src).first.defined()) {
+            const std::string base = dst.substr(0, dst.size() - std::string(".weight").size());
+            names.push_back({src, base + ".lora_A.weight", 1});
+            names.push_back({src, base + ".lora_B.weight", 2});
+            ++factoredCount;
+        } else
+            names.push_back({src, dst, 0});
+    };
+    addWeight(hfTensorName(TensorRole::TokenEmbd), hfTensorName(TensorRole::TokenEmbd));
     int j = 0;
     for (int b = 0; b < model.nBlocks(); ++b) {
         if (skip[std::size_t(b)])
             continue;
         for (TensorRole r : blockRoles(model.config()))
-            names.push_back({hfTensorName(r, b), hfTensorName(r, j)});
+            addWeight(hfTensorName(r, b), hfTensorName(r, j));
         ++j;
     }
-    names.push_back({hfTensorName(TensorRole::OutputNorm), hfTensorName(TensorRole::OutputNorm)});
+    addWeight(hfTensorName(TensorRole::OutputNorm), hfTensorName(TensorRole::OutputNorm));
     if (!model.config().tie_word_embeddings)
-        names.push_back({hfTensorName(TensorRole::Output), hfTensorName(TensorRole::Output)});
+        addWeight(hfTensorName(TensorRole::Output), hfTensorName(TensorRole::Output));
+    const auto tensorOf = [&](const Entry& e) {
+        return e.part == 0 ? model.raw(e.src) : e.part == 1 ? model.factors(e.src).second : model.factors(e.src).first;
+    };
 
     std::vector<int> shardOf;
     int shards = 1;
     uint64_t current = 0;
-    for (const auto& [src, dst] : names) {
+    for (const auto& e : names) {
         uint64_t bytes = dtypeSize(dt);
-        for (auto d : model.raw(src).sizes())
+        for (auto d : tensorOf(e).sizes())
             bytes *= uint64_t(d);
         if (current > 0 && current + bytes > opt.shard_bytes) {
             ++shards;
@@ -102,9 +120,9 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
                                          : QString("model-%1-of-%2.safetensors").arg(s + 1, 5, 10, QChar('0')).arg(shards, 5, 10, QChar('0'));
         std::vector<OutTensor> data;
         for (; i < names.size() && shardOf[i] == s; ++i) {
-            data.push_back({names[i].second, model.raw(names[i].first).to(st).contiguous()});
-            weightMap[QString::fromStdString(names[i].second)] = file;
-            reportProgress(progress, double(i + 1) / double(names.size()), "writing " + names[i].second);
+            data.push_back({names[i].dst, tensorOf(names[i]).to(st).contiguous()});
+            weightMap[QString::fromStdString(names[i].dst)] = file;
+            reportProgress(progress, double(i + 1) / double(names.size()), "writing " + names[i].dst);
         }
         std::vector<TensorToWrite> tw;
         for (const auto& t : data) {
@@ -121,14 +139,20 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
     QString dropped;
     for (int b : dropBlocks)
         dropped += (dropped.isEmpty() ? "" : ", ") + QString::number(b);
+    const QString factoredNote =
+        factoredCount == 0 ? QString()
+                           : QString("- %1 low-rank weights stored factored: `<name>.lora_B.weight` [out, k] · "
+                                     "`<name>.lora_A.weight` [k, in] = `<name>.weight` (Tailor reopens this; other tools "
+                                     "need the product, or the dense export)\n")
+                                 .arg(factoredCount);
     const QString card = QString("# %1 (compressed with Tailor)\n\n"
-                                 "- source: `%2`\n- blocks: %3 of %4 kept%5\n- dtype: %6\n- exported: %7\n\n%8\n")
+                                 "- source: `%2`\n- blocks: %3 of %4 kept%5\n- dtype: %6\n- exported: %7\n%9\n%8\n")
                              .arg(QFileInfo(outDir).fileName(), srcDir)
                              .arg(kept)
                              .arg(model.nBlocks())
                              .arg(dropped.isEmpty() ? QString() : QString(" (dropped %1, later blocks renumbered)").arg(dropped))
                              .arg(QString::fromStdString(opt.dtype), QDateTime::currentDateTimeUtc().toString(Qt::ISODate),
-                                  QString::fromStdString(opt.model_card));
+                                  QString::fromStdString(opt.model_card), factoredNote);
     writeFile(out.filePath("README.md"), card.toUtf8());
 
     // Into place: move an existing output aside, rename, then drop the old one.

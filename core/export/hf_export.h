@@ -5,7 +5,10 @@
 // model card saying what was done. Everything is written into a temporary
 // sibling directory that is renamed into place at the end, so a failed or
 // cancelled export leaves nothing behind; an existing output is replaced only
-// with `force`. Low-rank layers are written merged (dense).
+// with `force`. Low-rank layers are written merged (dense), or with `factored`
+// as the pair <name>.lora_A.weight [k, in] and <name>.lora_B.weight [out, k]
+// (W = lora_B · lora_A, PEFT's shapes) instead of <name>.weight; Tailor's
+// loader multiplies them back (Checkpoint::factoredWeights).
 #include "core/progress.h"
 
 #include <cstdint>
@@ -21,6 +24,7 @@ struct HfExportOptions {
     uint64_t shard_bytes = uint64_t(2) << 30;
     bool force = false;
     std::string model_card; // appended to the generated README.md
+    bool factored = false;
 };
 
 void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std::string& outDir,

@@ -297,8 +297,12 @@ HealResult healWithLora(const Model& student, const std::vector<int>& dropBlocks
     at::NoGradGuard ng;
     res.model = student.derive();
     for (const auto& [key, a] : adapters) {
-        const at::Tensor w = student.raw(a.name).to(at::kFloat);
-        res.model->replace(a.name, w + a.b.detach().mm(a.a.detach()) * scale);
+        const at::Tensor w = student.raw(a.name).to(at::kFloat), db = a.b.detach() * scale, da = a.a.detach();
+        const auto [fb, fa] = student.factors(a.name);
+        res.model->replace(a.name, w + db.mm(da));
+        // a factorized layer stays factored: [B | s·B_lora] · [A ; A_lora], rank k + r
+        if (fb.defined())
+            res.model->setFactors(a.name, at::cat({fb, db}, 1), at::cat({fa, da}, 0));
     }
     res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return res;

@@ -38,9 +38,11 @@ void validateRanks(const Model& model, const std::map<std::string, int64_t>& ran
 {
     for (const auto& [name, k] : ranks) {
         const auto* t = model.checkpoint().find(name);
-        if (!t || t->info->shape.size() != 2)
+        const bool factored = model.checkpoint().factoredWeights().count(name) > 0; // stored as lora_B · lora_A
+        if ((!t || t->info->shape.size() != 2) && !factored)
             throw Error("rank given for '" + name + "', which this model does not have as a weight matrix (a plan for another model?)");
-        const int64_t full = std::min(t->info->shape[0], t->info->shape[1]);
+        const auto shape = factored ? model.raw(name).sizes().vec() : t->info->shape;
+        const int64_t full = std::min(shape[0], shape[1]);
         if (k < 1 || k > full)
             throw Error("rank " + std::to_string(k) + " for '" + name + "' is outside 1.." + std::to_string(full));
     }
@@ -94,16 +96,20 @@ LowRankResult factorizeModel(const Model& model, const TokenWindows& calib, cons
             const int64_t k = it->second;
             const at::Tensor& x = in.forRole(role);
             const at::Tensor w = model.raw(name).to(at::kDouble);
-            at::Tensor approx;
+            at::Tensor approx, factorB, factorA; // approx = factorB [m, k] · factorA [k, n]
             if (whiten) {
                 const at::Tensor S = whitening(x, name, res.warnings);
                 const auto [U, sv, Vh] = at::linalg_svd(w.mm(S), false);
                 // B = V_kᵀ S⁻¹ (solve instead of inverting)
                 const at::Tensor Bt = at::linalg_solve_triangular(S.t(), Vh.narrow(0, 0, k).t(), /*upper=*/true);
-                approx = (U.narrow(1, 0, k) * sv.narrow(0, 0, k)).mm(Bt.t());
+                factorB = U.narrow(1, 0, k) * sv.narrow(0, 0, k);
+                factorA = Bt.t();
+                approx = factorB.mm(factorA);
             } else {
                 const auto [U, sv, Vh] = at::linalg_svd(w, false);
-                approx = (U.narrow(1, 0, k) * sv.narrow(0, 0, k)).mm(Vh.narrow(0, 0, k));
+                factorB = U.narrow(1, 0, k) * sv.narrow(0, 0, k);
+                factorA = Vh.narrow(0, 0, k);
+                approx = factorB.mm(factorA);
             }
             const at::Tensor approx32 = approx.to(at::kFloat);
             LowRankLayerResult r;
@@ -119,6 +125,7 @@ LowRankResult factorizeModel(const Model& model, const TokenWindows& calib, cons
             res.params_before += r.params_before;
             res.params_after += r.params_after;
             res.model->replace(name, approx32);
+            res.model->setFactors(name, factorB.to(at::kFloat).contiguous(), factorA.to(at::kFloat).contiguous());
             res.layers.push_back(r);
         }
         reportProgress(progress, double(b + 1) / model.nBlocks(), "factorizing block " + std::to_string(b));

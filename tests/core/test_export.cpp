@@ -51,6 +51,46 @@ private Q_SLOTS:
         QVERIFY(QFile::exists(QString::fromStdString(out) + "/tokenizer.json"));
     }
 
+    // Low-rank layers exported factored (lora_A / lora_B) reopen to the same model,
+    // also after healing (the adapters join the factors: rank k + r).
+    void factoredExportReopens()
+    {
+        QTemporaryDir dir;
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const std::string up = "model.layers.4.mlp.up_proj.weight", q = "model.layers.9.self_attn.q_proj.weight";
+        const CompressionPlan plan = planFor(testdata::tinystories12L(),
+            {{"drop_blocks", QJsonArray{6}}, {"ranks", QJsonObject{{QString::fromStdString(up), 32}, {QString::fromStdString(q), 16}}},
+             {"heal", QJsonObject{{"text", QString::fromStdString(testdata::calibText())}, {"steps", 5}, {"rank", 4}}}});
+        const AppliedPlan a = applyPlan(*s, plan, testdata::validText());
+        QCOMPARE(a.stages.back().stage, std::string("heal"));
+        QCOMPARE(a.model->factors(up).first.size(1), int64_t(32 + 4));
+        HfExportOptions eo;
+        eo.dtype = "F32";
+        eo.factored = true;
+        const std::string out = dir.filePath("factored").toStdString();
+        exportHf(*a.model, a.drop_blocks, out, eo);
+        const auto reopened = ModelSession::open(out);
+        // renumbered: block 9 is block 8 after dropping 6
+        const auto& ck = reopened->model().checkpoint();
+        QVERIFY(ck.find("model.layers.4.mlp.up_proj.lora_A.weight") && ck.find("model.layers.4.mlp.up_proj.lora_B.weight"));
+        QVERIFY(!ck.find(up));
+        QCOMPARE(ck.find("model.layers.8.self_attn.q_proj.lora_B.weight")->info->shape, (std::vector<int64_t>{128, 16 + 4}));
+        QCOMPARE(int(ck.factoredWeights().size()), 2);
+        EvalOptions ev;
+        ev.seq_len = 256;
+        const double again = evaluatePerplexity(reopened->model(), reopened->tokenizeFile(testdata::validText()), ev).ppl;
+        qInfo("factored export: in memory %.8f, reopened %.8f", a.stages.back().ppl, again);
+        QVERIFY(testdata::relErr(again, a.stages.back().ppl) < 1e-5);
+        QVERIFY(QFileInfo(QString::fromStdString(out) + "/model.safetensors").size() <
+                QFileInfo(QString::fromStdString(testdata::tinystories12L()) + "/model.safetensors").size() * 2);
+        const QByteArray card = [&] {
+            QFile f(QString::fromStdString(out) + "/README.md");
+            f.open(QIODevice::ReadOnly);
+            return f.readAll();
+        }();
+        QVERIFY(card.contains("lora_B.weight"));
+    }
+
     void fullPlanShardedBf16()
     {
         QTemporaryDir dir;
