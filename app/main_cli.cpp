@@ -4,7 +4,9 @@
 #include "cli/commands.h"
 #include "core/error.h"
 
-#include <QCoreApplication>
+#include <QApplication>
+#include <algorithm>
+#include <memory>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -49,7 +51,12 @@ void usage(FILE* to)
 
 int main(int argc, char** argv)
 {
-    QCoreApplication app(argc, argv);
+    // Reports draw their charts with the views' plotting code: that needs a
+    // QApplication, offscreen unless the caller chose a platform.
+    const bool charts = std::any_of(argv, argv + argc, [](const char* a) { return !std::strcmp(a, "--report"); });
+    if (charts && !qEnvironmentVariableIsSet("QT_QPA_PLATFORM"))
+        qputenv("QT_QPA_PLATFORM", "offscreen");
+    std::unique_ptr<QCoreApplication> app(charts ? new QApplication(argc, argv) : new QCoreApplication(argc, argv));
     if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

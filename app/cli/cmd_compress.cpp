@@ -9,6 +9,8 @@
 #include "cli_output.h"
 #include "commands.h"
 #include "core/compress/apply_plan.h"
+#include "core/compress/compression_report.h"
+#include "ui/report/report_writer.h"
 #include "core/error.h"
 #include "core/export/hf_export.h"
 #include "core/gguf/gguf_export.h"
@@ -26,7 +28,7 @@ int cmdCompress(const Argv& argv)
 {
     const Args args(argv,
                     {"plan", "out", "format", "type", "text", "heal-text", "heal-steps", "heal-rank", "heal-alpha", "heal-lr",
-                     "heal-batch", "heal-accum", "kd-weight", "kd-temperature", "heal-seed"},
+                     "heal-batch", "heal-accum", "kd-weight", "kd-temperature", "heal-seed", "report", "prompt"},
                     {"json", "force", "factored"});
     CompressionPlan plan = CompressionPlan::fromFile(args.require("plan"));
     if (args.has("heal-text") || plan.heal) {
@@ -76,10 +78,30 @@ int cmdCompress(const Argv& argv)
         stages.append(QJsonObject{{"stage", QString::fromStdString(s.stage)}, {"ppl", jsonNumber(s.ppl)}, {"parameters", double(s.parameters)}});
     for (const auto& w : applied.warnings)
         warnings.append(QString::fromStdString(w));
+    QJsonObject extra;
+    if (args.has("report")) {
+        ReportOptions ro;
+        ro.calib_text = plan.calib.empty() ? args.get("text") : plan.calib;
+        ro.prompt = args.get("prompt", ro.prompt);
+        CompressionReport r = buildReport(*session, plan, applied, ro, progress);
+        r.output = outDir;
+        r.format = format;
+        r.type = type;
+        r.bytes_output = pathBytes(outDir);
+        const QStringList files = ui::writeReportFolder(r, QString::fromStdString(args.get("report")), args.flag("force"));
+        extra["report"] = QString::fromStdString(args.get("report"));
+        extra["report_files"] = QJsonArray::fromStringList(files);
+        extra["bytes_output"] = double(r.bytes_output);
+        extra["dense"] = r.toJson()["dense"];
+        extra["compressed"] = r.toJson()["compressed"];
+    }
     for (const auto& h : applied.heal_curve)
         curve.append(QJsonObject{{"step", double(h.step)}, {"loss", h.loss}, {"ce", h.ce}, {"kd", h.kd}, {"lr", h.lr}});
     if (args.flag("json")) {
-        printJson(QJsonObject{{"out", QString::fromStdString(outDir)}, {"stages", stages}, {"warnings", warnings}, {"heal_curve", curve}});
+        QJsonObject o{{"out", QString::fromStdString(outDir)}, {"stages", stages}, {"warnings", warnings}, {"heal_curve", curve}};
+        for (auto it = extra.begin(); it != extra.end(); ++it)
+            o[it.key()] = it.value();
+        printJson(o);
         return 0;
     }
     std::printf("%-8s %12s %14s\n", "stage", "ppl", "parameters");
@@ -91,6 +113,8 @@ int cmdCompress(const Argv& argv)
     for (const auto& w : warnings)
         std::printf("warning: %s\n", w.toString().toStdString().c_str());
     std::printf("exported to %s\n", outDir.c_str());
+    if (extra.contains("report"))
+        std::printf("report in %s (report.md, report.json, charts)\n", args.get("report").c_str());
     return 0;
 }
 

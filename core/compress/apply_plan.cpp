@@ -63,6 +63,8 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
         // the export writes merged (dense) matrices: parameters count the factorized form
         params -= lr.params_before - lr.params_after;
         out.model = lr.model;
+        for (const auto& l : lr.layers)
+            out.layer_errors.push_back({"lowrank", l.name, l.output_rel_err});
         out.warnings.insert(out.warnings.end(), lr.warnings.begin(), lr.warnings.end());
         record("lowrank");
     }
@@ -90,6 +92,9 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
         qo.layers_regex = plan.quant->layers;
         QuantReport q = quantizeModel(*out.model, calib.count ? &calib : nullptr, qo, sub("quant"));
         out.model = q.model;
+        out.quant_bits_per_weight = q.bits_per_weight;
+        for (const auto& l : q.layers)
+            out.layer_errors.push_back({"quant", l.name, l.output_rel_err});
         out.warnings.insert(out.warnings.end(), q.warnings.begin(), q.warnings.end());
         record("quant");
     }

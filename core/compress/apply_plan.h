@@ -31,6 +31,14 @@ struct AppliedPlan {
     std::vector<StageReport> stages;
     std::vector<std::string> warnings;
     std::vector<HealStep> heal_curve;
+    // Relative output error ‖WX − ŴX‖/‖WX‖ on calibration inputs of each layer
+    // the low-rank and quantization stages changed (NaN without calibration).
+    struct LayerError {
+        std::string stage, name;
+        double output_rel_err = 0;
+    };
+    std::vector<LayerError> layer_errors;
+    double quant_bits_per_weight = 0; // of the quantized layers, when quantized
     // Cancelled during healing: the model holds the last finished step, the
     // "heal" stage has ppl NaN (not evaluated) and the later stages did not run.
     bool heal_cancelled = false;

@@ -2,6 +2,7 @@
 // exit codes and one-line errors.
 #include "test_data.h"
 
+#include <QFileInfo>
 #include <QProcess>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -178,6 +179,49 @@ private Q_SLOTS:
         QCOMPARE(got.size(), want.size());
         for (std::size_t i = 0; i < want.size(); ++i)
             QVERIFY(testdata::relErr(got[i], want[i]) < 1e-4);
+    }
+
+    // compress: drop + heal (+ distillation) -> GGUF Q8_0 with a report folder
+    void compressGgufWithReport()
+    {
+        QTemporaryDir dir;
+        const QString plan = dir.filePath("plan.json");
+        QFile pf(plan);
+        QVERIFY(pf.open(QIODevice::WriteOnly));
+        pf.write(QJsonDocument(QJsonObject{{"model", s260()}, {"drop_blocks", QJsonArray{2}}, {"calib", calib()}}).toJson());
+        pf.close();
+        const QString out = dir.filePath("m.gguf"), report = dir.filePath("report");
+        const Run r = cli({"compress", "--plan", plan, "--out", out, "--format", "gguf", "--type", "q8_0", "--text", valid(),
+                           "--heal-text", calib(), "--heal-steps", "10", "--kd-weight", "0.5", "--report", report, "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject j = r.json();
+        const QJsonArray stages = j["stages"].toArray();
+        QCOMPARE(stages.size(), 3);
+        QCOMPARE(stages[2].toObject()["stage"].toString(), QString("heal"));
+        QCOMPARE(j["heal_curve"].toArray().size(), 10);
+        QVERIFY(j["heal_curve"].toArray()[0].toObject()["kd"].toDouble() > 0);
+        QCOMPARE(qint64(j["bytes_output"].toDouble()), QFileInfo(out).size());
+        // the GGUF opens again for inspection
+        const Run info = cli({"info", out, "--json"});
+        QCOMPARE(info.code, 0);
+        QCOMPARE(info.json()["metadata"].toObject()["llama.block_count"].toInt(), 4);
+        // the report: JSON agrees with the run, Markdown embeds the charts, the PNGs exist
+        for (const char* f : {"report.json", "report.md", "stages.png", "blocks.png", "heal.png"})
+            QVERIFY2(QFileInfo(report + "/" + f).size() > 100, f);
+        const QJsonObject rep = testdata::readJson(report + "/report.json").object();
+        QCOMPARE(rep["stages"].toArray(), stages);
+        QCOMPARE(rep["block_influence"].toArray().size(), 5);
+        QVERIFY(rep["dense"].toObject()["decode_tokens_per_s"].toDouble() > 0);
+        QVERIFY(rep["compressed"].toObject()["prefill_tokens_per_s"].toDouble() > 0);
+        QVERIFY(rep["compressed"].toObject()["text"].toString().startsWith("Once upon a time"));
+        QFile md(report + "/report.md");
+        QVERIFY(md.open(QIODevice::ReadOnly));
+        const QByteArray text = md.readAll();
+        QVERIFY(text.contains("](stages.png)") && text.contains("](heal.png)") && text.contains("decode tokens/s"));
+        // an existing output is kept without --force
+        const Run again = cli({"compress", "--plan", plan, "--out", out, "--format", "gguf"});
+        QCOMPARE(again.code, 1);
+        QVERIFY(QString(again.err).contains("--force"));
     }
 
     void errorsAreOneLine_data()

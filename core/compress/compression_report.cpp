@@ -1,0 +1,199 @@
+#include "compression_report.h"
+#include "core/block_importance.h"
+#include "core/generate.h"
+#include "core/model.h"
+#include "core/model_session.h"
+#include "core/result_json.h"
+
+#include <QDirIterator>
+#include <QFileInfo>
+#include <QJsonArray>
+#include <cmath>
+#include <sstream>
+
+namespace tailor {
+
+namespace {
+GenerationSample sample(const Model& m, const ModelSession& s, const std::string& prompt, int positions, const std::vector<int>& drop)
+{
+    GenerateOptions g;
+    g.max_positions = positions;
+    g.drop_blocks = drop;
+    GenerationSample best;
+    for (int rep = 0; rep < 2; ++rep) { // best of two: the first run also warms caches
+        const GenerateResult r = generate(m, s.tokenizer(), prompt, g);
+        best.text = r.text;
+        best.prefill_tokens_per_s = std::max(best.prefill_tokens_per_s, r.prefill_tokens_per_s);
+        best.decode_tokens_per_s = std::max(best.decode_tokens_per_s, r.decode_tokens_per_s);
+    }
+    return best;
+}
+
+std::string fmt(double v, int digits)
+{
+    if (!std::isfinite(v))
+        return "–";
+    std::ostringstream o;
+    o.setf(std::ios::fixed);
+    o.precision(digits);
+    o << v;
+    return o.str();
+}
+} // namespace
+
+uint64_t pathBytes(const std::string& path)
+{
+    const QFileInfo fi(QString::fromStdString(path));
+    if (fi.isFile())
+        return uint64_t(fi.size());
+    uint64_t n = 0;
+    QDirIterator it(fi.absoluteFilePath(), QDir::Files, QDirIterator::Subdirectories);
+    while (it.hasNext()) {
+        it.next();
+        if (it.fileName().endsWith(".safetensors"))
+            n += uint64_t(it.fileInfo().size());
+    }
+    return n;
+}
+
+CompressionReport buildReport(const ModelSession& session, const CompressionPlan& plan, const AppliedPlan& applied,
+                              const ReportOptions& opt, const ProgressFn& progress)
+{
+    CompressionReport r;
+    r.model_dir = session.dir();
+    r.plan = plan.toJson();
+    r.stages = applied.stages;
+    r.drop_blocks = applied.drop_blocks;
+    r.ranks = plan.ranks;
+    r.quant_scheme = plan.quant ? plan.quant->scheme : std::string();
+    r.quant_bits_per_weight = applied.quant_bits_per_weight;
+    r.parameters_dense = applied.stages.empty() ? 0 : applied.stages.front().parameters;
+    r.parameters_compressed = applied.stages.empty() ? 0 : applied.stages.back().parameters;
+    r.bytes_dense = session.summary().file_bytes;
+    r.layer_errors = applied.layer_errors;
+    r.heal_curve = applied.heal_curve;
+    r.heal_cancelled = applied.heal_cancelled;
+    r.warnings = applied.warnings;
+    r.prompt = opt.prompt;
+    const Model& dense = session.model();
+    if (!opt.calib_text.empty()) {
+        reportProgress(progress, 0.0, "block influence of the dense model");
+        BlockScanOptions so;
+        so.ppl = so.taylor = false;
+        const auto scan = scanBlocks(dense, session.calibration(opt.calib_text), so);
+        for (const auto& b : scan.blocks)
+            r.block_influence.push_back(b.bi);
+    }
+    reportProgress(progress, 0.3, "generation speed: dense model");
+    r.dense = sample(dense, session, opt.prompt, opt.max_positions, {});
+    reportProgress(progress, 0.65, "generation speed: compressed model");
+    r.compressed = sample(*applied.model, session, opt.prompt, opt.max_positions, applied.drop_blocks);
+    reportProgress(progress, 1.0, "report ready");
+    return r;
+}
+
+QJsonObject CompressionReport::toJson() const
+{
+    QJsonArray stagesJ, dropJ, biJ, errJ, curveJ, warnJ;
+    for (const auto& s : stages)
+        stagesJ.append(QJsonObject{{"stage", QString::fromStdString(s.stage)}, {"ppl", jsonNumber(s.ppl)}, {"parameters", double(s.parameters)}});
+    for (int b : drop_blocks)
+        dropJ.append(b);
+    for (double v : block_influence)
+        biJ.append(jsonNumber(v));
+    for (const auto& e : layer_errors)
+        errJ.append(QJsonObject{{"stage", QString::fromStdString(e.stage)}, {"name", QString::fromStdString(e.name)},
+                                {"output_rel_err", jsonNumber(e.output_rel_err)}});
+    for (const auto& h : heal_curve)
+        curveJ.append(QJsonObject{{"step", double(h.step)}, {"loss", h.loss}, {"ce", h.ce}, {"kd", h.kd}, {"lr", h.lr}});
+    for (const auto& w : warnings)
+        warnJ.append(QString::fromStdString(w));
+    QJsonObject ranksJ;
+    for (const auto& [n, k] : ranks)
+        ranksJ[QString::fromStdString(n)] = double(k);
+    auto speed = [](const GenerationSample& g) {
+        return QJsonObject{{"prefill_tokens_per_s", g.prefill_tokens_per_s}, {"decode_tokens_per_s", g.decode_tokens_per_s},
+                           {"text", QString::fromStdString(g.text)}};
+    };
+    return QJsonObject{{"model", QString::fromStdString(model_dir)},
+                       {"output", QString::fromStdString(output)},
+                       {"format", QString::fromStdString(format)},
+                       {"type", QString::fromStdString(type)},
+                       {"plan", plan},
+                       {"stages", stagesJ},
+                       {"drop_blocks", dropJ},
+                       {"ranks", ranksJ},
+                       {"quant_scheme", QString::fromStdString(quant_scheme)},
+                       {"quant_bits_per_weight", jsonNumber(quant_scheme.empty() ? NAN : quant_bits_per_weight)},
+                       {"parameters_dense", double(parameters_dense)},
+                       {"parameters_compressed", double(parameters_compressed)},
+                       {"bytes_dense", double(bytes_dense)},
+                       {"bytes_output", double(bytes_output)},
+                       {"file_bits_per_parameter", jsonNumber(bytes_output && parameters_compressed ? 8.0 * double(bytes_output) / double(parameters_compressed) : NAN)},
+                       {"block_influence", biJ},
+                       {"layer_errors", errJ},
+                       {"heal_curve", curveJ},
+                       {"heal_cancelled", heal_cancelled},
+                       {"prompt", QString::fromStdString(prompt)},
+                       {"dense", speed(dense)},
+                       {"compressed", speed(compressed)},
+                       {"warnings", warnJ}};
+}
+
+std::string CompressionReport::toMarkdown(const std::map<std::string, std::string>& charts) const
+{
+    std::ostringstream md;
+    auto chart = [&](const std::string& key, const std::string& caption) {
+        const auto it = charts.find(key);
+        if (it != charts.end())
+            md << "\n![" << caption << "](" << it->second << ")\n";
+    };
+    md << "# Compression report\n\n";
+    md << "- model: `" << model_dir << "`\n";
+    if (!output.empty())
+        md << "- output: `" << output << "` (" << format << ", " << type << ")\n";
+    md << "- blocks dropped: ";
+    if (drop_blocks.empty())
+        md << "none";
+    for (std::size_t i = 0; i < drop_blocks.size(); ++i)
+        md << (i ? ", " : "") << drop_blocks[i];
+    md << "\n- low-rank layers: " << ranks.size() << "\n";
+    md << "- quantization: " << (quant_scheme.empty() ? "none" : quant_scheme + " (" + fmt(quant_bits_per_weight, 2) + " bits per weight)") << "\n";
+    if (!heal_curve.empty())
+        md << "- healing: " << heal_curve.size() << " LoRA steps" << (heal_cancelled ? " (cancelled)" : "") << ", loss "
+           << fmt(heal_curve.front().loss, 4) << " → " << fmt(heal_curve.back().loss, 4) << "\n";
+    md << "\n## Before and after\n\n| stage | PPL | parameters |\n| --- | ---: | ---: |\n";
+    for (const auto& s : stages)
+        md << "| " << s.stage << " | " << fmt(s.ppl, 4) << " | " << s.parameters << " |\n";
+    md << "\n| | dense | compressed |\n| --- | ---: | ---: |\n";
+    md << "| parameters | " << parameters_dense << " | " << parameters_compressed << " |\n";
+    md << "| size on disk | " << fmt(double(bytes_dense) / 1e6, 2) << " MB | "
+       << (bytes_output ? fmt(double(bytes_output) / 1e6, 2) + " MB" : std::string("–")) << " |\n";
+    md << "| bits per parameter (file) | " << fmt(parameters_dense ? 8.0 * double(bytes_dense) / double(parameters_dense) : NAN, 2) << " | "
+       << fmt(bytes_output && parameters_compressed ? 8.0 * double(bytes_output) / double(parameters_compressed) : NAN, 2) << " |\n";
+    md << "| prefill tokens/s | " << fmt(dense.prefill_tokens_per_s, 0) << " | " << fmt(compressed.prefill_tokens_per_s, 0) << " |\n";
+    md << "| decode tokens/s (batch 1, KV cache) | " << fmt(dense.decode_tokens_per_s, 0) << " | " << fmt(compressed.decode_tokens_per_s, 0)
+       << " |\n";
+    chart("stages", "PPL after each stage");
+    if (!block_influence.empty()) {
+        md << "\n## Block importance (Block Influence of the dense model; dropped blocks in red)\n";
+        chart("blocks", "block influence");
+    }
+    if (!layer_errors.empty()) {
+        md << "\n## Per-layer output error ‖WX − ŴX‖/‖WX‖ on calibration inputs\n";
+        chart("layers", "per-layer output error");
+    }
+    if (!heal_curve.empty()) {
+        md << "\n## Healing loss\n";
+        chart("heal", "healing loss per step");
+    }
+    md << "\n## Greedy continuation of \"" << prompt << "\"\n\n**dense:** " << dense.text << "\n\n**compressed:** " << compressed.text << "\n";
+    if (!warnings.empty()) {
+        md << "\n## Warnings\n\n";
+        for (const auto& w : warnings)
+            md << "- " << w << "\n";
+    }
+    return md.str();
+}
+
+} // namespace tailor
