@@ -7,6 +7,7 @@
 #include "settings_keys.h"
 #include "views/blocks_view.h"
 #include "views/quant_view.h"
+#include "views/compress_view.h"
 #include "views/lowrank_view.h"
 
 #include "core/model_session.h"
@@ -56,6 +57,8 @@ void MainWindow::buildLayout()
     tabs_->addTab(quant_, tr("Quantization"));
     lowrank_ = new LowRankView(runner_, tabs_);
     tabs_->addTab(lowrank_, tr("Low rank"));
+    compress_ = new CompressView(runner_, blocks_, lowrank_, quant_, tabs_);
+    tabs_->addTab(compress_, tr("Compress && Export"));
     setCentralWidget(tabs_);
     statusBar()->showMessage(tr("Ready"));
 }
@@ -107,6 +110,7 @@ void MainWindow::connectSignals()
     connect(eval_, &EvalDock::message, log_, &LogDock::append);
     connect(blocks_, &BlocksView::message, log_, &LogDock::append);
     connect(quant_, &QuantView::message, log_, &LogDock::append);
+    connect(compress_, &CompressView::message, log_, &LogDock::append);
     connect(tabs_, &QTabWidget::currentChanged, this, [](int i) { QSettings().setValue(keys::kCurrentTab, i); });
 }
 
@@ -124,6 +128,7 @@ void MainWindow::openModel(const QString& dirIn)
             blocks_->setSession(s);
             quant_->setSession(s);
             lowrank_->setSession(s);
+            compress_->setSession(s);
             setWindowTitle(tr("Tailor — %1").arg(QFileInfo(dir).fileName()));
             statusBar()->showMessage(tr("Opened %1").arg(dir));
             rememberRecent(dir);

@@ -16,6 +16,7 @@ namespace tailor::ui {
 class BlocksView;
 class QuantView;
 class LowRankView;
+class CompressView;
 class EvalDock;
 class JobDock;
 class JobRunner;
@@ -39,6 +40,7 @@ public:
     BlocksView* blocksView() const { return blocks_; }
     QuantView* quantView() const { return quant_; }
     LowRankView* lowRankView() const { return lowrank_; }
+    CompressView* compressView() const { return compress_; }
     QTabWidget* tabs() const { return tabs_; }
 
 Q_SIGNALS:
@@ -63,6 +65,7 @@ private:
     BlocksView* blocks_ = nullptr;
     QuantView* quant_ = nullptr;
     LowRankView* lowrank_ = nullptr;
+    CompressView* compress_ = nullptr;
     ModelTreeDock* tree_ = nullptr;
     EvalDock* eval_ = nullptr;
     JobDock* jobDock_ = nullptr;

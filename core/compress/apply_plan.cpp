@@ -1,4 +1,5 @@
 #include "apply_plan.h"
+#include "core/arch_table.h"
 #include "core/error.h"
 #include "core/lowrank/factorize.h"
 #include "core/model.h"
@@ -6,6 +7,7 @@
 #include "core/perplexity.h"
 #include "core/quant/quant_report.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace tailor {
@@ -59,7 +61,19 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
                 throw Error("low rank needs 'calib' in the plan or an evaluation text");
             calib = calibrationWindows(evalIds, CalibOptions{}, "evaluation text");
         }
-        LowRankResult lr = factorizeModel(*out.model, calib, plan.ranks, plan.whiten, sub("lowrank"));
+        // layers of dropped blocks are gone: factorizing them would count their parameters twice
+        std::map<std::string, int64_t> ranks;
+        int ignored = 0;
+        for (const auto& [name, k] : plan.ranks) {
+            const int b = blockIndexOfTensor(name);
+            if (std::find(plan.drop_blocks.begin(), plan.drop_blocks.end(), b) != plan.drop_blocks.end())
+                ++ignored;
+            else
+                ranks[name] = k;
+        }
+        if (ignored > 0)
+            out.warnings.push_back(std::to_string(ignored) + " ranks name layers of dropped blocks; ignored");
+        LowRankResult lr = factorizeModel(*out.model, calib, ranks, plan.whiten, sub("lowrank"), out.drop_blocks);
         // the export writes merged (dense) matrices: parameters count the factorized form
         params -= lr.params_before - lr.params_after;
         out.model = lr.model;
@@ -90,6 +104,7 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
         qo.scheme = QuantScheme::parse(plan.quant->scheme);
         qo.method = plan.quant->method == "gptq" ? QuantMethod::Gptq : QuantMethod::Rtn;
         qo.layers_regex = plan.quant->layers;
+        qo.skip_blocks = out.drop_blocks;
         QuantReport q = quantizeModel(*out.model, calib.count ? &calib : nullptr, qo, sub("quant"));
         out.model = q.model;
         out.quant_bits_per_weight = q.bits_per_weight;

@@ -3,7 +3,8 @@
 // quantize, reporting after each stage the evaluation perplexity and the
 // parameters left. The result is a derived
 // model plus the blocks to skip; the session's model is never changed.
-// Calibration activations for whitened SVD and GPTQ come from the dense model.
+// Calibration activations for whitened SVD and GPTQ flow through the pruned
+// model (dropped blocks skipped), as the compressed model will see them.
 #include "compression_plan.h"
 #include "core/heal/lora_heal.h"
 #include "core/progress.h"

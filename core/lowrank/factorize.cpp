@@ -6,6 +6,7 @@
 #include "core/model.h"
 
 #include <ATen/core/grad_mode.h>
+#include <algorithm>
 #include <cmath>
 
 namespace tailor {
@@ -74,7 +75,7 @@ at::Tensor whitening(const at::Tensor& x, const std::string& name, std::vector<s
 } // namespace
 
 LowRankResult factorizeModel(const Model& model, const TokenWindows& calib, const std::map<std::string, int64_t>& ranks,
-                             bool whiten, const ProgressFn& progress)
+                             bool whiten, const ProgressFn& progress, const std::vector<int>& skipBlocks)
 {
     setComputeThreads(0);
     at::NoGradGuard ng;
@@ -85,7 +86,12 @@ LowRankResult factorizeModel(const Model& model, const TokenWindows& calib, cons
     const at::Tensor ids = at::from_blob(const_cast<int64_t*>(calib.ids.data()), {calib.count, calib.seq_len}, at::kLong);
     const RopeTable rope = makeRope(cfg, calib.seq_len);
     at::Tensor h = model.embed(ids);
+    for (const auto& [name, k] : ranks)
+        if (std::find(skipBlocks.begin(), skipBlocks.end(), blockIndexOfTensor(name)) != skipBlocks.end())
+            throw Error("rank given for '" + name + "', whose block is dropped");
     for (int b = 0; b < model.nBlocks(); ++b) {
+        if (std::find(skipBlocks.begin(), skipBlocks.end(), b) != skipBlocks.end())
+            continue;
         LinearInputs in;
         h = blockForward(model.block(b), cfg, h, rope, &in);
         for (TensorRole role : linearRoles()) {

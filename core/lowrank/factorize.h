@@ -41,7 +41,9 @@ std::map<std::string, int64_t> ranksByBudget(const std::vector<LayerSpectrum>& s
 // Every named tensor is a weight matrix of the model and 1 <= k <= min(m, n).
 void validateRanks(const Model& model, const std::map<std::string, int64_t>& ranks);
 
+// `skipBlocks`: blocks a pruned model skips; calibration activations flow
+// around them as they will in the pruned model (their layers may not be ranked).
 LowRankResult factorizeModel(const Model& model, const TokenWindows& calib, const std::map<std::string, int64_t>& ranks,
-                             bool whiten, const ProgressFn& progress = {});
+                             bool whiten, const ProgressFn& progress = {}, const std::vector<int>& skipBlocks = {});
 
 } // namespace tailor

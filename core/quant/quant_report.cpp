@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "quant_report.h"
 #include "gptq.h"
 #include "linear_quantizer.h"
@@ -67,6 +68,8 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
     }
     double weightedBits = 0;
     for (int b = 0; b < model.nBlocks(); ++b) {
+        if (std::find(opt.skip_blocks.begin(), opt.skip_blocks.end(), b) != opt.skip_blocks.end())
+            continue;
         BlockWeights w = model.block(b);
         LinearInputs in;
         at::Tensor hNext;

@@ -25,6 +25,9 @@ struct QuantOptions {
     bool act_order = false;                // GPTQ only
     std::string layers_regex; // empty = every linear layer of the blocks
     int threads = 0;
+    // Blocks a pruned model skips: not quantized, and calibration activations
+    // flow around them as they will in the pruned model.
+    std::vector<int> skip_blocks;
 };
 
 struct LayerQuantStats {

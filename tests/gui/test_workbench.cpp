@@ -1,4 +1,4 @@
-// The workbench offscreen (#2, #4, #5, #6): opens the demo model, evaluates, scans
+// The workbench offscreen (#2, #4, #5, #6, #7): opens the demo model, evaluates, scans
 // blocks, marks a bar, evaluates the selection; numbers are checked against
 // tailor-cli and the goldens; the longest UI-thread stall is measured and
 // logged; screenshots are saved to tests/out.
@@ -10,6 +10,7 @@
 #include "ui/resource_paths.h"
 #include "ui/views/blocks_view.h"
 #include "ui/views/quant_view.h"
+#include "ui/views/compress_view.h"
 #include "ui/views/lowrank_view.h"
 #include <QCheckBox>
 #include <QComboBox>
@@ -17,7 +18,11 @@
 #include <QSlider>
 
 #include "core/model_session.h"
+#include "core/perplexity.h"
 #include "test_data.h"
+
+#include <QPlainTextEdit>
+#include <set>
 
 #include <QElapsedTimer>
 #include <QLabel>
@@ -257,6 +262,65 @@ private slots:
         // spectra are cached on disk per layer, so reopening shows them at once
         QCOMPARE(QDir(cacheDir_.path()).entryList({"spectra-*.json"}).size(), 84);
         saveShot(w_.get(), "lowrank-view.png");
+        w_->tabs()->setCurrentIndex(0);
+    }
+
+    // #7: the plan is built from the views, run (with healing), compared with
+    // tailor-cli compress on the same plan, exported and reopened; the prompt
+    // box shows both continuations.
+    void compressView()
+    {
+        CompressView* v = w_->compressView();
+        w_->tabs()->setCurrentWidget(v);
+        v->takeFromViews();
+        const std::set<int> marked = w_->blocksView()->markedBlocks();
+        QVERIFY(!marked.empty());
+        QCOMPARE(v->plan().drop_blocks, std::vector<int>(marked.begin(), marked.end()));
+        QCOMPARE(v->plan().ranks, w_->lowRankView()->ranks());
+        QCOMPARE(v->plan().quant->scheme, w_->quantView()->scheme().name());
+        QVERIFY(v->prediction()->text().contains("Predicted"));
+        v->healBox()->setChecked(true);
+        v->healSteps()->setValue(20);
+        QSignalSpy finished(v, &CompressView::runFinished);
+        QTest::mouseClick(v->runButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 300000);
+        QCOMPARE(v->stagesTable()->rowCount(), 5);
+        QCOMPARE(v->stagesTable()->item(3, 0)->text(), QString("heal"));
+        QCOMPARE(v->healPoints(), 20);
+        QCOMPARE(v->healPlot()->curveCount(), 1);
+        // the prediction before the run counted the parameters the run ends with
+        QVERIFY2(v->prediction()->text().contains(QString("→ %1 parameters").arg(v->applied()->stages.back().parameters)),
+                 qPrintable(v->prediction()->text()));
+
+        QTemporaryDir tmp;
+        const QString planFile = tmp.filePath("plan.json");
+        v->plan().save(planFile.toStdString());
+        const QJsonObject cli = cliJson({"compress", "--plan", planFile, "--out", tmp.filePath("cli"), "--text", demoEvalText(), "--json"});
+        const QJsonArray stages = cli["stages"].toArray();
+        QCOMPARE(stages.size(), 5);
+        for (int i = 0; i < 5; ++i) {
+            const double gui = v->applied()->stages[std::size_t(i)].ppl, ref = stages[i].toObject()["ppl"].toDouble();
+            QVERIFY2(testdata::relErr(gui, ref) < (i < 3 ? 1e-9 : 1e-4), qPrintable(QString("stage %1: %2 vs %3").arg(i).arg(gui).arg(ref)));
+        }
+
+        QSignalSpy exported(v, &CompressView::exported);
+        const QString out = tmp.filePath("hf");
+        v->exportTo(out, "hf", "F32", false);
+        QTRY_VERIFY_WITH_TIMEOUT(exported.count() == 1, 120000);
+        QVERIFY(QFileInfo::exists(out + ".report/report.md"));
+        QVERIFY(QFileInfo::exists(out + ".report/heal.png"));
+        const auto reopened = ModelSession::open(out.toStdString());
+        EvalOptions ev;
+        ev.seq_len = 256;
+        const double again = evaluatePerplexity(reopened->model(), reopened->tokenizeFile(demoEvalText().toStdString()), ev).ppl;
+        QVERIFY2(testdata::relErr(again, v->applied()->stages.back().ppl) < 1e-5, qPrintable(QString::number(again)));
+
+        QSignalSpy samples(v, &CompressView::samplesReady);
+        QTest::mouseClick(v->generateButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(samples.count() == 1, 60000);
+        QVERIFY(v->denseText()->toPlainText().startsWith("Once upon a time"));
+        QVERIFY(v->compressedText()->toPlainText().startsWith("Once upon a time"));
+        saveShot(w_.get(), "compress-view.png");
         w_->tabs()->setCurrentIndex(0);
     }
 
