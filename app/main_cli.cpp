@@ -34,7 +34,7 @@ const Command kCommands[] = {
     {"spectrum", cli::cmdSpectrum, "spectrum MODEL_DIR [--layers REGEX] [--top-k K [--power-iterations Q]] [--no-cache] [--json]"},
     {"lowrank", cli::cmdLowRank, "lowrank MODEL_DIR --calib FILE (--energy E | --budget B | --ranks FILE.json) [--whiten]\n"
                                  "         [--layers REGEX] [--top-k K] [--text FILE] [--json]"},
-    {"generate", cli::cmdGenerate, "generate MODEL_DIR --prompt S [--max-tokens N] [--temperature T --top-p P --seed S] [--drop 2,5] [--json]"},
+    {"generate", cli::cmdGenerate, "generate MODEL_DIR|PLAN.json --prompt S [--max-tokens N] [--temperature T --top-p P --seed S] [--drop 2,5] [--json]"},
     {"compress", cli::cmdCompress, "compress --plan PLAN.json --out DIR|FILE.gguf [--format hf|gguf] [--type f32|f16|bf16|q8_0|q4_0] [--text FILE] [--force]\n"
                                    "         [--heal-text FILE [--heal-steps N] [--heal-rank R] [--heal-alpha A] [--heal-lr LR]\n"
                                    "          [--heal-batch B] [--heal-accum K] [--kd-weight W] [--kd-temperature T]] [--json]"},

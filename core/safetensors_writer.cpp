@@ -6,6 +6,8 @@
 #include <QJsonObject>
 #include <QSaveFile>
 #include <QString>
+#include <cerrno>
+#include <cstring>
 
 namespace tailor {
 
@@ -74,7 +76,7 @@ void writeSafetensors(const std::string& path, const std::vector<TensorToWrite>&
         while (n > 0) {
             const qint64 chunk = qint64(std::min<uint64_t>(n, uint64_t(1) << 30));
             if (f.write(c, chunk) != chunk)
-                throw Error(path + ": write failed: " + f.errorString().toStdString());
+                throw Error(path + ": write failed: " + std::strerror(errno) + " (disk full?)");
             c += chunk;
             n -= uint64_t(chunk);
         }

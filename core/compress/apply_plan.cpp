@@ -39,8 +39,9 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
     out.model = dense.derive();
     out.drop_blocks = plan.drop_blocks;
     int64_t params = c.totalParameters();
+    double quantSaved = 0; // bytes the quantized layers save against 16 bits
     auto record = [&](const std::string& name) {
-        StageReport r{name, 0, params};
+        StageReport r{name, 0, params, double(params) * 2.0 - quantSaved};
         if (!evalIds.empty()) {
             EvalOptions eo;
             eo.seq_len = 256;
@@ -94,7 +95,7 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
             out.heal_cancelled = true;
             out.warnings.push_back("healing cancelled after " + std::to_string(h.steps_done) +
                                    " steps: the adapters of the last step are merged; later stages were not run");
-            out.stages.push_back(StageReport{"heal", std::nan(""), params});
+            out.stages.push_back(StageReport{"heal", std::nan(""), params, double(params) * 2.0});
             return out;
         }
         record("heal");
@@ -108,6 +109,7 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
         QuantReport q = quantizeModel(*out.model, calib.count ? &calib : nullptr, qo, sub("quant"));
         out.model = q.model;
         out.quant_bits_per_weight = q.bits_per_weight;
+        quantSaved = double(q.quantized_parameters) * (16.0 - q.bits_per_weight) / 8.0;
         for (const auto& l : q.layers)
             out.layer_errors.push_back({"quant", l.name, l.output_rel_err});
         out.warnings.insert(out.warnings.end(), q.warnings.begin(), q.warnings.end());

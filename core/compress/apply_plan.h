@@ -24,6 +24,9 @@ struct StageReport {
     std::string stage; // dense, drop, lowrank, heal, quant
     double ppl = 0;    // on the evaluation text (L = 256), 0 when none was given
     int64_t parameters = 0;
+    // Stored size: 16 bits per parameter (BF16/F16 export), quantized layers at
+    // their scheme's bits per weight (scales included).
+    double size_bytes = 0;
 };
 
 struct AppliedPlan {

@@ -130,7 +130,14 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
             tw.push_back({t.name, dt, t.data.sizes().vec(), t.data.data_ptr(), bytes});
             totalBytes += bytes;
         }
-        writeSafetensors(out.filePath(file).toStdString(), tw, {{"format", "pt"}});
+        try {
+            writeSafetensors(out.filePath(file).toStdString(), tw, {{"format", "pt"}});
+        } catch (const Error& e) {
+            // name the output the user asked for, not the temporary folder
+            const std::string why = e.what();
+            throw Error(outDir.toStdString() + ": cannot write " + file.toStdString() + why.substr(why.find(':')) +
+                        "; nothing was written");
+        }
     }
     if (shards > 1)
         writeFile(out.filePath("model.safetensors.index.json"),

@@ -3,6 +3,7 @@
 
 #include <QFileInfo>
 #include <QSaveFile>
+#include <cerrno>
 #include <cstring>
 
 namespace tailor::gguf {
@@ -129,7 +130,7 @@ void Writer::write(const std::string& path, bool force, const ProgressFn& progre
         throw Error(path + ": cannot write (" + f.errorString().toStdString() + ")");
     auto writeAll = [&](const QByteArray& b) {
         if (f.write(b) != b.size())
-            throw Error(path + ": write failed (" + f.errorString().toStdString() + "); nothing was written");
+            throw Error(path + ": write failed (" + std::string(std::strerror(errno)) + "; disk full?); nothing was written");
     };
     writeAll(head);
     for (std::size_t i = 0; i < tensors_.size(); ++i) {

@@ -4,12 +4,15 @@
 #include "core/compress/apply_plan.h"
 #include "core/error.h"
 #include "core/export/hf_export.h"
+#include "core/gguf/gguf_export.h"
 #include "core/model.h"
 #include "core/model_session.h"
 #include "core/perplexity.h"
 #include "test_data.h"
 
 #include <QDir>
+#include <csignal>
+#include <sys/resource.h>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -89,6 +92,42 @@ private Q_SLOTS:
             return f.readAll();
         }();
         QVERIFY(card.contains("lora_B.weight"));
+    }
+
+    // A full disk, simulated with a file-size limit (writes fail with EFBIG as
+    // they would with ENOSPC): a clear error, and neither a folder nor a file left.
+    void fullDiskLeavesNothing()
+    {
+        QTemporaryDir dir;
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        rlimit old{};
+        getrlimit(RLIMIT_FSIZE, &old);
+        signal(SIGXFSZ, SIG_IGN);
+        rlimit small = old;
+        small.rlim_cur = 256 * 1024;
+        QCOMPARE(setrlimit(RLIMIT_FSIZE, &small), 0);
+        HfExportOptions eo;
+        eo.dtype = "F32";
+        QString hfError, ggufError;
+        try {
+            exportHf(s->model(), {}, dir.filePath("hf").toStdString(), eo);
+        } catch (const Error& e) {
+            hfError = e.what();
+        }
+        try {
+            GgufExportOptions go;
+            go.type = "F32";
+            exportGguf(s->model(), {}, dir.filePath("m.gguf").toStdString(), go);
+        } catch (const Error& e) {
+            ggufError = e.what();
+        }
+        setrlimit(RLIMIT_FSIZE, &old);
+        qInfo("HF: %s", qPrintable(hfError));
+        qInfo("GGUF: %s", qPrintable(ggufError));
+        QVERIFY(!hfError.isEmpty() && !ggufError.isEmpty());
+        QVERIFY(ggufError.contains("m.gguf") && hfError.contains("/hf: cannot write") && hfError.contains("nothing was written"));
+        const QStringList left = QDir(dir.path()).entryList(QDir::AllEntries | QDir::Hidden | QDir::NoDotAndDotDot);
+        QVERIFY2(left.isEmpty(), qPrintable(left.join(", ")));
     }
 
     void fullPlanShardedBf16()

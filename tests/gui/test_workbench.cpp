@@ -321,6 +321,17 @@ private slots:
         QVERIFY(v->denseText()->toPlainText().startsWith("Once upon a time"));
         QVERIFY(v->compressedText()->toPlainText().startsWith("Once upon a time"));
         saveShot(w_.get(), "compress-view.png");
+
+        // cancelling during healing keeps the finished steps: the run still ends with a model
+        v->healSteps()->setValue(5000);
+        QTest::mouseClick(v->runButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(v->healPoints() >= 3, 120000);
+        w_->jobs()->cancelAll();
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 2, 60000);
+        QVERIFY(v->applied()->heal_cancelled);
+        QCOMPARE(v->applied()->stages.back().stage, std::string("heal"));
+        QVERIFY(v->applied()->heal_curve.size() >= 3 && v->applied()->heal_curve.size() < 5000);
+        QVERIFY(v->generateButton()->isEnabled());
         w_->tabs()->setCurrentIndex(0);
     }
 

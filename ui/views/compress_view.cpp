@@ -174,8 +174,8 @@ void CompressView::buildLayout()
     left->setMinimumWidth(420);
     left->setMaximumWidth(560);
 
-    stages_ = new QTableWidget(0, 3, this);
-    stages_->setHorizontalHeaderLabels({tr("stage"), tr("PPL (evaluation text)"), tr("parameters")});
+    stages_ = new QTableWidget(0, 4, this);
+    stages_->setHorizontalHeaderLabels({tr("stage"), tr("PPL (evaluation text)"), tr("parameters"), tr("size")});
     stages_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     stages_->verticalHeader()->setVisible(false);
     stages_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -449,6 +449,7 @@ void CompressView::showStages()
         stages_->setItem(int(i), 0, new QTableWidgetItem(QString::fromStdString(st[i].stage)));
         stages_->setItem(int(i), 1, new QTableWidgetItem(std::isfinite(st[i].ppl) && st[i].ppl > 0 ? QString::number(st[i].ppl, 'f', 4) : tr("–")));
         stages_->setItem(int(i), 2, new QTableWidgetItem(QString::number(st[i].parameters)));
+        stages_->setItem(int(i), 3, new QTableWidgetItem(QString::number(st[i].size_bytes / 1e6, 'f', 2) + " MB"));
     }
     QString text;
     if (st.size() >= 2)
