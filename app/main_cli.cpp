@@ -31,6 +31,8 @@ const Command kCommands[] = {
     {"merge", cli::cmdMerge, "merge PART.json... [--out FILE]"},
     {"quant", cli::cmdQuant, "quant MODEL_DIR --calib FILE [--method rtn|gptq [--act-order]] [--bits B --group G|channel|tensor (--sym|--asym) [--clip mse] | --scheme q8_0|q4_0]\n"
                              "         [--layers REGEX] [--text FILE] [--windows N] [--seq-len L] [--json]"},
+    {"qat", cli::cmdQat, "qat MODEL_DIR --text FILE [--bits B --group G (--sym|--asym) | --scheme NAME] [--quant-noise P] [--steps N]\n"
+                         "         [--lr LR] [--batch B] [--layers REGEX] [--kd-weight W] [--eval FILE] [--out DIR [--type f32|bf16] [--force]] [--json]"},
     {"spectrum", cli::cmdSpectrum, "spectrum MODEL_DIR [--layers REGEX] [--top-k K [--power-iterations Q]] [--no-cache] [--json]"},
     {"lowrank", cli::cmdLowRank, "lowrank MODEL_DIR --calib FILE (--energy E | --budget B | --ranks FILE.json) [--whiten]\n"
                                  "         [--layers REGEX] [--top-k K] [--text FILE] [--json]"},

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/llama_forward.h"
 #include "core/model.h"
+#include "core/train/training.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/grad_mode.h>
@@ -30,28 +31,8 @@ const std::map<std::string, TensorRole>& targetRoles()
 struct Adapter {
     std::string name; // the HF weight it adapts
     at::Tensor a, b;  // A [r, in] (Kaiming-uniform), B [out, r] (zeros): B·A = 0 at the start
-    at::Tensor m_a, v_a, m_b, v_b; // AdamW moments
 };
 
-// Decoupled weight decay (Loshchilov & Hutter), bias-corrected moments.
-void adamw(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v, double lr, double wd, int64_t t)
-{
-    constexpr double b1 = 0.9, b2 = 0.999, eps = 1e-8;
-    if (wd > 0)
-        p.mul_(1 - lr * wd);
-    m.mul_(b1).add_(g, 1 - b1);
-    v.mul_(b2).addcmul_(g, g, 1 - b2);
-    const double c1 = 1 - std::pow(b1, double(t)), c2 = 1 - std::pow(b2, double(t));
-    p.addcdiv_(m, (v / c2).sqrt_().add_(eps), -lr / c1);
-}
-
-double learningRate(const HealOptions& o, int64_t step, int64_t total)
-{
-    if (step <= o.warmup_steps)
-        return o.lr * double(step) / double(std::max<int64_t>(1, o.warmup_steps));
-    const double progress = double(step - o.warmup_steps) / double(std::max<int64_t>(1, total - o.warmup_steps));
-    return o.lr * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress)));
-}
 } // namespace
 
 HealOptions HealOptions::fromJson(const QJsonObject& o, const std::string& label)
@@ -177,8 +158,6 @@ HealResult healWithLora(const Model& student, const std::vector<int>& dropBlocks
             const double bound = 1.0 / std::sqrt(double(in)); // PEFT: kaiming_uniform_(a=√5)
             a.a = at::rand({opt.rank, in}, gen, at::kFloat).mul_(2 * bound).sub_(bound).requires_grad_(true);
             a.b = at::zeros({out, opt.rank}, at::kFloat).requires_grad_(true);
-            a.m_a = at::zeros_like(a.a.detach()), a.v_a = at::zeros_like(a.a.detach());
-            a.m_b = at::zeros_like(a.b.detach()), a.v_b = at::zeros_like(a.b.detach());
             res.trainable_parameters += opt.rank * (in + out);
             adapters.emplace(std::make_pair(i, role), std::move(a));
         }
@@ -190,23 +169,11 @@ HealResult healWithLora(const Model& student, const std::vector<int>& dropBlocks
     const int64_t perStep = opt.micro_batch * opt.grad_accum;
     const int64_t total = opt.epochs > 0 ? std::max<int64_t>(1, (opt.epochs * train.count + perStep - 1) / perStep) : opt.steps;
     const RopeTable rope = makeRope(c, opt.seq_len);
-    const at::Tensor allIds = at::from_blob(const_cast<int64_t*>(train.ids.data()), {train.count, train.seq_len}, at::kLong);
-    std::mt19937_64 rng(opt.seed);
-    std::vector<int64_t> order(std::size_t(train.count));
-    std::size_t cursor = order.size(); // reshuffled on first use
-    auto nextBatch = [&] {
-        std::vector<int64_t> rows;
-        while (int64_t(rows.size()) < opt.micro_batch) {
-            if (cursor == order.size()) {
-                for (std::size_t j = 0; j < order.size(); ++j)
-                    order[j] = int64_t(j);
-                std::shuffle(order.begin(), order.end(), rng);
-                cursor = 0;
-            }
-            rows.push_back(order[cursor++]);
-        }
-        return allIds.index_select(0, at::tensor(rows, at::kLong));
-    };
+    train::WindowSampler sampler(train, opt.seed);
+    std::vector<at::Tensor> params;
+    for (auto& [key, a] : adapters)
+        params.push_back(a.a), params.push_back(a.b);
+    train::AdamW optimizer(params, opt.weight_decay);
     // dropout draws from the default generator: seed it so a run is reproducible
     {
         auto def = at::detail::getDefaultCPUGenerator();
@@ -215,13 +182,13 @@ HealResult healWithLora(const Model& student, const std::vector<int>& dropBlocks
     }
 
     for (int64_t step = 1; step <= total; ++step) {
-        const double lr = learningRate(opt, step, total);
+        const double lr = train::cosineLearningRate(opt.lr, opt.warmup_steps, step, total);
         HealStep rec;
         rec.step = step;
         rec.lr = lr;
         bool finite = true;
         for (int64_t micro = 0; micro < opt.grad_accum; ++micro) {
-            const at::Tensor ids = nextBatch();
+            const at::Tensor ids = sampler.next(opt.micro_batch);
             at::Tensor h = student.embed(ids);
             for (int i = 0; i < n; ++i) {
                 if (skip[std::size_t(i)])
@@ -268,20 +235,8 @@ HealResult healWithLora(const Model& student, const std::vector<int>& dropBlocks
                                    ": the loss is not finite; the adapters of the last good step are kept");
             break;
         }
-        {
-            at::NoGradGuard ng;
-            double sq = 0;
-            for (auto& [key, a] : adapters)
-                sq += a.a.grad().pow(2).sum().item<double>() + a.b.grad().pow(2).sum().item<double>();
-            const double norm = std::sqrt(sq), clip = norm > opt.max_grad_norm ? opt.max_grad_norm / norm : 1.0;
-            for (auto& [key, a] : adapters) {
-                at::Tensor pa = a.a.detach(), pb = a.b.detach();
-                adamw(pa, a.a.grad() * clip, a.m_a, a.v_a, lr, opt.weight_decay, step);
-                adamw(pb, a.b.grad() * clip, a.m_b, a.v_b, lr, opt.weight_decay, step);
-                a.a.mutable_grad().zero_();
-                a.b.mutable_grad().zero_();
-            }
-        }
+        const double norm = optimizer.gradNorm();
+        optimizer.step(lr, norm > opt.max_grad_norm ? opt.max_grad_norm / norm : 1.0);
         res.curve.push_back(rec);
         res.steps_done = step;
         if (onStep)
