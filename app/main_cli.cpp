@@ -29,8 +29,10 @@ const Command kCommands[] = {
                                "         [--exclude 0,1,2,3,-2,-1] [--random-windows --seed S] [--only-blocks A-B] [--out FILE] [--json]"},
     {"drop", cli::cmdDrop, "drop MODEL_DIR --blocks 2,3 --text FILE [--seq-len L] [--max-windows N] [--json]"},
     {"merge", cli::cmdMerge, "merge PART.json... [--out FILE]"},
-    {"quant", cli::cmdQuant, "quant MODEL_DIR --calib FILE [--method rtn|gptq [--act-order]] [--bits B --group G|channel|tensor (--sym|--asym) [--clip mse] | --scheme q8_0|q4_0]\n"
-                             "         [--layers REGEX] [--text FILE] [--windows N] [--seq-len L] [--json]"},
+    {"quant", cli::cmdQuant, "quant MODEL_DIR --calib FILE [--method rtn|gptq [--act-order]] [--bits B --group G|channel|tensor (--sym|--asym) [--clip mse]\n"
+                             "         | --scheme q8_0|q4_0 | --mixed PLAN.json] [--layers REGEX] [--embeddings SCHEME] [--lm-head SCHEME]\n"
+                             "         [--acts B [--acts-range minmax|percentile|dynamic] [--acts-percentile P]] [--sensitivity]\n"
+                             "         [--text FILE] [--windows N] [--seq-len L] [--json]"},
     {"qat", cli::cmdQat, "qat MODEL_DIR --text FILE [--bits B --group G (--sym|--asym) | --scheme NAME] [--quant-noise P] [--steps N]\n"
                          "         [--lr LR] [--batch B] [--layers REGEX] [--kd-weight W] [--eval FILE] [--out DIR [--type f32|bf16] [--force]] [--json]"},
     {"spectrum", cli::cmdSpectrum, "spectrum MODEL_DIR [--layers REGEX] [--top-k K [--power-iterations Q]] [--no-cache] [--json]"},

@@ -1,12 +1,16 @@
 // tailor-cli quant MODEL --calib FILE [--method rtn|gptq [--act-order]] [--bits 4 --group 32|channel|tensor (--sym|--asym) [--clip mse]
-//                  | --scheme q8_0|q4_0|int4_sym_g32] [--layers REGEX] [--text FILE] [--seq-len L] [--json]
-// Per-layer report and the calibration perplexity of the fake-quantized model.
+//                  | --scheme q8_0|q4_0|int4_sym_g32 | --mixed PLAN.json] [--layers REGEX] [--embeddings SCHEME] [--lm-head SCHEME]
+//                  [--acts B [--acts-range minmax|percentile|dynamic] [--acts-percentile P]] [--sensitivity]
+//                  [--text FILE] [--seq-len L] [--json]
+// Per-layer report and the calibration perplexity of the fake-quantized model (weights, and with
+// --acts the linear layers' inputs too); --sensitivity adds each layer's PPL when quantized alone.
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
 #include "scheme_args.h"
 #include "core/model_session.h"
 #include "core/perplexity.h"
+#include "core/quant/act_quant.h"
 #include "core/quant/quant_report.h"
 #include "core/result_json.h"
 
@@ -19,8 +23,10 @@ namespace tailor::cli {
 
 int cmdQuant(const Argv& argv)
 {
-    const Args args(argv, {"calib", "bits", "group", "scheme", "layers", "text", "seq-len", "windows", "clip", "threads", "method"},
-                    {"json", "sym", "asym", "act-order"});
+    const Args args(argv,
+                    {"calib", "bits", "group", "scheme", "layers", "text", "seq-len", "windows", "clip", "threads", "method", "mixed",
+                     "embeddings", "lm-head", "acts", "acts-range", "acts-percentile"},
+                    {"json", "sym", "asym", "act-order", "sensitivity"});
     const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
     QuantOptions qo;
     qo.scheme = schemeFromArgs(args);
@@ -30,6 +36,16 @@ int cmdQuant(const Argv& argv)
         throw UsageError("--method must be rtn or gptq");
     qo.method = method == "gptq" ? QuantMethod::Gptq : QuantMethod::Rtn;
     qo.act_order = args.flag("act-order");
+    if (args.has("mixed")) {
+        if (args.has("scheme") || args.has("bits") || args.has("layers") || args.has("method"))
+            throw UsageError("--mixed takes the schemes from the plan: drop --scheme, --bits, --layers and --method");
+        readMixedPlan(args.get("mixed"), qo);
+    }
+    if (args.has("embeddings"))
+        qo.embeddings = QuantScheme::parse(args.get("embeddings"));
+    if (args.has("lm-head"))
+        qo.lm_head = QuantScheme::parse(args.get("lm-head"));
+    qo.sensitivity = args.flag("sensitivity");
     qo.threads = int(args.getInt("threads", 0));
     CalibOptions co;
     co.windows = args.getInt("windows", 10);
@@ -45,6 +61,7 @@ int cmdQuant(const Argv& argv)
     const EvalResult quant = evaluateWindows(*rep.model, calib, eo, progress);
     QJsonObject out{{"scheme", QString::fromStdString(rep.scheme)},
                     {"bits_per_weight", rep.bits_per_weight},
+                    {"linear_bits_per_weight", rep.linear_bits_per_weight},
                     {"quantized_parameters", double(rep.quantized_parameters)},
                     {"ppl", quant.ppl},
                     {"dense_ppl", dense.ppl}};
@@ -63,22 +80,49 @@ int cmdQuant(const Argv& argv)
                                   {"sqnr_db", jsonNumber(l.sqnr_db)}, {"kurtosis", jsonNumber(l.kurtosis)},
                                   {"outliers_3sigma", jsonNumber(l.outliers_3sigma)}, {"outliers_6sigma", jsonNumber(l.outliers_6sigma)},
                                   {"output_rel_err", jsonNumber(l.output_rel_err)}, {"nonfinite", double(l.nonfinite)},
-                                  {"quantized", l.quantized}});
+                                  {"quantized", l.quantized}, {"scheme", QString::fromStdString(l.scheme)},
+                                  {"sensitivity_ppl", jsonNumber(l.sensitivity_ppl)}});
     for (const auto& w : rep.warnings)
         warnings.append(QString::fromStdString(w));
     out["layers"] = layers;
     out["warnings"] = warnings;
+    if (args.has("acts")) {
+        ActQuantOptions ao;
+        ao.bits = int(args.getInt("acts", 8));
+        const std::string range = args.get("acts-range", "minmax");
+        if (range != "minmax" && range != "percentile" && range != "dynamic")
+            throw UsageError("--acts-range must be minmax, percentile or dynamic");
+        ao.range = range == "minmax" ? ActRange::MinMax : range == "percentile" ? ActRange::Percentile : ActRange::Dynamic;
+        ao.percentile = args.getDouble("acts-percentile", 99.99);
+        const ActRanges ranges = calibrateActRanges(*rep.model, calib, ao);
+        QJsonObject acts{{"scheme", QString::fromStdString(ao.name())}, {"ppl", perplexityWithActQuant(*rep.model, calib, ao, ranges)}};
+        QJsonObject clip;
+        for (const auto& [n, v] : ranges)
+            clip[QString::fromStdString(n)] = v;
+        acts["clip"] = clip;
+        if (args.has("text")) {
+            EvalOptions ev;
+            const TokenWindows evalWindows = cutWindows(session->tokenizeFile(args.get("text")), 256, 0, args.get("text"));
+            acts["eval_ppl"] = perplexityWithActQuant(*rep.model, evalWindows, ao, ranges);
+        }
+        out["acts"] = acts;
+    }
     if (args.flag("json")) {
         printJson(out);
         return 0;
     }
-    std::printf("%s: %.3f bits/weight; calibration PPL %.4f (dense %.4f)\n", rep.scheme.c_str(), rep.bits_per_weight, quant.ppl, dense.ppl);
+    std::printf("%s: %.3f bits/weight (%.3f over all linear layers); calibration PPL %.4f (dense %.4f)\n", rep.scheme.c_str(),
+                rep.bits_per_weight, rep.linear_bits_per_weight, quant.ppl, dense.ppl);
+    if (out.contains("acts"))
+        std::printf("with activations %s: calibration PPL %.4f\n", out["acts"].toObject()["scheme"].toString().toStdString().c_str(),
+                    out["acts"].toObject()["ppl"].toDouble());
     if (out.contains("eval_ppl"))
         std::printf("evaluation PPL (L=256) %.4f (dense %.4f)\n", out["eval_ppl"].toDouble(), out["eval_dense_ppl"].toDouble());
-    std::printf("%-44s %11s %11s %8s %8s %7s %9s\n", "layer", "mse", "max_err", "sqnr_dB", "kurt", ">3sd", "out_err");
+    std::printf("%-44s %-16s %11s %11s %8s %8s %7s %9s %9s\n", "layer", "scheme", "mse", "max_err", "sqnr_dB", "kurt", ">3sd",
+                "out_err", "sens_ppl");
     for (const auto& l : rep.layers)
-        std::printf("%-44s %11.4g %11.4g %8.2f %8.2f %6.2f%% %9.4f\n", l.name.c_str(), l.mse, l.max_abs_err, l.sqnr_db,
-                    l.kurtosis, 100 * l.outliers_3sigma, l.output_rel_err);
+        std::printf("%-44s %-16s %11.4g %11.4g %8.2f %8.2f %6.2f%% %9.4f %9.4f\n", l.name.c_str(), l.scheme.c_str(), l.mse,
+                    l.max_abs_err, l.sqnr_db, l.kurtosis, 100 * l.outliers_3sigma, l.output_rel_err, l.sensitivity_ppl);
     for (const auto& w : rep.warnings)
         std::printf("warning: %s\n", w.c_str());
     return 0;

@@ -6,11 +6,19 @@
 #include "core/compute_threads.h"
 #include "core/error.h"
 #include "core/llama_forward.h"
+#include "core/model.h"
+#include "core/perplexity.h"
 
 #include <ATen/core/grad_mode.h>
 #include "core/layer_selection.h"
 
 #include <set>
+#include <map>
+#include <QFile>
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QRegularExpression>
 #include <cmath>
 
 namespace tailor {
@@ -43,22 +51,79 @@ double outputError(const at::Tensor& x, const at::Tensor& w, const at::Tensor& d
 
 } // namespace
 
+namespace {
+struct LayerChoice {
+    QuantScheme scheme;
+    QuantMethod method = QuantMethod::Rtn;
+};
+
+// Which scheme and method each linear layer gets: by rules (first match), or
+// one scheme for the layers the regex selects.
+std::map<std::string, LayerChoice> chooseLayers(const Model& model, const QuantOptions& opt, std::vector<std::string>& warnings)
+{
+    std::map<std::string, LayerChoice> out;
+    if (opt.rules.empty()) {
+        opt.scheme.validate();
+        for (const auto& n : linearLayers(model, opt.layers_regex))
+            out[n] = LayerChoice{opt.scheme, opt.method};
+        return out;
+    }
+    const std::vector<std::string> all = linearLayers(model, "");
+    std::vector<bool> used(opt.rules.size(), false);
+    std::vector<QRegularExpression> res;
+    for (std::size_t r = 0; r < opt.rules.size(); ++r) {
+        QRegularExpression re(QString::fromStdString(opt.rules[r].layers));
+        if (!re.isValid())
+            throw Error("mixed-precision rule " + std::to_string(r + 1) + ": invalid regex '" + opt.rules[r].layers + "'");
+        if (!opt.rules[r].keep)
+            opt.rules[r].scheme.validate();
+        res.push_back(re);
+    }
+    for (const auto& n : all)
+        for (std::size_t r = 0; r < opt.rules.size(); ++r)
+            if (res[r].match(QString::fromStdString(n)).hasMatch()) {
+                used[r] = true;
+                if (!opt.rules[r].keep)
+                    out[n] = LayerChoice{opt.rules[r].scheme, opt.rules[r].method};
+                break;
+            }
+    for (std::size_t r = 0; r < opt.rules.size(); ++r)
+        if (!used[r])
+            warnings.push_back("mixed-precision rule " + std::to_string(r + 1) + " ('" + opt.rules[r].layers +
+                               "') decides no layer (none matches, or an earlier rule took them)");
+    return out;
+}
+
+std::string choiceName(const LayerChoice& c) { return c.scheme.name() + (c.method == QuantMethod::Gptq ? "_gptq" : ""); }
+
+double pplOf(double nll, const TokenWindows& w) { return std::exp(nll / double(w.predictedTokens())); }
+} // namespace
+
 QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const QuantOptions& opt, const ProgressFn& progress)
 {
     setComputeThreads(opt.threads);
-    opt.scheme.validate();
     at::NoGradGuard ng;
     const ModelConfig& cfg = model.config();
-    const std::vector<std::string> selected = linearLayers(model, opt.layers_regex);
-    const std::set<std::string> chosen(selected.begin(), selected.end());
-    const bool gptq = opt.method == QuantMethod::Gptq;
+    QuantReport rep;
+    const std::map<std::string, LayerChoice> chosen = chooseLayers(model, opt, rep.warnings);
+    bool gptq = false;
+    std::set<std::string> names;
+    for (const auto& [n, c] : chosen)
+        gptq = gptq || c.method == QuantMethod::Gptq, names.insert(choiceName(c));
     if (gptq && !calib)
         throw Error("GPTQ needs calibration text");
-    QuantReport rep;
-    rep.scheme = opt.scheme.name() + (gptq ? "_gptq" : "");
+    if (opt.sensitivity && !calib)
+        throw Error("sensitivity needs calibration text");
+    if (opt.lm_head && cfg.tie_word_embeddings)
+        throw Error("this model ties lm_head to the embedding table: quantize the embeddings instead");
+    for (const auto& n : names)
+        rep.scheme += (rep.scheme.empty() ? "" : "+") + n;
+    if (chosen.empty())
+        rep.scheme = "none";
     rep.model = model.derive();
+    const auto skipped = [&](int b) { return std::find(opt.skip_blocks.begin(), opt.skip_blocks.end(), b) != opt.skip_blocks.end(); };
 
-    // Calibration activations flow through the dense model block by block.
+    // Calibration activations flow through the model block by block.
     at::Tensor h, ids;
     RopeTable rope;
     if (calib) {
@@ -66,20 +131,29 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
         rope = makeRope(cfg, calib->seq_len);
         h = model.embed(ids);
     }
-    double weightedBits = 0;
+    std::vector<at::Tensor> blockInputs(std::size_t(model.nBlocks())); // dense, for sensitivity
+    double weightedBits = 0, linearBits = 0, linearParams = 0;
     for (int b = 0; b < model.nBlocks(); ++b) {
-        if (std::find(opt.skip_blocks.begin(), opt.skip_blocks.end(), b) != opt.skip_blocks.end())
+        if (skipped(b))
             continue;
         BlockWeights w = model.block(b);
         LinearInputs in;
         at::Tensor hNext;
-        if (calib)
+        if (calib) {
+            if (opt.sensitivity)
+                blockInputs[std::size_t(b)] = h;
             hNext = blockForward(w, cfg, h, rope, &in);
+        }
         for (TensorRole role : linearRoles()) {
             const std::string name = hfTensorName(role, b);
-            if (!chosen.count(name))
-                continue;
             const at::Tensor wt = model.raw(name).to(at::kFloat);
+            linearParams += double(wt.numel());
+            const auto it = chosen.find(name);
+            if (it == chosen.end()) {
+                linearBits += 16.0 * double(wt.numel());
+                continue;
+            }
+            const LayerChoice& c = it->second;
             LayerQuantStats s;
             s.name = name;
             s.kind = roleInfo(role).kind;
@@ -89,30 +163,148 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
             if (s.nonfinite > 0) {
                 rep.warnings.push_back(name + ": " + std::to_string(s.nonfinite) + " NaN/Inf weights; left unquantized");
                 s.mse = s.max_abs_err = s.sqnr_db = s.kurtosis = std::numeric_limits<double>::quiet_NaN();
+                linearBits += 16.0 * double(wt.numel());
                 rep.layers.push_back(s);
                 continue;
             }
-            opt.scheme.checkShape(name, wt.size(1));
-            const at::Tensor deq = gptq ? gptqQuantize(wt, in.forRole(role), opt.scheme, GptqOptions{opt.act_order})
-                                        : fakeQuantize(wt, opt.scheme);
+            c.scheme.checkShape(name, wt.size(1));
+            const at::Tensor deq = c.method == QuantMethod::Gptq ? gptqQuantize(wt, in.forRole(role), c.scheme, GptqOptions{opt.act_order})
+                                                                 : fakeQuantize(wt, c.scheme);
             weightStats(wt, deq, s);
-            if (calib) {
-                const at::Tensor& x = in.forRole(role);
-                s.output_rel_err = outputError(x, wt, deq);
-            }
+            if (calib)
+                s.output_rel_err = outputError(in.forRole(role), wt, deq);
             s.quantized = true;
+            s.scheme = choiceName(c);
             rep.model->replace(name, deq);
             rep.quantized_parameters += wt.numel();
-            weightedBits += opt.scheme.bitsPerWeight(wt.size(1)) * double(wt.numel());
+            const double bits = c.scheme.bitsPerWeight(wt.size(1)) * double(wt.numel());
+            weightedBits += bits;
+            linearBits += bits;
             rep.layers.push_back(s);
         }
         // GPTQ calibrates each block on the outputs of the blocks already quantized.
         if (calib)
             h = gptq ? blockForward(rep.model->block(b), cfg, h, rope) : hNext;
-        reportProgress(progress, double(b + 1) / model.nBlocks(), "quantizing block " + std::to_string(b));
+        reportProgress(progress, 0.8 * double(b + 1) / model.nBlocks(), "quantizing block " + std::to_string(b));
     }
+
+    // The embedding table and lm_head, row by row.
+    auto quantizeTable = [&](const std::string& name, const std::string& kind, const QuantScheme& scheme, const at::Tensor& x) {
+        scheme.validate();
+        const at::Tensor wt = model.raw(name).to(at::kFloat);
+        scheme.checkShape(name, wt.size(1));
+        LayerQuantStats s;
+        s.name = name;
+        s.kind = kind;
+        s.shape = wt.sizes().vec();
+        s.nonfinite = (~at::isfinite(wt)).sum().item<int64_t>();
+        if (s.nonfinite > 0) {
+            rep.warnings.push_back(name + ": " + std::to_string(s.nonfinite) + " NaN/Inf weights; left unquantized");
+            rep.layers.push_back(s);
+            return;
+        }
+        const at::Tensor deq = fakeQuantize(wt, scheme);
+        weightStats(wt, deq, s);
+        if (x.defined()) {
+            if (kind == "embed") { // the rows the calibration text looks up
+                const at::Tensor rows = wt.index_select(0, ids.reshape({-1}));
+                s.output_rel_err = (deq.index_select(0, ids.reshape({-1})) - rows).norm().item<double>() / std::max(1e-30, rows.norm().item<double>());
+            } else
+                s.output_rel_err = outputError(x, wt, deq);
+        }
+        s.quantized = true;
+        s.scheme = scheme.name();
+        rep.model->replace(name, deq);
+        rep.quantized_parameters += wt.numel();
+        weightedBits += scheme.bitsPerWeight(wt.size(1)) * double(wt.numel());
+        rep.layers.push_back(s);
+    };
+    if (opt.embeddings)
+        quantizeTable(hfTensorName(TensorRole::TokenEmbd), "embed", *opt.embeddings, calib ? ids : at::Tensor());
+    if (opt.lm_head)
+        quantizeTable(hfTensorName(TensorRole::Output), "lm_head", *opt.lm_head,
+                      calib ? rmsNorm(h, model.finalNorm(), cfg.rms_norm_eps) : at::Tensor());
+
     rep.bits_per_weight = rep.quantized_parameters ? weightedBits / double(rep.quantized_parameters) : 0;
+    rep.linear_bits_per_weight = linearParams > 0 ? linearBits / linearParams : 0;
+
+    // Sensitivity: the dense model with one layer quantized, run from that
+    // layer's block on the stored dense inputs of the block.
+    if (opt.sensitivity) {
+        const auto tail = [&](int from, at::Tensor x) {
+            for (int b = from; b < model.nBlocks(); ++b)
+                if (!skipped(b))
+                    x = blockForward(model.block(b), cfg, x, rope);
+            return windowsNll(model, x, ids);
+        };
+        int first = 0;
+        while (first < model.nBlocks() && skipped(first))
+            ++first;
+        rep.dense_calib_ppl = pplOf(tail(first, model.embed(ids)), *calib);
+        for (std::size_t i = 0; i < rep.layers.size(); ++i) {
+            LayerQuantStats& s = rep.layers[i];
+            if (!s.quantized)
+                continue;
+            if (s.block < 0) { // embedding / lm_head: the whole pass with that one table changed
+                auto one = model.derive();
+                one->replace(s.name, rep.model->raw(s.name));
+                const at::Tensor x = runBlocks(*one, one->embed(ids), 0, one->nBlocks(), rope, blockSkipMask(*one, opt.skip_blocks));
+                s.sensitivity_ppl = pplOf(windowsNll(*one, x, ids), *calib);
+                continue;
+            }
+            BlockWeights w = model.block(s.block);
+            const at::Tensor deq = rep.model->raw(s.name);
+            for (auto& [n, t] : w.named(s.block))
+                if (n == s.name)
+                    *t = deq;
+            const at::Tensor x = blockForward(w, cfg, blockInputs[std::size_t(s.block)], rope);
+            s.sensitivity_ppl = pplOf(tail(s.block + 1, x), *calib);
+            reportProgress(progress, 0.8 + 0.2 * double(i + 1) / double(rep.layers.size()), "sensitivity of " + s.name);
+        }
+    }
     return rep;
+}
+
+void readMixedPlan(const std::string& path, QuantOptions& opt)
+{
+    QFile f(QString::fromStdString(path));
+    if (!f.open(QIODevice::ReadOnly))
+        throw Error(path + ": cannot read the mixed-precision plan");
+    QJsonParseError err{};
+    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &err);
+    if (err.error != QJsonParseError::NoError || !doc.isObject())
+        throw Error(path + ": not a JSON object (at byte " + std::to_string(err.offset) + ")");
+    const QJsonObject o = doc.object();
+    if (!o.value("rules").isArray() || o.value("rules").toArray().isEmpty())
+        throw Error(path + ": 'rules' must be a non-empty list of {\"layers\": REGEX, \"scheme\": NAME}");
+    opt.rules.clear();
+    int i = 0;
+    for (const auto& v : o.value("rules").toArray()) {
+        ++i;
+        const QJsonObject r = v.toObject();
+        QuantRule rule;
+        rule.layers = r.value("layers").toString().toStdString();
+        rule.keep = r.value("keep").toBool(false);
+        try {
+            if (!rule.keep)
+                rule.scheme = QuantScheme::parse(r.value("scheme").toString().toStdString());
+        } catch (const Error& e) {
+            throw Error(path + ": rule " + std::to_string(i) + ": " + e.what());
+        }
+        const QString method = r.value("method").toString("rtn");
+        if (method != "rtn" && method != "gptq")
+            throw Error(path + ": rule " + std::to_string(i) + ": method '" + method.toStdString() + "' is not rtn or gptq");
+        rule.method = method == "gptq" ? QuantMethod::Gptq : QuantMethod::Rtn;
+        opt.rules.push_back(rule);
+    }
+    try {
+        if (o.contains("embeddings"))
+            opt.embeddings = QuantScheme::parse(o.value("embeddings").toString().toStdString());
+        if (o.contains("lm_head"))
+            opt.lm_head = QuantScheme::parse(o.value("lm_head").toString().toStdString());
+    } catch (const Error& e) {
+        throw Error(path + ": " + e.what());
+    }
 }
 
 } // namespace tailor

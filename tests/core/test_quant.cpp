@@ -7,9 +7,12 @@
 #include "core/model_session.h"
 #include "core/perplexity.h"
 #include "core/quant/linear_quantizer.h"
+#include "core/quant/act_quant.h"
 #include "core/quant/quant_report.h"
+#include "core/synthetic_checkpoint.h"
 #include "test_data.h"
 
+#include <QTemporaryDir>
 #include <QtTest>
 
 using namespace tailor;
@@ -178,6 +181,178 @@ private Q_SLOTS:
         QVERIFY(testdata::throwsA<Error>([&] { quantizeModel(*m, nullptr, qo); }));
         qo.layers_regex = "([";
         QVERIFY(testdata::throwsA<Error>([&] { quantizeModel(*m, nullptr, qo); }));
+    }
+
+    // Mixed precision: the first matching rule decides; bits per weight and the
+    // quantized model agree with a reconstruction done here layer by layer.
+    void mixedPrecisionPlan()
+    {
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const TokenWindows calib = s->calibration(testdata::calibText());
+        QuantOptions qo;
+        qo.rules = {QuantRule{"mlp\\.down_proj", QuantScheme::parse("int8_sym_channel")},
+                    QuantRule{"layers\\.(0|11)\\.", QuantScheme{}, QuantMethod::Rtn, true},
+                    QuantRule{"", QuantScheme::parse("int3_asym_g32")},
+                    QuantRule{"never_matches_anything", QuantScheme::parse("int4_sym_g32")}};
+        const QuantReport r = quantizeModel(s->model(), &calib, qo);
+        QVERIFY(!r.warnings.empty() && QString::fromStdString(r.warnings.back()).contains("rule 4"));
+        auto ref = s->model().derive();
+        double bits = 0, params = 0;
+        int quantized = 0;
+        for (int b = 0; b < 12; ++b)
+            for (const char* kind : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"}) {
+                const std::string name = "model.layers." + std::to_string(b) + "." + kind + ".weight";
+                const at::Tensor w = s->model().raw(name).to(at::kFloat);
+                params += double(w.numel());
+                std::string scheme = std::string(kind) == "mlp.down_proj" ? "int8_sym_channel" : (b == 0 || b == 11) ? "" : "int3_asym_g32";
+                if (scheme.empty()) {
+                    bits += 16.0 * double(w.numel());
+                    continue;
+                }
+                const QuantScheme q = QuantScheme::parse(scheme);
+                ref->replace(name, fakeQuantize(w, q));
+                bits += q.bitsPerWeight(w.size(1)) * double(w.numel());
+                ++quantized;
+                const auto it = std::find_if(r.layers.begin(), r.layers.end(), [&](const LayerQuantStats& l) { return l.name == name; });
+                QVERIFY(it != r.layers.end());
+                QCOMPARE(it->scheme, scheme);
+            }
+        QCOMPARE(int(r.layers.size()), quantized);
+        QVERIFY(std::abs(r.linear_bits_per_weight - bits / params) < 1e-12);
+        EvalOptions eo;
+        const double got = evaluateWindows(*r.model, calib, eo).ppl, want = evaluateWindows(*ref, calib, eo).ppl;
+        qInfo("mixed plan (down int8, blocks 0/11 kept, rest int3 asym g32): %.3f bits per linear weight, calibration PPL %.4f",
+              r.linear_bits_per_weight, got);
+        QCOMPARE(got, want);
+    }
+
+    // Sensitivity: the calibration PPL with only that layer quantized, checked
+    // against a model built here with just that layer replaced.
+    void sensitivityIsOneLayerAtATime()
+    {
+        const auto s = ModelSession::open(testdata::stories260K());
+        const TokenWindows calib = s->calibration(testdata::calibText());
+        QuantOptions qo;
+        qo.scheme = QuantScheme::parse("int3_sym_g32");
+        qo.sensitivity = true;
+        const QuantReport r = quantizeModel(s->model(), &calib, qo);
+        EvalOptions eo;
+        QVERIFY(testdata::relErr(r.dense_calib_ppl, evaluateWindows(s->model(), calib, eo).ppl) < 1e-9);
+        double worst = 0;
+        std::string worstName;
+        for (const auto& l : r.layers) {
+            QVERIFY(std::isfinite(l.sensitivity_ppl));
+            if (l.sensitivity_ppl > worst)
+                worst = l.sensitivity_ppl, worstName = l.name;
+        }
+        for (const std::string& name : {std::string("model.layers.0.self_attn.q_proj.weight"), worstName}) {
+            auto one = s->model().derive();
+            one->replace(name, fakeQuantize(s->model().raw(name).to(at::kFloat), qo.scheme));
+            const auto it = std::find_if(r.layers.begin(), r.layers.end(), [&](const LayerQuantStats& l) { return l.name == name; });
+            const double want = evaluateWindows(*one, calib, eo).ppl;
+            QVERIFY2(testdata::relErr(it->sensitivity_ppl, want) < 1e-6, qPrintable(QString("%1: %2 vs %3").arg(name.c_str()).arg(it->sensitivity_ppl).arg(want)));
+        }
+        qInfo("stories260K int3: most sensitive layer %s (PPL %.4f alone, dense %.4f)", worstName.c_str(), worst, r.dense_calib_ppl);
+    }
+
+    // Embedding table and (untied) lm_head quantization.
+    void embeddingsAndHead()
+    {
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const TokenWindows calib = s->calibration(testdata::calibText());
+        QuantOptions qo;
+        qo.scheme = QuantScheme::parse("int8_sym_channel");
+        qo.layers_regex = "layers\\.0\\.self_attn\\.q_proj";
+        qo.embeddings = QuantScheme::parse("int4_sym_g32");
+        const QuantReport r = quantizeModel(s->model(), &calib, qo);
+        const LayerQuantStats& e = r.layers.back();
+        QCOMPARE(e.kind, std::string("embed"));
+        QVERIFY(e.quantized && e.output_rel_err > 0 && e.output_rel_err < 0.2);
+        QVERIFY(at::equal(r.model->raw("model.embed_tokens.weight"),
+                          fakeQuantize(s->model().raw("model.embed_tokens.weight").to(at::kFloat), *qo.embeddings)));
+        qo.lm_head = QuantScheme::parse("int8_sym_channel"); // tied: refused
+        QVERIFY(testdata::throwsA<Error>([&] { quantizeModel(s->model(), &calib, qo); }));
+        // an untied model: lm_head gets its own scheme and an output error on the final hidden states
+        QTemporaryDir dir;
+        SyntheticShape shape;
+        shape.hidden = 64, shape.intermediate = 128, shape.n_layer = 2, shape.n_head = 4, shape.n_head_kv = 2, shape.vocab = 512;
+        shape.tied = false;
+        writeSyntheticCheckpoint(dir.path().toStdString(), shape, "F32", testdata::tinystories12L());
+        const auto u = ModelSession::open(dir.path().toStdString());
+        QuantOptions uo;
+        uo.scheme = QuantScheme::parse("int8_sym_channel");
+        uo.lm_head = QuantScheme::parse("int4_sym_g32");
+        const QuantReport ur = quantizeModel(u->model(), &calib, uo);
+        QCOMPARE(ur.layers.back().kind, std::string("lm_head"));
+        QVERIFY(ur.layers.back().output_rel_err > 0 && std::isfinite(ur.layers.back().output_rel_err));
+    }
+
+    // W8A8: weights int8 per channel, layer inputs 8 bits by min-max, percentile
+    // and per-token ranges; 4-bit activations cost far more; the 100th percentile is min-max.
+    void activationQuantization()
+    {
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const TokenWindows calib = s->calibration(testdata::calibText());
+        QuantOptions qo;
+        qo.scheme = QuantScheme::parse("int8_sym_channel");
+        const QuantReport r = quantizeModel(s->model(), &calib, qo);
+        EvalOptions eo;
+        const double dense = evaluateWindows(s->model(), calib, eo).ppl, w8 = evaluateWindows(*r.model, calib, eo).ppl;
+        std::map<std::string, double> got;
+        for (auto range : {ActRange::MinMax, ActRange::Percentile, ActRange::Dynamic}) {
+            ActQuantOptions ao;
+            ao.range = range;
+            const ActRanges ranges = calibrateActRanges(*r.model, calib, ao);
+            QCOMPARE(ranges.size(), std::size_t(range == ActRange::Dynamic ? 0 : 84));
+            got[ao.name()] = perplexityWithActQuant(*r.model, calib, ao, ranges);
+            QVERIFY2(testdata::relErr(got[ao.name()], dense) < 0.02, ao.name().c_str());
+        }
+        ActQuantOptions a4;
+        a4.bits = 4;
+        const double w8a4 = perplexityWithActQuant(*r.model, calib, a4, calibrateActRanges(*r.model, calib, a4));
+        qInfo("tinystories-12L calibration PPL: dense %.4f, W8 %.4f, W8A8 minmax %.4f, percentile 99.99 %.4f, dynamic %.4f, W8A4 minmax %.4f",
+              dense, w8, got["a8_minmax"], got["a8_p99.99"], got["a8_dynamic"], w8a4);
+        QVERIFY(w8a4 > got["a8_minmax"] * 1.05);
+        ActQuantOptions p100;
+        p100.range = ActRange::Percentile;
+        p100.percentile = 100;
+        const ActRanges full = calibrateActRanges(*r.model, calib, p100);
+        ActQuantOptions mm;
+        const ActRanges minmax = calibrateActRanges(*r.model, calib, mm);
+        for (const auto& [n, v] : minmax)
+            QVERIFY(testdata::relErr(full.at(n), v) < 1e-6);
+        ActQuantOptions bad;
+        bad.bits = 9;
+        QVERIFY(testdata::throwsA<Error>([&] { calibrateActRanges(*r.model, calib, bad); }));
+        bad.bits = 8, bad.range = ActRange::Percentile, bad.percentile = 30;
+        QVERIFY(testdata::throwsA<Error>([&] { calibrateActRanges(*r.model, calib, bad); }));
+    }
+
+    void badMixedPlans()
+    {
+        const auto s = ModelSession::open(testdata::stories260K());
+        QTemporaryDir dir;
+        auto planError = [&](const QByteArray& json) -> QString {
+            QFile f(dir.filePath("mixed.json"));
+            f.open(QIODevice::WriteOnly | QIODevice::Truncate);
+            f.write(json);
+            f.close();
+            try {
+                QuantOptions qo;
+                readMixedPlan(dir.filePath("mixed.json").toStdString(), qo);
+                quantizeModel(s->model(), nullptr, qo);
+                return {};
+            } catch (const Error& e) {
+                return e.what();
+            }
+        };
+        QVERIFY(planError(R"({"rules": []})").contains("'rules'"));
+        QVERIFY(planError(R"({"rules": [{"layers": "", "scheme": "int9_sym_g32"}]})").contains("rule 1"));
+        const QByteArray badRegex = "{\"rules\": [{\"layers\": \"[\", \"scheme\": \"int4_sym_g32\"}]}";
+        QVERIFY(planError(badRegex).contains("invalid regex"));
+        QVERIFY(planError(R"({"rules": [{"layers": "", "scheme": "int4_sym_g32", "method": "awq"}]})").contains("'awq'"));
+        QVERIFY(planError(R"({"rules": [{"layers": "", "scheme": "q4_0"}]})").contains("multiple of 32"));
+        QVERIFY(planError("{oops").contains("mixed.json"));
     }
 };
 

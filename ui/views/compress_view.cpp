@@ -340,6 +340,7 @@ void CompressView::takeFromViews()
         if (quant_->findText(scheme) < 0)
             quant_->addItem(scheme);
         quant_->setCurrentText(scheme);
+        method_->setCurrentText(quantView_->method());
     } catch (const std::exception&) {
         quant_->setCurrentText("none");
     }

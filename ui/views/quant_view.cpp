@@ -60,6 +60,9 @@ void QuantView::buildLayout()
     symmetric_->addItems({"symmetric", "asymmetric"});
     clip_ = new QComboBox(this);
     clip_->addItems({"min-max", "MSE-optimal"});
+    method_ = new QComboBox(this);
+    method_->addItems({"round to nearest", "GPTQ", "GPTQ, act-order"});
+    method_->setToolTip(tr("GPTQ compensates each column's rounding error on the calibration activations"));
     calib_ = new QLineEdit(demoCalibText(), this);
     metric_ = new QComboBox(this);
     metric_->addItems({"output error ‖WX−ŴX‖/‖WX‖", "−SQNR (dB)", "weight MSE"});
@@ -70,6 +73,7 @@ void QuantView::buildLayout()
     form->addRow(tr("Group"), group_);
     form->addRow(tr("Range"), symmetric_);
     form->addRow(tr("Clipping"), clip_);
+    form->addRow(tr("Method"), method_);
     form->addRow(tr("Calibration"), calib_);
     form->addRow(tr("Heat map"), metric_);
     form->addRow(logCounts_);
@@ -131,6 +135,7 @@ void QuantView::buildLayout()
     connect(group_, &QComboBox::currentIndexChanged, this, changed);
     connect(symmetric_, &QComboBox::currentIndexChanged, this, changed);
     connect(clip_, &QComboBox::currentIndexChanged, this, changed);
+    connect(method_, &QComboBox::currentIndexChanged, this, changed);
     connect(metric_, &QComboBox::currentIndexChanged, this, [this] { fillHeatmap(); });
     connect(logCounts_, &QCheckBox::toggled, this, [this] { loadHistogram(); });
     connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& cur) {
@@ -140,6 +145,11 @@ void QuantView::buildLayout()
             loadHistogram();
         }
     });
+}
+
+QString QuantView::method() const
+{
+    return method_->currentIndex() == 0 ? QStringLiteral("rtn") : QStringLiteral("gptq");
 }
 
 QuantScheme QuantView::scheme() const
@@ -176,6 +186,8 @@ void QuantView::recompute()
     if (!session_)
         return;
     QuantOptions qo;
+    qo.method = method_->currentIndex() == 0 ? QuantMethod::Rtn : QuantMethod::Gptq;
+    qo.act_order = method_->currentIndex() == 2;
     try {
         qo.scheme = scheme();
     } catch (const std::exception& e) {
@@ -185,9 +197,10 @@ void QuantView::recompute()
     auto session = session_;
     const std::string calibPath = calib_->text().toStdString();
     const int rev = ++revision_;
-    status_->setText(tr("Quantizing with %1…").arg(QString::fromStdString(qo.scheme.name())));
+    const QString label = QString::fromStdString(qo.scheme.name()) + (qo.method == QuantMethod::Gptq ? " (GPTQ)" : "");
+    status_->setText(tr("Quantizing with %1…").arg(label));
     runner_->submit<QuantReport>(
-        tr("Quantize %1").arg(QString::fromStdString(qo.scheme.name())),
+        tr("Quantize %1").arg(label),
         [session, calibPath, qo](const ProgressFn& p) {
             const TokenWindows calib = session->calibration(calibPath);
             QuantReport r = quantizeModel(session->model(), &calib, qo, p);

@@ -38,6 +38,8 @@ public:
     QuantScheme scheme() const;
     void selectLayer(const QString& name);
     QSpinBox* bitsSpin() const { return bits_; }
+    QComboBox* methodBox() const { return method_; }
+    QString method() const; // "rtn" or "gptq"
     QTableView* table() const { return table_; }
     PlotView* histogramPlot() const { return histogram_; }
     const WeightHistogram& lastHistogram() const { return hist_; }
@@ -65,6 +67,7 @@ private:
     QComboBox* group_;
     QComboBox* symmetric_;
     QComboBox* clip_;
+    QComboBox* method_;
     QLineEdit* calib_;
     QComboBox* metric_;
     QCheckBox* logCounts_;
