@@ -2,6 +2,7 @@
 #include "quant_report.h"
 #include "gptq.h"
 #include "linear_quantizer.h"
+#include "rtn_kernel.h"
 #include "core/arch_table.h"
 #include "core/compute_threads.h"
 #include "core/error.h"
@@ -146,20 +147,29 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
         }
         for (TensorRole role : linearRoles()) {
             const std::string name = hfTensorName(role, b);
-            const at::Tensor wt = model.raw(name).to(at::kFloat);
-            linearParams += double(wt.numel());
+            const at::Tensor raw = model.raw(name);
+            linearParams += double(raw.numel());
             const auto it = chosen.find(name);
             if (it == chosen.end()) {
-                linearBits += 16.0 * double(wt.numel());
+                linearBits += 16.0 * double(raw.numel());
                 continue;
             }
+            const LayerChoice& c0 = it->second;
+            const bool fast = c0.method == QuantMethod::Rtn && rtnKernelSupports(c0.scheme);
+            // the fast path reads the stored dtype itself; the others want fp32
+            const at::Tensor wt = fast ? raw : raw.to(at::kFloat);
             const LayerChoice& c = it->second;
             LayerQuantStats s;
             s.name = name;
             s.kind = roleInfo(role).kind;
             s.block = b;
             s.shape = wt.sizes().vec();
-            s.nonfinite = (~at::isfinite(wt)).sum().item<int64_t>();
+            c.scheme.checkShape(name, wt.size(1));
+            at::Tensor deq;
+            WeightErrorStats e;
+            if (fast) // same numbers as fakeQuantize + weightStats, without float64 copies
+                deq = rtnWithStats(wt, c.scheme, e);
+            s.nonfinite = fast ? e.nonfinite : (~at::isfinite(wt)).sum().item<int64_t>();
             if (s.nonfinite > 0) {
                 rep.warnings.push_back(name + ": " + std::to_string(s.nonfinite) + " NaN/Inf weights; left unquantized");
                 s.mse = s.max_abs_err = s.sqnr_db = s.kurtosis = std::numeric_limits<double>::quiet_NaN();
@@ -167,12 +177,16 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
                 rep.layers.push_back(s);
                 continue;
             }
-            c.scheme.checkShape(name, wt.size(1));
-            const at::Tensor deq = c.method == QuantMethod::Gptq ? gptqQuantize(wt, in.forRole(role), c.scheme, GptqOptions{opt.act_order})
-                                                                 : fakeQuantize(wt, c.scheme);
-            weightStats(wt, deq, s);
+            if (fast) {
+                s.mse = e.mse, s.max_abs_err = e.max_abs_err, s.sqnr_db = e.sqnr_db;
+                s.kurtosis = e.kurtosis, s.outliers_3sigma = e.outliers_3sigma, s.outliers_6sigma = e.outliers_6sigma;
+            } else {
+                deq = c.method == QuantMethod::Gptq ? gptqQuantize(wt, in.forRole(role), c.scheme, GptqOptions{opt.act_order})
+                                                    : fakeQuantize(wt, c.scheme);
+                weightStats(wt, deq, s);
+            }
             if (calib)
-                s.output_rel_err = outputError(in.forRole(role), wt, deq);
+                s.output_rel_err = outputError(in.forRole(role), wt.to(at::kFloat), deq);
             s.quantized = true;
             s.scheme = choiceName(c);
             rep.model->replace(name, deq);

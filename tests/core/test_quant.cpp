@@ -9,6 +9,7 @@
 #include "core/quant/linear_quantizer.h"
 #include "core/quant/act_quant.h"
 #include "core/quant/quant_report.h"
+#include "core/quant/rtn_kernel.h"
 #include "core/synthetic_checkpoint.h"
 #include "test_data.h"
 
@@ -353,6 +354,35 @@ private Q_SLOTS:
         QVERIFY(planError(R"({"rules": [{"layers": "", "scheme": "int4_sym_g32", "method": "awq"}]})").contains("'awq'"));
         QVERIFY(planError(R"({"rules": [{"layers": "", "scheme": "q4_0"}]})").contains("multiple of 32"));
         QVERIFY(planError("{oops").contains("mixed.json"));
+    }
+
+    // The fast round-to-nearest kernel gives exactly fakeQuantize's values and
+    // the report's statistics, partial last groups included.
+    void fastKernelMatchesReference()
+    {
+        const auto s = ModelSession::open(testdata::stories260K());
+        for (const char* scheme : {"int4_sym_g32", "int3_asym_g32", "int8_sym_channel", "int2_asym_channel", "int5_sym_g128"})
+            for (const char* name : {"model.layers.1.mlp.down_proj.weight", "model.layers.3.self_attn.k_proj.weight"}) {
+                const QuantScheme q = QuantScheme::parse(scheme);
+                QVERIFY(rtnKernelSupports(q));
+                const at::Tensor w = s->model().raw(name).to(at::kFloat);
+                WeightErrorStats st;
+                const at::Tensor fast = rtnWithStats(w, q, st);
+                const at::Tensor ref = fakeQuantize(w, q);
+                QVERIFY2(at::equal(fast, ref), scheme);
+                const at::Tensor e = ref.to(at::kDouble) - w.to(at::kDouble);
+                QVERIFY(testdata::relErr(st.mse, e.pow(2).mean().item<double>()) < 1e-12);
+                QCOMPARE(st.max_abs_err, e.abs().max().item<double>());
+            }
+        // BF16 weights are read as stored
+        const auto b = ModelSession::open(testdata::tinystories12L());
+        const at::Tensor raw = b->model().raw("model.layers.2.mlp.up_proj.weight");
+        QCOMPARE(raw.scalar_type(), at::kBFloat16);
+        WeightErrorStats st;
+        QVERIFY(at::equal(rtnWithStats(raw, QuantScheme::parse("int4_asym_g32"), st),
+                          fakeQuantize(raw.to(at::kFloat), QuantScheme::parse("int4_asym_g32"))));
+        QVERIFY(!rtnKernelSupports(QuantScheme::parse("q8_0")));
+        QVERIFY(!rtnKernelSupports(QuantScheme::parse("int4_sym_g32_mse")));
     }
 };
 
