@@ -7,6 +7,11 @@
 #include <fstream>
 #include <functional>
 #include <string>
+#include <vector>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace bench {
 
@@ -53,5 +58,28 @@ inline uint64_t peakRssBytes()
     return 0;
 }
 
+
+// Runs a command in a child process and returns its peak RSS in bytes (0 on
+// failure): the engine's memory without the benchmark's own allocations.
+inline uint64_t childPeakRssBytes(const std::vector<std::string>& argv)
+{
+    std::vector<char*> args;
+    for (const auto& a : argv)
+        args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const int devnull = open("/dev/null", O_WRONLY);
+        dup2(devnull, 1);
+        dup2(devnull, 2);
+        execv(args[0], args.data());
+        _exit(127);
+    }
+    int status = 0;
+    rusage ru{};
+    if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return 0;
+    return uint64_t(ru.ru_maxrss) * 1024;
+}
 
 } // namespace bench
