@@ -1,4 +1,5 @@
 #include "block_importance.h"
+#include "memory_estimate.h"
 #include "compute_threads.h"
 #include "error.h"
 #include "llama_forward.h"
@@ -232,6 +233,9 @@ BlockScanResult scanBlocks(const Model& model, const TokenWindows& calib, const 
 {
     setComputeThreads(opt.threads);
     const auto t0 = std::chrono::steady_clock::now();
+    requireMemory(model.checkpoint().dir() + ": block scan",
+                  estimateMemory(model.config(), model.checkpoint().totalBytes(), opt.taylor ? MemoryJob::Taylor : MemoryJob::BlockScan,
+                                 calib.count * calib.seq_len));
     const int L = model.nBlocks();
     const int to = opt.only_to < 0 ? L - 1 : opt.only_to;
     if (opt.only_from < 0 || opt.only_from > to || to >= L)

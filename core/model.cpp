@@ -65,7 +65,19 @@ std::shared_ptr<Model> Model::derive() const
     std::lock_guard<std::mutex> lock(mutex_);
     m->replaced_ = replaced_;
     m->factors_ = factors_;
+    m->lazy_ = lazy_;
     return m;
+}
+
+void Model::replaceLazily(const std::string& name, TensorTransform f)
+{
+    const at::Tensor before = raw(name);
+    std::lock_guard<std::mutex> lock(mutex_);
+    replaced_.erase(name);
+    factors_.erase(name);
+    lazy_[name] = {before, std::move(f)};
+    blockCache_.clear();
+    headCache_ = at::Tensor();
 }
 
 void Model::setFactors(const std::string& name, const at::Tensor& b, const at::Tensor& a)
@@ -86,6 +98,9 @@ at::Tensor Model::raw(const std::string& name) const
     auto it = replaced_.find(name);
     if (it != replaced_.end())
         return it->second;
+    const auto lz = lazy_.find(name);
+    if (lz != lazy_.end())
+        return lz->second.second(lz->second.first);
     return tensorFromCheckpoint(ckpt_->get(name));
 }
 
@@ -94,6 +109,7 @@ void Model::replace(const std::string& name, const at::Tensor& t)
     std::lock_guard<std::mutex> lock(mutex_);
     replaced_[name] = t;
     factors_.erase(name);
+    lazy_.erase(name);
     blockCache_.clear();
     headCache_ = at::Tensor();
 }

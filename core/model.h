@@ -8,6 +8,7 @@
 
 #include <ATen/ATen.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -40,6 +41,11 @@ public:
     // Replace a tensor (compression steps); drops cached fp32 copies and any
     // factors of it (they no longer describe the new values).
     void replace(const std::string& name, const at::Tensor& t);
+    // Replace a tensor by a function of its current value, computed at each
+    // use instead of stored: a fake-quantized 7B model then costs no extra
+    // memory (each block is quantized again when it is widened).
+    using TensorTransform = std::function<at::Tensor(const at::Tensor& current)>;
+    void replaceLazily(const std::string& name, TensorTransform f);
     // A weight known as a product W = B·A (low rank: B [out, k], A [k, in]),
     // so it can be exported factored. Set after replace() with the product.
     void setFactors(const std::string& name, const at::Tensor& b, const at::Tensor& a);
@@ -62,6 +68,7 @@ private:
     std::shared_ptr<Checkpoint> ckpt_;
     std::map<std::string, at::Tensor> replaced_;
     std::map<std::string, std::pair<at::Tensor, at::Tensor>> factors_;
+    std::map<std::string, std::pair<at::Tensor, TensorTransform>> lazy_; // the value before, and f
     mutable std::mutex mutex_;
     mutable std::map<int, BlockWeights> blockCache_;
     mutable at::Tensor headCache_;

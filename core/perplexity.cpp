@@ -1,4 +1,5 @@
 #include "perplexity.h"
+#include "memory_estimate.h"
 #include "compute_threads.h"
 #include "error.h"
 #include "llama_forward.h"
@@ -31,6 +32,8 @@ EvalResult evaluateWindows(const Model& model, const TokenWindows& w, const Eval
                            const ProgressFn& progress)
 {
     setComputeThreads(opt.threads);
+    requireMemory(model.checkpoint().dir() + ": evaluation",
+                  estimateMemory(model.config(), model.checkpoint().totalBytes(), MemoryJob::Evaluate, w.count * w.seq_len));
     at::NoGradGuard guard; // not InferenceMode: cached weights must stay usable by autograd (Taylor)
     const auto skip = blockSkipMask(model, opt.drop_blocks);
     const auto t0 = std::chrono::steady_clock::now();

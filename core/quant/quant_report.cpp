@@ -7,6 +7,7 @@
 #include "core/compute_threads.h"
 #include "core/error.h"
 #include "core/llama_forward.h"
+#include "core/memory_estimate.h"
 #include "core/model.h"
 #include "core/perplexity.h"
 
@@ -103,6 +104,8 @@ double pplOf(double nll, const TokenWindows& w) { return std::exp(nll / double(w
 QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const QuantOptions& opt, const ProgressFn& progress)
 {
     setComputeThreads(opt.threads);
+    requireMemory(model.checkpoint().dir() + ": quantization report",
+                  estimateMemory(model.config(), model.checkpoint().totalBytes(), MemoryJob::Quantize, calib ? calib->count * calib->seq_len : 0));
     at::NoGradGuard ng;
     const ModelConfig& cfg = model.config();
     QuantReport rep;
@@ -133,6 +136,12 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
         h = model.embed(ids);
     }
     std::vector<at::Tensor> blockInputs(std::size_t(model.nBlocks())); // dense, for sensitivity
+    // Keeping fp32 copies of the quantized layers costs 4 bytes per weight;
+    // above 1 GiB (a 1B model) round-to-nearest layers are stored as a recipe instead.
+    double chosenWeights = 0;
+    for (const auto& [n, c] : chosen)
+        chosenWeights += double(model.raw(n).numel());
+    const bool lazy = chosenWeights * 4 > double(int64_t(1) << 30);
     double weightedBits = 0, linearBits = 0, linearParams = 0;
     for (int b = 0; b < model.nBlocks(); ++b) {
         if (skipped(b))
@@ -189,7 +198,13 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
                 s.output_rel_err = outputError(in.forRole(role), wt.to(at::kFloat), deq);
             s.quantized = true;
             s.scheme = choiceName(c);
-            rep.model->replace(name, deq);
+            if (fast && lazy) // quantized again when used: no fp32 copy of a large model is kept
+                rep.model->replaceLazily(name, [scheme = c.scheme](const at::Tensor& w) {
+                    WeightErrorStats unused;
+                    return rtnWithStats(w, scheme, unused);
+                });
+            else
+                rep.model->replace(name, deq);
             rep.quantized_parameters += wt.numel();
             const double bits = c.scheme.bitsPerWeight(wt.size(1)) * double(wt.numel());
             weightedBits += bits;

@@ -224,6 +224,24 @@ private Q_SLOTS:
         QVERIFY(QString(again.err).contains("--force"));
     }
 
+    // A model too large for the machine is refused before any work, with the estimate.
+    void tooLargeIsRefusedWithTheEstimate()
+    {
+        for (const QStringList& args : {QStringList{"eval", s12(), "--text", valid()},
+                                        QStringList{"blocks", s12(), "--calib", calib(), "--criterion", "taylor"},
+                                        QStringList{"quant", s12(), "--calib", calib(), "--scheme", "int8_sym_channel"}}) {
+            QProcess p;
+            QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+            env.insert("TAILOR_MEMORY_LIMIT", "200M");
+            p.setProcessEnvironment(env);
+            p.start(QString::fromUtf8(TAILOR_CLI), args);
+            QVERIFY(p.waitForFinished(60000));
+            const QString err = p.readAllStandardError();
+            QCOMPARE(p.exitCode(), 1);
+            QVERIFY2(err.contains("needs ≈") && err.contains("mapped weights") && err.contains("this machine has 0.2 GB"), qPrintable(err));
+        }
+    }
+
     void errorsAreOneLine_data()
     {
         QTest::addColumn<QStringList>("args");

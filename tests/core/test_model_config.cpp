@@ -1,5 +1,6 @@
 // config.json parsing for the supported architectures (#2).
 #include "core/error.h"
+#include "core/memory_estimate.h"
 #include "core/model_config.h"
 
 #include <QtTest>
@@ -59,6 +60,31 @@ private Q_SLOTS:
             QVERIFY2(QString(e.what()).contains(mentions), e.what());
             QVERIFY(QString(e.what()).startsWith("config.json"));
         }
+    }
+
+    // The memory estimate: a 7B bf16 checkpoint fits a 24 GiB machine for every
+    // job, a 70B one does not, and the refusal says the numbers.
+    void memoryEstimate()
+    {
+        const auto llama7b = ModelConfig::fromJson(R"({"model_type":"llama","vocab_size":32000,"hidden_size":4096,
+            "intermediate_size":11008,"num_hidden_layers":32,"num_attention_heads":32,"num_key_value_heads":32})", "7b");
+        const auto llama70b = ModelConfig::fromJson(R"({"model_type":"llama","vocab_size":32000,"hidden_size":8192,
+            "intermediate_size":28672,"num_hidden_layers":80,"num_attention_heads":64,"num_key_value_heads":8})", "70b");
+        qputenv("TAILOR_MEMORY_LIMIT", "25.7G"); // 24 GiB
+        for (MemoryJob job : {MemoryJob::Evaluate, MemoryJob::BlockScan, MemoryJob::Taylor, MemoryJob::Quantize}) {
+            const MemoryEstimate e = estimateMemory(llama7b, uint64_t(2 * llama7b.totalParameters()), job, 1280);
+            QVERIFY2(e.total() < 25.7e9 && e.total() > 13.4e9, e.describe().c_str());
+            requireMemory("7b", e);
+        }
+        const MemoryEstimate big = estimateMemory(llama70b, uint64_t(2 * llama70b.totalParameters()), MemoryJob::Evaluate, 1280);
+        try {
+            requireMemory("70b", big);
+            QFAIL("a 70B bf16 model was accepted on 24 GiB");
+        } catch (const Error& e) {
+            qInfo("%s", e.what());
+            QVERIFY(QString(e.what()).contains("70b: needs ≈ 1") && QString(e.what()).contains("this machine has 25.7 GB"));
+        }
+        qunsetenv("TAILOR_MEMORY_LIMIT");
     }
 };
 
