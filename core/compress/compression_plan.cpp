@@ -1,6 +1,7 @@
 #include "compression_plan.h"
 #include "core/atomic_file.h"
 #include "core/error.h"
+#include "core/json_file.h"
 #include "core/lowrank/factorize.h"
 #include "core/model.h"
 #include "core/perplexity.h"
@@ -61,14 +62,7 @@ CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::strin
 
 CompressionPlan CompressionPlan::fromFile(const std::string& path)
 {
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly))
-        throw Error(path + ": cannot read the plan");
-    QJsonParseError err{};
-    const auto doc = QJsonDocument::fromJson(f.readAll(), &err);
-    if (err.error != QJsonParseError::NoError || !doc.isObject())
-        throw Error(path + ": not a JSON object (at byte " + std::to_string(err.offset) + ")");
-    return fromJson(doc.object(), path);
+    return fromJson(readJsonObject(path, "the plan"), path);
 }
 
 QJsonObject CompressionPlan::toJson() const

@@ -1,5 +1,6 @@
 #include "gguf_vocab.h"
 #include "core/error.h"
+#include "core/json_file.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -13,17 +14,9 @@ namespace tailor::gguf {
 namespace {
 QJsonObject readObject(const std::string& path, bool required)
 {
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly)) {
-        if (required)
-            throw Error(path + ": cannot read (needed for the GGUF tokenizer metadata)");
+    if (!required && !QFile::exists(QString::fromStdString(path)))
         return {};
-    }
-    QJsonParseError err{};
-    const auto doc = QJsonDocument::fromJson(f.readAll(), &err);
-    if (err.error != QJsonParseError::NoError || !doc.isObject())
-        throw Error(path + ": not a JSON object (at byte " + std::to_string(err.offset) + ")");
-    return doc.object();
+    return readJsonObject(path, "(needed for the GGUF tokenizer metadata)");
 }
 
 bool mentionsType(const QJsonValue& v, const QString& type) // anywhere in a (Sequence of) component(s)

@@ -7,6 +7,7 @@
 #include "core/compute_threads.h"
 #include "core/error.h"
 #include "core/llama_forward.h"
+#include "core/json_file.h"
 #include "core/memory_estimate.h"
 #include "core/model.h"
 #include "core/perplexity.h"
@@ -300,14 +301,7 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
 
 void readMixedPlan(const std::string& path, QuantOptions& opt)
 {
-    QFile f(QString::fromStdString(path));
-    if (!f.open(QIODevice::ReadOnly))
-        throw Error(path + ": cannot read the mixed-precision plan");
-    QJsonParseError err{};
-    const QJsonDocument doc = QJsonDocument::fromJson(f.readAll(), &err);
-    if (err.error != QJsonParseError::NoError || !doc.isObject())
-        throw Error(path + ": not a JSON object (at byte " + std::to_string(err.offset) + ")");
-    const QJsonObject o = doc.object();
+    const QJsonObject o = readJsonObject(path, "the mixed-precision plan");
     if (!o.value("rules").isArray() || o.value("rules").toArray().isEmpty())
         throw Error(path + ": 'rules' must be a non-empty list of {\"layers\": REGEX, \"scheme\": NAME}");
     opt.rules.clear();
