@@ -93,8 +93,9 @@ int cmdCompress(const Argv& argv)
         extra["report"] = QString::fromStdString(args.get("report"));
         extra["report_files"] = QJsonArray::fromStringList(files);
         extra["bytes_output"] = double(r.bytes_output);
-        extra["dense"] = r.toJson()["dense"];
-        extra["compressed"] = r.toJson()["compressed"];
+        const QJsonObject json = r.toJson();
+        extra["dense"] = json["dense"];
+        extra["compressed"] = json["compressed"];
     }
     for (const auto& h : applied.heal_curve)
         curve.append(QJsonObject{{"step", double(h.step)}, {"loss", h.loss}, {"ce", h.ce}, {"kd", h.kd}, {"lr", h.lr}});

@@ -207,16 +207,7 @@ HealResult healWithLora(const Model& student, const std::vector<int>& dropBlocks
             at::Tensor loss = ce;
             double kdValue = 0;
             if (opt.kd_weight > 0) {
-                at::Tensor teacherLogits;
-                {
-                    at::NoGradGuard ng; // block by block, no graph: memory of one block's activations
-                    teacherLogits = headLogits(*teacher, runBlocks(*teacher, teacher->embed(ids), 0, teacher->nBlocks(), rope));
-                }
-                const int64_t T = ids.size(1);
-                const double temp = opt.temperature;
-                const at::Tensor lt = at::log_softmax(teacherLogits.narrow(1, 0, T - 1) / temp, -1);
-                const at::Tensor ls = at::log_softmax(logits.narrow(1, 0, T - 1) / temp, -1);
-                const at::Tensor kd = (lt.exp() * (lt - ls)).sum(-1).mean() * (temp * temp);
+                const at::Tensor kd = train::distillationLoss(*teacher, ids, rope, logits, opt.temperature);
                 kdValue = kd.item<double>();
                 loss = ce * (1 - opt.kd_weight) + kd * opt.kd_weight;
             }

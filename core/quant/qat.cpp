@@ -99,15 +99,7 @@ QatResult quantAwareTrain(const Model& model, const TokenWindows& train, const Q
         const at::Tensor ce = meanNllDifferentiable(logits, ids);
         at::Tensor loss = ce, kd;
         if (opt.kd_weight > 0) {
-            at::Tensor teacher;
-            {
-                at::NoGradGuard ng; // the original weights: the frozen model itself
-                teacher = headLogits(model, runBlocks(model, model.embed(ids), 0, model.nBlocks(), rope));
-            }
-            const int64_t T = ids.size(1);
-            const at::Tensor lt = at::log_softmax(teacher.narrow(1, 0, T - 1) / opt.temperature, -1);
-            const at::Tensor ls = at::log_softmax(logits.narrow(1, 0, T - 1) / opt.temperature, -1);
-            kd = (lt.exp() * (lt - ls)).sum(-1).mean() * (opt.temperature * opt.temperature);
+            kd = train::distillationLoss(model, ids, rope, logits, opt.temperature); // the model before training
             loss = ce * (1 - opt.kd_weight) + kd * opt.kd_weight;
         }
         const double value = loss.item<double>();

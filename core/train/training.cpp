@@ -51,6 +51,20 @@ double cosineLearningRate(double lr, int64_t warmup, int64_t step, int64_t total
     return lr * 0.5 * (1 + std::cos(M_PI * std::min(1.0, progress)));
 }
 
+at::Tensor distillationLoss(const Model& teacher, const at::Tensor& ids, const RopeTable& rope, const at::Tensor& studentLogits,
+                            double temperature)
+{
+    at::Tensor teacherLogits;
+    {
+        at::NoGradGuard ng;
+        teacherLogits = headLogits(teacher, runBlocks(teacher, teacher.embed(ids), 0, teacher.nBlocks(), rope));
+    }
+    const int64_t T = ids.size(1);
+    const at::Tensor lt = at::log_softmax(teacherLogits.narrow(1, 0, T - 1) / temperature, -1);
+    const at::Tensor ls = at::log_softmax(studentLogits.narrow(1, 0, T - 1) / temperature, -1);
+    return (lt.exp() * (lt - ls)).sum(-1).mean() * (temperature * temperature);
+}
+
 WindowSampler::WindowSampler(const TokenWindows& w, uint64_t seed)
     : windows_(w), rng_(seed), order_(std::size_t(w.count)), cursor_(order_.size())
 {

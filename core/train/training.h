@@ -2,7 +2,9 @@
 // Pieces shared by the fine-tuning loops (LoRA healing, quantization-aware
 // training): AdamW with decoupled weight decay and bias-corrected moments,
 // warm-up then cosine learning-rate decay, gradient-norm clipping, and a
-// seeded sampler of training windows that reshuffles every epoch.
+// seeded sampler of training windows that reshuffles every epoch, and the
+// distillation loss from a teacher model.
+#include "core/llama_forward.h"
 #include "core/token_windows.h"
 
 #include <ATen/ATen.h>
@@ -27,6 +29,12 @@ private:
 
 // lr·step/warmup during warm-up, then lr·(1 + cos(π·progress))/2 down to 0 at `total`.
 double cosineLearningRate(double lr, int64_t warmup, int64_t step, int64_t total);
+
+// KL(teacher ‖ student) of the next-token distributions at temperature T,
+// scaled by T² (Hinton et al.), over positions 0..T−2 of `ids`. The teacher
+// runs without a graph, block by block, so it costs one block's activations.
+at::Tensor distillationLoss(const Model& teacher, const at::Tensor& ids, const RopeTable& rope, const at::Tensor& studentLogits,
+                            double temperature);
 
 // Micro-batches of windows [n, seq_len] (int64), every window once per epoch.
 class WindowSampler {
