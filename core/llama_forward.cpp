@@ -1,5 +1,6 @@
 #include "llama_forward.h"
 
+#include <ATen/core/grad_mode.h>
 #include <cmath>
 #include <limits>
 
@@ -116,8 +117,13 @@ at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::T
     const at::Tensor qg = q.reshape({B, nkv, g * T, hd});
     at::Tensor scores = at::matmul(qg, k.transpose(-2, -1)); // [B, nkv, g*T, Tk]
     // new position i (absolute pos0 + i) sees keys 0..pos0 + i
-    scores.view({B, nkv, g, T, Tk}).add_(pos0 == 0 ? causalMask(T)
-                                                   : at::full({T, Tk}, -std::numeric_limits<float>::infinity()).triu(pos0 + 1));
+    const at::Tensor mask = pos0 == 0 ? causalMask(T) : at::full({T, Tk}, -std::numeric_limits<float>::infinity()).triu(pos0 + 1);
+    // In place unless autograd records: an in-place add on a view makes the
+    // backward copy the whole score tensor (CopySlices).
+    if (at::GradMode::is_enabled())
+        scores = (scores.view({B, nkv, g, T, Tk}) + mask).view({B, nkv, g * T, Tk});
+    else
+        scores.view({B, nkv, g, T, Tk}).add_(mask);
     const at::Tensor probs = at::softmax(scores, -1);
     const at::Tensor attn = at::matmul(probs, v).view({B, nh, T, hd});
     const at::Tensor merged = attn.transpose(1, 2).reshape({B, T, nh * hd});
