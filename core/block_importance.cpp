@@ -109,20 +109,46 @@ void scanForward(ScanContext& c, BlockScanResult& res, const ProgressFn& progres
         partial(res);
 }
 
+// Σ|W ⊙ G| in double. Rows are taken a few MB at a time and widened to fp32
+// there, so scoring a 7B matrix (or the bf16 embedding table) adds no
+// full-size temporaries to the peak.
 double taylorSum(const at::Tensor& w, const at::Tensor& g)
 {
-    return (w * g).abs().to(at::kDouble).sum().item<double>();
+    at::NoGradGuard ng;
+    const at::Tensor w2 = w.reshape({w.size(0), -1}), g2 = g.reshape({g.size(0), -1});
+    const int64_t rows = std::max<int64_t>(1, (int64_t(4) << 20) / std::max<int64_t>(1, w2.size(1)));
+    double sum = 0;
+    for (int64_t r = 0; r < w2.size(0); r += rows) {
+        const int64_t n = std::min(rows, w2.size(0) - r);
+        sum += (w2.narrow(0, r, n).to(at::kFloat) * g2.narrow(0, r, n)).abs_().sum(at::kDouble).item<double>();
+    }
+    return sum;
+}
+
+// Windows per backward chunk in the block-by-block Taylor pass: the saved
+// activations of one block (~8 hidden-wide and 4 intermediate-wide tensors per
+// token, plus the attention scores) are kept near kChunkBytes; at least one window.
+int64_t taylorChunkWindows(const ModelConfig& cfg, int64_t T)
+{
+    constexpr int64_t kChunkBytes = int64_t(128) << 20;
+    const int64_t perToken = 4 * (8 * cfg.hidden_size + 4 * cfg.intermediate_size + 2 * cfg.n_head * T);
+    const int64_t perWindowHead = 4 * 3 * T * cfg.vocab_size; // logits, log-softmax and its gradient
+    return std::max<int64_t>(1, kChunkBytes / std::max(perToken * T, perWindowHead));
 }
 
 // Taylor importance block by block: forward storing block inputs, backward
 // through the head, then through each block from the last to the first with
-// that block's weights as fresh leaves.
+// that block's weights as fresh leaves. Head and blocks are back-propagated a
+// few windows at a time (gradients accumulate in the leaves), so the graph in
+// memory is one block's for a few windows, whatever the calibration size.
 void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress, double start,
                 const std::function<void(const BlockScanResult&)>& partial)
 {
     const auto blocks = remainingBlocks(c.skip);
     const int L = c.model.nBlocks();
     const ModelConfig& cfg = c.model.config();
+    const int64_t N = c.ids.size(0), T = c.ids.size(1);
+    const int64_t chunk = c.opt.taylor_chunk_windows > 0 ? c.opt.taylor_chunk_windows : taylorChunkWindows(cfg, T);
     std::vector<at::Tensor> input(L);
     at::Tensor h;
     {
@@ -137,19 +163,27 @@ void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress
     const double total = double(blocks.size() + 1);
     double done = 0;
     reportProgress(progress, start + (1 - start) * done / total, "Taylor: head");
-    at::Tensor hL = h.detach().requires_grad_(true);
     at::Tensor norm = c.model.finalNorm().detach().requires_grad_(true);
     at::Tensor head = c.model.lmHead().detach().requires_grad_(true);
-    const at::Tensor logits = at::linear(rmsNorm(hL, norm, cfg.rms_norm_eps), head);
-    meanNllDifferentiable(logits, c.ids).backward();
+    at::Tensor g = at::empty_like(h);
+    for (int64_t b = 0; b < N; b += chunk) {
+        const int64_t n = std::min(chunk, N - b);
+        at::Tensor hc = h.narrow(0, b, n).detach().requires_grad_(true);
+        const at::Tensor logits = at::linear(rmsNorm(hc, norm, cfg.rms_norm_eps), head);
+        // this chunk's share of the mean over all windows
+        (meanNllDifferentiable(logits, c.ids.narrow(0, b, n)) * (double(n) / double(N))).backward();
+        g.narrow(0, b, n).copy_(hc.grad());
+    }
+    h = at::Tensor();
     res.taylor_matrix["model.norm.weight"] = taylorSum(norm, norm.grad());
     at::Tensor headGrad = head.grad();
+    head = at::Tensor();
     if (!cfg.tie_word_embeddings) { // scored now, so the fp32 head and its gradient (2 × 0.5 GB on a 7B) go
         if (c.from == 0)
-            res.taylor_matrix["lm_head.weight"] = taylorSum(head.detach(), headGrad);
-        head = headGrad = at::Tensor();
+            res.taylor_matrix["lm_head.weight"] = taylorSum(c.model.raw(hfTensorName(TensorRole::Output)), headGrad);
+        headGrad = at::Tensor();
     }
-    at::Tensor g = hL.grad();
+    malloc_trim(0);
     for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
         const int i = *it;
         if (i < c.from) // blocks below the shard need no gradient
@@ -157,8 +191,15 @@ void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress
         BlockWeights w = c.model.block(i);
         for (auto* t : w.all())
             *t = t->detach().requires_grad_(true);
-        at::Tensor hin = input[i].detach().requires_grad_(true);
-        blockForward(w, cfg, hin, c.rope).backward(g);
+        at::Tensor gin = at::empty_like(input[i]);
+        for (int64_t b = 0; b < N; b += chunk) {
+            const int64_t n = std::min(chunk, N - b);
+            at::Tensor hin = input[i].narrow(0, b, n).detach().requires_grad_(true);
+            blockForward(w, cfg, hin, c.rope).backward(g.narrow(0, b, n));
+            gin.narrow(0, b, n).copy_(hin.grad());
+        }
+        g = gin;
+        input[i] = at::Tensor();
         if (i <= c.to) {
             double sum = 0;
             for (auto& [name, t] : w.named(i)) {
@@ -168,8 +209,7 @@ void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress
             }
             res.blocks[i].taylor = sum;
         }
-        g = hin.grad();
-        input[i] = at::Tensor();
+        w = BlockWeights();
         malloc_trim(0); // glibc keeps the freed block graph otherwise (peak RSS on a 7B)
         done += 1;
         reportProgress(progress, start + (1 - start) * done / total, "Taylor: block " + std::to_string(i));
@@ -177,15 +217,21 @@ void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress
             partial(res);
     }
     // Embedding table: gradient of the lookup (+ lm_head's when tied); only
-    // meaningful when the shard reaches block 0.
+    // meaningful when the shard reaches block 0. Untied, only the rows of
+    // tokens in the calibration text have a gradient, so only they are scored.
     if (c.from == 0) {
         at::NoGradGuard ng;
-        at::Tensor emb = c.model.raw("model.embed_tokens.weight").to(at::kFloat);
-        at::Tensor eg = at::zeros_like(emb);
-        eg.index_add_(0, c.ids.reshape({-1}), g.reshape({-1, g.size(-1)}));
-        if (cfg.tie_word_embeddings)
-            eg += headGrad;
-        res.taylor_matrix["model.embed_tokens.weight"] = taylorSum(emb, eg);
+        const at::Tensor emb = c.model.raw(hfTensorName(TensorRole::TokenEmbd));
+        const at::Tensor flatIds = c.ids.reshape({-1}), flatG = g.reshape({-1, g.size(-1)});
+        if (cfg.tie_word_embeddings) {
+            headGrad.index_add_(0, flatIds, flatG);
+            res.taylor_matrix["model.embed_tokens.weight"] = taylorSum(emb, headGrad);
+        } else {
+            const auto [used, slot] = at::_unique(flatIds, /*sorted=*/true, /*return_inverse=*/true);
+            at::Tensor eg = at::zeros({used.size(0), g.size(-1)}, g.options());
+            eg.index_add_(0, slot, flatG);
+            res.taylor_matrix["model.embed_tokens.weight"] = taylorSum(emb.index_select(0, used), eg);
+        }
     }
 }
 

@@ -34,6 +34,9 @@ struct BlockScanOptions {
     // Taylor is computed with one whole-graph backward for models whose fp32
     // copy is small, block by block otherwise; this forces block by block.
     bool taylor_blockwise = false;
+    // Windows back-propagated together in the block-by-block pass; 0 = sized
+    // from the model so one block's graph stays near 128 MB.
+    int64_t taylor_chunk_windows = 0;
 };
 
 constexpr double kNotComputed = std::numeric_limits<double>::quiet_NaN();

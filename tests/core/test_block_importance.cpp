@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/model_session.h"
 #include "core/perplexity.h"
+#include "core/synthetic_checkpoint.h"
 #include "test_data.h"
 
 #include <QtTest>
@@ -86,6 +87,37 @@ private Q_SLOTS:
         }
         for (const auto& [name, v] : whole.taylor_matrix)
             QVERIFY2(testdata::relErr(blockwise.taylor_matrix.at(name), v) < 1e-4, name.c_str());
+        // back-propagated 3 windows at a time (chunks 3, 3, 3, 1): the same scores
+        opt.taylor_chunk_windows = 3;
+        const BlockScanResult chunked = scanBlocks(f.session->model(), f.calib, opt);
+        for (const auto& [name, v] : whole.taylor_matrix)
+            QVERIFY2(testdata::relErr(chunked.taylor_matrix.at(name), v) < 1e-4, name.c_str());
+    }
+
+    // An untied lm_head: scored from its own gradient, the embedding from the
+    // lookup's gradient alone (only the rows of calibration tokens), equal
+    // block by block and chunked to the whole-graph pass.
+    void blockwiseTaylorUntied()
+    {
+        QTemporaryDir dir;
+        SyntheticShape shape;
+        shape.hidden = 64, shape.intermediate = 128, shape.n_layer = 3, shape.n_head = 4, shape.n_head_kv = 2, shape.vocab = 512;
+        shape.tied = false;
+        writeSyntheticCheckpoint(dir.path().toStdString(), shape, "BF16", testdata::tinystories12L());
+        const auto s = ModelSession::open(dir.path().toStdString());
+        const TokenWindows calib = calibrationWindows(s->tokenizeFile(testdata::calibText()), CalibOptions{}, "calib");
+        BlockScanOptions opt;
+        opt.ppl = opt.bi = false;
+        const BlockScanResult whole = scanBlocks(s->model(), calib, opt);
+        QVERIFY(whole.taylor_matrix.count("lm_head.weight") && whole.taylor_matrix.count("model.embed_tokens.weight"));
+        opt.taylor_blockwise = true;
+        opt.taylor_chunk_windows = 4;
+        const BlockScanResult blockwise = scanBlocks(s->model(), calib, opt);
+        QCOMPARE(blockwise.taylor_matrix.size(), whole.taylor_matrix.size());
+        for (const auto& [name, v] : whole.taylor_matrix) {
+            QVERIFY2(v > 0, name.c_str());
+            QVERIFY2(testdata::relErr(blockwise.taylor_matrix.at(name), v) < 1e-4, name.c_str());
+        }
     }
 
     void taylorPlusExclusion()
