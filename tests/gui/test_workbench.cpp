@@ -8,6 +8,7 @@
 #include "ui/main_window.h"
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
+#include "ui/stall_meter.h"
 #include "ui/views/blocks_view.h"
 #include "ui/views/quant_view.h"
 #include "ui/views/compress_view.h"
@@ -50,27 +51,6 @@ QJsonObject cliJson(const QStringList& args)
     p.waitForFinished(600000);
     return QJsonDocument::fromJson(p.readAllStandardOutput()).object();
 }
-
-// Longest gap between ticks of a 5 ms timer on the GUI thread.
-class StallMeter : public QObject {
-public:
-    StallMeter()
-    {
-        timer_.setInterval(5);
-        connect(&timer_, &QTimer::timeout, this, [this] {
-            const qint64 ms = clock_.restart();
-            worst_ = std::max(worst_, ms);
-        });
-        clock_.start();
-        timer_.start();
-    }
-    qint64 worstMs() const { return worst_; }
-
-private:
-    QTimer timer_;
-    QElapsedTimer clock_;
-    qint64 worst_ = 0;
-};
 
 void saveShot(QWidget* w, const QString& name)
 {
@@ -351,6 +331,25 @@ private slots:
         QTest::mouseClick(cancel, Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(v->scanButton()->isEnabled(), 60000);
         QVERIFY(!w_->jobs()->busy());
+    }
+
+    // A scan of Block Influence alone: the other charts say they were not computed.
+    void uncomputedCriteriaSaySo()
+    {
+        BlocksView* v = w_->blocksView();
+        QTRY_VERIFY_WITH_TIMEOUT(v->scanButton()->isEnabled(), 60000);
+        for (QCheckBox* box : v->findChildren<QCheckBox*>())
+            if (box->text() == "PPL" || box->text() == "Taylor")
+                box->setChecked(false);
+        QSignalSpy done(v, &BlocksView::scanFinished);
+        QTest::mouseClick(v->scanButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(done.count() == 1, 60000);
+        QVERIFY(v->plot(Criterion::Ppl)->placeholder().startsWith("Not computed"));
+        QVERIFY(v->plot(Criterion::Taylor)->placeholder().startsWith("Not computed"));
+        QVERIFY(v->plot(Criterion::Bi)->placeholder().isEmpty());
+        QCOMPARE(v->plot(Criterion::Bi)->barCount(), 12);
+        for (QCheckBox* box : v->findChildren<QCheckBox*>())
+            box->setChecked(true);
     }
 
     void cleanupTestCase() { w_.reset(); }

@@ -15,6 +15,7 @@ struct PlotView::Impl {
     QCPBars* bars[3] = {nullptr, nullptr, nullptr}; // Normal, Greyed, Marked
     QCPItemStraightLine* reference = nullptr;
     QCPItemText* referenceText = nullptr;
+    QCPItemText* placeholder = nullptr;
     std::vector<double> values;
     QStringList labels;
     QCPBars* histogram = nullptr;
@@ -60,6 +61,11 @@ PlotView::PlotView(QWidget* parent) : QWidget(parent), d(std::make_unique<Impl>(
     d->referenceText->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
     d->referenceText->setColor(Qt::darkGray);
     d->referenceText->setVisible(false);
+    d->placeholder = new QCPItemText(d->plot);
+    d->placeholder->position->setType(QCPItemPosition::ptAxisRectRatio);
+    d->placeholder->position->setCoords(0.5, 0.5);
+    d->placeholder->setColor(Qt::gray);
+    d->placeholder->setVisible(false);
     d->plot->setMouseTracking(true);
     setMinimumHeight(160);
 
@@ -89,6 +95,18 @@ void PlotView::setAxisLabels(const QString& x, const QString& y)
 {
     d->plot->xAxis->setLabel(x);
     d->plot->yAxis->setLabel(y);
+}
+
+void PlotView::setPlaceholder(const QString& text)
+{
+    d->placeholder->setText(text);
+    d->placeholder->setVisible(!text.isEmpty());
+    d->plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString PlotView::placeholder() const
+{
+    return d->placeholder->visible() ? d->placeholder->text() : QString();
 }
 
 void PlotView::setLogY(bool on)
@@ -135,7 +153,9 @@ void PlotView::setBars(const std::vector<double>& values, const QStringList& lab
     }
     d->reference->setVisible(hasRef);
     d->referenceText->setVisible(hasRef && !referenceLabel.isEmpty());
-    if (d->plot->yAxis->scaleType() == QCPAxis::stLogarithmic)
+    if (d->plot->yAxis->scaleType() == QCPAxis::stLogarithmic && !any)
+        d->plot->yAxis->setRange(1, 10);
+    else if (d->plot->yAxis->scaleType() == QCPAxis::stLogarithmic)
         d->plot->yAxis->setRange(std::max(1e-9, lo * 0.8), std::max(hi * 1.25, 1e-8));
     else
         d->plot->yAxis->setRange(std::min(0.0, lo), any || hasRef ? hi * 1.1 + 1e-12 : 1.0);

@@ -36,6 +36,9 @@ public:
     // Line curves (replacing earlier ones); colours cycle.
     void setCurves(const std::vector<std::vector<double>>& xs, const std::vector<std::vector<double>>& ys,
                    const QStringList& names);
+    // A grey note in the middle of the chart (e.g. "not computed"); empty hides it.
+    void setPlaceholder(const QString& text);
+    QString placeholder() const;
     int verticalLineCount() const;
     int curveCount() const;
     void clear();

@@ -11,6 +11,8 @@
 #include "core/result_cache.h"
 
 #include <QCheckBox>
+#include <algorithm>
+#include <cmath>
 #include <QComboBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -482,12 +484,16 @@ void BlocksView::refreshPlots()
         std::vector<double> v;
         for (const auto& b : r.blocks)
             v.push_back(scoreOf(b, Criterion(c)));
-        if (c == 0) {
+        const bool computed = std::any_of(v.begin(), v.end(), [](double x) { return !std::isnan(x); });
+        if (c == 0 && computed) {
             plots_[c]->setLogY(true);
             plots_[c]->setBars(v, labels, styles, r.dense_ppl, tr("dense %1").arg(r.dense_ppl, 0, 'f', 3));
         } else {
             plots_[c]->setBars(v, labels, styles);
         }
+        static const char* names[3] = {"PPL", "Taylor", "BI"};
+        plots_[c]->setPlaceholder(computed || r.blocks.empty() ? QString()
+                                  : tr("Not computed: tick %1 and run the scan").arg(tr(names[c])));
     }
 }
 

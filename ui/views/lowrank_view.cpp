@@ -215,15 +215,31 @@ LowRankView::LowRankView(JobRunner* runner, QWidget* parent) : QWidget(parent), 
 void LowRankView::setSession(std::shared_ptr<ModelSession> s)
 {
     session_ = std::move(s);
-    const int rev = ++revision_;
+    ++revision_;
     spectra_.clear();
     ranks_.clear();
     overlay_.clear();
     layer_->clear();
     table_->setRowCount(0);
     evalResult_->clear();
-    if (!session_)
-        return;
+    spectraPending_ = session_ != nullptr;
+    if (session_ && isVisible())
+        computeSpectra();
+}
+
+// When the view is first shown for a session: all spectra of a 7B model take
+// the better part of an hour on two cores.
+void LowRankView::showEvent(QShowEvent* e)
+{
+    QWidget::showEvent(e);
+    if (spectraPending_)
+        computeSpectra();
+}
+
+void LowRankView::computeSpectra()
+{
+    spectraPending_ = false;
+    const int rev = revision_;
     auto session = session_;
     figures_->setText(tr("Computing singular values…"));
     runner_->submit<std::vector<LayerSpectrum>>(

@@ -66,7 +66,12 @@ Q_SIGNALS:
     void ranksChanged();
     void evaluated();
 
+protected:
+    void showEvent(QShowEvent* e) override;
+
 private:
+    void computeSpectra();
+    bool spectraPending_ = false;
     void showLayer();
     void updateRank();
     void refreshTable();

@@ -185,6 +185,11 @@ void QuantView::recompute()
 {
     if (!session_)
         return;
+    // Computed when shown: a 7B model's report takes minutes, and the user
+    // may have opened the model for something else.
+    reportPending_ = !isVisible();
+    if (reportPending_)
+        return;
     QuantOptions qo;
     qo.method = method_->currentIndex() == 0 ? QuantMethod::Rtn : QuantMethod::Gptq;
     qo.act_order = method_->currentIndex() == 2;
@@ -315,6 +320,13 @@ void QuantView::loadHistogram()
             error_->setHistogram(h.error.edges, h.error.counts);
             Q_EMIT histogramReady();
         });
+}
+
+void QuantView::showEvent(QShowEvent* e)
+{
+    QWidget::showEvent(e);
+    if (reportPending_)
+        recompute();
 }
 
 } // namespace tailor::ui

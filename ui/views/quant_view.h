@@ -54,7 +54,11 @@ Q_SIGNALS:
 public Q_SLOTS:
     void recompute();
 
+protected:
+    void showEvent(QShowEvent* e) override;
+
 private:
+    bool reportPending_ = false;
     void buildLayout();
     void fillTable();
     void fillHeatmap();
