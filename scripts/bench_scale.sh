@@ -19,7 +19,8 @@ run() { # name, command...
   local t0=$(date +%s.%N)
   /usr/bin/time -f "%M" -o "$work/rss" "$@" > "$work/$name.json" 2> "$work/$name.err"
   local t1=$(date +%s.%N)
-  printf "| %s | %.1f s | %.2f GB | %s |\n" "$name" "$(echo "$t1 - $t0" | bc)" "$(echo "$(cat "$work/rss") / 1048576" | bc -l)" "\`${*#$build/app/}\`"
+  # /usr/bin/time's %M is in KiB; GB here are 10^9 bytes, like the checkpoint size
+  printf "| %s | %.1f s | %.2f GB | %s |\n" "$name" "$(echo "$t1 - $t0" | bc)" "$(echo "$(cat "$work/rss") * 1024 / 1000000000" | bc -l)" "\`${*#$build/}\`"
 }
 echo "checkpoint $model: $(echo "$size / 1000000000" | bc -l | cut -c1-5) GB"
 echo "| run | time | peak RSS | command |"
@@ -30,6 +31,11 @@ run blocks_ppl "$cli" blocks "$model" --calib "$calib" --criterion ppl --json
 run blocks_bi "$cli" blocks "$model" --calib "$calib" --criterion bi --json
 run taylor "$cli" blocks "$model" --calib "$calib" --criterion taylor --json
 run quant_rtn "$cli" quant "$model" --calib "$calib" --bits 4 --group 128 --sym --json
+# the GUI (offscreen) running Block Influence while a simulated user switches
+# tabs, walks the model tree and resizes the window every 300 ms
+run gui_bi env QT_QPA_PLATFORM=offscreen "$build/bench/bench_gui_scan" "$model" bi
+echo "limit (checkpoint + 3 GiB): $(echo "($size + 3 * 1073741824) / 1000000000" | bc -l | cut -c1-5) GB"
+cat "$work/gui_bi.json"
 sgemm=$("$build/bench/bench_sgemm")
 python3 - "$work" "$model" "$sgemm" <<'PY'
 import json, sys

@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "core/model_session.h"
 #include "core/perplexity.h"
-#include "core/synthetic_checkpoint.h"
+#include "synthetic_models.h"
 #include "test_data.h"
 
 #include <QtTest>
@@ -100,10 +100,7 @@ private Q_SLOTS:
     void blockwiseTaylorUntied()
     {
         QTemporaryDir dir;
-        SyntheticShape shape;
-        shape.hidden = 64, shape.intermediate = 128, shape.n_layer = 3, shape.n_head = 4, shape.n_head_kv = 2, shape.vocab = 512;
-        shape.tied = false;
-        writeSyntheticCheckpoint(dir.path().toStdString(), shape, "BF16", testdata::tinystories12L());
+        testdata::writeTinyUntiedModel(dir.path(), 3, "BF16");
         const auto s = ModelSession::open(dir.path().toStdString());
         const TokenWindows calib = calibrationWindows(s->tokenizeFile(testdata::calibText()), CalibOptions{}, "calib");
         BlockScanOptions opt;

@@ -11,6 +11,7 @@
 #include "core/quant/quant_report.h"
 #include "core/quant/rtn_kernel.h"
 #include "core/synthetic_checkpoint.h"
+#include "synthetic_models.h"
 #include "test_data.h"
 
 #include <QTemporaryDir>
@@ -275,10 +276,7 @@ private Q_SLOTS:
         QVERIFY(testdata::throwsA<Error>([&] { quantizeModel(s->model(), &calib, qo); }));
         // an untied model: lm_head gets its own scheme and an output error on the final hidden states
         QTemporaryDir dir;
-        SyntheticShape shape;
-        shape.hidden = 64, shape.intermediate = 128, shape.n_layer = 2, shape.n_head = 4, shape.n_head_kv = 2, shape.vocab = 512;
-        shape.tied = false;
-        writeSyntheticCheckpoint(dir.path().toStdString(), shape, "F32", testdata::tinystories12L());
+        testdata::writeTinyUntiedModel(dir.path(), 2, "F32");
         const auto u = ModelSession::open(dir.path().toStdString());
         QuantOptions uo;
         uo.scheme = QuantScheme::parse("int8_sym_channel");
