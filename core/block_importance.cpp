@@ -136,6 +136,62 @@ int64_t taylorChunkWindows(const ModelConfig& cfg, int64_t T)
     return std::max<int64_t>(1, kChunkBytes / std::max(perToken * T, perWindowHead));
 }
 
+// The untied lm_head's part of the backward pass without its fp32 copy or
+// gradient (2 × 0.5 GB on a 7B): logits are computed a slice of the vocabulary
+// at a time from the stored weights, twice (the log-normaliser first, then the
+// gradient), and each slice's Σ|W ⊙ G| is taken at once. dh is the gradient of
+// the mean NLL with respect to the final hidden states.
+struct SlicedHead {
+    at::Tensor dh;
+    double norm_score = 0, head_score = 0;
+};
+
+SlicedHead slicedHeadBackward(const Model& m, const at::Tensor& h, const at::Tensor& ids)
+{
+    const ModelConfig& cfg = m.config();
+    const int64_t N = h.size(0), T = h.size(1), H = h.size(2);
+    at::Tensor norm = m.finalNorm().detach().requires_grad_(true);
+    at::Tensor hL = h.detach().requires_grad_(true);
+    at::Tensor xn;
+    {
+        at::AutoGradMode on(true);
+        xn = rmsNorm(hL, norm, cfg.rms_norm_eps);
+    }
+    SlicedHead r;
+    {
+        at::NoGradGuard ng;
+        const at::Tensor x = xn.detach().narrow(1, 0, T - 1).reshape({-1, H}); // predicting positions
+        const at::Tensor tgt = ids.narrow(1, 1, T - 1).reshape({-1});
+        const int64_t P = x.size(0);
+        const at::Tensor W = m.raw(hfTensorName(TensorRole::Output));
+        const int64_t V = W.size(0);
+        const int64_t rows = std::max<int64_t>(1, (int64_t(64) << 20) / (4 * (P + 2 * H)));
+        at::Tensor lse = at::full({P}, -std::numeric_limits<float>::infinity());
+        for (int64_t v = 0; v < V; v += rows) {
+            const int64_t n = std::min(rows, V - v);
+            lse = at::logaddexp(lse, at::logsumexp(at::mm(x, W.narrow(0, v, n).to(at::kFloat).t()), 1));
+        }
+        at::Tensor dx = at::zeros({P, H});
+        for (int64_t v = 0; v < V; v += rows) {
+            const int64_t n = std::min(rows, V - v);
+            const at::Tensor wf = W.narrow(0, v, n).to(at::kFloat);
+            // dNLL/dz = (softmax - one-hot) / P for the mean over P predictions
+            at::Tensor p = (at::mm(x, wf.t()) - lse.unsqueeze(1)).exp_();
+            const at::Tensor hit = ((tgt >= v) & (tgt < v + n)).nonzero().squeeze(1);
+            p.index_put_({hit, tgt.index_select(0, hit) - v}, at::full({}, -1.0f), /*accumulate=*/true);
+            p.mul_(1.0 / double(P));
+            r.head_score += (wf * at::mm(p.t(), x)).abs_().sum(at::kDouble).item<double>();
+            dx.addmm_(p, wf);
+        }
+        at::Tensor dxn = at::zeros_like(xn);
+        dxn.narrow(1, 0, T - 1).copy_(dx.view({N, T - 1, H}));
+        xn.backward(dxn); // through the final norm (autograd records regardless of this guard)
+    }
+    r.dh = hL.grad();
+    r.norm_score = taylorSum(norm, norm.grad());
+    return r;
+}
+
 // Taylor importance block by block: forward storing block inputs, backward
 // through the head, then through each block from the last to the first with
 // that block's weights as fresh leaves. Head and blocks are back-propagated a
@@ -159,30 +215,35 @@ void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress
             h = blockForward(c.model.block(i), cfg, h, c.rope);
         }
     }
+    malloc_trim(0); // the forward's freed fp32 block copies (kept for reuse otherwise)
     at::AutoGradMode grad(true);
     const double total = double(blocks.size() + 1);
     double done = 0;
     reportProgress(progress, start + (1 - start) * done / total, "Taylor: head");
-    at::Tensor norm = c.model.finalNorm().detach().requires_grad_(true);
-    at::Tensor head = c.model.lmHead().detach().requires_grad_(true);
-    at::Tensor g = at::empty_like(h);
-    for (int64_t b = 0; b < N; b += chunk) {
-        const int64_t n = std::min(chunk, N - b);
-        at::Tensor hc = h.narrow(0, b, n).detach().requires_grad_(true);
-        const at::Tensor logits = at::linear(rmsNorm(hc, norm, cfg.rms_norm_eps), head);
-        // this chunk's share of the mean over all windows
-        (meanNllDifferentiable(logits, c.ids.narrow(0, b, n)) * (double(n) / double(N))).backward();
-        g.narrow(0, b, n).copy_(hc.grad());
+    at::Tensor g, headGrad;
+    if (cfg.tie_word_embeddings) {
+        // the tied head's gradient is kept for the embedding's score at the end
+        at::Tensor norm = c.model.finalNorm().detach().requires_grad_(true);
+        at::Tensor head = c.model.lmHead().detach().requires_grad_(true);
+        g = at::empty_like(h);
+        for (int64_t b = 0; b < N; b += chunk) {
+            const int64_t n = std::min(chunk, N - b);
+            at::Tensor hc = h.narrow(0, b, n).detach().requires_grad_(true);
+            const at::Tensor logits = at::linear(rmsNorm(hc, norm, cfg.rms_norm_eps), head);
+            // this chunk's share of the mean over all windows
+            (meanNllDifferentiable(logits, c.ids.narrow(0, b, n)) * (double(n) / double(N))).backward();
+            g.narrow(0, b, n).copy_(hc.grad());
+        }
+        res.taylor_matrix["model.norm.weight"] = taylorSum(norm, norm.grad());
+        headGrad = head.grad();
+    } else {
+        const SlicedHead sh = slicedHeadBackward(c.model, h, c.ids);
+        g = sh.dh;
+        res.taylor_matrix["model.norm.weight"] = sh.norm_score;
+        if (c.from == 0)
+            res.taylor_matrix["lm_head.weight"] = sh.head_score;
     }
     h = at::Tensor();
-    res.taylor_matrix["model.norm.weight"] = taylorSum(norm, norm.grad());
-    at::Tensor headGrad = head.grad();
-    head = at::Tensor();
-    if (!cfg.tie_word_embeddings) { // scored now, so the fp32 head and its gradient (2 × 0.5 GB on a 7B) go
-        if (c.from == 0)
-            res.taylor_matrix["lm_head.weight"] = taylorSum(c.model.raw(hfTensorName(TensorRole::Output)), headGrad);
-        headGrad = at::Tensor();
-    }
     malloc_trim(0);
     for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
         const int i = *it;
