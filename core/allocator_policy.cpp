@@ -16,4 +16,9 @@ void keepFreedMemoryForReuse()
     });
 }
 
+void releaseFreedMemory()
+{
+    malloc_trim(0);
+}
+
 } // namespace tailor

@@ -1,10 +1,9 @@
 #include "block_importance.h"
-#include "memory_estimate.h"
-
-#include <malloc.h>
+#include "allocator_policy.h"
 #include "compute_threads.h"
 #include "error.h"
 #include "llama_forward.h"
+#include "memory_estimate.h"
 #include "perplexity.h"
 
 #include <ATen/core/grad_mode.h>
@@ -215,7 +214,7 @@ void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress
             h = blockForward(c.model.block(i), cfg, h, c.rope);
         }
     }
-    malloc_trim(0); // the forward's freed fp32 block copies (kept for reuse otherwise)
+    releaseFreedMemory(); // the forward's freed fp32 block copies (kept for reuse otherwise)
     at::AutoGradMode grad(true);
     const double total = double(blocks.size() + 1);
     double done = 0;
@@ -244,7 +243,7 @@ void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress
             res.taylor_matrix["lm_head.weight"] = sh.head_score;
     }
     h = at::Tensor();
-    malloc_trim(0);
+    releaseFreedMemory();
     for (auto it = blocks.rbegin(); it != blocks.rend(); ++it) {
         const int i = *it;
         if (i < c.from) // blocks below the shard need no gradient
@@ -271,7 +270,7 @@ void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress
             res.blocks[i].taylor = sum;
         }
         w = BlockWeights();
-        malloc_trim(0); // glibc keeps the freed block graph otherwise (peak RSS on a 7B)
+        releaseFreedMemory(); // the block's graph and gradients (peak RSS on a 7B)
         done += 1;
         reportProgress(progress, start + (1 - start) * done / total, "Taylor: block " + std::to_string(i));
         if (partial)

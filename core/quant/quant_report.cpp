@@ -3,6 +3,7 @@
 #include "gptq.h"
 #include "linear_quantizer.h"
 #include "rtn_kernel.h"
+#include "core/allocator_policy.h"
 #include "core/arch_table.h"
 #include "core/compute_threads.h"
 #include "core/error.h"
@@ -16,7 +17,6 @@
 #include "core/layer_selection.h"
 
 #include <set>
-#include <malloc.h>
 #include <map>
 #include <QFile>
 #include <QJsonArray>
@@ -216,9 +216,9 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
         // GPTQ calibrates each block on the outputs of the blocks already quantized.
         if (calib)
             h = gptq ? blockForward(rep.model->block(b), cfg, h, rope) : hNext;
-        // glibc keeps freed per-layer buffers (hundreds of MB on a 1B model) in its
-        // heaps; give them back so the report stays within checkpoint + 3 GiB
-        malloc_trim(0);
+        // freed per-layer buffers (hundreds of MB on a 1B model) go back to the
+        // kernel, so the report stays within checkpoint + 3 GiB
+        releaseFreedMemory();
         reportProgress(progress, 0.8 * double(b + 1) / model.nBlocks(), "quantizing block " + std::to_string(b));
     }
 
