@@ -12,7 +12,6 @@
 
 #include <QCheckBox>
 #include <algorithm>
-#include <cmath>
 #include <QComboBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -38,6 +37,9 @@
 namespace tailor::ui {
 
 namespace {
+// Criterion names on the checkboxes and in the charts' notes, in Criterion order.
+const char* const kCriterionLabels[3] = {"PPL", "Taylor", "BI"};
+
 
 const char* kCriterionTitles[3] = {"PPL without the block (lower = less important)",
                                    "Taylor importance Σ|W·∂L/∂W|", "Block Influence 1 − cos(h_in, h_out)"};
@@ -99,9 +101,8 @@ void BlocksView::buildLayout()
     exclude_->setToolTip(tr("Blocks never proposed for dropping (Taylor+: first four and last two). "
                             "Negative indexes count from the end; 'none' for no exclusion."));
     auto* critRow = new QHBoxLayout;
-    const char* names[3] = {"PPL", "Taylor", "BI"};
     for (int i = 0; i < 3; ++i) {
-        useCriterion_[i] = new QCheckBox(tr(names[i]), calibBox);
+        useCriterion_[i] = new QCheckBox(tr(kCriterionLabels[i]), calibBox);
         useCriterion_[i]->setChecked(true);
         critRow->addWidget(useCriterion_[i]);
     }
@@ -491,9 +492,8 @@ void BlocksView::refreshPlots()
         } else {
             plots_[c]->setBars(v, labels, styles);
         }
-        static const char* names[3] = {"PPL", "Taylor", "BI"};
         plots_[c]->setPlaceholder(computed || r.blocks.empty() ? QString()
-                                  : tr("Not computed: tick %1 and run the scan").arg(tr(names[c])));
+                                  : tr("Not computed: tick %1 and run the scan").arg(tr(kCriterionLabels[c])));
     }
 }
 
