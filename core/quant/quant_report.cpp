@@ -165,11 +165,10 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
                 linearBits += 16.0 * double(raw.numel());
                 continue;
             }
-            const LayerChoice& c0 = it->second;
-            const bool fast = c0.method == QuantMethod::Rtn && rtnKernelSupports(c0.scheme);
+            const LayerChoice& c = it->second;
+            const bool fast = c.method == QuantMethod::Rtn && rtnKernelSupports(c.scheme);
             // the fast path reads the stored dtype itself; the others want fp32
             const at::Tensor wt = fast ? raw : raw.to(at::kFloat);
-            const LayerChoice& c = it->second;
             LayerQuantStats s;
             s.name = name;
             s.kind = roleInfo(role).kind;

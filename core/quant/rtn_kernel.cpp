@@ -32,9 +32,7 @@ std::vector<Partial> overRows(int64_t rows, F&& f)
     });
     return parts;
 }
-} // namespace
 
-namespace {
 // T: the stored element type (float, BFloat16, Half), read and widened in place.
 template <class T>
 at::Tensor rtnTyped(const at::Tensor& x, const QuantScheme& s, WeightErrorStats& st)
@@ -76,7 +74,7 @@ at::Tensor rtnTyped(const at::Tensor& x, const QuantScheme& s, WeightErrorStats&
                     double amax = 0;
                     for (int64_t j = 0; j < len; ++j)
                         amax = std::max(amax, std::abs(double(float(a[j]))));
-                    double scale = amax * 1.0 / qmaxSym;
+                    double scale = amax / qmaxSym;
                     if (scale == 0)
                         scale = 1; // a group of zeros keeps s = 1
                     for (int64_t j = 0; j < len; ++j) {
@@ -87,7 +85,6 @@ at::Tensor rtnTyped(const at::Tensor& x, const QuantScheme& s, WeightErrorStats&
                     double lo = double(float(a[0])), hi = lo;
                     for (int64_t j = 1; j < len; ++j)
                         lo = std::min(lo, double(float(a[j]))), hi = std::max(hi, double(float(a[j])));
-                    lo *= 1.0, hi *= 1.0;
                     double scale = (hi - lo) / levels;
                     if (scale == 0)
                         scale = 1;
