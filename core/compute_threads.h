@@ -1,6 +1,33 @@
 #pragma once
-// libtorch starts with one thread on these machines; every entry point sets it.
+// How many cores the engine computes on. libtorch starts with one thread on
+// these machines, so every entry point calls setComputeThreads.
+//
+// By default the count adapts to the machine: OpenMP workers (libtorch and
+// OpenBLAS) spin-wait at every barrier for the slowest thread, so a team of
+// two on a 2-core machine where another program holds a core runs at a
+// fraction of one thread's speed (eval on tinystories-12L: 0.08x of idle with
+// 2 threads beside one busy process, 0.8x with 1 thread). The engine samples
+// how much CPU time other processes used since the last look (/proc/stat minus
+// this process's own time, /proc/self/stat) at its progress points, and uses
+// the cores they leave free. docs/threads.md has the measurements and the
+// alternatives that were tried (OMP_WAIT_POLICY=PASSIVE costs a third of the
+// idle speed).
 namespace tailor {
-// n <= 0 means all cores. Returns the number in force.
+
+// n > 0: exactly n threads, fixed. n <= 0: adaptive, starting from the cores
+// others leave free. Returns the number in force.
 int setComputeThreads(int n);
+
+// Called at progress points (reportProgress) on the computing thread: with an
+// adaptive setting, re-checks at most every kAdaptIntervalMs how many cores
+// other processes keep busy and sets the thread count to the rest (at least
+// one). Cheap when called more often.
+void adaptComputeThreads();
+
+// Cores not used by other processes over the last sampling interval, in
+// [1, hardware cores]; exposed for the benchmark and tests.
+int freeCores();
+
+constexpr int kAdaptIntervalMs = 250;
+
 } // namespace tailor

@@ -1,10 +1,14 @@
 #include "progress.h"
+#include "compute_threads.h"
 #include "error.h"
 
 namespace tailor {
 
 void reportProgress(const ProgressFn& fn, double fraction, const std::string& stage)
 {
+    // Progress points are the engine's safe points between parallel work:
+    // where the thread count may follow the machine's load.
+    adaptComputeThreads();
     if (fn && !fn(Progress{fraction, stage}))
         throw Cancelled();
 }
