@@ -133,7 +133,13 @@ void MainWindow::openModel(const QString& dirIn)
             statusBar()->showMessage(tr("Opened %1").arg(dir));
             rememberRecent(dir);
             Q_EMIT modelOpened(dir);
-        });
+        },
+        [this, dir](const JobEnd& end) {
+            if (end.failed())
+                statusBar()->showMessage(tr("Could not open %1: %2").arg(dir, end.message));
+        },
+        // opening maps files and reads the config: it never waits behind a scan
+        JobOptions{JobLane::Short, QStringLiteral("open-model")});
 }
 
 void MainWindow::rememberRecent(const QString& dir)

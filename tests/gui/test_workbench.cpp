@@ -18,6 +18,7 @@
 #include <QDoubleSpinBox>
 #include <QSlider>
 
+#include "core/compress/compression_plan.h"
 #include "core/model_session.h"
 #include "core/perplexity.h"
 #include "test_data.h"
@@ -38,6 +39,8 @@
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtTest>
+#include <QListWidget>
+#include <unistd.h>
 
 using namespace tailor;
 using namespace tailor::ui;
@@ -350,6 +353,89 @@ private slots:
         QCOMPARE(v->plot(Criterion::Bi)->barCount(), 12);
         for (QCheckBox* box : v->findChildren<QCheckBox*>())
             box->setChecked(true);
+    }
+
+    // #13: every job has an end that gives the controls back, superseded work
+    // is cancelled, and short jobs do not wait behind a long one.
+    void jobsEndForEveryOutcome()
+    {
+        JobRunner* jobs = w_->jobs();
+        QTRY_VERIFY_WITH_TIMEOUT(!jobs->busy(), 120000);
+        QStringList cancelled, finished;
+        connect(jobs, &JobRunner::jobCancelled, this, [&](int, const QString& t) { cancelled << t; });
+        connect(jobs, &JobRunner::jobFinished, this, [&](int, const QString& t, double) { finished << t; });
+
+        // a quantization setting changed twice quickly: the first report is
+        // cancelled, one runs to the end
+        QuantView* q = w_->quantView();
+        w_->tabs()->setCurrentWidget(q);
+        QTRY_VERIFY_WITH_TIMEOUT(!jobs->busy() && !q->report().layers.empty(), 120000);
+        cancelled.clear();
+        finished.clear();
+        QSignalSpy report(q, &QuantView::reportReady);
+        QStringList started;
+        connect(jobs, &JobRunner::jobStarted, this, [&](int, const QString& t) { started << t; });
+        q->bitsSpin()->setValue(q->bitsSpin()->value() == 5 ? 6 : 5);
+        QTRY_VERIFY_WITH_TIMEOUT(started.filter("Quantize").size() == 1, 30000); // the first report is running
+        q->bitsSpin()->setValue(7);
+        QTRY_VERIFY_WITH_TIMEOUT(cancelled.filter("Quantize").size() == 1, 30000);
+        QCOMPARE(jobs->activeCount(JobLane::Long), 1); // only the new report is left
+        QTRY_VERIFY_WITH_TIMEOUT(report.count() == 1 && !jobs->busy(), 120000);
+        QCOMPARE(cancelled.filter("Quantize").size(), 1);
+        QCOMPARE(finished.filter("Quantize").size(), 1);
+        QCOMPARE(QString::fromStdString(q->report().scheme), QString("int7_sym_g32"));
+
+        // a histogram while a scan runs: it does not wait for the scan
+        BlocksView* b = w_->blocksView();
+        QTest::mouseClick(b->scanButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(!b->scanButton()->isEnabled(), 10000);
+        QCOMPARE(w_->jobDock()->jobList()->count(), 1); // the Jobs dock lists it
+        QSignalSpy hist(q, &QuantView::histogramReady);
+        q->selectLayer("model.layers.2.mlp.up_proj.weight");
+        QTRY_VERIFY_WITH_TIMEOUT(hist.count() == 1, 30000);
+        QVERIFY2(!b->scanButton()->isEnabled(), "the histogram waited for the scan to end");
+        // the scan is cancelled from the Jobs dock by selecting its row
+        w_->jobDock()->jobList()->setCurrentRow(0);
+        QTest::mouseClick(w_->jobDock()->cancelButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(b->scanButton()->isEnabled() && !jobs->busy(), 60000);
+        QCOMPARE(w_->jobDock()->jobList()->count(), 0);
+
+        // an export that fails gives Export back and says why
+        CompressView* v = w_->compressView();
+        w_->tabs()->setCurrentWidget(v);
+        v->setPlan(CompressionPlan::fromJson(QJsonObject{{"model", demoModelDir()}, {"drop_blocks", QJsonArray{5}}}, "plan"));
+        QSignalSpy ran(v, &CompressView::runFinished);
+        QTest::mouseClick(v->runButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(ran.count() == 1 && v->exportButton()->isEnabled(), 120000);
+        QTemporaryDir tmp;
+        QString target;
+        if (geteuid() == 0) { // root writes through file permissions: use a file system that refuses
+            target = "/proc/self/tailor-export";
+        } else {
+            QVERIFY(QDir(tmp.path()).mkdir("ro"));
+            QFile::setPermissions(tmp.filePath("ro"), QFile::ReadOwner | QFile::ExeOwner);
+            target = tmp.filePath("ro/hf");
+        }
+        v->exportTo(target, "hf", "F32", false);
+        QTRY_VERIFY_WITH_TIMEOUT(v->summary()->text().contains("Export failed"), 60000);
+        QVERIFY(v->exportButton()->isEnabled());
+        QVERIFY2(v->summary()->text().contains(QFileInfo(target).path()), qPrintable(v->summary()->text()));
+        QVERIFY(!QFileInfo::exists(target));
+
+        // a generation that fails (a prompt longer than the preview's 100 positions) gives Generate back
+        QLineEdit* promptEdit = nullptr;
+        for (QLineEdit* e : v->findChildren<QLineEdit*>())
+            if (e->text() == "Once upon a time")
+                promptEdit = e;
+        QVERIFY(promptEdit);
+        promptEdit->setText(QString("Once upon a time there was a dog. ").repeated(20));
+        QTest::mouseClick(v->generateButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(v->compressedSpeed()->text().contains("Generation failed"), 60000);
+        QVERIFY(v->compressedSpeed()->text().contains("no room to generate"));
+        QVERIFY(v->generateButton()->isEnabled());
+        promptEdit->setText("Once upon a time");
+        saveShot(w_.get(), "compress-view-failed-export.png");
+        w_->tabs()->setCurrentIndex(0);
     }
 
     void cleanupTestCase() { w_.reset(); }

@@ -55,17 +55,6 @@ EvalDock::EvalDock(JobRunner* runner, QWidget* parent) : QDockWidget(tr("Evaluat
             text_->setText(f);
     });
     connect(run_, &QPushButton::clicked, this, &EvalDock::run);
-    auto ended = [this](int id) {
-        if (id != job_)
-            return;
-        job_ = 0;
-        run_->setEnabled(session_ != nullptr);
-        if (result_->text() == tr("running…"))
-            result_->setText(tr("—"));
-    };
-    connect(runner_, &JobRunner::jobFinished, this, ended);
-    connect(runner_, &JobRunner::jobFailed, this, ended);
-    connect(runner_, &JobRunner::jobCancelled, this, ended);
 }
 
 void EvalDock::setSession(std::shared_ptr<ModelSession> s)
@@ -109,6 +98,14 @@ void EvalDock::run()
                                  .arg(r.tokens_per_s, 0, 'f', 0));
             Q_EMIT message(tr("PPL %1 on %2 (%3 windows of %4)").arg(r.ppl, 0, 'f', 6).arg(text_->text()).arg(r.windows).arg(r.seq_len));
             Q_EMIT evaluated(r);
+        },
+        [this](const JobEnd& end) {
+            job_ = 0;
+            run_->setEnabled(session_ != nullptr);
+            if (end.failed())
+                result_->setText(tr("Failed: %1").arg(end.message.toHtmlEscaped()));
+            else if (end.cancelled())
+                result_->setText(tr("Cancelled."));
         });
     job_ = id;
 }

@@ -11,6 +11,7 @@
 #include "core/result_cache.h"
 
 #include <QCheckBox>
+#include <QJsonArray>
 #include <algorithm>
 #include <QComboBox>
 #include <QFileDialog>
@@ -201,27 +202,6 @@ void BlocksView::connectSignals()
                 m.insert(block);
             model_->setMarked(m);
         });
-    auto ended = [this](int id, const QString& message) {
-        if (id != scanJob_)
-            return;
-        scanJob_ = 0;
-        drain_->stop();
-        if (pending_) { // keep what finished before a cancel
-            model_->setResult(*pending_);
-            pending_.reset();
-            refreshPlots();
-        }
-        scan_->setEnabled(session_ != nullptr);
-        if (!message.isEmpty())
-            status_->setText(message);
-    };
-    connect(runner_, &JobRunner::jobFinished, this, [ended](int id) { ended(id, {}); });
-    connect(runner_, &JobRunner::jobFailed, this, [this, ended](int id, const QString&, const QString& msg) {
-        ended(id, tr("Scan failed: %1").arg(msg));
-    });
-    connect(runner_, &JobRunner::jobCancelled, this, [this, ended](int id) {
-        ended(id, tr("Scan cancelled; blocks finished so far are shown."));
-    });
     // Partial results are drained on a timer, not replotted per block.
     connect(drain_, &QTimer::timeout, this, [this] {
         if (!pending_)
@@ -331,7 +311,8 @@ void BlocksView::loadCached()
             status_->setText(tr("Showing cached scores (dense calibration PPL %1). Run the scan to recompute.")
                                  .arg(model_->result().dense_ppl, 0, 'f', 4));
             refreshPlots();
-        });
+        },
+        {}, JobOptions{JobLane::Short, QStringLiteral("blocks-cache")});
 }
 
 void BlocksView::runScan()
@@ -378,8 +359,26 @@ void BlocksView::runScan()
             status_->setText(tr("Dense calibration PPL %1; scan took %2 s. Click bars or tick boxes to mark blocks.")
                                  .arg(r.dense_ppl, 0, 'f', 4)
                                  .arg(r.seconds, 0, 'f', 1));
+            if (json.contains("warnings"))
+                status_->setText(status_->text() + "<br>" + json.value("warnings").toArray().first().toString().toHtmlEscaped());
             Q_EMIT message(tr("Block scan finished: dense calibration PPL %1").arg(r.dense_ppl, 0, 'f', 6));
             Q_EMIT scanFinished();
+        },
+        [this, rev](const JobEnd& end) {
+            drain_->stop();
+            if (rev != revision_)
+                return;
+            scanJob_ = 0;
+            if (pending_) { // keep what finished before a cancel
+                model_->setResult(*pending_);
+                pending_.reset();
+                refreshPlots();
+            }
+            scan_->setEnabled(session_ != nullptr);
+            if (end.failed())
+                status_->setText(tr("Scan failed: %1").arg(end.message));
+            else if (end.cancelled())
+                status_->setText(tr("Scan cancelled; blocks finished so far are shown."));
         });
     scanJob_ = id;
 }
@@ -412,7 +411,11 @@ void BlocksView::suggest()
             const TokenWindows calib = session->calibration(calibPath, co);
             return suggestIterative(session->model(), calib, c, k, opt, p);
         },
-        this, [this](const std::vector<int>& pick) { model_->setMarked(std::set<int>(pick.begin(), pick.end())); });
+        this, [this](const std::vector<int>& pick) { model_->setMarked(std::set<int>(pick.begin(), pick.end())); },
+        [this](const JobEnd& end) {
+            if (end.failed())
+                status_->setText(tr("Suggestion failed: %1").arg(end.message));
+        });
 }
 
 void BlocksView::evaluateSelection()
@@ -466,9 +469,13 @@ void BlocksView::evaluateSelection()
             set(3, 0, "1.00×");
             set(3, 1, tr("%1× (−%2 % FLOPs)").arg(1.0 / (1.0 - o.savings.flop_reduction), 0, 'f', 2).arg(100 * o.savings.flop_reduction, 0, 'f', 1));
             selectionEvalPpl_ = o.evalDrop.ppl;
-            evaluate_->setEnabled(!model_->marked().empty());
             Q_EMIT message(tr("Selection: evaluation PPL %1 (dense %2)").arg(o.evalDrop.ppl, 0, 'f', 6).arg(o.evalDense.ppl, 0, 'f', 6));
             Q_EMIT selectionEvaluated();
+        },
+        [this](const JobEnd& end) {
+            evaluate_->setEnabled(session_ && !model_->marked().empty());
+            if (end.failed())
+                status_->setText(tr("Evaluation failed: %1").arg(end.message));
         });
 }
 

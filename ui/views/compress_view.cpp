@@ -44,6 +44,8 @@
 namespace tailor::ui {
 
 namespace {
+const QString kAsStored = QStringLiteral("as stored");
+
 struct Samples {
     GenerateResult dense, compressed;
 };
@@ -228,17 +230,6 @@ void CompressView::buildLayout()
     connect(run_, &QPushButton::clicked, this, [this] { run(); });
     connect(export_, &QPushButton::clicked, this, [this] { exportDialog(); });
     connect(generate_, &QPushButton::clicked, this, [this] { generateSamples(); });
-    // a failed or cancelled run gives the button back and says why
-    connect(runner_, &JobRunner::jobFailed, this, [this](int job, const QString&, const QString& msg) {
-        if (job != runJob_)
-            return;
-        run_->setEnabled(true);
-        summary_->setText("<span style='color:#c0392b'>" + msg.toHtmlEscaped() + "</span>");
-    });
-    connect(runner_, &JobRunner::jobCancelled, this, [this](int job) {
-        if (job == runJob_)
-            run_->setEnabled(true), summary_->setText(tr("Cancelled."));
-    });
     connect(savePlan_, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Save plan"), "plan.json", tr("Plans (*.json)"));
         if (path.isEmpty())
@@ -424,12 +415,16 @@ void CompressView::run()
                 return;
             applied_ = std::make_shared<AppliedPlan>(a);
             appliedPlan_ = p;
-            run_->setEnabled(true);
-            export_->setEnabled(true);
-            generate_->setEnabled(true);
             showStages();
             Q_EMIT message(tr("Plan applied: %1 stages").arg(a.stages.size()));
             Q_EMIT runFinished();
+        },
+        [this, rev](const JobEnd& end) {
+            if (rev != revision_)
+                return;
+            restoreButtons();
+            if (!end.done())
+                summary_->setText(endText(end, tr("Run")));
         });
 }
 
@@ -482,7 +477,7 @@ void CompressView::exportDialog()
     auto* browse = new QPushButton(tr("…"), &dlg);
     auto fillTypes = [type, format] {
         type->clear();
-        type->addItems(format->currentIndex() == 0 ? QStringList{"BF16", "F16", "F32"} : QStringList{"Q8_0", "Q4_0", "F16", "F32"});
+        type->addItems(format->currentIndex() == 0 ? QStringList{kAsStored, "BF16", "F16", "F32"} : QStringList{"Q8_0", "Q4_0", "F16", "F32"});
     };
     fillTypes();
     connect(format, &QComboBox::currentIndexChanged, &dlg, fillTypes);
@@ -521,7 +516,8 @@ void CompressView::exportTo(const QString& path, const QString& format, const QS
     auto session = session_;
     auto applied = applied_;
     const CompressionPlan p = appliedPlan_;
-    const std::string out = path.toStdString(), fmt = format.toStdString(), ty = type.toUpper().toStdString();
+    const std::string out = path.toStdString(), fmt = format.toStdString();
+    const std::string ty = type == kAsStored ? std::string() : type.toUpper().toStdString();
     const std::string evalText = evalText_->text().toStdString();
     export_->setEnabled(false);
     runner_->submit<CompressionReport>(
@@ -550,7 +546,6 @@ void CompressView::exportTo(const QString& path, const QString& format, const QS
         },
         this,
         [this, path, force](const CompressionReport& r) {
-            export_->setEnabled(true);
             try {
                 writeReportFolder(r, path + ".report", true);
             } catch (const std::exception& e) {
@@ -561,6 +556,11 @@ void CompressView::exportTo(const QString& path, const QString& format, const QS
                                                      .arg(double(r.bytes_output) / 1e6, 0, 'f', 2));
             Q_EMIT message(tr("Exported %1").arg(path));
             Q_EMIT exported(path);
+        },
+        [this](const JobEnd& end) {
+            restoreButtons();
+            if (!end.done())
+                summary_->setText(summary_->text() + "<br>" + endText(end, tr("Export")));
         });
 }
 
@@ -585,7 +585,6 @@ void CompressView::generateSamples()
         },
         this,
         [this](const Samples& s) {
-            generate_->setEnabled(true);
             denseText_->setPlainText(QString::fromStdString(s.dense.text));
             compressedText_->setPlainText(QString::fromStdString(s.compressed.text));
             denseSpeed_->setText(tr("<b>dense</b>: prefill %1 tokens/s, decode %2 tokens/s")
@@ -595,7 +594,29 @@ void CompressView::generateSamples()
                                           .arg(s.compressed.prefill_tokens_per_s, 0, 'f', 0)
                                           .arg(s.compressed.decode_tokens_per_s, 0, 'f', 0));
             Q_EMIT samplesReady();
+        },
+        [this](const JobEnd& end) {
+            restoreButtons();
+            if (!end.done())
+                compressedSpeed_->setText(endText(end, tr("Generation")));
         });
+}
+
+// Every job's end gives the buttons back: Run whenever no run is going,
+// Export and Generate whenever there is an applied plan to use.
+void CompressView::restoreButtons()
+{
+    const bool running = runner_->isActive(runJob_);
+    run_->setEnabled(session_ != nullptr && !running);
+    export_->setEnabled(applied_ != nullptr && !running);
+    generate_->setEnabled(applied_ != nullptr && !running);
+}
+
+QString CompressView::endText(const JobEnd& end, const QString& what)
+{
+    if (end.cancelled())
+        return tr("%1 cancelled.").arg(what);
+    return "<span style='color:#c0392b'>" + tr("%1 failed: %2").arg(what, end.message.toHtmlEscaped()) + "</span>";
 }
 
 } // namespace tailor::ui

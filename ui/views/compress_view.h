@@ -29,6 +29,7 @@ namespace tailor::ui {
 
 class BlocksView;
 class JobRunner;
+struct JobEnd;
 class LowRankView;
 class PlotView;
 class QuantView;
@@ -44,7 +45,7 @@ public:
     void setPlan(const CompressionPlan& p);
     void takeFromViews();
     void run();
-    // Export of the last run: format "hf" | "gguf", type F32/F16/BF16 | F32/F16/Q8_0/Q4_0;
+    // Export of the last run: format "hf" | "gguf", type F32/F16/BF16 (or "": as stored) | F32/F16/Q8_0/Q4_0;
     // a report folder <path>.report is written beside it.
     void exportTo(const QString& path, const QString& format, const QString& type, bool force);
     void generateSamples();
@@ -56,6 +57,9 @@ public:
     QComboBox* quantBox() const { return quant_; }
     QPushButton* runButton() const { return run_; }
     QPushButton* generateButton() const { return generate_; }
+    QPushButton* exportButton() const { return export_; }
+    QLabel* summary() const { return summary_; }
+    QLabel* compressedSpeed() const { return compressedSpeed_; }
     QTableWidget* stagesTable() const { return stages_; }
     PlotView* healPlot() const { return healPlot_; }
     QLabel* prediction() const { return prediction_; }
@@ -76,6 +80,8 @@ private:
     void showStages();
     void addHealStep(const HealStep& h);
     void exportDialog();
+    void restoreButtons();
+    static QString endText(const JobEnd& end, const QString& what);
 
     JobRunner* runner_;
     BlocksView* blocks_;

@@ -201,14 +201,10 @@ LowRankView::LowRankView(JobRunner* runner, QWidget* parent) : QWidget(parent), 
             layer_->setCurrentIndex(r);
     });
     connect(evaluate_, &QPushButton::clicked, this, [this] { runEvaluation(); });
-    // a failed or cancelled evaluation gives the button back and says why
-    connect(runner_, &JobRunner::jobFailed, this, [this](int id, const QString&, const QString& message) {
-        if (id == evalJob_)
-            evaluate_->setEnabled(true), evalResult_->setText(message.toHtmlEscaped());
-    });
-    connect(runner_, &JobRunner::jobCancelled, this, [this](int id) {
-        if (id == evalJob_)
-            evaluate_->setEnabled(true), evalResult_->setText(tr("Cancelled."));
+    // the spectra's failure message carries a Retry link
+    connect(figures_, &QLabel::linkActivated, this, [this](const QString& link) {
+        if (link == QLatin1String("retry") && session_)
+            computeSpectra();
     });
 }
 
@@ -275,7 +271,15 @@ void LowRankView::computeSpectra()
             refreshOverview();
             showLayer();
             Q_EMIT spectraReady();
-        });
+        },
+        [this, rev](const JobEnd& end) {
+            if (rev != revision_ || end.done())
+                return;
+            const QString why = end.cancelled() ? tr("Computing singular values was cancelled.")
+                                                : tr("Singular values failed: %1").arg(end.message.toHtmlEscaped());
+            figures_->setText(why + QStringLiteral(" <a href=\"retry\">") + tr("Retry") + QStringLiteral("</a>"));
+        },
+        JobOptions{JobLane::Long, QStringLiteral("spectra")});
 }
 
 int64_t LowRankView::rankOf(std::size_t i) const
@@ -484,7 +488,6 @@ void LowRankView::runEvaluation()
         },
         this,
         [this, rev, whiten](const LowRankEval& e) {
-            evaluate_->setEnabled(true);
             if (rev != revision_)
                 return;
             lastCalibPpl_ = e.ppl;
@@ -498,7 +501,15 @@ void LowRankView::runEvaluation()
                 text += "<br>" + QString::fromStdString(w).toHtmlEscaped();
             evalResult_->setText(text);
             Q_EMIT evaluated();
-        });
+        },
+        [this](const JobEnd& end) {
+            evaluate_->setEnabled(true);
+            if (end.failed())
+                evalResult_->setText(tr("Evaluation failed: %1").arg(end.message.toHtmlEscaped()));
+            else if (end.cancelled())
+                evalResult_->setText(tr("Evaluation cancelled."));
+        },
+        JobOptions{JobLane::Long, QStringLiteral("lowrank-eval")});
 }
 
 } // namespace tailor::ui

@@ -230,7 +230,17 @@ void QuantView::recompute()
             selectLayer(selected_);
             loadHistogram();
             Q_EMIT reportReady();
-        });
+        },
+        [this, rev](const JobEnd& end) {
+            if (rev != revision_)
+                return; // superseded: the newer report's status stands
+            if (end.failed())
+                status_->setText(tr("Quantization failed: %1").arg(end.message));
+            else if (end.cancelled())
+                status_->setText(tr("Quantization cancelled."));
+        },
+        // a changed setting replaces the report being computed
+        JobOptions{JobLane::Long, QStringLiteral("quant-report")});
 }
 
 void QuantView::fillTable()
@@ -319,7 +329,13 @@ void QuantView::loadHistogram()
             scales_->setHistogram(h.scales.edges, h.scales.counts);
             error_->setHistogram(h.error.edges, h.error.counts);
             Q_EMIT histogramReady();
-        });
+        },
+        [this](const JobEnd& end) {
+            if (end.failed())
+                status_->setText(tr("Histogram failed: %1").arg(end.message));
+        },
+        // one layer's histogram takes milliseconds: it never waits for a scan
+        JobOptions{JobLane::Short, QStringLiteral("histogram")});
 }
 
 void QuantView::showEvent(QShowEvent* e)
