@@ -10,6 +10,13 @@ namespace tailor {
 
 namespace {
 
+constexpr double kMaxSize = 2147483647.0; // 2^31 - 1
+
+std::string number(double v)
+{
+    return QString::number(v, 'g', 6).toStdString();
+}
+
 // Reads config keys with type checks; every message names the file and key.
 class ConfigReader {
 public:
@@ -67,6 +74,12 @@ public:
             fail(key, "must be an object");
         return v.toObject();
     }
+    void requireRange(const char* key, double v, double lo, double hi) const
+    {
+        if (!(v >= lo && v <= hi)) // also refuses NaN
+            fail(key, "is " + number(v) + ", outside the range " + number(lo) + " .. " + number(hi) +
+                          " a working model needs");
+    }
     [[noreturn]] void fail(const char* key, const std::string& what) const
     {
         throw Error(file_ + ": key '" + key + "' " + what);
@@ -114,26 +127,39 @@ ModelConfig ModelConfig::fromJson(const std::string& json, const std::string& fi
     c.n_layer = r.requiredInt("num_hidden_layers");
     c.n_head = r.requiredInt("num_attention_heads");
     c.n_head_kv = r.optionalInt("num_key_value_heads", c.n_head);
-    if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.intermediate_size <= 0 || c.n_layer <= 0 ||
-        c.n_head <= 0 || c.n_head_kv <= 0)
-        throw Error(file + ": sizes must be positive");
+    // Upper bounds keep products of sizes inside int64 and name the key
+    // instead of failing later in an allocation.
+    r.requireRange("vocab_size", double(c.vocab_size), 1, kMaxSize);
+    r.requireRange("hidden_size", double(c.hidden_size), 1, kMaxSize);
+    r.requireRange("intermediate_size", double(c.intermediate_size), 1, kMaxSize);
+    r.requireRange("num_hidden_layers", double(c.n_layer), 1, 100000);
+    r.requireRange("num_attention_heads", double(c.n_head), 1, 100000);
+    r.requireRange("num_key_value_heads", double(c.n_head_kv), 1, 100000);
     if (c.n_head % c.n_head_kv != 0)
         r.fail("num_key_value_heads", "must divide num_attention_heads (" +
                                           std::to_string(c.n_head) + ")");
     const int64_t defaultHeadDim = c.hidden_size / c.n_head;
     c.head_dim = r.optionalInt("head_dim", defaultHeadDim);
-    if (c.head_dim <= 0 || c.head_dim % 2 != 0)
-        r.fail("head_dim", "must be a positive even number");
+    if (c.head_dim <= 0 || c.head_dim % 2 != 0 || c.head_dim > 100000)
+        r.fail("head_dim", "must be a positive even number (at most 100000)");
     if (!doc.object().contains("head_dim") && c.hidden_size % c.n_head != 0)
         r.fail("hidden_size", "must be divisible by num_attention_heads");
     c.max_position_embeddings = r.optionalInt("max_position_embeddings", 2048);
+    r.requireRange("max_position_embeddings", double(c.max_position_embeddings), 1, kMaxSize);
+    // A non-positive epsilon divides by zero on an all-zero row; one near 1
+    // is no RMSNorm any more. Real checkpoints use 1e-6 .. 1e-5.
     c.rms_norm_eps = r.optionalDouble("rms_norm_eps", 1e-6);
+    r.requireRange("rms_norm_eps", c.rms_norm_eps, 1e-12, 0.1);
+    // RoPE frequencies are theta^(-2i/d): theta <= 1 makes them grow with i
+    // (or NaN); real values are 1e4 .. 1e7.
     c.rope_theta = r.optionalDouble("rope_theta", 10000.0);
+    r.requireRange("rope_theta", c.rope_theta, 1.0 + 1e-9, 1e12);
     c.tie_word_embeddings = r.optionalBool("tie_word_embeddings", false);
     c.attention_bias = c.model_type == "qwen2" || r.optionalBool("attention_bias", false);
     c.bos_token_id = r.optionalInt("bos_token_id", -1);
     c.eos_token_id = r.optionalInt("eos_token_id", -1);
     c.sliding_window = r.optionalInt("sliding_window", 0);
+    r.requireRange("sliding_window", double(c.sliding_window), 0, kMaxSize);
     c.torch_dtype = r.optionalString("torch_dtype");
     if (r.optionalString("hidden_act") != "" && r.optionalString("hidden_act") != "silu")
         r.fail("hidden_act", "is '" + r.optionalString("hidden_act") + "', only 'silu' is supported");
@@ -155,8 +181,16 @@ ModelConfig ModelConfig::fromJson(const std::string& json, const std::string& fi
         c.rope_scaling.high_freq_factor = s.optionalDouble("high_freq_factor", 4.0);
         c.rope_scaling.original_max_position_embeddings =
             s.optionalInt("original_max_position_embeddings", 8192);
-        if (c.rope_scaling.factor <= 0)
-            throw Error(file + ": rope_scaling factor must be positive");
+        // Real factors are 1 .. 64 (Llama 3.x: 8 and 32); beyond 1024 the
+        // positions collapse onto each other.
+        s.requireRange("factor", c.rope_scaling.factor, 1e-6, 1024);
+        s.requireRange("low_freq_factor", c.rope_scaling.low_freq_factor, 1e-6, 1024);
+        s.requireRange("high_freq_factor", c.rope_scaling.high_freq_factor, 1e-6, 1024);
+        s.requireRange("original_max_position_embeddings", double(c.rope_scaling.original_max_position_embeddings), 1,
+                       kMaxSize);
+        // llama3's smoothing divides by high - low
+        if (type == "llama3" && c.rope_scaling.high_freq_factor <= c.rope_scaling.low_freq_factor)
+            s.fail("high_freq_factor", "must be larger than low_freq_factor");
     }
     return c;
 }

@@ -18,7 +18,14 @@ void AddedTokens::load(const QJsonArray& arr)
         t.content = o.value("content").toString();
         if (t.content.isEmpty() || !o.value("id").isDouble())
             throw Error("added_tokens: an entry lacks 'content' or 'id'");
-        t.id = int32_t(o.value("id").toDouble());
+        const double id = o.value("id").toDouble();
+        if (id < 0 || id > 2147483646.0 || id != double(int64_t(id)))
+            throw Error("added_tokens: token '" + t.content.toStdString() + "' has id " + QString::number(id, 'g', 12).toStdString() +
+                        ", not a non-negative 32-bit integer");
+        t.id = int32_t(id);
+        if (byId_.contains(t.id))
+            throw Error("added_tokens: tokens '" + tokens_[std::size_t(byId_[t.id])].content.toStdString() + "' and '" +
+                        t.content.toStdString() + "' have the same id " + std::to_string(t.id));
         t.special = o.value("special").toBool(false);
         t.lstrip = o.value("lstrip").toBool(false);
         t.rstrip = o.value("rstrip").toBool(false);

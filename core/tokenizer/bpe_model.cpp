@@ -2,6 +2,7 @@
 #include "core/error.h"
 
 #include <QJsonArray>
+#include <QJsonDocument>
 
 #include <cstdio>
 #include <queue>
@@ -12,6 +13,18 @@ namespace {
 int utf8Len(unsigned char c) { return c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4; }
 constexpr std::size_t kCacheWordBytes = 64;
 constexpr std::size_t kCacheEntries = 200000;
+// Room above the vocabulary's own size for ids that added tokens fill.
+constexpr double kMaxIdsBeyondVocab = 65536;
+
+bool optionalBool(const QJsonObject& m, const char* key)
+{
+    const QJsonValue v = m.value(key);
+    if (v.isUndefined() || v.isNull())
+        return false;
+    if (!v.isBool())
+        throw Error(std::string("model.") + key + " must be true or false");
+    return v.toBool();
+}
 } // namespace
 
 BpeModel::BpeModel(const QJsonObject& m)
@@ -21,12 +34,25 @@ BpeModel::BpeModel(const QJsonObject& m)
         throw Error("model.vocab is missing or not an object");
     const QJsonObject v = vocab.toObject();
     vocab_.reserve(std::size_t(v.size()) * 2);
+    // Ids index tables of the vocabulary's size: each must be a distinct
+    // integer in 0 .. size-1 (added tokens extend the range; Tokenizer::load
+    // checks the union has no gaps).
+    const double limit = double(v.size()) + kMaxIdsBeyondVocab;
     for (auto it = v.begin(); it != v.end(); ++it) {
-        if (!it.value().isDouble() || it.value().toDouble() < 0)
-            throw Error("model.vocab: id of token '" + it.key().toStdString() + "' is not a non-negative integer");
-        addToken(it.key().toStdString(), int32_t(it.value().toDouble()));
+        const double id = it.value().toDouble(-1);
+        if (!it.value().isDouble() || id < 0 || id != double(int64_t(id)) || id >= limit)
+            throw Error("model.vocab: id of token '" + it.key().toStdString() + "' is " +
+                        QJsonDocument(QJsonArray{it.value()}).toJson(QJsonDocument::Compact).mid(1).chopped(1).toStdString() +
+                        ", not an integer in 0 .. " + std::to_string(int64_t(limit) - 1));
+        if (hasId(int32_t(id)))
+            throw Error("model.vocab: tokens '" + tokenText(int32_t(id)) + "' and '" + it.key().toStdString() +
+                        "' have the same id " + std::to_string(int64_t(id)));
+        addToken(it.key().toStdString(), int32_t(id));
     }
-    const QJsonArray merges = m.value("merges").toArray();
+    const QJsonValue mergesValue = m.value("merges");
+    if (!mergesValue.isUndefined() && !mergesValue.isNull() && !mergesValue.isArray())
+        throw Error("model.merges must be a list");
+    const QJsonArray merges = mergesValue.toArray();
     merges_.reserve(std::size_t(merges.size()) * 2);
     int32_t rank = 0;
     for (const auto& e : merges) {
@@ -57,9 +83,9 @@ BpeModel::BpeModel(const QJsonObject& m)
         if (unkId_ < 0)
             throw Error("model.unk_token '" + unk.toString().toStdString() + "' is not in the vocabulary");
     }
-    byteFallback_ = m.value("byte_fallback").toBool(false);
-    fuseUnk_ = m.value("fuse_unk").toBool(false);
-    ignoreMerges_ = m.value("ignore_merges").toBool(false);
+    byteFallback_ = optionalBool(m, "byte_fallback");
+    fuseUnk_ = optionalBool(m, "fuse_unk");
+    ignoreMerges_ = optionalBool(m, "ignore_merges");
     for (int b = 0; b < 256; ++b) {
         char name[8];
         std::snprintf(name, sizeof name, "<0x%02X>", b);
@@ -76,10 +102,15 @@ BpeModel::BpeModel(const QJsonObject& m)
 void BpeModel::addToken(const std::string& token, int32_t id)
 {
     vocab_[token] = id;
-    if (std::size_t(id) >= idToToken_.size())
+    if (std::size_t(id) >= idToToken_.size()) {
         idToToken_.resize(std::size_t(id) + 1);
+        assigned_.resize(std::size_t(id) + 1);
+    }
     idToToken_[std::size_t(id)] = token;
+    assigned_[std::size_t(id)] = true;
 }
+
+bool BpeModel::hasId(int32_t id) const { return id >= 0 && std::size_t(id) < assigned_.size() && assigned_[std::size_t(id)]; }
 
 int32_t BpeModel::tokenId(const std::string& token) const
 {

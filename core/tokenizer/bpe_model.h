@@ -21,6 +21,7 @@ public:
     const std::string& tokenText(int32_t id) const;  // "" if absent
     int32_t vocabSize() const { return int32_t(idToToken_.size()); }
     void addToken(const std::string& token, int32_t id); // added tokens outside the model vocab
+    bool hasId(int32_t id) const;
 
 private:
     struct Merge { int32_t rank; int32_t id; };
@@ -29,6 +30,7 @@ private:
 
     std::unordered_map<std::string, int32_t> vocab_;
     std::vector<std::string> idToToken_;
+    std::vector<bool> assigned_;
     std::unordered_map<uint64_t, Merge> merges_;
     int32_t unkId_ = -1;
     bool byteFallback_ = false;

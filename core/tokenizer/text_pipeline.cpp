@@ -41,8 +41,15 @@ public:
     QString apply(const QString& s) const override
     {
         QString r = s;
-        for (const auto& p : parts)
+        for (const auto& p : parts) {
             r = p->apply(r);
+            // Real normalizers map a character to at most a few; a chain that
+            // keeps growing the text (a Replace repeated) would take the
+            // machine's memory with it.
+            if (r.size() > 4 * s.size() + 1024)
+                throw Error("normalizer Sequence: expands a " + std::to_string(s.size()) + "-character text to " +
+                            std::to_string(r.size()) + " characters; refusing a normalizer that multiplies the text");
+        }
         return r;
     }
 };
@@ -276,6 +283,11 @@ std::unique_ptr<Normalizer> Normalizer::fromJson(const QJsonValue& v)
     if (type == "Replace") {
         auto r = std::make_unique<ReplaceNormalizer>();
         r->rx = patternRegex(o.value("pattern"), "normalizer Replace");
+        // A pattern that matches nothing inserts its content between every two
+        // characters: never meant, and it doubles the text per Replace.
+        const auto onLetter = r->rx.match(QStringLiteral("a"));
+        if (r->rx.match(QString()).hasMatch() || (onLetter.hasMatch() && onLetter.capturedLength() == 0))
+            throw Error("normalizer Replace: pattern '" + r->rx.pattern().toStdString() + "' matches the empty string");
         r->content = o.value("content").toString();
         return r;
     }

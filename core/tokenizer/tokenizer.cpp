@@ -107,6 +107,29 @@ void Tokenizer::Impl::loadPostProcessor(const QJsonValue& v)
     throw Error("post_processor '" + type.toStdString() + "' is not supported");
 }
 
+namespace {
+
+// Embedding rows are indexed by id, so every id from 0 to the largest must
+// name one token (vocabulary or added) and the largest must stay near the
+// vocabulary's size: a stray 1e8 would size tables by it.
+void checkIdsAreDense(const BpeModel& model, const AddedTokens& added)
+{
+    const int64_t limit = int64_t(model.vocabSize()) + 65536;
+    int32_t top = model.vocabSize() - 1;
+    for (const auto& a : added.tokens()) {
+        if (a.id >= limit)
+            throw Error("added_tokens: token '" + a.content.toStdString() + "' has id " + std::to_string(a.id) +
+                        ", far beyond the vocabulary's " + std::to_string(model.vocabSize()) + " ids");
+        top = std::max(top, a.id);
+    }
+    for (int32_t id = 0; id <= top; ++id)
+        if (!model.hasId(id) && !added.byId(id))
+            throw Error("model.vocab: no token has id " + std::to_string(id) + " (ids must run from 0 to " +
+                        std::to_string(top) + " without gaps)");
+}
+
+} // namespace
+
 Tokenizer::Tokenizer() : d(std::make_unique<Impl>()) {}
 Tokenizer::~Tokenizer() = default;
 
@@ -124,6 +147,8 @@ std::shared_ptr<Tokenizer> Tokenizer::load(const std::string& pathIn)
     try {
         const QJsonObject root = readJsonFile(file, label).object();
         const QJsonObject model = root.value("model").toObject();
+        if (!model.value("type").isUndefined() && !model.value("type").isString())
+            throw Error("model.type must be a string such as \"BPE\"");
         QString type = model.value("type").toString();
         if (type.isEmpty() && model.contains("merges"))
             type = "BPE";
@@ -132,6 +157,7 @@ std::shared_ptr<Tokenizer> Tokenizer::load(const std::string& pathIn)
                         "' is not supported (Tailor reads BPE tokenizers: Llama, Mistral, Qwen, SmolLM, GPT-2)");
         d.model = std::make_unique<BpeModel>(model);
         d.added.load(root.value("added_tokens").toArray());
+        checkIdsAreDense(*d.model, d.added);
         d.normalizer = Normalizer::fromJson(root.value("normalizer"));
         d.preTokenizer = PreTokenizer::fromJson(root.value("pre_tokenizer"));
         d.decoder = Decoder::fromJson(root.value("decoder"));
