@@ -356,7 +356,7 @@ BlockScanResult scanBlocks(const Model& model, const TokenWindows& calib, const 
     if (!opt.ppl && !opt.taylor && !opt.bi)
         throw Error("no criterion selected");
     ScanContext c{model, calib, opt, blockSkipMask(model, opt.pre_dropped), opt.only_from, to, {}, {}};
-    int candidates = 0;
+    int candidates = 0, present = 0;
     std::set<int> excl;
     for (int e : opt.excluded) {
         if (e < 0 || e >= L)
@@ -370,9 +370,20 @@ BlockScanResult scanBlocks(const Model& model, const TokenWindows& calib, const 
         res.blocks[i].excluded = excl.count(i) > 0;
         res.blocks[i].computed = i >= c.from && i <= c.to && !c.skip[i];
         candidates += !res.blocks[i].excluded && !c.skip[i];
+        present += !c.skip[i];
     }
+    if (present == 0)
+        throw Error("every block is already dropped: nothing is left to score");
+    // A small model (5 blocks under Taylor+'s six exclusions) is still scored
+    // in full; the user is told that no block is a candidate.
     if (candidates == 0)
-        throw Error("every block is excluded or already dropped: nothing is left to rank");
+        res.warnings.push_back("every block of this " + std::to_string(L) +
+                               "-block model is excluded from pruning (exclusions: " + [&] {
+                                   std::string l;
+                                   for (int e : excl)
+                                       l += (l.empty() ? "" : ",") + std::to_string(e);
+                                   return l;
+                               }() + "): the scores are shown, but no block is a candidate; use --exclude none to rank them all");
     c.ids = at::from_blob(const_cast<int64_t*>(calib.ids.data()), {calib.count, calib.seq_len}, at::kLong);
     c.rope = makeRope(model.config(), calib.seq_len);
     const double forwardShare = opt.taylor ? (opt.ppl || opt.bi ? 0.6 : 0.0) : 1.0;

@@ -55,6 +55,7 @@ struct BlockScanResult {
     std::vector<BlockScore> blocks;
     std::map<std::string, double> taylor_matrix; // per tensor, computed blocks only (+ globals)
     double seconds = 0;
+    std::vector<std::string> warnings; // e.g. no block left as a pruning candidate
 };
 
 // {0, 1, 2, 3, L-2, L-1} clipped to the model (Taylor+).

@@ -66,12 +66,19 @@ QJsonObject scanToJson(const BlockScanResult& r, const ScanFingerprint& fp, int 
     QJsonObject matrices;
     for (const auto& [name, v] : r.taylor_matrix)
         matrices[QString::fromStdString(name)] = v;
-    return QJsonObject{{"dense_ppl", jsonNumber(r.dense_ppl)},
-                       {"blocks", blocks},
-                       {"taylor_matrix", matrices},
-                       {"seconds", r.seconds},
-                       {"fingerprint", fingerprintToJson(fp)},
-                       {"only_blocks", QJsonArray{onlyFrom, onlyTo}}};
+    QJsonObject o{{"dense_ppl", jsonNumber(r.dense_ppl)},
+                  {"blocks", blocks},
+                  {"taylor_matrix", matrices},
+                  {"seconds", r.seconds},
+                  {"fingerprint", fingerprintToJson(fp)},
+                  {"only_blocks", QJsonArray{onlyFrom, onlyTo}}};
+    if (!r.warnings.empty()) {
+        QJsonArray w;
+        for (const auto& m : r.warnings)
+            w.append(QString::fromStdString(m));
+        o["warnings"] = w;
+    }
+    return o;
 }
 
 BlockScanResult scanFromJson(const QJsonObject& o, ScanFingerprint* fp, int* onlyFrom, int* onlyTo)

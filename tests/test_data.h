@@ -68,4 +68,17 @@ bool throwsA(F&& f)
     return false;
 }
 
+// The message of the std::exception f throws, or "" when it throws nothing:
+// bad-input tests check that the message names what is wrong.
+template <class F>
+std::string errorOf(F&& f)
+{
+    try {
+        f();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return {};
+}
+
 } // namespace testdata

@@ -83,6 +83,8 @@ int cmdBlocks(const Argv& argv)
         if ((std::string(c) == "ppl" && opt.ppl) || (std::string(c) == "taylor" && opt.taylor) || (std::string(c) == "bi" && opt.bi))
             fp.criteria.push_back(c);
     QJsonObject out = scanToJson(r, fp, opt.only_from, opt.only_to < 0 ? L - 1 : opt.only_to);
+    for (const auto& m : r.warnings)
+        std::fprintf(stderr, "warning: %s\n", m.c_str());
     if (args.has("suggest")) {
         const int k = int(args.getInt("suggest", 1));
         const Criterion c = criterionFromName(criterion == "all" ? "ppl" : criterion);

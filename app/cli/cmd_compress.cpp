@@ -52,7 +52,8 @@ int cmdCompress(const Argv& argv)
     const std::string format = args.get("format", "hf");
     if (format != "hf" && format != "gguf")
         throw UsageError("--format " + format + ": 'hf' (a Hugging Face directory) or 'gguf' (one file for llama.cpp)");
-    std::string type = args.get("type", format == "gguf" ? "f16" : "bf16");
+    // HF: each tensor as stored unless --type; GGUF: F16 unless --type
+    std::string type = args.get("type", format == "gguf" ? "f16" : "");
     for (auto& ch : type)
         ch = char(std::toupper(static_cast<unsigned char>(ch)));
     const auto session = ModelSession::open(plan.model);

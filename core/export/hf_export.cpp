@@ -14,6 +14,8 @@
 #include <QJsonObject>
 #include <QTemporaryDir>
 
+#include <sys/stat.h>
+
 namespace tailor {
 
 namespace {
@@ -25,18 +27,39 @@ void writeFile(const QString& path, const QByteArray& bytes)
 
 struct OutTensor {
     std::string name;
+    DType dtype;
     at::Tensor data;
 };
+
+// QTemporaryDir makes the folder 0700 (private while half-written); the
+// finished export gets the permissions any folder the user makes would.
+void applyUmask(const QString& dir)
+{
+    const mode_t mask = umask(0);
+    umask(mask);
+    ::chmod(QFile::encodeName(dir).constData(), 0777 & ~mask);
+}
 
 } // namespace
 
 void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std::string& outDirIn, const HfExportOptions& opt,
               const ProgressFn& progress)
 {
-    const at::ScalarType st = opt.dtype == "F32" ? at::kFloat : opt.dtype == "F16" ? at::kHalf : at::kBFloat16;
-    const DType dt = opt.dtype == "F32" ? DType::F32 : opt.dtype == "F16" ? DType::F16 : DType::BF16;
-    if (opt.dtype != "F32" && opt.dtype != "F16" && opt.dtype != "BF16")
+    if (!opt.dtype.empty() && opt.dtype != "F32" && opt.dtype != "F16" && opt.dtype != "BF16")
         throw Error("export dtype '" + opt.dtype + "' is not F32, F16 or BF16");
+    // Without a requested dtype every tensor keeps the one it was stored in
+    // (a changed tensor: its original's), so an export loses no precision.
+    const Checkpoint& ckpt = model.checkpoint();
+    const auto dtypeOf = [&](const std::string& src) {
+        if (!opt.dtype.empty())
+            return *dtypeFromSafetensors(opt.dtype);
+        if (const CheckpointTensor* t = ckpt.find(src))
+            return t->info->dtype;
+        const auto f = ckpt.factoredWeights().find(src);
+        if (f != ckpt.factoredWeights().end())
+            return f->second.first->info->dtype;
+        return *dtypeFromSafetensors(ckpt.mainDType());
+    };
     const auto skip = blockSkipMask(model, dropBlocks);
     const QString outDir = QFileInfo(QString::fromStdString(outDirIn)).absoluteFilePath();
     if (QFileInfo::exists(outDir) && !opt.force)
@@ -57,7 +80,8 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
     QJsonObject cfg = QJsonDocument::fromJson(cfgFile.readAll()).object();
     const int kept = model.nBlocks() - int(dropBlocks.size());
     cfg["num_hidden_layers"] = kept;
-    cfg["torch_dtype"] = opt.dtype == "F32" ? "float32" : opt.dtype == "F16" ? "float16" : "bfloat16";
+    const std::string mainType = opt.dtype.empty() ? ckpt.mainDType() : opt.dtype;
+    cfg["torch_dtype"] = mainType == "F32" ? "float32" : mainType == "F16" ? "float16" : "bfloat16";
     writeFile(out.filePath("config.json"), QJsonDocument(cfg).toJson());
     for (const char* f : {"tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json", "generation_config.json"}) {
         const QString src = QDir(srcDir).filePath(f);
@@ -102,7 +126,7 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
     int shards = 1;
     uint64_t current = 0;
     for (const auto& e : names) {
-        uint64_t bytes = dtypeSize(dt);
+        uint64_t bytes = dtypeSize(dtypeOf(e.src));
         for (auto d : tensorOf(e).sizes())
             bytes *= uint64_t(d);
         if (current > 0 && current + bytes > opt.shard_bytes) {
@@ -120,14 +144,16 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
                                          : QString("model-%1-of-%2.safetensors").arg(s + 1, 5, 10, QChar('0')).arg(shards, 5, 10, QChar('0'));
         std::vector<OutTensor> data;
         for (; i < names.size() && shardOf[i] == s; ++i) {
-            data.push_back({names[i].dst, tensorOf(names[i]).to(st).contiguous()});
+            const DType dt = dtypeOf(names[i].src);
+            const at::ScalarType st = dt == DType::F32 ? at::kFloat : dt == DType::F16 ? at::kHalf : at::kBFloat16;
+            data.push_back({names[i].dst, dt, tensorOf(names[i]).to(st).contiguous()});
             weightMap[QString::fromStdString(names[i].dst)] = file;
             reportProgress(progress, double(i + 1) / double(names.size()), "writing " + names[i].dst);
         }
         std::vector<TensorToWrite> tw;
         for (const auto& t : data) {
             const uint64_t bytes = uint64_t(t.data.numel()) * uint64_t(t.data.element_size());
-            tw.push_back({t.name, dt, t.data.sizes().vec(), t.data.data_ptr(), bytes});
+            tw.push_back({t.name, t.dtype, t.data.sizes().vec(), t.data.data_ptr(), bytes});
             totalBytes += bytes;
         }
         try {
@@ -158,7 +184,7 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
                              .arg(kept)
                              .arg(model.nBlocks())
                              .arg(dropped.isEmpty() ? QString() : QString(" (dropped %1, later blocks renumbered)").arg(dropped))
-                             .arg(QString::fromStdString(opt.dtype), QDateTime::currentDateTimeUtc().toString(Qt::ISODate),
+                             .arg(QString::fromStdString(opt.dtype.empty() ? "as stored (" + mainType + ")" : opt.dtype), QDateTime::currentDateTimeUtc().toString(Qt::ISODate),
                                   QString::fromStdString(opt.model_card), factoredNote);
     writeFile(out.filePath("README.md"), card.toUtf8());
 
@@ -167,6 +193,7 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
     QDir(old).removeRecursively();
     if (QFileInfo::exists(outDir) && !QDir().rename(outDir, old))
         throw Error(outDir.toStdString() + ": cannot replace the existing output");
+    applyUmask(tmp.path());
     if (!QDir().rename(tmp.path(), outDir)) {
         QDir().rename(old, outDir);
         throw Error(outDir.toStdString() + ": cannot move the export into place");

@@ -1,6 +1,7 @@
 #pragma once
 // Exports a (compressed) model as a Hugging Face directory: config.json with
 // num_hidden_layers updated, blocks renumbered, safetensors in F32/F16/BF16
+// (by default each tensor in the dtype the source stored it in)
 // (sharded with an index above shard_bytes), the tokenizer files copied, and a
 // model card saying what was done. Everything is written into a temporary
 // sibling directory that is renamed into place at the end, so a failed or
@@ -20,7 +21,7 @@ namespace tailor {
 class Model;
 
 struct HfExportOptions {
-    std::string dtype = "BF16"; // F32 | F16 | BF16
+    std::string dtype; // F32 | F16 | BF16; empty: each tensor as stored in the source
     uint64_t shard_bytes = uint64_t(2) << 30;
     bool force = false;
     std::string model_card; // appended to the generated README.md

@@ -74,16 +74,29 @@ private Q_SLOTS:
         QVERIFY(worst < 1e-4);
     }
 
-    void dropBlocksChangesPpl()
+    // Every single-block drop of both models against the goldens, in one
+    // process (test_cli checks one drop per model through tailor-cli).
+    void dropEachBlockMatchesGolden_data()
     {
-        const auto m = Model::load(testdata::stories260K());
+        QTest::addColumn<QString>("model");
+        QTest::newRow("stories260K") << "stories260K";
+        QTest::newRow("tinystories-12L") << "tinystories-12L";
+    }
+    void dropEachBlockMatchesGolden()
+    {
+        QFETCH(QString, model);
+        const auto m = Model::load(model == "stories260K" ? testdata::stories260K() : testdata::tinystories12L());
         const auto ids = testdata::goldenIds("tinystories-valid-99");
-        EvalOptions opt;
-        opt.seq_len = 256;
-        opt.drop_blocks = {2};
-        const EvalResult r = evaluatePerplexity(*m, ids, opt);
-        const double want = testdata::toDoubles(testdata::golden("stories260K").value("eval_ppl_L256_drop"))[2];
-        QVERIFY(testdata::relErr(r.ppl, want) < 1e-4);
+        const auto want = testdata::toDoubles(testdata::golden(model).value("eval_ppl_L256_drop"));
+        QCOMPARE(int(want.size()), m->nBlocks());
+        for (int i = 0; i < m->nBlocks(); ++i) {
+            EvalOptions opt;
+            opt.seq_len = 256;
+            opt.drop_blocks = {i};
+            const double got = evaluatePerplexity(*m, ids, opt).ppl;
+            QVERIFY2(testdata::relErr(got, want[std::size_t(i)]) < 1e-4,
+                     qPrintable(QString("block %1: %2 vs %3").arg(i).arg(got).arg(want[std::size_t(i)])));
+        }
     }
 
     void batchingDoesNotChangeResult()
