@@ -96,6 +96,17 @@ const CheckpointTensor& Checkpoint::get(const std::string& name) const
     throw Error(dir_ + ": tensor '" + name + "' is missing from the checkpoint");
 }
 
+// The files a tensor was looked for in, as a user can find them (at most three).
+std::string Checkpoint::searchedFiles() const
+{
+    std::string out;
+    for (std::size_t i = 0; i < files_.size() && i < 3; ++i)
+        out += (i ? ", " : "") + files_[i]->path();
+    if (files_.size() > 3)
+        out += " and " + std::to_string(files_.size() - 3) + " more shards";
+    return out;
+}
+
 void Checkpoint::validateArchitecture() const
 {
     auto check = [&](TensorRole role, int block) {
@@ -115,12 +126,11 @@ void Checkpoint::validateArchitecture() const
             }
         }
         if (!t)
-            throw Error(dir_ + ": tensor '" + name + "' is missing (needed by a " + config_.model_type +
-                        " model with " + std::to_string(config_.n_layer) + " blocks)");
+            throw Error(dir_ + ": tensor '" + name + "' is missing from " + searchedFiles() + " (needed by a " +
+                        config_.model_type + " model with " + std::to_string(config_.n_layer) + " blocks)");
         if (t->info->shape != want)
-            throw Error(QFileInfo(QString::fromStdString(t->file->path())).fileName().toStdString() +
-                        ": tensor '" + name + "' has shape " + shapeString(t->info->shape) +
-                        ", expected " + shapeString(want));
+            throw Error(t->file->path() + ": tensor '" + name + "' has shape " + shapeString(t->info->shape) + ", but " +
+                        dir_ + "/config.json implies " + shapeString(want));
         if (t->info->dtype != DType::F32 && t->info->dtype != DType::F16 && t->info->dtype != DType::BF16)
             throw Error(dir_ + ": tensor '" + name + "' has dtype " + dtypeName(t->info->dtype) +
                         "; weights must be F32, F16 or BF16");

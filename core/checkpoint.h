@@ -43,6 +43,7 @@ public:
 
 private:
     void validateArchitecture() const;
+    std::string searchedFiles() const;
 
     std::string dir_;
     ModelConfig config_;

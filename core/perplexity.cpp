@@ -67,7 +67,7 @@ EvalResult evaluateWindows(const Model& model, const TokenWindows& w, const Eval
 EvalResult evaluatePerplexity(const Model& model, const std::vector<int32_t>& ids, const EvalOptions& opt,
                               const ProgressFn& progress)
 {
-    return evaluateWindows(model, cutWindows(ids, opt.seq_len, opt.max_windows, "evaluation text"), opt,
+    return evaluateWindows(model, cutWindows(ids, opt.seq_len, opt.max_windows, opt.text_label), opt,
                            progress);
 }
 

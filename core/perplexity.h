@@ -5,6 +5,7 @@
 #include "token_windows.h"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace tailor {
@@ -17,6 +18,7 @@ struct EvalOptions {
     int threads = 0;              // 0 = all cores
     int64_t batch_tokens = 2048;  // windows per forward = max(1, batch_tokens / seq_len); 2048 measured fastest
     std::vector<int> drop_blocks; // evaluate the model without these blocks
+    std::string text_label = "evaluation text"; // names the text in errors (the CLI gives its path)
 };
 
 struct EvalResult {

@@ -25,11 +25,6 @@ int64_t TensorInfo::numel() const
 
 namespace {
 
-std::string baseName(const std::string& path)
-{
-    auto p = path.find_last_of('/');
-    return p == std::string::npos ? path : path.substr(p + 1);
-}
 
 } // namespace
 
@@ -37,7 +32,7 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path)
 {
     std::shared_ptr<SafetensorsFile> f(new SafetensorsFile());
     f->path_ = path;
-    const std::string file = baseName(path);
+    const std::string file = path; // the whole path: the user may have several models open
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         throw Error(path + ": cannot open: " + std::strerror(errno));

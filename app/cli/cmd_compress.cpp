@@ -4,7 +4,8 @@
 // Applies the plan (drop -> low rank -> heal -> quantize) and exports a Hugging Face directory
 // (f32, f16, bf16; --factored keeps low-rank layers as lora_A/lora_B pairs) or a GGUF file
 // (f32, f16, q8_0, q4_0).
-// The --heal-* options add healing to the plan or override its settings.
+// The --heal-* options add healing to the plan or override its settings. --dry-run only checks
+// the plan against its model.
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
@@ -29,8 +30,20 @@ int cmdCompress(const Argv& argv)
     const Args args(argv,
                     {"plan", "out", "format", "type", "text", "heal-text", "heal-steps", "heal-rank", "heal-alpha", "heal-lr",
                      "heal-batch", "heal-accum", "kd-weight", "kd-temperature", "heal-seed", "report", "prompt"},
-                    {"json", "force", "factored"});
-    CompressionPlan plan = CompressionPlan::fromFile(args.require("plan"));
+                    {"json", "force", "factored", "dry-run"});
+    const std::string planPath = args.require("plan");
+    // every error about the plan, its model or their fit names the plan file
+    const auto inPlan = [&](const auto& f) {
+        try {
+            return f();
+        } catch (const Error& e) {
+            const std::string what = e.what();
+            if (what.find(planPath) != std::string::npos)
+                throw;
+            throw Error(planPath + ": " + what);
+        }
+    };
+    CompressionPlan plan = inPlan([&] { return CompressionPlan::fromFile(planPath); });
     if (args.has("heal-text") || plan.heal) {
         PlanHeal h = plan.heal.value_or(PlanHeal{});
         h.text = args.get("heal-text", h.text);
@@ -48,7 +61,8 @@ int cmdCompress(const Argv& argv)
         plan.heal = h;
     } else if (args.has("heal-steps") || args.has("kd-weight"))
         throw UsageError("healing options need --heal-text FILE (or 'heal' in the plan)");
-    const std::string outDir = args.require("out");
+    const bool dryRun = args.flag("dry-run");
+    const std::string outDir = dryRun ? args.get("out") : args.require("out");
     const std::string format = args.get("format", "hf");
     if (format != "hf" && format != "gguf")
         throw UsageError("--format " + format + ": 'hf' (a Hugging Face directory) or 'gguf' (one file for llama.cpp)");
@@ -56,7 +70,13 @@ int cmdCompress(const Argv& argv)
     std::string type = args.get("type", format == "gguf" ? "f16" : "");
     for (auto& ch : type)
         ch = char(std::toupper(static_cast<unsigned char>(ch)));
-    const auto session = ModelSession::open(plan.model);
+    const auto session = inPlan([&] { return ModelSession::open(plan.model); });
+    // --dry-run: the plan checked against its model, nothing computed or written
+    if (dryRun) {
+        inPlan([&] { plan.validate(session->model()); return 0; });
+        printJson(QJsonObject{{"valid", true}, {"plan", plan.toJson()}});
+        return 0;
+    }
     const auto progress = progressPrinter(false);
     const AppliedPlan applied = applyPlan(*session, plan, args.get("text"), progress);
     QJsonArray stages, warnings, curve;

@@ -19,8 +19,10 @@ const std::set<std::string> kEvalOptions = {"text", "seq-len", "max-windows", "t
 int runEval(const Args& args, const std::vector<int>& drop)
 {
     const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
-    const auto ids = session->tokenizeFile(args.require("text"));
+    const std::string text = args.require("text");
+    const auto ids = session->tokenizeFile(text);
     EvalOptions opt;
+    opt.text_label = text;
     opt.seq_len = args.getInt("seq-len", 256);
     opt.max_windows = args.getInt("max-windows", 0);
     opt.threads = int(args.getInt("threads", 0));

@@ -62,6 +62,12 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
     };
     const auto skip = blockSkipMask(model, dropBlocks);
     const QString outDir = QFileInfo(QString::fromStdString(outDirIn)).absoluteFilePath();
+    // --force replaces the output: never let that be the model being read
+    const QString srcCanonical = QFileInfo(QString::fromStdString(model.checkpoint().dir())).canonicalFilePath();
+    const QString outCanonical = QFileInfo(outDir).canonicalFilePath();
+    if (!outCanonical.isEmpty() && (outCanonical == srcCanonical || srcCanonical.startsWith(outCanonical + "/")))
+        throw Error(outDir.toStdString() + ": is (or contains) the source model " + srcCanonical.toStdString() +
+                    "; choose another output");
     if (QFileInfo::exists(outDir) && !opt.force)
         throw Error(outDir.toStdString() + ": already exists (use --force to replace it)");
     const QString parent = QFileInfo(outDir).absolutePath();

@@ -304,7 +304,7 @@ private Q_SLOTS:
         QTest::newRow("text too short") << QStringList{"eval", s260(), "--text", QString::fromStdString(testdata::stories260K()) + "/config.json", "--seq-len", "512"} << 1 << "shorter than one window";
         QTest::newRow("drop all") << QStringList{"drop", s260(), "--blocks", "0,1,2,3,4", "--text", valid()} << 1 << "cannot drop every block";
         QTest::newRow("drop out of range") << QStringList{"drop", s260(), "--blocks", "9", "--text", valid()} << 1 << "block 9 is out of range";
-        QTest::newRow("exclude all") << QStringList{"blocks", s260(), "--calib", calib()} << 1 << "every block is excluded";
+        QTest::newRow("suggest, nothing left") << QStringList{"blocks", s260(), "--calib", calib(), "--criterion", "bi", "--suggest", "1"} << 1 << "0 candidates";
         QTest::newRow("too many windows") << QStringList{"blocks", s260(), "--calib", calib(), "--windows", "5000", "--exclude", "none"} << 1 << "hold only";
         QTest::newRow("quant bits") << QStringList{"quant", s260(), "--calib", calib(), "--bits", "9"} << 1 << "2 to 8 bits";
         QTest::newRow("quant regex") << QStringList{"quant", s260(), "--calib", calib(), "--layers", "nothing"} << 1 << "matches no linear layer";
