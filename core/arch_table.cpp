@@ -19,12 +19,43 @@ const std::vector<TensorRoleInfo>& tensorRoles()
         {TensorRole::AttnQBias, "model.layers.{bid}.self_attn.q_proj.bias", "blk.%d.attn_q.bias", "q_bias", true, false},
         {TensorRole::AttnKBias, "model.layers.{bid}.self_attn.k_proj.bias", "blk.%d.attn_k.bias", "k_bias", true, false},
         {TensorRole::AttnVBias, "model.layers.{bid}.self_attn.v_proj.bias", "blk.%d.attn_v.bias", "v_bias", true, false},
+        {TensorRole::AttnQNorm, "model.layers.{bid}.self_attn.q_norm.weight", "blk.%d.attn_q_norm.weight", "q_norm", true, false},
+        {TensorRole::AttnKNorm, "model.layers.{bid}.self_attn.k_norm.weight", "blk.%d.attn_k_norm.weight", "k_norm", true, false},
         {TensorRole::FfnNorm, "model.layers.{bid}.post_attention_layernorm.weight", "blk.%d.ffn_norm.weight", "ffn_norm", true, false},
         {TensorRole::FfnGate, "model.layers.{bid}.mlp.gate_proj.weight", "blk.%d.ffn_gate.weight", "gate", true, true},
         {TensorRole::FfnUp, "model.layers.{bid}.mlp.up_proj.weight", "blk.%d.ffn_up.weight", "up", true, true},
         {TensorRole::FfnDown, "model.layers.{bid}.mlp.down_proj.weight", "blk.%d.ffn_down.weight", "down", true, true},
     };
     return rows;
+}
+
+const std::vector<ArchFamily>& archFamilies()
+{
+    static const std::vector<ArchFamily> rows = {
+        // model_type  gguf arch  qkv_bias qk_norm permute_qk pre
+        {"llama", "llama", false, false, true, ""},   // Llama 2/3, TinyLlama, SmolLM
+        {"mistral", "llama", false, false, true, ""}, // llama.cpp runs Mistral as llama
+        {"qwen2", "qwen2", true, false, false, "qwen2"},
+        {"qwen3", "qwen3", false, true, false, "qwen2"}, // same tokenizer family as Qwen2
+    };
+    return rows;
+}
+
+const ArchFamily* archFamily(const std::string& modelType)
+{
+    for (const auto& f : archFamilies())
+        if (modelType == f.model_type)
+            return &f;
+    return nullptr;
+}
+
+std::string supportedModelTypes()
+{
+    std::string s;
+    const auto& rows = archFamilies();
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        s += std::string(i == 0 ? "" : i + 1 == rows.size() ? " and " : ", ") + rows[i].model_type;
+    return s;
 }
 
 const TensorRoleInfo& roleInfo(TensorRole role)
@@ -41,6 +72,8 @@ std::vector<TensorRole> blockRoles(const ModelConfig& c)
                                      TensorRole::AttnV, TensorRole::AttnO};
     if (c.attention_bias)
         roles.insert(roles.end(), {TensorRole::AttnQBias, TensorRole::AttnKBias, TensorRole::AttnVBias});
+    if (c.qk_norm)
+        roles.insert(roles.end(), {TensorRole::AttnQNorm, TensorRole::AttnKNorm});
     roles.insert(roles.end(), {TensorRole::FfnNorm, TensorRole::FfnGate, TensorRole::FfnUp, TensorRole::FfnDown});
     return roles;
 }
@@ -79,6 +112,8 @@ std::vector<int64_t> expectedShape(const ModelConfig& c, TensorRole role)
     case TensorRole::AttnQBias: return {Q};
     case TensorRole::AttnKBias:
     case TensorRole::AttnVBias: return {KV};
+    case TensorRole::AttnQNorm:
+    case TensorRole::AttnKNorm: return {c.head_dim};
     case TensorRole::FfnGate:
     case TensorRole::FfnUp: return {I, H};
     case TensorRole::FfnDown: return {H, I};

@@ -12,9 +12,26 @@ namespace tailor {
 
 enum class TensorRole {
     TokenEmbd, OutputNorm, Output,
-    AttnNorm, AttnQ, AttnK, AttnV, AttnO, AttnQBias, AttnKBias, AttnVBias,
+    AttnNorm, AttnQ, AttnK, AttnV, AttnO, AttnQBias, AttnKBias, AttnVBias, AttnQNorm, AttnKNorm,
     FfnNorm, FfnGate, FfnUp, FfnDown,
 };
+
+// One row per model family (config.json's model_type): what differs between
+// them. Adding a family is a row here (plus any new operation it needs).
+struct ArchFamily {
+    const char* model_type; // config.json
+    const char* gguf_arch;  // general.architecture and the prefix of its keys
+    bool qkv_bias;          // q/k/v projections always have a bias (Qwen2)
+    bool qk_norm;           // per-head RMSNorm of q and k before RoPE (Qwen3)
+    bool gguf_permute_qk;   // llama.cpp's converter permutes q/k rows to its RoPE layout
+    const char* gguf_pre;   // tokenizer.ggml.pre for byte-level tokenizers; "" = from the split regex
+};
+
+const std::vector<ArchFamily>& archFamilies();
+// The row of a model_type; nullptr when Tailor does not run it.
+const ArchFamily* archFamily(const std::string& modelType);
+// "llama, mistral, qwen2 and qwen3", for messages.
+std::string supportedModelTypes();
 
 struct TensorRoleInfo {
     TensorRole role;

@@ -97,6 +97,11 @@ at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::T
     at::Tensor q = linear(TensorRole::AttnQ, x, w.wq, w.bq).view({B, T, nh, hd}).transpose(1, 2);
     at::Tensor k = linear(TensorRole::AttnK, x, w.wk, w.bk).view({B, T, nkv, hd}).transpose(1, 2);
     at::Tensor v = linear(TensorRole::AttnV, x, w.wv, w.bv).view({B, T, nkv, hd}).transpose(1, 2);
+    // Qwen3: each head's q and k are RMS-normalized over head_dim before RoPE
+    if (w.q_norm.defined()) {
+        q = rmsNorm(q, w.q_norm, c.rms_norm_eps);
+        k = rmsNorm(k, w.k_norm, c.rms_norm_eps);
+    }
     const int64_t pos0 = cache ? cache->positions() : 0;
     const at::Tensor cos = rope.cos.narrow(0, pos0, T), sin = rope.sin.narrow(0, pos0, T);
     // Scale q before the product: [B, nh, T, hd] is much smaller than the scores.
@@ -154,20 +159,22 @@ at::Tensor headLogits(const Model& m, const at::Tensor& h)
 
 double windowsNll(const Model& m, const at::Tensor& h, const at::Tensor& ids)
 {
-    const int64_t B = h.size(0), T = h.size(1);
-    // Keep each logits chunk near 64 MB.
-    const int64_t perWindow = T * m.config().vocab_size * 4;
-    const int64_t chunk = std::max<int64_t>(1, (int64_t(64) << 20) / std::max<int64_t>(1, perWindow));
-    double total = 0.0;
-    const at::Tensor norm = m.finalNorm();
+    const int64_t B = h.size(0), T = h.size(1), H = h.size(2), V = m.config().vocab_size;
+    // Logits in chunks of rows of ~8 MB: larger blocks are served by fresh
+    // mmaps (glibc caps its mmap threshold at 32 MB), which fault in every
+    // page each time; with a 152k vocabulary (Qwen) one window's logits are
+    // 77 MB and took ten times the compute in page faults.
+    const int64_t rows = std::max<int64_t>(1, (int64_t(8) << 20) / std::max<int64_t>(1, V * 4));
+    const at::Tensor hs = h.narrow(1, 0, T - 1).reshape({B * (T - 1), H});
+    const at::Tensor tgt = ids.narrow(1, 1, T - 1).reshape({B * (T - 1), 1});
+    const at::Tensor x = rmsNorm(hs, m.finalNorm(), m.config().rms_norm_eps);
     const at::Tensor head = m.lmHead();
-    for (int64_t b = 0; b < B; b += chunk) {
-        const int64_t n = std::min(chunk, B - b);
-        const at::Tensor hs = h.narrow(0, b, n).narrow(1, 0, T - 1);
-        const at::Tensor logits = at::linear(rmsNorm(hs, norm, m.config().rms_norm_eps), head);
+    double total = 0.0;
+    for (int64_t r = 0; r < x.size(0); r += rows) {
+        const int64_t n = std::min(rows, x.size(0) - r);
+        const at::Tensor logits = at::linear(x.narrow(0, r, n), head);
         // NLL = logsumexp(logits) - logit of the target: no log_softmax tensor is written.
-        const at::Tensor tgt = ids.narrow(0, b, n).narrow(1, 1, T - 1).unsqueeze(-1);
-        const at::Tensor nll = at::logsumexp(logits, -1) - logits.gather(-1, tgt).squeeze(-1);
+        const at::Tensor nll = at::logsumexp(logits, -1) - logits.gather(-1, tgt.narrow(0, r, n)).squeeze(-1);
         total += nll.to(at::kDouble).sum().item<double>();
     }
     return total;

@@ -12,17 +12,33 @@ std::vector<at::Tensor*> BlockWeights::all()
     return v;
 }
 
+namespace {
+// Where each block role is held in BlockWeights.
+const std::pair<TensorRole, at::Tensor BlockWeights::*> kBlockSlots[] = {
+    {TensorRole::AttnNorm, &BlockWeights::attn_norm}, {TensorRole::AttnQ, &BlockWeights::wq},
+    {TensorRole::AttnK, &BlockWeights::wk},           {TensorRole::AttnV, &BlockWeights::wv},
+    {TensorRole::AttnO, &BlockWeights::wo},           {TensorRole::AttnQBias, &BlockWeights::bq},
+    {TensorRole::AttnKBias, &BlockWeights::bk},       {TensorRole::AttnVBias, &BlockWeights::bv},
+    {TensorRole::AttnQNorm, &BlockWeights::q_norm},   {TensorRole::AttnKNorm, &BlockWeights::k_norm},
+    {TensorRole::FfnNorm, &BlockWeights::ffn_norm},   {TensorRole::FfnGate, &BlockWeights::w_gate},
+    {TensorRole::FfnUp, &BlockWeights::w_up},         {TensorRole::FfnDown, &BlockWeights::w_down},
+};
+} // namespace
+
+at::Tensor* BlockWeights::slot(TensorRole role)
+{
+    for (const auto& [r, member] : kBlockSlots)
+        if (r == role)
+            return &(this->*member);
+    throw Error(std::string("tensor role '") + roleInfo(role).kind + "' is not a block weight");
+}
+
 std::vector<std::pair<std::string, at::Tensor*>> BlockWeights::named(int b)
 {
-    std::vector<std::pair<std::string, at::Tensor*>> v = {
-        {hfTensorName(TensorRole::AttnNorm, b), &attn_norm}, {hfTensorName(TensorRole::AttnQ, b), &wq},
-        {hfTensorName(TensorRole::AttnK, b), &wk},           {hfTensorName(TensorRole::AttnV, b), &wv},
-        {hfTensorName(TensorRole::AttnO, b), &wo},           {hfTensorName(TensorRole::AttnQBias, b), &bq},
-        {hfTensorName(TensorRole::AttnKBias, b), &bk},       {hfTensorName(TensorRole::AttnVBias, b), &bv},
-        {hfTensorName(TensorRole::FfnNorm, b), &ffn_norm},   {hfTensorName(TensorRole::FfnGate, b), &w_gate},
-        {hfTensorName(TensorRole::FfnUp, b), &w_up},         {hfTensorName(TensorRole::FfnDown, b), &w_down},
-    };
-    v.erase(std::remove_if(v.begin(), v.end(), [](auto& p) { return !p.second->defined(); }), v.end());
+    std::vector<std::pair<std::string, at::Tensor*>> v;
+    for (const auto& [role, member] : kBlockSlots)
+        if ((this->*member).defined())
+            v.emplace_back(hfTensorName(role, b), &(this->*member));
     return v;
 }
 
@@ -136,21 +152,8 @@ BlockWeights Model::block(int i) const
     if (it != blockCache_.end())
         return it->second;
     BlockWeights w;
-    const bool bias = config().attention_bias;
-    w.attn_norm = fp32(hfTensorName(TensorRole::AttnNorm, i));
-    w.wq = fp32(hfTensorName(TensorRole::AttnQ, i));
-    w.wk = fp32(hfTensorName(TensorRole::AttnK, i));
-    w.wv = fp32(hfTensorName(TensorRole::AttnV, i));
-    w.wo = fp32(hfTensorName(TensorRole::AttnO, i));
-    if (bias) {
-        w.bq = fp32(hfTensorName(TensorRole::AttnQBias, i));
-        w.bk = fp32(hfTensorName(TensorRole::AttnKBias, i));
-        w.bv = fp32(hfTensorName(TensorRole::AttnVBias, i));
-    }
-    w.ffn_norm = fp32(hfTensorName(TensorRole::FfnNorm, i));
-    w.w_gate = fp32(hfTensorName(TensorRole::FfnGate, i));
-    w.w_up = fp32(hfTensorName(TensorRole::FfnUp, i));
-    w.w_down = fp32(hfTensorName(TensorRole::FfnDown, i));
+    for (TensorRole role : blockRoles(config()))
+        *w.slot(role) = fp32(hfTensorName(role, i));
     if (cacheAll())
         blockCache_[i] = w;
     return w;

@@ -4,6 +4,7 @@
 // when the whole model's fp32 copy is small (under kFp32CacheBytes) the widened
 // blocks are cached, otherwise they are rebuilt per use so that a 7B bf16 model
 // fits in 24 GiB. Torch-facing: only engine .cpp files include this.
+#include "arch_table.h"
 #include "checkpoint.h"
 
 #include <ATen/ATen.h>
@@ -19,8 +20,10 @@ namespace tailor {
 
 struct BlockWeights {
     at::Tensor attn_norm, wq, wk, wv, wo, bq, bk, bv; // biases undefined unless attention_bias
+    at::Tensor q_norm, k_norm;                        // undefined unless qk_norm (Qwen3)
     at::Tensor ffn_norm, w_gate, w_up, w_down;
 
+    at::Tensor* slot(TensorRole role);                 // the member a block role lives in
     std::vector<at::Tensor*> all();                    // every defined tensor
     std::vector<std::pair<std::string, at::Tensor*>> named(int block); // with HF names
 };

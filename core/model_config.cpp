@@ -1,4 +1,5 @@
 #include "model_config.h"
+#include "arch_table.h"
 #include "error.h"
 
 #include <QFile>
@@ -118,9 +119,10 @@ ModelConfig ModelConfig::fromJson(const std::string& json, const std::string& fi
     const ConfigReader r(doc.object(), file);
     ModelConfig c;
     c.model_type = r.optionalString("model_type");
-    if (c.model_type != "llama" && c.model_type != "mistral" && c.model_type != "qwen2")
-        throw Error(file + ": model_type '" + c.model_type +
-                    "' is not supported (Tailor runs llama, mistral and qwen2 checkpoints)");
+    const ArchFamily* family = archFamily(c.model_type);
+    if (!family)
+        throw Error(file + ": model_type '" + c.model_type + "' is not supported (Tailor runs " + supportedModelTypes() +
+                    " checkpoints)");
     c.vocab_size = r.requiredInt("vocab_size");
     c.hidden_size = r.requiredInt("hidden_size");
     c.intermediate_size = r.requiredInt("intermediate_size");
@@ -155,7 +157,8 @@ ModelConfig ModelConfig::fromJson(const std::string& json, const std::string& fi
     c.rope_theta = r.optionalDouble("rope_theta", 10000.0);
     r.requireRange("rope_theta", c.rope_theta, 1.0 + 1e-9, 1e12);
     c.tie_word_embeddings = r.optionalBool("tie_word_embeddings", false);
-    c.attention_bias = c.model_type == "qwen2" || r.optionalBool("attention_bias", false);
+    c.attention_bias = family->qkv_bias || r.optionalBool("attention_bias", false);
+    c.qk_norm = family->qk_norm;
     c.bos_token_id = r.optionalInt("bos_token_id", -1);
     c.eos_token_id = r.optionalInt("eos_token_id", -1);
     c.sliding_window = r.optionalInt("sliding_window", 0);
@@ -203,6 +206,8 @@ int64_t ModelConfig::blockParameters() const
         p += q + 2 * kv;
     p += 3 * hidden_size * intermediate_size; // gate up down
     p += 2 * hidden_size;                     // two norms
+    if (qk_norm)
+        p += 2 * head_dim;
     return p;
 }
 

@@ -1,6 +1,6 @@
 #pragma once
 // Hyper-parameters of a Llama-family checkpoint, read from config.json.
-// Supported `model_type`s: llama (Llama 2/3, TinyLlama, SmolLM), mistral, qwen2.
+// Supported `model_type`s: the rows of archFamilies() (arch_table.h).
 #include <cstdint>
 #include <string>
 
@@ -29,6 +29,7 @@ struct ModelConfig {
     RopeScaling rope_scaling;
     bool tie_word_embeddings = false;
     bool attention_bias = false; // q/k/v bias (qwen2 always; llama when attention_bias)
+    bool qk_norm = false;        // per-head RMSNorm of q and k before RoPE (qwen3)
     int64_t bos_token_id = -1;
     int64_t eos_token_id = -1;
     int64_t sliding_window = 0; // mistral; 0 = none

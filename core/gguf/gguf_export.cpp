@@ -44,14 +44,11 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
         type = TensorType::Q4_0;
     else
         throw Error("GGUF tensor type '" + opt.type + "' is not one of f32, f16, q8_0, q4_0");
-    std::string arch;
-    if (c.model_type == "llama" || c.model_type == "mistral")
-        arch = "llama";
-    else if (c.model_type == "qwen2")
-        arch = "qwen2";
-    else
+    const ArchFamily* family = archFamily(c.model_type);
+    if (!family)
         throw Error("GGUF export: architecture '" + c.model_type + "' has no llama.cpp mapping here");
-    const bool permuteQK = arch == "llama";
+    const std::string arch = family->gguf_arch;
+    const bool permuteQK = family->gguf_permute_qk;
     std::vector<int> kept;
     for (int i = 0; i < model.nBlocks(); ++i)
         if (std::find(dropBlocks.begin(), dropBlocks.end(), i) == dropBlocks.end())
@@ -59,7 +56,7 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
     if (kept.empty())
         throw Error("GGUF export: every block is dropped");
     const std::string dir = model.checkpoint().dir();
-    const Vocab vocab = readVocab(dir, c.vocab_size, c.model_type);
+    const Vocab vocab = readVocab(dir, c.vocab_size, family->gguf_pre);
 
     Writer w;
     GgufExportReport report;

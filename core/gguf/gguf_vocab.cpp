@@ -39,7 +39,7 @@ std::string tokenString(const QJsonValue& v)
 }
 } // namespace
 
-Vocab readVocab(const std::string& dir, int64_t vocabSize, const std::string& modelType)
+Vocab readVocab(const std::string& dir, int64_t vocabSize, const std::string& pre)
 {
     const std::string path = dir + "/tokenizer.json";
     const QJsonObject tok = readObject(path, true);
@@ -97,7 +97,7 @@ Vocab readVocab(const std::string& dir, int64_t vocabSize, const std::string& mo
     } else {
         v.merges = merges;
         // llama.cpp picks its pre-tokenizer regex by name
-        v.pre = modelType == "qwen2" ? "qwen2" : QJsonDocument(tok.value("pre_tokenizer").toObject()).toJson().contains("(?i:'s|'t") ? "llama-bpe" : "default";
+        v.pre = !pre.empty() ? pre : QJsonDocument(tok.value("pre_tokenizer").toObject()).toJson().contains("(?i:'s|'t") ? "llama-bpe" : "default";
     }
     const std::string unk = tokenString(model.value("unk_token"));
     for (const auto& a : added) {

@@ -27,6 +27,6 @@ struct Vocab {
 };
 
 // `vocabSize`: rows of the embedding; missing ids are padded as unused tokens.
-Vocab readVocab(const std::string& modelDir, int64_t vocabSize, const std::string& modelType);
+Vocab readVocab(const std::string& modelDir, int64_t vocabSize, const std::string& pre); // pre: the family's tokenizer.ggml.pre, or "" to infer it
 
 } // namespace tailor::gguf

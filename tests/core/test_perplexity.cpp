@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/llama_forward.h"
 #include "core/model.h"
+#include "core/model_session.h"
 #include "core/perplexity.h"
 #include "test_data.h"
 
@@ -97,6 +98,53 @@ private Q_SLOTS:
             QVERIFY2(testdata::relErr(got, want[std::size_t(i)]) < 1e-4,
                      qPrintable(QString("block %1: %2 vs %3").arg(i).arg(got).arg(want[std::size_t(i)])));
         }
+    }
+
+    // #14: Qwen3 (q/k RMSNorm before RoPE, head_dim x heads != hidden, no
+    // BOS, embedding rows > tokenizer vocabulary) against its goldens.
+    void qwen3MatchesGolden()
+    {
+        const std::string dir = (testdata::root() + "/models/qwen3-synthetic").toStdString();
+        const auto m = Model::load(dir);
+        QVERIFY(m->config().qk_norm);
+        QCOMPARE(m->config().head_dim * m->config().n_head == m->config().hidden_size, false);
+        const QJsonObject g = testdata::golden("qwen3-synthetic");
+        std::vector<int32_t> ids;
+        for (const auto& v : testdata::readJson(testdata::root() + "/golden/tinystories-valid-99.qwen3-ids.json").array())
+            ids.push_back(v.toInt());
+        // the real Qwen3 tokenizer gives the reference's ids for the text
+        QVERIFY(ModelSession::open(dir)->tokenizeFile(testdata::validText()) == ids);
+        EvalOptions opt;
+        opt.seq_len = 128;
+        for (const char* key : {"eval_ppl_L128", "eval_ppl_L128_drop1"}) {
+            opt.drop_blocks = std::string(key).find("drop1") != std::string::npos ? std::vector<int>{1} : std::vector<int>{};
+            const EvalResult r = evaluatePerplexity(*m, ids, opt);
+            const QJsonObject want = g.value(key).toObject();
+            qInfo("qwen3 %s: ppl %.6f golden %.6f", key, r.ppl, want.value("ppl").toDouble());
+            QCOMPARE(r.predicted_tokens, int64_t(want.value("predicted_tokens").toDouble()));
+            QVERIFY2(testdata::relErr(r.ppl, want.value("ppl").toDouble()) < 1e-4, key);
+        }
+        // window 0: logits of the first 64 entries and each row's logsumexp, positions 0-3
+        std::vector<int64_t> w0;
+        for (const auto& v : g.value("window0_ids").toArray())
+            w0.push_back(v.toInt());
+        QCOMPARE(w0[0], int64_t(ids[0]));
+        c10::InferenceMode guard;
+        const at::Tensor t = at::from_blob(w0.data(), {1, int64_t(w0.size())}, at::kLong);
+        const at::Tensor logits = headLogits(*m, runBlocks(*m, m->embed(t), 0, m->nBlocks(), makeRope(m->config(), t.size(1))))[0];
+        QCOMPARE(logits.size(1), int64_t(151936));
+        const QJsonArray rows = g.value("logits_window0_pos0to3_first64").toArray();
+        const auto lse = testdata::toDoubles(g.value("logsumexp_window0_pos0to3"));
+        double worst = 0;
+        for (int p = 0; p < 4; ++p) {
+            const auto want = testdata::toDoubles(rows[p]);
+            const at::Tensor row = logits[p].to(at::kDouble).contiguous();
+            for (std::size_t v = 0; v < want.size(); ++v)
+                worst = std::max(worst, std::abs(row.data_ptr<double>()[v] - want[v]));
+            worst = std::max(worst, std::abs(at::logsumexp(row, 0).item<double>() - lse[std::size_t(p)]));
+        }
+        qInfo("qwen3: max |logit - golden| = %.3g", worst);
+        QVERIFY(worst < 1e-4);
     }
 
     void batchingDoesNotChangeResult()

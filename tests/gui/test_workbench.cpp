@@ -438,6 +438,22 @@ private slots:
         w_->tabs()->setCurrentIndex(0);
     }
 
+    // #14: a Qwen3 checkpoint opens in the Blocks, Quantization and Low-rank views.
+    void opensQwen3()
+    {
+        QTRY_VERIFY_WITH_TIMEOUT(!w_->jobs()->busy(), 120000);
+        const QString dir = QStringLiteral(TAILOR_TEST_DATA) + "/models/qwen3-synthetic";
+        w_->openModel(dir);
+        QTRY_VERIFY_WITH_TIMEOUT(w_->session() && w_->session()->summary().model_type == "qwen3", 60000);
+        QVERIFY(w_->blocksView()->scanButton()->isEnabled());
+        w_->tabs()->setCurrentWidget(w_->quantView());
+        QTRY_VERIFY_WITH_TIMEOUT(w_->quantView()->report().layers.size() == 4 * 7, 120000);
+        w_->tabs()->setCurrentWidget(w_->lowRankView());
+        QTRY_VERIFY_WITH_TIMEOUT(w_->lowRankView()->spectra().size() == 4 * 7, 120000);
+        saveShot(w_.get(), "qwen3-lowrank-view.png");
+        w_->tabs()->setCurrentIndex(0);
+    }
+
     void cleanupTestCase() { w_.reset(); }
 };
 
