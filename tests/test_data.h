@@ -8,6 +8,7 @@
 #include <QJsonObject>
 #include <QString>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,37 @@ std::string errorOf(F&& f)
         return e.what();
     }
     return {};
+}
+
+// JSON equality with numbers compared to a relative tolerance.
+// Two runs of the same computation agree to this relative tolerance: the
+// engine's thread count follows the machine's load (#13), and a different
+// count changes the order of floating-point sums (seen: 2e-9 on PPL).
+constexpr double kSameComputation = 1e-7;
+
+inline bool sameUpTo(const QJsonValue& a, const QJsonValue& b, double tol)
+{
+    if (a.isDouble() && b.isDouble())
+        return std::abs(a.toDouble() - b.toDouble()) <= tol * std::max(1.0, std::abs(b.toDouble()));
+    if (a.isObject() && b.isObject()) {
+        const QJsonObject x = a.toObject(), y = b.toObject();
+        if (x.keys() != y.keys())
+            return false;
+        for (const QString& k : x.keys())
+            if (!sameUpTo(x.value(k), y.value(k), tol))
+                return false;
+        return true;
+    }
+    if (a.isArray() && b.isArray()) {
+        const QJsonArray x = a.toArray(), y = b.toArray();
+        if (x.size() != y.size())
+            return false;
+        for (qsizetype i = 0; i < x.size(); ++i)
+            if (!sameUpTo(x[i], y[i], tol))
+                return false;
+        return true;
+    }
+    return a == b;
 }
 
 } // namespace testdata

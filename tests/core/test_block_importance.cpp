@@ -200,7 +200,8 @@ private Q_SLOTS:
         QJsonObject fullCopy = full;
         merged.remove("seconds");
         fullCopy.remove("seconds");
-        QCOMPARE(merged, fullCopy);
+        // equal up to the order of sums (the thread count follows the machine's load)
+        QVERIFY(testdata::sameUpTo(merged, fullCopy, testdata::kSameComputation));
         // overlapping, missing and foreign shards are refused
         QVERIFY(testdata::throwsA<Error>([&] { mergeScanShards({a, a}, {"a.json", "a2.json"}); }));
         QVERIFY(testdata::throwsA<Error>([&] { mergeScanShards({a}, {"a.json"}); }));

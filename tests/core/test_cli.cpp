@@ -136,7 +136,9 @@ private Q_SLOTS:
         QJsonObject merged = m.json(), single = testdata::readJson(full).object();
         merged.remove("seconds");
         single.remove("seconds");
-        QCOMPARE(merged, single);
+        // equal up to the order of floating-point sums (shards may run on
+        // different thread counts when the machine is busy)
+        QVERIFY2(testdata::sameUpTo(merged, single, testdata::kSameComputation), QJsonDocument(merged).toJson().constData());
         const Run missing = cli({"merge", a});
         QCOMPARE(missing.code, 1);
         QVERIFY(missing.err.contains("missing shard"));

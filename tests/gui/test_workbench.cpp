@@ -96,7 +96,7 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(eval->lastResult().ppl > 0, 120000);
         qInfo("longest UI-thread stall during the evaluation: %lld ms (target < 50 ms)", stalls.worstMs());
         const QJsonObject cli = cliJson({"eval", demoModelDir(), "--text", demoEvalText(), "--seq-len", "256", "--json"});
-        QVERIFY(testdata::relErr(eval->lastResult().ppl, cli.value("ppl").toDouble()) < 1e-9);
+        QVERIFY(testdata::relErr(eval->lastResult().ppl, cli.value("ppl").toDouble()) < testdata::kSameComputation);
         const double golden = testdata::golden("tinystories-12L").value("eval_ppl_L256").toObject().value("ppl").toDouble();
         QVERIFY(testdata::relErr(eval->lastResult().ppl, golden) < 1e-4);
         QVERIFY(eval->resultLabel()->text().contains(QString::number(eval->lastResult().ppl, 'f', 4)));
@@ -130,7 +130,7 @@ private slots:
         QTest::mouseClick(v->evaluateButton(), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(evaluated.count() == 1, 120000);
         const QJsonObject cli = cliJson({"drop", demoModelDir(), "--blocks", "6", "--text", demoEvalText(), "--seq-len", "256", "--json"});
-        QVERIFY(testdata::relErr(v->selectionEvalPpl(), cli.value("ppl").toDouble()) < 1e-9);
+        QVERIFY(testdata::relErr(v->selectionEvalPpl(), cli.value("ppl").toDouble()) < testdata::kSameComputation);
         const double golden = testdata::toDoubles(testdata::golden("tinystories-12L").value("eval_ppl_L256_drop"))[6];
         QVERIFY(testdata::relErr(v->selectionEvalPpl(), golden) < 1e-4);
         QVERIFY(v->selectionTable()->item(1, 1)->text().startsWith(QString::number(golden, 'f', 3)));
@@ -283,7 +283,7 @@ private slots:
         QCOMPARE(stages.size(), 5);
         for (int i = 0; i < 5; ++i) {
             const double gui = v->applied()->stages[std::size_t(i)].ppl, ref = stages[i].toObject()["ppl"].toDouble();
-            QVERIFY2(testdata::relErr(gui, ref) < (i < 3 ? 1e-9 : 1e-4), qPrintable(QString("stage %1: %2 vs %3").arg(i).arg(gui).arg(ref)));
+            QVERIFY2(testdata::relErr(gui, ref) < (i < 3 ? testdata::kSameComputation : 1e-4), qPrintable(QString("stage %1: %2 vs %3").arg(i).arg(gui).arg(ref)));
         }
 
         QSignalSpy exported(v, &CompressView::exported);
