@@ -1,4 +1,5 @@
 #include "block_importance.h"
+#include "arch_table.h"
 #include "allocator_policy.h"
 #include "compute_threads.h"
 #include "error.h"
@@ -233,14 +234,14 @@ void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress
             (meanNllDifferentiable(logits, c.ids.narrow(0, b, n)) * (double(n) / double(N))).backward();
             g.narrow(0, b, n).copy_(hc.grad());
         }
-        res.taylor_matrix["model.norm.weight"] = taylorSum(norm, norm.grad());
+        res.taylor_matrix[hfTensorName(TensorRole::OutputNorm)] = taylorSum(norm, norm.grad());
         headGrad = head.grad();
     } else {
         const SlicedHead sh = slicedHeadBackward(c.model, h, c.ids);
         g = sh.dh;
-        res.taylor_matrix["model.norm.weight"] = sh.norm_score;
+        res.taylor_matrix[hfTensorName(TensorRole::OutputNorm)] = sh.norm_score;
         if (c.from == 0)
-            res.taylor_matrix["lm_head.weight"] = sh.head_score;
+            res.taylor_matrix[hfTensorName(TensorRole::Output)] = sh.head_score;
     }
     h = at::Tensor();
     releaseFreedMemory();
@@ -285,12 +286,12 @@ void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress
         const at::Tensor flatIds = c.ids.reshape({-1}), flatG = g.reshape({-1, g.size(-1)});
         if (cfg.tie_word_embeddings) {
             headGrad.index_add_(0, flatIds, flatG);
-            res.taylor_matrix["model.embed_tokens.weight"] = taylorSum(emb, headGrad);
+            res.taylor_matrix[hfTensorName(TensorRole::TokenEmbd)] = taylorSum(emb, headGrad);
         } else {
             const auto [used, slot] = at::_unique(flatIds, /*sorted=*/true, /*return_inverse=*/true);
             at::Tensor eg = at::zeros({used.size(0), g.size(-1)}, g.options());
             eg.index_add_(0, slot, flatG);
-            res.taylor_matrix["model.embed_tokens.weight"] = taylorSum(emb.index_select(0, used), eg);
+            res.taylor_matrix[hfTensorName(TensorRole::TokenEmbd)] = taylorSum(emb.index_select(0, used), eg);
         }
     }
 }
@@ -304,7 +305,7 @@ void scanTaylorWholeGraph(ScanContext& c, BlockScanResult& res, const ProgressFn
     const ModelConfig& cfg = c.model.config();
     at::AutoGradMode grad(true);
     reportProgress(progress, start, "Taylor: forward");
-    at::Tensor emb = c.model.raw("model.embed_tokens.weight").to(at::kFloat).detach().requires_grad_(true);
+    at::Tensor emb = c.model.raw(hfTensorName(TensorRole::TokenEmbd)).to(at::kFloat).detach().requires_grad_(true);
     std::map<int, BlockWeights> weights;
     at::Tensor h = at::embedding(emb, c.ids);
     for (int i : blocks) {
@@ -319,10 +320,10 @@ void scanTaylorWholeGraph(ScanContext& c, BlockScanResult& res, const ProgressFn
     reportProgress(progress, start + (1 - start) * 0.4, "Taylor: backward");
     meanNllDifferentiable(at::linear(rmsNorm(h, norm, cfg.rms_norm_eps), head), c.ids).backward();
     at::NoGradGuard ng;
-    res.taylor_matrix["model.norm.weight"] = taylorSum(norm, norm.grad());
-    res.taylor_matrix["model.embed_tokens.weight"] = taylorSum(emb, emb.grad()); // lookup + tied head
+    res.taylor_matrix[hfTensorName(TensorRole::OutputNorm)] = taylorSum(norm, norm.grad());
+    res.taylor_matrix[hfTensorName(TensorRole::TokenEmbd)] = taylorSum(emb, emb.grad()); // lookup + tied head
     if (!cfg.tie_word_embeddings)
-        res.taylor_matrix["lm_head.weight"] = taylorSum(head, head.grad());
+        res.taylor_matrix[hfTensorName(TensorRole::Output)] = taylorSum(head, head.grad());
     for (auto& [i, w] : weights) {
         if (i < c.from || i > c.to)
             continue;

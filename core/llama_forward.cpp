@@ -59,8 +59,14 @@ const at::Tensor& LinearInputs::forRole(TensorRole role) const
 
 const std::vector<TensorRole>& linearRoles()
 {
-    static const std::vector<TensorRole> roles = {TensorRole::AttnQ, TensorRole::AttnK, TensorRole::AttnV, TensorRole::AttnO,
-                                                  TensorRole::FfnGate, TensorRole::FfnUp, TensorRole::FfnDown};
+    // the block matrices of the role table, in its order (q k v o gate up down)
+    static const std::vector<TensorRole> roles = [] {
+        std::vector<TensorRole> r;
+        for (const auto& info : tensorRoles())
+            if (info.perBlock && info.isLinear)
+                r.push_back(info.role);
+        return r;
+    }();
     return roles;
 }
 

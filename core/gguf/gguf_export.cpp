@@ -124,7 +124,13 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
         ++report.tensors;
         report.bytes += uint64_t(rowBytes(t, ne[0]) * (raw.numel() / ne[0]));
     };
-    add("token_embd.weight", "model.embed_tokens.weight", TensorRole::TokenEmbd);
+    // names from the role table: GGUF name of the kept block j, HF name of its source block
+    const auto addRole = [&](TensorRole role, int j = -1, int src = -1) {
+        char name[128];
+        std::snprintf(name, sizeof name, roleInfo(role).gguf, j);
+        add(name, hfTensorName(role, src), role);
+    };
+    addRole(TensorRole::TokenEmbd);
     if (c.rope_scaling.type == "llama3") {
         // llama.cpp applies llama3 scaling through per-frequency factors
         std::vector<float> factors;
@@ -148,14 +154,11 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
         ++report.tensors;
     }
     for (std::size_t j = 0; j < kept.size(); ++j)
-        for (TensorRole role : blockRoles(c)) {
-            char name[128];
-            std::snprintf(name, sizeof name, roleInfo(role).gguf, int(j));
-            add(name, hfTensorName(role, kept[j]), role);
-        }
-    add("output_norm.weight", "model.norm.weight", TensorRole::OutputNorm);
+        for (TensorRole role : blockRoles(c))
+            addRole(role, int(j), kept[j]);
+    addRole(TensorRole::OutputNorm);
     if (!c.tie_word_embeddings)
-        add("output.weight", "lm_head.weight", TensorRole::Output);
+        addRole(TensorRole::Output);
     w.write(outFile, opt.force, progress);
     return report;
 }

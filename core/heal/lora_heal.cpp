@@ -22,9 +22,13 @@ namespace tailor {
 namespace {
 const std::map<std::string, TensorRole>& targetRoles()
 {
-    static const std::map<std::string, TensorRole> roles = {
-        {"q", TensorRole::AttnQ},    {"k", TensorRole::AttnK},  {"v", TensorRole::AttnV},     {"o", TensorRole::AttnO},
-        {"gate", TensorRole::FfnGate}, {"up", TensorRole::FfnUp}, {"down", TensorRole::FfnDown}};
+    // LoRA targets are named by the role table's short kinds: q k v o gate up down
+    static const std::map<std::string, TensorRole> roles = [] {
+        std::map<std::string, TensorRole> r;
+        for (TensorRole role : linearRoles())
+            r[roleInfo(role).kind] = role;
+        return r;
+    }();
     return roles;
 }
 

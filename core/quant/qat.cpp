@@ -86,13 +86,8 @@ QatResult quantAwareTrain(const Model& model, const TokenWindows& train, const Q
         at::Tensor h = model.embed(ids);
         for (int i = 0; i < model.nBlocks(); ++i) {
             BlockWeights w = model.block(i);
-            w.wq = effective(i, TensorRole::AttnQ, w.wq);
-            w.wk = effective(i, TensorRole::AttnK, w.wk);
-            w.wv = effective(i, TensorRole::AttnV, w.wv);
-            w.wo = effective(i, TensorRole::AttnO, w.wo);
-            w.w_gate = effective(i, TensorRole::FfnGate, w.w_gate);
-            w.w_up = effective(i, TensorRole::FfnUp, w.w_up);
-            w.w_down = effective(i, TensorRole::FfnDown, w.w_down);
+            for (TensorRole role : linearRoles())
+                *w.slot(role) = effective(i, role, *w.slot(role));
             h = blockForward(w, c, h, rope);
         }
         const at::Tensor logits = headLogits(model, h);

@@ -204,7 +204,7 @@ private Q_SLOTS:
     void gpt2Vocab()
     {
         const std::string dir = (testdata::root() + "/tokenizers/llama3").toStdString();
-        const gguf::Vocab v = gguf::readVocab(dir, 128256, "llama");
+        const gguf::Vocab v = gguf::readVocab(dir, 128256, "");
         QCOMPARE(QString::fromStdString(v.model), QString("gpt2"));
         QCOMPARE(QString::fromStdString(v.pre), QString("llama-bpe"));
         QCOMPARE(v.tokens.size(), std::size_t(128256));
@@ -213,7 +213,7 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(v.tokens[128000]), QString("<|begin_of_text|>"));
         QCOMPARE(v.types[128000], 3);
         QCOMPARE(v.types[100], 1);
-        QVERIFY(testdata::throwsA<Error>([&] { gguf::readVocab(dir, 1000, "llama"); })); // more ids than rows
+        QVERIFY(testdata::throwsA<Error>([&] { gguf::readVocab(dir, 1000, ""); })); // more ids than rows
     }
 
     // Damaged files: a clear error, never a crash.

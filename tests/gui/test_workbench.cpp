@@ -361,9 +361,11 @@ private slots:
     {
         JobRunner* jobs = w_->jobs();
         QTRY_VERIFY_WITH_TIMEOUT(!jobs->busy(), 120000);
-        QStringList cancelled, finished;
-        connect(jobs, &JobRunner::jobCancelled, this, [&](int, const QString& t) { cancelled << t; });
-        connect(jobs, &JobRunner::jobFinished, this, [&](int, const QString& t, double) { finished << t; });
+        QStringList cancelled, finished, started;
+        QObject scope; // the connections end with this function (they capture its locals)
+        connect(jobs, &JobRunner::jobCancelled, &scope, [&](int, const QString& t) { cancelled << t; });
+        connect(jobs, &JobRunner::jobFinished, &scope, [&](int, const QString& t, double) { finished << t; });
+        connect(jobs, &JobRunner::jobStarted, &scope, [&](int, const QString& t) { started << t; });
 
         // a quantization setting changed twice quickly: the first report is
         // cancelled, one runs to the end
@@ -373,8 +375,7 @@ private slots:
         cancelled.clear();
         finished.clear();
         QSignalSpy report(q, &QuantView::reportReady);
-        QStringList started;
-        connect(jobs, &JobRunner::jobStarted, this, [&](int, const QString& t) { started << t; });
+        started.clear();
         q->bitsSpin()->setValue(q->bitsSpin()->value() == 5 ? 6 : 5);
         QTRY_VERIFY_WITH_TIMEOUT(started.filter("Quantize").size() == 1, 30000); // the first report is running
         q->bitsSpin()->setValue(7);

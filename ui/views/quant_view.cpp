@@ -3,6 +3,7 @@
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
 
+#include "core/arch_table.h"
 #include "core/model_session.h"
 
 #include <QCheckBox>
@@ -26,7 +27,14 @@
 namespace tailor::ui {
 
 namespace {
-const QStringList kKinds = {"q", "k", "v", "o", "gate", "up", "down"};
+// the heat map's columns: the block matrices of the role table (q k v o gate up down)
+const QStringList kKinds = [] {
+    QStringList k;
+    for (const auto& info : tensorRoles())
+        if (info.perBlock && info.isLinear)
+            k << info.kind;
+    return k;
+}();
 const QStringList kColumns = {"layer", "MSE", "max |err|", "SQNR dB", "output err", "kurtosis", ">3σ %", ">6σ %"};
 
 double metricOf(const LayerQuantStats& l, int metric)
