@@ -1,9 +1,10 @@
 #pragma once
 // Exports a (compressed) model as one GGUF v3 file for llama.cpp: the
-// {arch}.* hyper-parameters (arch "llama" for llama/mistral, "qwen2"), the
-// tokenizer embedded (gguf_vocab.h), blocks renumbered after dropping, q/k rows
-// permuted back to llama.cpp's interleaved RoPE layout (llama only; qwen2 keeps
-// HF's layout, as llama.cpp's converter does), llama3 rope scaling as a
+// {arch}.* hyper-parameters (arch, q/k permutation and tokenizer pre from the
+// family's row in archFamilies(): "llama" for llama/mistral, "qwen2", "qwen3"),
+// the tokenizer embedded (gguf_vocab.h), blocks renumbered after dropping, q/k
+// rows permuted back to llama.cpp's interleaved RoPE layout where the row says
+// so (llama; the Qwen families keep HF's layout, as llama.cpp's converter does), llama3 rope scaling as a
 // rope_freqs tensor. Matrices in F32, F16, Q8_0 or Q4_0; norms and biases F32;
 // a matrix whose rows are not a multiple of 32 falls back to F16 (said in warnings).
 #include "core/progress.h"
