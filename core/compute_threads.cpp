@@ -105,8 +105,6 @@ void applyThreads(int n)
 
 } // namespace
 
-int freeCores() { return measureFreeCores(); }
-
 int setComputeThreads(int n)
 {
     keepFreedMemoryForReuse();

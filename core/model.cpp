@@ -42,18 +42,23 @@ std::vector<std::pair<std::string, at::Tensor*>> BlockWeights::named(int b)
     return v;
 }
 
+at::ScalarType scalarTypeOf(DType t)
+{
+    switch (t) {
+    case DType::F32: return at::kFloat;
+    case DType::F16: return at::kHalf;
+    case DType::BF16: return at::kBFloat16;
+    case DType::I8: return at::kChar;
+    case DType::U8: return at::kByte;
+    case DType::I32: return at::kInt;
+    case DType::I64: return at::kLong;
+    }
+    return at::kFloat;
+}
+
 at::Tensor tensorFromCheckpoint(const CheckpointTensor& t)
 {
-    at::ScalarType st = at::kFloat;
-    switch (t.info->dtype) {
-    case DType::F32: st = at::kFloat; break;
-    case DType::F16: st = at::kHalf; break;
-    case DType::BF16: st = at::kBFloat16; break;
-    case DType::I8: st = at::kChar; break;
-    case DType::U8: st = at::kByte; break;
-    case DType::I32: st = at::kInt; break;
-    case DType::I64: st = at::kLong; break;
-    }
+    const at::ScalarType st = scalarTypeOf(t.info->dtype);
     auto keep = t.file; // the deleter holds the mapping until the last view is gone
     return at::from_blob(const_cast<void*>(t.info->data), t.info->shape,
                          [keep](void*) mutable { keep.reset(); },

@@ -77,6 +77,9 @@ private:
     mutable at::Tensor headCache_;
 };
 
+// The torch element type of a checkpoint dtype.
+at::ScalarType scalarTypeOf(DType t);
+
 // Zero-copy torch view of a mapped tensor; the tensor keeps the mapping alive.
 at::Tensor tensorFromCheckpoint(const CheckpointTensor& t);
 

@@ -2,6 +2,8 @@
 // Paths of the fixtures shipped in the repository and a reader for the golden
 // figures (produced by an independent PyTorch implementation, see
 // tests/data/golden/PROVENANCE.md).
+#include "core/compute_threads.h"
+
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -84,9 +86,8 @@ std::string errorOf(F&& f)
 
 // JSON equality with numbers compared to a relative tolerance.
 // Two runs of the same computation agree to this relative tolerance: the
-// engine's thread count follows the machine's load (#13), and a different
-// count changes the order of floating-point sums (seen: 2e-9 on PPL).
-constexpr double kSameComputation = 1e-7;
+// engine's thread count follows the machine's load (#13).
+constexpr double kSameComputation = tailor::kThreadCountRelTolerance;
 
 inline bool sameUpTo(const QJsonValue& a, const QJsonValue& b, double tol)
 {

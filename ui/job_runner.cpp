@@ -26,12 +26,6 @@ JobRunner::~JobRunner()
 
 bool JobRunner::busy() const { return !jobs_.empty(); }
 
-bool JobRunner::isQueued(int id) const
-{
-    const auto it = jobs_.find(id);
-    return it != jobs_.end() && !it->second.started;
-}
-
 bool JobRunner::isActive(int id) const { return jobs_.count(id) > 0; }
 
 int JobRunner::activeCount(JobLane lane) const

@@ -76,7 +76,6 @@ public:
     void cancel(int id);
     void cancelAll();
     bool busy() const;
-    bool isQueued(int id) const; // submitted, not started
     bool isActive(int id) const; // queued or running
     int activeCount(JobLane lane) const;
     // Blocks until queued jobs have finished (shutdown and tests only).

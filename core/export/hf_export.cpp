@@ -151,8 +151,7 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
         std::vector<OutTensor> data;
         for (; i < names.size() && shardOf[i] == s; ++i) {
             const DType dt = dtypeOf(names[i].src);
-            const at::ScalarType st = dt == DType::F32 ? at::kFloat : dt == DType::F16 ? at::kHalf : at::kBFloat16;
-            data.push_back({names[i].dst, dt, tensorOf(names[i]).to(st).contiguous()});
+            data.push_back({names[i].dst, dt, tensorOf(names[i]).to(scalarTypeOf(dt)).contiguous()});
             weightMap[QString::fromStdString(names[i].dst)] = file;
             reportProgress(progress, double(i + 1) / double(names.size()), "writing " + names[i].dst);
         }
