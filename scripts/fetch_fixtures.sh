@@ -51,3 +51,29 @@ done
 # The synthetic Qwen3 checkpoint ships its weights and config in git; its
 # tokenizer is the real Qwen3 one fetched above (same SHA-256).
 cp "$dest/qwen3/tokenizer.json" "$dest/qwen3/tokenizer_config.json" "$here/tests/data/models/qwen3-synthetic/"
+
+# llama.cpp as the test oracle: node-llama-cpp 3.21.1 ships llama.cpp's source
+# as a git bundle (we take its public headers) and @node-llama-cpp/linux-x64
+# the prebuilt libllama/libggml of that same source. By exact version and
+# SHA-256, into tests/data/llama.cpp/{include,lib} (git-ignored).
+llama="$here/tests/data/llama.cpp"
+llama_version=3.21.1
+if [ ! -f "$llama/.version-$llama_version" ]; then
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "node-llama-cpp@$llama_version" "@node-llama-cpp/linux-x64@$llama_version" >/dev/null)
+  echo "7a231d6bafa14142a1cbed9893d4ec5bc6041b2a5f5939a623accaab4203c11f  $tmp/node-llama-cpp-$llama_version.tgz" | sha256sum -c --quiet
+  echo "4b5b65a8b2611d8af94349b02d815c0f424a30a0a19aef2be5db25ecfef6730f  $tmp/node-llama-cpp-linux-x64-$llama_version.tgz" | sha256sum -c --quiet
+  mkdir -p "$tmp/src" "$tmp/bin"
+  tar xzf "$tmp/node-llama-cpp-$llama_version.tgz" -C "$tmp/src" package/llama/gitRelease.bundle package/LICENSE
+  tar xzf "$tmp/node-llama-cpp-linux-x64-$llama_version.tgz" -C "$tmp/bin" package/bins/linux-x64
+  git clone -q --no-checkout "$tmp/src/package/llama/gitRelease.bundle" "$tmp/llama.cpp"
+  git -C "$tmp/llama.cpp" -c advice.detachedHead=false checkout -q HEAD -- include ggml/include LICENSE
+  rm -rf "$llama" && mkdir -p "$llama/include" "$llama/lib"
+  cp "$tmp/llama.cpp/include/"*.h "$tmp/llama.cpp/ggml/include/"*.h "$llama/include/"
+  cp "$tmp/llama.cpp/LICENSE" "$llama/LICENSE.llama.cpp"
+  cp "$tmp/bin/package/bins/linux-x64/"*.so "$llama/lib/"
+  git -C "$tmp/llama.cpp" rev-parse HEAD > "$llama/COMMIT"
+  touch "$llama/.version-$llama_version"
+  rm -rf "$tmp"
+  echo "fetched node-llama-cpp@$llama_version (llama.cpp headers and libllama)"
+fi

@@ -7,7 +7,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 build="${TAILOR_BUILD_DIR:-$root/build}"
 
 packages=(
-  cmake g++ make ccache pkg-config
+  cmake g++ make ccache pkg-config git
   qt6-base-dev libqt6opengl6-dev libgl-dev       # Qt 6 Widgets, Concurrent, Test, PrintSupport
   libqcustomplot-dev libqcustomplot2.1-qt6        # QCustomPlot (Qt 6 build)
   libtorch-dev libopenblas0-openmp                # libtorch 1.13 CPU; OpenBLAS instead of the reference BLAS (33x faster sgemm)

@@ -1,0 +1,27 @@
+#pragma once
+// The scale searches behind llama.cpp's quantizers (ggml-quants.c's
+// make_qx_quants, make_q3_quants, make_qkx2_quants, make_qkx3_quants,
+// make_qp_quants). Float expressions keep llama.cpp's order of operations:
+// changing `w*x*l` to `w*(x*l)` changes the rounding and therefore the file.
+#include <cstdint>
+
+namespace tailor::gguf::search {
+
+constexpr float kGroupMaxEps = 1e-15f;
+
+// Round to nearest, ties to even, for |x| < 2^22 (the float trick ggml uses).
+int nearestInt(float x);
+
+// Symmetric: L in [0, 2*nmax), returns the scale. rmseType 0 plain, 1 weights
+// x^2 (or qw when given) with a scan of 18 nearby scales.
+float makeQxQuants(int n, int nmax, const float* x, int8_t* L, int rmseType, const float* qw);
+float makeQ3Quants(int n, int nmax, const float* x, int8_t* L, bool doRmse);
+// Asymmetric with a min: L in [0, nmax], *theMin = -min; returns the scale.
+float makeQkx2Quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* theMin, uint8_t* Laux,
+                     float rmin, float rdelta, int nstep, bool useMad);
+float makeQkx3Quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* theMin, uint8_t* Laux,
+                     float rmin, float rdelta, int nstep, bool useMad);
+// Non-negative values (sub-block scales) to [0, nmax] with weights.
+float makeQpQuants(int n, int nmax, const float* x, uint8_t* L, const float* quantWeights);
+
+} // namespace tailor::gguf::search

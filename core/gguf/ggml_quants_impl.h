@@ -1,0 +1,30 @@
+#pragma once
+// Per-type kernels behind ggml_quants.h (one row of n values, n a multiple of
+// the block; qw null or n importance weights for that row's columns).
+#include <cstdint>
+
+namespace tailor::gguf::kernels {
+
+void quantizeQ4_0(const float* x, void* y, int64_t n, const float* qw);
+void quantizeQ4_1(const float* x, void* y, int64_t n, const float* qw);
+void quantizeQ5_0(const float* x, void* y, int64_t n, const float* qw);
+void quantizeQ5_1(const float* x, void* y, int64_t n, const float* qw);
+void quantizeQ8_0(const float* x, void* y, int64_t n, const float* qw);
+void quantizeQ2_K(const float* x, void* y, int64_t n, const float* qw);
+void quantizeQ3_K(const float* x, void* y, int64_t n, const float* qw);
+void quantizeQ4_K(const float* x, void* y, int64_t n, const float* qw);
+void quantizeQ5_K(const float* x, void* y, int64_t n, const float* qw);
+void quantizeQ6_K(const float* x, void* y, int64_t n, const float* qw);
+
+void dequantizeQ4_0(const void* x, float* y, int64_t n);
+void dequantizeQ4_1(const void* x, float* y, int64_t n);
+void dequantizeQ5_0(const void* x, float* y, int64_t n);
+void dequantizeQ5_1(const void* x, float* y, int64_t n);
+void dequantizeQ8_0(const void* x, float* y, int64_t n);
+void dequantizeQ2_K(const void* x, float* y, int64_t n);
+void dequantizeQ3_K(const void* x, float* y, int64_t n);
+void dequantizeQ4_K(const void* x, float* y, int64_t n);
+void dequantizeQ5_K(const void* x, float* y, int64_t n);
+void dequantizeQ6_K(const void* x, float* y, int64_t n);
+
+} // namespace tailor::gguf::kernels
