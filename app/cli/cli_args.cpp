@@ -26,6 +26,7 @@ Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& op
                     value = argv[++i];
                 }
                 values_[key] = value;
+                all_[key].push_back(value);
             } else {
                 throw UsageError("unknown option --" + key);
             }
@@ -40,6 +41,12 @@ std::string Args::positional(std::size_t i, const char* what) const
     if (i >= positional_.size())
         throw UsageError(std::string("missing ") + what);
     return positional_[i];
+}
+
+std::vector<std::string> Args::getAll(const std::string& key) const
+{
+    auto it = all_.find(key);
+    return it == all_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string Args::get(const std::string& key, const std::string& def) const

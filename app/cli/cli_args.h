@@ -24,7 +24,8 @@ public:
     std::string positional(std::size_t i, const char* what) const;
     bool has(const std::string& key) const { return values_.count(key) || flags_.count(key); }
     bool flag(const std::string& key) const { return flags_.count(key) > 0; }
-    std::string get(const std::string& key, const std::string& def = "") const;
+    std::string get(const std::string& key, const std::string& def = "") const; // the last one when repeated
+    std::vector<std::string> getAll(const std::string& key) const;                // every occurrence, in order
     std::string require(const std::string& key) const;
     long long getInt(const std::string& key, long long def) const;
     double getDouble(const std::string& key, double def) const;
@@ -34,6 +35,7 @@ public:
 private:
     std::vector<std::string> positional_;
     std::map<std::string, std::string> values_;
+    std::map<std::string, std::vector<std::string>> all_;
     std::set<std::string> flags_;
 };
 

@@ -38,9 +38,12 @@ const Command kCommands[] = {
     {"lowrank", cli::cmdLowRank, "lowrank MODEL_DIR --calib FILE (--energy E | --budget B | --ranks FILE.json) [--whiten]\n"
                                  "         [--layers REGEX] [--top-k K] [--text FILE] [--json]"},
     {"generate", cli::cmdGenerate, "generate MODEL_DIR|PLAN.json --prompt S [--max-tokens N] [--temperature T --top-p P --seed S] [--drop 2,5] [--json]"},
-    {"compress", cli::cmdCompress, "compress --plan PLAN.json (--out DIR|FILE.gguf | --dry-run) [--format hf|gguf] [--type f32|f16|bf16|q8_0|q4_0] [--text FILE] [--force]\n"
+    {"compress", cli::cmdCompress, "compress --plan PLAN.json (--out DIR|FILE.gguf | --dry-run) [--format hf|gguf] [--type TYPE] [--text FILE] [--force]\n"
+                                   "         [--imatrix FILE.gguf] [--tensor-type REGEX=TYPE ...]   (GGUF types: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0\n"
+                                   "          q2_k q3_k_s q3_k_m q3_k_l q4_k_s q4_k_m q5_k_s q5_k_m q6_k, as llama-quantize types each tensor)\n"
                                    "         [--heal-text FILE [--heal-steps N] [--heal-rank R] [--heal-alpha A] [--heal-lr LR]\n"
                                    "          [--heal-batch B] [--heal-accum K] [--kd-weight W] [--kd-temperature T]] [--json]"},
+    {"imatrix", cli::cmdImatrix, "imatrix MODEL_DIR --calib FILE --out FILE.gguf [--windows N] [--seq-len L] [--force] [--json]"},
 };
 
 void usage(FILE* to)

@@ -1,9 +1,11 @@
-// tailor-cli compress --plan PLAN.json --out DIR|FILE.gguf [--format hf|gguf] [--type f32|f16|bf16|q8_0|q4_0] [--text FILE] [--force]
+// tailor-cli compress --plan PLAN.json --out DIR|FILE.gguf [--format hf|gguf] [--type TYPE] [--text FILE] [--force]
+//                     [--imatrix FILE.gguf] [--tensor-type REGEX=TYPE ...]
 //                     [--heal-text FILE [--heal-steps N] [--heal-rank R] [--heal-alpha A] [--heal-lr LR]
 //                      [--heal-batch B] [--heal-accum K] [--kd-weight W] [--kd-temperature T]] [--json]
 // Applies the plan (drop -> low rank -> heal -> quantize) and exports a Hugging Face directory
 // (f32, f16, bf16; --factored keeps low-rank layers as lora_A/lora_B pairs) or a GGUF file
-// (f32, f16, q8_0, q4_0).
+// typed as llama-quantize would for --type (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k_s/m/l
+// q4_k_s/m q5_k_s/m q6_k), with an importance matrix and per-tensor overrides (also "gguf" in the plan).
 // The --heal-* options add healing to the plan or override its settings. --dry-run only checks
 // the plan against its model.
 #include "cli_args.h"
@@ -15,6 +17,7 @@
 #include "core/error.h"
 #include "core/export/hf_export.h"
 #include "core/gguf/gguf_export.h"
+#include "core/gguf/imatrix.h"
 #include "core/model_session.h"
 #include "core/result_json.h"
 
@@ -22,6 +25,7 @@
 #include <QJsonDocument>
 #include <cctype>
 #include <cstdio>
+#include <optional>
 
 namespace tailor::cli {
 
@@ -29,7 +33,8 @@ int cmdCompress(const Argv& argv)
 {
     const Args args(argv,
                     {"plan", "out", "format", "type", "text", "heal-text", "heal-steps", "heal-rank", "heal-alpha", "heal-lr",
-                     "heal-batch", "heal-accum", "kd-weight", "kd-temperature", "heal-seed", "report", "prompt"},
+                     "heal-batch", "heal-accum", "kd-weight", "kd-temperature", "heal-seed", "report", "prompt", "imatrix",
+                     "tensor-type"},
                     {"json", "force", "factored", "dry-run"});
     const std::string planPath = args.require("plan");
     // every error about the plan, its model or their fit names the plan file
@@ -66,10 +71,28 @@ int cmdCompress(const Argv& argv)
     const std::string format = args.get("format", "hf");
     if (format != "hf" && format != "gguf")
         throw UsageError("--format " + format + ": 'hf' (a Hugging Face directory) or 'gguf' (one file for llama.cpp)");
-    // HF: each tensor as stored unless --type; GGUF: F16 unless --type
-    std::string type = args.get("type", format == "gguf" ? "f16" : "");
-    for (auto& ch : type)
-        ch = char(std::toupper(static_cast<unsigned char>(ch)));
+    // HF: each tensor as stored unless --type; GGUF: the plan's type, else F16
+    const PlanGguf planGguf = plan.gguf.value_or(PlanGguf{});
+    std::string type = args.get("type", format == "gguf" ? (planGguf.type.empty() ? "f16" : planGguf.type) : "");
+    GgufExportOptions go;
+    std::optional<Imatrix> imatrix;
+    if (format == "gguf") {
+        go.type = gguf::mixture(type).name; // an unknown name fails here, before any work
+        std::vector<std::string> specs = planGguf.tensor_types;
+        for (const std::string& t : args.getAll("tensor-type"))
+            specs.insert(specs.begin(), t); // the command line wins over the plan
+        for (const std::string& t : specs)
+            go.overrides.push_back(gguf::parseTypeOverride(t));
+        const std::string im = args.get("imatrix", planGguf.imatrix);
+        if (!im.empty())
+            imatrix = readImatrix(im);
+        go.imatrix = imatrix ? &*imatrix : nullptr;
+    } else {
+        if (args.has("imatrix") || args.has("tensor-type"))
+            throw UsageError("--imatrix and --tensor-type apply to --format gguf");
+        for (auto& ch : type)
+            ch = char(std::toupper(static_cast<unsigned char>(ch)));
+    }
     const auto session = inPlan([&] { return ModelSession::open(plan.model); });
     // --dry-run: the plan checked against its model, nothing computed or written
     if (dryRun) {
@@ -80,13 +103,16 @@ int cmdCompress(const Argv& argv)
     const auto progress = progressPrinter(false);
     const AppliedPlan applied = applyPlan(*session, plan, args.get("text"), progress);
     QJsonArray stages, warnings, curve;
+    QJsonArray tensorTypes;
     if (format == "gguf") {
-        GgufExportOptions go;
-        go.type = type;
         go.force = args.flag("force");
         const GgufExportReport r = exportGguf(*applied.model, applied.drop_blocks, outDir, go, progress);
         for (const auto& w : r.warnings)
             warnings.append(QString::fromStdString(w));
+        for (const auto& t : r.types)
+            tensorTypes.append(QJsonObject{{"name", QString::fromStdString(t.name)},
+                                           {"type", QString::fromStdString(gguf::typeName(t.type))},
+                                           {"imatrix", t.imatrix}, {"overridden", t.overridden}});
     } else {
         HfExportOptions eo;
         eo.dtype = type;
@@ -122,6 +148,8 @@ int cmdCompress(const Argv& argv)
         curve.append(QJsonObject{{"step", double(h.step)}, {"loss", h.loss}, {"ce", h.ce}, {"kd", h.kd}, {"lr", h.lr}});
     if (args.flag("json")) {
         QJsonObject o{{"out", QString::fromStdString(outDir)}, {"stages", stages}, {"warnings", warnings}, {"heal_curve", curve}};
+        if (format == "gguf")
+            o["tensor_types"] = tensorTypes;
         for (auto it = extra.begin(); it != extra.end(); ++it)
             o[it.key()] = it.value();
         printJson(o);

@@ -19,5 +19,6 @@ int cmdSpectrum(const Argv& args);
 int cmdLowRank(const Argv& args);
 int cmdGenerate(const Argv& args);
 int cmdCompress(const Argv& args);
+int cmdImatrix(const Argv& args);
 
 } // namespace tailor::cli

@@ -6,6 +6,7 @@
 #include "core/model.h"
 #include "core/perplexity.h"
 #include "core/quant/quant_scheme.h"
+#include "core/gguf/gguf_mixture.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -57,6 +58,23 @@ CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::strin
             throw Error(label + ": 'heal' needs 'text', the file to train on");
         p.heal = PlanHeal{h.value("text").toString().toStdString(), HealOptions::fromJson(h, label)};
     }
+    if (o.contains("gguf")) {
+        if (!o.value("gguf").isObject())
+            throw Error(label + ": key 'gguf' must be an object {\"type\", \"imatrix\", \"tensor_types\"}");
+        const QJsonObject g = o.value("gguf").toObject();
+        PlanGguf pg;
+        pg.type = g.value("type").toString().toStdString();
+        pg.imatrix = g.value("imatrix").toString().toStdString();
+        if (!pg.type.empty())
+            gguf::mixture(pg.type); // validates the name
+        for (const QJsonValue& v : g.value("tensor_types").toArray()) {
+            if (!v.isString())
+                throw Error(label + ": gguf.tensor_types holds strings \"REGEX=TYPE\"");
+            gguf::parseTypeOverride(v.toString().toStdString());
+            pg.tensor_types.push_back(v.toString().toStdString());
+        }
+        p.gguf = pg;
+    }
     return p;
 }
 
@@ -87,6 +105,13 @@ QJsonObject CompressionPlan::toJson() const
         o["quant"] = QJsonObject{{"scheme", QString::fromStdString(quant->scheme)},
                                  {"method", QString::fromStdString(quant->method)},
                                  {"layers", QString::fromStdString(quant->layers)}};
+    if (gguf) {
+        QJsonArray tt;
+        for (const auto& t : gguf->tensor_types)
+            tt.append(QString::fromStdString(t));
+        o["gguf"] = QJsonObject{{"type", QString::fromStdString(gguf->type)}, {"imatrix", QString::fromStdString(gguf->imatrix)},
+                                {"tensor_types", tt}};
+    }
     if (heal) {
         QJsonObject h = heal->options.toJson();
         h["text"] = QString::fromStdString(heal->text);

@@ -3,7 +3,8 @@
 // quantization, stored as JSON that the GUI and the CLI both read and write:
 //   {"model": DIR, "drop_blocks": [2, 5], "ranks": {tensor: k},
 //    "quant": {"scheme": "int4_sym_g32", "method": "gptq", "layers": REGEX},
-//    "calib": FILE, "heal": {"text": FILE, "steps": 200, "rank": 8, ...}}
+//    "calib": FILE, "heal": {"text": FILE, "steps": 200, "rank": 8, ...},
+//    "gguf": {"type": "q4_k_m", "imatrix": FILE, "tensor_types": ["attn_v=q8_0"]}}
 // ("heal" takes the settings of HealOptions, core/heal/lora_heal.h).
 // Absent parts mean "leave as is": {"model": DIR, "drop_blocks": [2]} is valid.
 #include "core/heal/lora_heal.h"
@@ -30,6 +31,14 @@ struct PlanHeal {
     HealOptions options;
 };
 
+// How a GGUF export of the plan is typed (tailor-cli compress --format gguf;
+// its --type, --imatrix and --tensor-type override these).
+struct PlanGguf {
+    std::string type;                      // a llama-quantize file type (gguf_mixture.h)
+    std::string imatrix;                   // importance matrix file (llama.cpp's GGUF format)
+    std::vector<std::string> tensor_types; // "REGEX=TYPE", first match wins
+};
+
 struct CompressionPlan {
     std::string model;
     std::string calib; // calibration text for whitened SVD / GPTQ (optional)
@@ -38,6 +47,7 @@ struct CompressionPlan {
     bool whiten = false;
     std::optional<PlanQuant> quant;
     std::optional<PlanHeal> heal;
+    std::optional<PlanGguf> gguf;
 
     static CompressionPlan fromJson(const QJsonObject& o, const std::string& label);
     static CompressionPlan fromFile(const std::string& path);

@@ -1,15 +1,18 @@
 #pragma once
-// Packs a weight matrix into llama.cpp's Q8_0 / Q4_0 blocks with the engine's
-// own quantizer (core/quant/linear_quantizer), so that a GGUF export
-// dequantizes to exactly the values Tailor measured. Also F32/F16/BF16 rows.
+// Encodes a weight matrix as rows of a ggml type with llama.cpp's own
+// quantizers (ggml_quants.h), rows spread over the compute threads.
 #include "gguf_types.h"
 
 #include <ATen/ATen.h>
 #include <QByteArray>
+#include <vector>
 
 namespace tailor::gguf {
 
-// w: [rows, cols] (any float dtype); rows of cols elements in the given type.
-QByteArray encodeRows(const at::Tensor& w, TensorType type);
+// w: [rows, cols] (any float dtype); imatrix: empty or cols importance weights.
+QByteArray encodeRows(const at::Tensor& w, TensorType type, const std::vector<float>& imatrix = {});
+
+// The values llama.cpp will compute with: quantize then dequantize, [rows, cols] fp32.
+at::Tensor roundTrip(const at::Tensor& w, TensorType type, const std::vector<float>& imatrix = {});
 
 } // namespace tailor::gguf

@@ -5,8 +5,12 @@
 #include "core/arch_table.h"
 #include "core/error.h"
 #include "core/model.h"
+#include "core/llama_forward.h"
+#include "imatrix.h"
 
 #include <QFileInfo>
+#include <cstdio>
+#include <map>
 #include <cmath>
 
 namespace tailor {
@@ -28,42 +32,124 @@ std::vector<int64_t> ropeRowPermutation(int64_t heads, int64_t hd, bool inverse)
     return perm;
 }
 
-GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBlocks, const std::string& outFile,
-                            const GgufExportOptions& opt, const ProgressFn& progress)
+namespace {
+// One tensor of the export: its GGUF name, the source it is read from, its shape.
+struct Entry {
+    std::string gguf, hf;
+    TensorRole role;
+    int src = -1;           // source block (-1 outside blocks)
+    std::vector<int64_t> ne; // ggml order
+};
+
+std::vector<int> keptBlocks(const Model& model, const std::vector<int>& dropBlocks)
 {
-    using namespace gguf;
-    const ModelConfig& c = model.config();
-    TensorType type;
-    if (opt.type == "F32")
-        type = TensorType::F32;
-    else if (opt.type == "F16")
-        type = TensorType::F16;
-    else if (opt.type == "Q8_0")
-        type = TensorType::Q8_0;
-    else if (opt.type == "Q4_0")
-        type = TensorType::Q4_0;
-    else
-        throw Error("GGUF tensor type '" + opt.type + "' is not one of f32, f16, q8_0, q4_0");
-    const ArchFamily* family = archFamily(c.model_type);
-    if (!family)
-        throw Error("GGUF export: architecture '" + c.model_type + "' has no llama.cpp mapping here");
-    const std::string arch = family->gguf_arch;
-    const bool permuteQK = family->gguf_permute_qk;
     std::vector<int> kept;
     for (int i = 0; i < model.nBlocks(); ++i)
         if (std::find(dropBlocks.begin(), dropBlocks.end(), i) == dropBlocks.end())
             kept.push_back(i);
     if (kept.empty())
         throw Error("GGUF export: every block is dropped");
+    return kept;
+}
+
+std::string roleName(TensorRole role, int block)
+{
+    char name[128];
+    std::snprintf(name, sizeof name, roleInfo(role).gguf, block);
+    return name;
+}
+
+// The model's tensors in file order (rope_freqs is added separately).
+std::vector<Entry> entriesOf(const Model& model, const std::vector<int>& kept)
+{
+    const ModelConfig& c = model.config();
+    std::vector<Entry> out;
+    auto add = [&](TensorRole role, int j, int src) {
+        const std::string hf = hfTensorName(role, src);
+        const at::IntArrayRef sizes = model.raw(hf).sizes();
+        out.push_back({roleName(role, j), hf, role, src, std::vector<int64_t>(sizes.rbegin(), sizes.rend())});
+    };
+    add(TensorRole::TokenEmbd, -1, -1);
+    for (std::size_t j = 0; j < kept.size(); ++j)
+        for (TensorRole role : blockRoles(c))
+            add(role, int(j), kept[j]);
+    add(TensorRole::OutputNorm, -1, -1);
+    if (!c.tie_word_embeddings)
+        add(TensorRole::Output, -1, -1);
+    return out;
+}
+
+const ArchFamily& familyOf(const ModelConfig& c)
+{
+    const ArchFamily* family = archFamily(c.model_type);
+    if (!family)
+        throw Error("GGUF export: architecture '" + c.model_type + "' has no llama.cpp mapping here");
+    return *family;
+}
+
+std::vector<GgufTensorType> chooseFor(const Model& model, const std::vector<int>& kept, const std::vector<Entry>& entries,
+                                      const GgufExportOptions& opt, std::vector<std::string>* warnings)
+{
+    const ModelConfig& c = model.config();
+    const gguf::Mixture& mix = gguf::mixture(opt.type);
+    gguf::MixtureModel mm{familyOf(c).gguf_arch, int64_t(kept.size()), c.n_head, c.n_head_kv, opt.imatrix != nullptr};
+    std::vector<gguf::TensorShape> shapes;
+    for (const Entry& e : entries)
+        shapes.push_back({e.gguf, e.ne});
+    const auto choices = gguf::chooseTypes(mix, mm, shapes, opt.overrides, warnings);
+    std::vector<GgufTensorType> out;
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const Entry& e = entries[i];
+        GgufTensorType t{e.gguf, choices[i].type, choices[i].overridden, false};
+        // llama.cpp looks the weights up under the source (unpruned) name
+        t.imatrix = opt.imatrix && gguf::typeInfo(t.type).takesImatrix && e.src >= 0 &&
+                    opt.imatrix->entries.count(roleName(e.role, e.src)) > 0;
+        out.push_back(t);
+    }
+    return out;
+}
+
+void checkImatrix(const Model& model, const Imatrix& im)
+{
+    // every linear layer of the source model, under its own block number
+    std::map<std::string, int64_t> columns;
+    for (int b = 0; b < model.nBlocks(); ++b)
+        for (TensorRole role : linearRoles())
+            columns[roleName(role, b)] = model.raw(hfTensorName(role, b)).size(1);
+    checkImatrixFits(im, columns);
+}
+} // namespace
+
+std::vector<GgufTensorType> planGgufTypes(const Model& model, const std::vector<int>& dropBlocks, const GgufExportOptions& opt,
+                                          std::vector<std::string>* warnings)
+{
+    if (opt.imatrix)
+        checkImatrix(model, *opt.imatrix);
+    const std::vector<int> kept = keptBlocks(model, dropBlocks);
+    return chooseFor(model, kept, entriesOf(model, kept), opt, warnings);
+}
+
+GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBlocks, const std::string& outFile,
+                            const GgufExportOptions& opt, const ProgressFn& progress)
+{
+    using namespace gguf;
+    const ModelConfig& c = model.config();
+    const Mixture& mix = mixture(opt.type);
+    const ArchFamily& family = familyOf(c);
+    const std::string arch = family.gguf_arch;
+    const bool permuteQK = family.gguf_permute_qk;
+    if (opt.imatrix)
+        checkImatrix(model, *opt.imatrix);
+    const std::vector<int> kept = keptBlocks(model, dropBlocks);
     const std::string dir = model.checkpoint().dir();
-    const Vocab vocab = readVocab(dir, c.vocab_size, family->gguf_pre);
+    const Vocab vocab = readVocab(dir, c.vocab_size, family.gguf_pre);
 
     Writer w;
     GgufExportReport report;
     w.addString("general.architecture", arch);
     w.addString("general.name", opt.name.empty() ? QFileInfo(QString::fromStdString(dir)).fileName().toStdString() : opt.name);
     w.addUInt32("general.alignment", kDefaultAlignment);
-    w.addUInt32("general.file_type", type == TensorType::F32 ? 0 : type == TensorType::F16 ? 1 : type == TensorType::Q4_0 ? 2 : 7);
+    w.addUInt32("general.file_type", mix.ftype);
     w.addUInt32("general.quantization_version", 2);
     const std::string a = arch + ".";
     w.addUInt32(a + "vocab_size", uint32_t(c.vocab_size));
@@ -101,36 +187,27 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
     w.addBool("tokenizer.ggml.add_bos_token", vocab.add_bos);
     w.addBool("tokenizer.ggml.add_eos_token", vocab.add_eos);
 
+    const std::vector<Entry> entries = entriesOf(model, kept);
+    report.types = chooseFor(model, kept, entries, opt, &report.warnings);
     const Model* m = &model;
-    auto add = [&](const std::string& gguf, const std::string& hf, TensorRole role) {
-        const at::Tensor raw = m->raw(hf);
-        const bool matrix = raw.dim() == 2;
-        TensorType t = matrix ? type : TensorType::F32;
-        if (matrix && (t == TensorType::Q8_0 || t == TensorType::Q4_0) && raw.size(1) % kBlock != 0) {
-            report.warnings.push_back(hf + ": rows of " + std::to_string(raw.size(1)) + " are not a multiple of 32; written as F16");
-            t = TensorType::F16;
-        }
-        std::vector<int64_t> ne(raw.sizes().rbegin(), raw.sizes().rend());
-        const int64_t heads = role == TensorRole::AttnQ || role == TensorRole::AttnQBias ? c.n_head
-                              : role == TensorRole::AttnK || role == TensorRole::AttnKBias ? c.n_head_kv : 0;
-        w.addTensor(gguf, ne, t, [m, hf, t, heads, permuteQK, hd = c.head_dim] {
+    auto addEntry = [&](const Entry& e, const GgufTensorType& t) {
+        const int64_t heads = e.role == TensorRole::AttnQ || e.role == TensorRole::AttnQBias ? c.n_head
+                              : e.role == TensorRole::AttnK || e.role == TensorRole::AttnKBias ? c.n_head_kv : 0;
+        std::vector<float> weights;
+        if (t.imatrix)
+            weights = opt.imatrix->weights(roleName(e.role, e.src));
+        w.addTensor(e.gguf, e.ne, t.type, [m, hf = e.hf, type = t.type, heads, permuteQK, hd = c.head_dim, weights] {
             at::Tensor x = m->raw(hf).to(at::kFloat);
             if (permuteQK && heads > 0) {
                 const auto perm = ropeRowPermutation(heads, hd);
                 x = x.index_select(0, at::tensor(perm, at::kLong));
             }
-            return encodeRows(x.dim() == 1 ? x.unsqueeze(0) : x, t);
+            return encodeRows(x.dim() == 1 ? x.unsqueeze(0) : x, type, weights);
         });
         ++report.tensors;
-        report.bytes += uint64_t(rowBytes(t, ne[0]) * (raw.numel() / ne[0]));
+        report.bytes += uint64_t(rowBytes(t.type, e.ne[0]) * (m->raw(e.hf).numel() / e.ne[0]));
     };
-    // names from the role table: GGUF name of the kept block j, HF name of its source block
-    const auto addRole = [&](TensorRole role, int j = -1, int src = -1) {
-        char name[128];
-        std::snprintf(name, sizeof name, roleInfo(role).gguf, j);
-        add(name, hfTensorName(role, src), role);
-    };
-    addRole(TensorRole::TokenEmbd);
+    addEntry(entries[0], report.types[0]); // token_embd
     if (c.rope_scaling.type == "llama3") {
         // llama.cpp applies llama3 scaling through per-frequency factors
         std::vector<float> factors;
@@ -152,13 +229,10 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
             return QByteArray(reinterpret_cast<const char*>(factors.data()), qsizetype(factors.size() * 4));
         });
         ++report.tensors;
+        report.types.insert(report.types.begin() + 1, GgufTensorType{"rope_freqs.weight", TensorType::F32});
     }
-    for (std::size_t j = 0; j < kept.size(); ++j)
-        for (TensorRole role : blockRoles(c))
-            addRole(role, int(j), kept[j]);
-    addRole(TensorRole::OutputNorm);
-    if (!c.tie_word_embeddings)
-        addRole(TensorRole::Output);
+    for (std::size_t i = 1; i < entries.size(); ++i)
+        addEntry(entries[i], report.types[i + (c.rope_scaling.type == "llama3" ? 1 : 0)]);
     w.write(outFile, opt.force, progress);
     return report;
 }

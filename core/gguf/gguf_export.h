@@ -5,8 +5,12 @@
 // the tokenizer embedded (gguf_vocab.h), blocks renumbered after dropping, q/k
 // rows permuted back to llama.cpp's interleaved RoPE layout where the row says
 // so (llama; the Qwen families keep HF's layout, as llama.cpp's converter does), llama3 rope scaling as a
-// rope_freqs tensor. Matrices in F32, F16, Q8_0 or Q4_0; norms and biases F32;
-// a matrix whose rows are not a multiple of 32 falls back to F16 (said in warnings).
+// rope_freqs tensor. Tensor types as llama-quantize chooses them for the
+// file type (gguf_mixture.h: q4_k_m gives the output Q6_K, some attn_v and
+// ffn_down Q6_K, the rest Q4_K), with the user's regex overrides first and
+// llama.cpp's fallbacks for rows a block does not divide (said in warnings);
+// quantized with an importance matrix when given. Norms and biases F32.
+#include "gguf_mixture.h"
 #include "core/progress.h"
 
 #include <string>
@@ -15,18 +19,33 @@
 namespace tailor {
 
 class Model;
+struct Imatrix;
 
 struct GgufExportOptions {
-    std::string type = "F16"; // F32 | F16 | Q8_0 | Q4_0
+    std::string type = "f16"; // a llama-quantize file type: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k_s/m/l q4_k_s/m q5_k_s/m q6_k
     bool force = false;
     std::string name; // general.name; the folder name when empty
+    const Imatrix* imatrix = nullptr; // named after the source model's blocks (before dropping), as llama.cpp's are
+    std::vector<gguf::TypeOverride> overrides; // first match wins, over the file type's rules
+};
+
+struct GgufTensorType {
+    std::string name; // GGUF tensor name
+    gguf::TensorType type;
+    bool overridden = false;
+    bool imatrix = false; // quantized with importance weights
 };
 
 struct GgufExportReport {
     int64_t tensors = 0;
     uint64_t bytes = 0;
     std::vector<std::string> warnings;
+    std::vector<GgufTensorType> types; // in file order
 };
+
+// The types an export would give each tensor, without writing anything.
+std::vector<GgufTensorType> planGgufTypes(const Model& model, const std::vector<int>& dropBlocks, const GgufExportOptions& opt,
+                                          std::vector<std::string>* warnings = nullptr);
 
 GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBlocks, const std::string& outFile,
                             const GgufExportOptions& opt, const ProgressFn& progress = {});

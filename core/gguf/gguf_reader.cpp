@@ -1,4 +1,5 @@
 #include "gguf_reader.h"
+#include "ggml_quants.h"
 #include "core/error.h"
 
 #include <QFile>
@@ -78,30 +79,6 @@ QVariant readScalar(Cursor& c, ValueType t, const std::string& what)
     }
 }
 
-float halfToFloat(uint16_t h)
-{
-    const uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-    uint32_t bits;
-    if (exp == 0) {
-        if (mant == 0)
-            bits = sign;
-        else { // subnormal: normalise
-            int e = -1;
-            uint32_t m = mant;
-            do {
-                ++e;
-                m <<= 1;
-            } while ((m & 0x400) == 0);
-            bits = sign | uint32_t(127 - 15 - e) << 23 | (m & 0x3ff) << 13;
-        }
-    } else if (exp == 31)
-        bits = sign | 0x7f800000 | mant << 13;
-    else
-        bits = sign | (exp + 127 - 15) << 23 | mant << 13;
-    float f;
-    std::memcpy(&f, &bits, 4);
-    return f;
-}
 } // namespace
 
 int64_t TensorInfo::elements() const
@@ -183,10 +160,11 @@ std::shared_ptr<File> File::open(const std::string& path)
         }
         const uint32_t type = c.get<uint32_t>(what);
         if (!knownType(type))
-            throw Error(what + ": ggml type " + std::to_string(type) + " is not one Tailor reads (F32, F16, BF16, Q8_0, Q4_0)");
+            throw Error(what + ": ggml type " + std::to_string(type) + " is not one Tailor reads (" + typeNames() + ")");
         t.type = TensorType(type);
-        if ((t.type == TensorType::Q8_0 || t.type == TensorType::Q4_0) && t.ne[0] % kBlock != 0)
-            throw Error(what + ": " + typeName(t.type) + " rows must hold a multiple of 32 elements");
+        if (t.ne[0] % blockSize(t.type) != 0)
+            throw Error(what + ": " + typeName(t.type) + " rows must hold a multiple of " + std::to_string(blockSize(t.type)) +
+                        " elements");
         t.offset = c.get<uint64_t>(what);
         t.bytes = rowBytes(t.type, t.ne[0]) * (elements / t.ne[0]);
         f->tensors_.push_back(std::move(t));
@@ -234,49 +212,8 @@ std::vector<float> File::dequantize(const std::string& name) const
     const TensorInfo* t = tensor(name);
     if (!t)
         throw Error(path_ + ": no tensor '" + name + "'");
-    const uint8_t* p = data(*t);
-    const int64_t n = t->elements();
-    std::vector<float> out(static_cast<std::size_t>(n));
-    switch (t->type) {
-    case TensorType::F32: std::memcpy(out.data(), p, std::size_t(n) * 4); break;
-    case TensorType::F16:
-        for (int64_t i = 0; i < n; ++i) {
-            uint16_t h;
-            std::memcpy(&h, p + 2 * i, 2);
-            out[std::size_t(i)] = halfToFloat(h);
-        }
-        break;
-    case TensorType::BF16:
-        for (int64_t i = 0; i < n; ++i) {
-            uint16_t h;
-            std::memcpy(&h, p + 2 * i, 2);
-            const uint32_t bits = uint32_t(h) << 16;
-            std::memcpy(&out[std::size_t(i)], &bits, 4);
-        }
-        break;
-    case TensorType::Q8_0:
-        for (int64_t b = 0; b < n / kBlock; ++b) {
-            const uint8_t* blk = p + b * kQ8_0Bytes;
-            uint16_t h;
-            std::memcpy(&h, blk, 2);
-            const float d = halfToFloat(h);
-            for (int64_t j = 0; j < kBlock; ++j)
-                out[std::size_t(b * kBlock + j)] = float(int8_t(blk[2 + j])) * d;
-        }
-        break;
-    case TensorType::Q4_0:
-        for (int64_t b = 0; b < n / kBlock; ++b) {
-            const uint8_t* blk = p + b * kQ4_0Bytes;
-            uint16_t h;
-            std::memcpy(&h, blk, 2);
-            const float d = halfToFloat(h);
-            for (int64_t j = 0; j < kBlock / 2; ++j) {
-                out[std::size_t(b * kBlock + j)] = float(int(blk[2 + j] & 0x0f) - 8) * d;
-                out[std::size_t(b * kBlock + j + 16)] = float(int(blk[2 + j] >> 4) - 8) * d;
-            }
-        }
-        break;
-    }
+    std::vector<float> out(static_cast<std::size_t>(t->elements()));
+    dequantizeRows(t->type, data(*t), out.data(), t->elements());
     return out;
 }
 

@@ -92,9 +92,9 @@ void Writer::addTensor(const std::string& name, const std::vector<int64_t>& ne, 
 {
     if (ne.empty() || ne.size() > 4)
         throw Error("GGUF tensor '" + name + "': 1 to 4 dimensions");
-    if ((type == TensorType::Q8_0 || type == TensorType::Q4_0) && ne[0] % kBlock != 0)
-        throw Error("GGUF tensor '" + name + "': " + typeName(type) + " needs rows of a multiple of 32 elements, not " +
-                    std::to_string(ne[0]));
+    if (ne[0] % blockSize(type) != 0)
+        throw Error("GGUF tensor '" + name + "': " + typeName(type) + " needs rows of a multiple of " +
+                    std::to_string(blockSize(type)) + " elements, not " + std::to_string(ne[0]));
     int64_t rows = 1;
     for (std::size_t i = 1; i < ne.size(); ++i)
         rows *= ne[i];
