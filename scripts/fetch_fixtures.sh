@@ -58,7 +58,7 @@ cp "$dest/qwen3/tokenizer.json" "$dest/qwen3/tokenizer_config.json" "$here/tests
 # SHA-256, into tests/data/llama.cpp/{include,lib} (git-ignored).
 llama="$here/tests/data/llama.cpp"
 llama_version=3.21.1
-if [ ! -f "$llama/.version-$llama_version" ]; then
+if [ ! -f "$llama/.version-$llama_version" ] || [ ! -f "$llama/include/imatrix-loader.h" ]; then
   tmp="$(mktemp -d)"
   (cd "$tmp" && npm pack --silent "node-llama-cpp@$llama_version" "@node-llama-cpp/linux-x64@$llama_version" >/dev/null)
   echo "7a231d6bafa14142a1cbed9893d4ec5bc6041b2a5f5939a623accaab4203c11f  $tmp/node-llama-cpp-$llama_version.tgz" | sha256sum -c --quiet
@@ -67,9 +67,9 @@ if [ ! -f "$llama/.version-$llama_version" ]; then
   tar xzf "$tmp/node-llama-cpp-$llama_version.tgz" -C "$tmp/src" package/llama/gitRelease.bundle package/LICENSE
   tar xzf "$tmp/node-llama-cpp-linux-x64-$llama_version.tgz" -C "$tmp/bin" package/bins/linux-x64
   git clone -q --no-checkout "$tmp/src/package/llama/gitRelease.bundle" "$tmp/llama.cpp"
-  git -C "$tmp/llama.cpp" -c advice.detachedHead=false checkout -q HEAD -- include ggml/include LICENSE
+  git -C "$tmp/llama.cpp" -c advice.detachedHead=false checkout -q HEAD -- include ggml/include common/imatrix-loader.h LICENSE
   rm -rf "$llama" && mkdir -p "$llama/include" "$llama/lib"
-  cp "$tmp/llama.cpp/include/"*.h "$tmp/llama.cpp/ggml/include/"*.h "$llama/include/"
+  cp "$tmp/llama.cpp/include/"*.h "$tmp/llama.cpp/ggml/include/"*.h "$tmp/llama.cpp/common/imatrix-loader.h" "$llama/include/"
   cp "$tmp/llama.cpp/LICENSE" "$llama/LICENSE.llama.cpp"
   cp "$tmp/bin/package/bins/linux-x64/"*.so "$llama/lib/"
   git -C "$tmp/llama.cpp" rev-parse HEAD > "$llama/COMMIT"

@@ -1,5 +1,6 @@
 #include "gguf_export.h"
 #include "ggml_blocks.h"
+#include "ggml_quants.h"
 #include "gguf_vocab.h"
 #include "gguf_writer.h"
 #include "core/arch_table.h"
@@ -127,6 +128,32 @@ std::vector<GgufTensorType> planGgufTypes(const Model& model, const std::vector<
         checkImatrix(model, *opt.imatrix);
     const std::vector<int> kept = keptBlocks(model, dropBlocks);
     return chooseFor(model, kept, entriesOf(model, kept), opt, warnings);
+}
+
+std::shared_ptr<Model> ggufQuantizedModel(const Model& model, const std::vector<int>& dropBlocks, const GgufExportOptions& opt,
+                                          std::vector<std::string>* warnings)
+{
+    if (opt.imatrix)
+        checkImatrix(model, *opt.imatrix);
+    const std::vector<int> kept = keptBlocks(model, dropBlocks);
+    const std::vector<Entry> entries = entriesOf(model, kept);
+    const std::vector<GgufTensorType> types = chooseFor(model, kept, entries, opt, warnings);
+    std::shared_ptr<Model> out = model.derive();
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        const Entry& e = entries[i];
+        const gguf::TensorType type = types[i].type;
+        if (type == gguf::TensorType::F32 && model.raw(e.hf).scalar_type() == at::kFloat)
+            continue; // stored as it is
+        std::vector<float> weights;
+        if (types[i].imatrix)
+            weights = opt.imatrix->weights(roleName(e.role, e.src));
+        // rows are quantized independently, so llama.cpp's q/k row permutation changes nothing here
+        out->replaceLazily(e.hf, [type, weights](const at::Tensor& w) {
+            const at::Tensor x = w.dim() == 1 ? w.unsqueeze(0) : w;
+            return gguf::roundTrip(x, type, weights).reshape(w.sizes());
+        });
+    }
+    return out;
 }
 
 GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBlocks, const std::string& outFile,

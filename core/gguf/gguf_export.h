@@ -13,6 +13,7 @@
 #include "gguf_mixture.h"
 #include "core/progress.h"
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,16 @@ std::vector<GgufTensorType> planGgufTypes(const Model& model, const std::vector<
 
 GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBlocks, const std::string& outFile,
                             const GgufExportOptions& opt, const ProgressFn& progress = {});
+
+// The model as the export's tensors will hold it: every exported tensor
+// replaced by its dequantized value for the type it gets (lazily, so a large
+// model costs no extra memory). Its perplexity is the file's under libllama up
+// to the runtime's arithmetic: llama.cpp's CPU backend also rounds each matrix
+// product's input to 8 bits (Q8_0 / Q8_K) for quantized weights, which moves
+// the perplexity by 1e-5 to 1e-3 relative (docs/gguf.md). Blocks in dropBlocks are left as they are (the
+// caller evaluates without them).
+std::shared_ptr<Model> ggufQuantizedModel(const Model& model, const std::vector<int>& dropBlocks, const GgufExportOptions& opt,
+                                          std::vector<std::string>* warnings = nullptr);
 
 // llama.cpp's q/k row order from HF's (and back, with inverse = true):
 // rows [heads, 2, hd/2] <-> [heads, hd/2, 2].

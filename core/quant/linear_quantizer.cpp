@@ -1,4 +1,7 @@
 #include "linear_quantizer.h"
+#include "core/gguf/ggml_blocks.h"
+#include "core/gguf/ggml_quants.h"
+#include "core/gguf/ggml_scales.h"
 
 namespace tailor {
 
@@ -48,6 +51,22 @@ Quantized linearQuant(const at::Tensor& x, const QuantScheme& s, double clipRati
 at::Tensor fakeQuantize(const at::Tensor& w, const QuantScheme& s, QuantGrid* grid)
 {
     const int64_t in = w.size(-1);
+    if (s.format == QuantFormat::Ggml) {
+        // llama.cpp's own quantizer, bytes and all; the grid is what the blocks store
+        s.checkShape("weight", in);
+        const QByteArray bytes = gguf::encodeRows(w, s.ggml);
+        at::Tensor deq = at::empty({w.numel()}, at::kFloat);
+        gguf::dequantizeRows(s.ggml, bytes.constData(), deq.data_ptr<float>(), w.numel());
+        if (grid) {
+            const gguf::SubBlockScales sc = gguf::subBlockScales(s.ggml, bytes.constData(), w.numel());
+            grid->scale = at::tensor(sc.scale, at::kFloat);
+            grid->zero = at::tensor(sc.zero, at::kFloat);
+            grid->qmin = sc.qmin;
+            grid->qmax = sc.qmax;
+            grid->blockSize = sc.subBlock;
+        }
+        return deq.reshape(w.sizes());
+    }
     if (s.granularity == Granularity::Group && in % s.group != 0) {
         // The last group of each row is shorter: quantize the full groups and the
         // remainder (with its own scales) separately.
@@ -73,32 +92,7 @@ at::Tensor fakeQuantize(const at::Tensor& w, const QuantScheme& s, QuantGrid* gr
     const at::Tensor x = blockView(w.to(at::kDouble).contiguous(), s);
     at::Tensor deq, scale, zero;
     int64_t qmin = 0, qmax = 0;
-    if (s.format == QuantFormat::Q8_0) {
-        // llama.cpp: d = amax / 127, q = round(r / d), r̂ = q * fp16(d)
-        at::Tensor d = x.abs().amax(1, true) / 127.0;
-        const at::Tensor safe = at::where(d == 0, at::ones_like(d), d);
-        const at::Tensor q = at::where(d == 0, at::zeros_like(x), at::round(x / safe));
-        const at::Tensor d16 = d.to(at::kHalf).to(at::kDouble);
-        deq = q * d16;
-        scale = d16.squeeze(1);
-        zero = at::zeros_like(scale);
-        qmin = -127;
-        qmax = 127;
-    } else if (s.format == QuantFormat::Q4_0) {
-        // llama.cpp: m = signed value of largest magnitude, d = m / -8,
-        // q = min(15, trunc(r / d + 8.5)), r̂ = (q - 8) * fp16(d)
-        const at::Tensor idx = x.abs().argmax(1, true);
-        const at::Tensor m = x.gather(1, idx);
-        at::Tensor d = m / -8.0;
-        const at::Tensor safe = at::where(d == 0, at::ones_like(d), d);
-        const at::Tensor q = at::where(d == 0, at::full_like(x, 8), at::clamp_max(at::trunc(x / safe + 8.5), 15));
-        const at::Tensor d16 = d.to(at::kHalf).to(at::kDouble);
-        deq = (q - 8) * d16;
-        scale = d16.squeeze(1);
-        zero = at::full_like(scale, 8);
-        qmin = 0;
-        qmax = 15;
-    } else {
+    {
         Quantized best = linearQuant(x, s, 1.0);
         if (s.clip == ClipMethod::Mse) {
             // Per block, keep the clipping ratio with the lowest squared error.

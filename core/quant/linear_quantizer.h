@@ -1,6 +1,7 @@
 #pragma once
 // Quantize -> dequantize of a weight matrix [out, in] in fp32 ("fake quant"),
-// exactly as the goldens define the schemes (see quant_scheme.h).
+// exactly as the goldens define the linear schemes, and through llama.cpp's own
+// quantizers for its block types (see quant_scheme.h).
 #include "quant_scheme.h"
 
 #include <ATen/ATen.h>
@@ -10,8 +11,8 @@ namespace tailor {
 // Per block (row of the [blocks, blockSize] view): the scale and zero point and
 // the integer range, for range lines in histograms and for export.
 struct QuantGrid {
-    at::Tensor scale; // [blocks] fp32 (fp16-rounded for Q8_0 / Q4_0)
-    at::Tensor zero;  // [blocks] fp32, 0 for symmetric formats
+    at::Tensor scale; // [blocks] fp32; for llama.cpp types the effective scale of each sub-block as stored
+    at::Tensor zero;  // [blocks] fp32, 0 for symmetric formats; x̂ = (q - zero) * scale
     int64_t qmin = 0, qmax = 0;
     int64_t blockSize = 0;
 };

@@ -1,6 +1,7 @@
 #include "quant_scheme.h"
 #include "core/error.h"
 
+#include <cctype>
 #include <regex>
 
 namespace tailor {
@@ -8,17 +9,19 @@ namespace tailor {
 QuantScheme QuantScheme::parse(const std::string& n)
 {
     QuantScheme s;
-    if (n == "q8_0" || n == "q4_0") {
-        s.format = n == "q8_0" ? QuantFormat::Q8_0 : QuantFormat::Q4_0;
-        s.bits = n == "q8_0" ? 8 : 4;
+    if (const auto t = gguf::typeFromName(n); t && gguf::typeInfo(*t).quantized && n.find_first_of("QK") == std::string::npos) {
+        const gguf::TypeInfo& info = gguf::typeInfo(*t);
+        s.format = QuantFormat::Ggml;
+        s.ggml = *t;
+        s.bits = int(info.blockBytes * 8 / info.block); // nominal (bitsPerWeight has the exact figure)
         s.granularity = Granularity::Group;
-        s.group = 32;
+        s.group = info.block;
         return s;
     }
     static const std::regex rx("int(\\d+)_(sym|asym)_(g(\\d+)|channel|tensor)(_mse)?");
     std::smatch m;
     if (!std::regex_match(n, m, rx))
-        throw Error("unknown quantization scheme '" + n + "' (examples: int4_sym_g32, int8_sym_channel, q8_0, q4_0)");
+        throw Error("unknown quantization scheme '" + n + "' (examples: int4_sym_g32, int8_sym_channel, q8_0, q4_k)");
     s.bits = std::stoi(m[1]);
     s.symmetric = m[2] == "sym";
     if (m[3] == "channel")
@@ -35,10 +38,12 @@ QuantScheme QuantScheme::parse(const std::string& n)
 
 std::string QuantScheme::name() const
 {
-    if (format == QuantFormat::Q8_0)
-        return "q8_0";
-    if (format == QuantFormat::Q4_0)
-        return "q4_0";
+    if (format == QuantFormat::Ggml) {
+        std::string n = gguf::typeName(ggml);
+        for (char& c : n)
+            c = char(std::tolower(static_cast<unsigned char>(c)));
+        return n;
+    }
     std::string g = granularity == Granularity::Channel ? "channel"
                   : granularity == Granularity::Tensor  ? "tensor"
                                                         : "g" + std::to_string(group);
@@ -55,9 +60,9 @@ void QuantScheme::validate() const
 
 void QuantScheme::checkShape(const std::string& tensor, int64_t in) const
 {
-    if (format != QuantFormat::Linear && in % 32 != 0)
-        throw Error("tensor '" + tensor + "': " + name() + " needs a multiple of 32 input columns, it has " +
-                    std::to_string(in));
+    if (format == QuantFormat::Ggml && in % group != 0)
+        throw Error("tensor '" + tensor + "': " + name() + " needs a multiple of " + std::to_string(group) +
+                    " input columns, it has " + std::to_string(in));
 }
 
 int64_t QuantScheme::blockSize(int64_t in) const
@@ -67,10 +72,29 @@ int64_t QuantScheme::blockSize(int64_t in) const
 
 double QuantScheme::bitsPerWeight(int64_t in) const
 {
+    if (format == QuantFormat::Ggml) // the block's bytes: scales, mins and codes
+        return double(gguf::typeInfo(ggml).blockBytes * 8) / double(gguf::typeInfo(ggml).block);
     if (granularity == Granularity::Tensor)
         return bits;
-    const double perBlock = 16.0 + (symmetric || format != QuantFormat::Linear ? 0.0 : bits); // fp16 scale (+ zero point)
+    const double perBlock = 16.0 + (symmetric ? 0.0 : bits); // fp16 scale (+ zero point)
     return bits + perBlock / double(blockSize(in));
+}
+
+} // namespace tailor
+
+namespace tailor {
+
+std::vector<std::string> ggmlSchemeNames()
+{
+    std::vector<std::string> out;
+    for (const gguf::TypeInfo& t : gguf::ggmlTypes())
+        if (t.quantized) {
+            QuantScheme s;
+            s.format = QuantFormat::Ggml;
+            s.ggml = t.type;
+            out.push_back(s.name());
+        }
+    return out;
 }
 
 } // namespace tailor

@@ -44,8 +44,13 @@ private Q_SLOTS:
             const QJsonObject want = it.value().toObject();
             qInfo("%s %s: mse %.6g (golden %.6g), max %.6g (golden %.6g)", qPrintable(model), qPrintable(it.key()), mse,
                   want.value("mse").toDouble(), maxErr, want.value("max_abs_err").toDouble());
-            QVERIFY(testdata::relErr(mse, want.value("mse").toDouble()) < 1e-4);
-            QVERIFY(testdata::relErr(maxErr, want.value("max_abs_err").toDouble()) < 1e-4);
+            // q8_0 / q4_0 are llama.cpp's quantizers (bit-exact against libggml in
+            // test_ggml_kernels); the goldens' formulas round ties to even on r/d where
+            // llama.cpp rounds half away on r*(1/d) (shared/README.md's caution), which
+            // moves bf16 weights' MSE by ~1e-4 relative.
+            const double tol = s.format == QuantFormat::Ggml ? 1e-3 : 1e-4;
+            QVERIFY(testdata::relErr(mse, want.value("mse").toDouble()) < tol);
+            QVERIFY(testdata::relErr(maxErr, want.value("max_abs_err").toDouble()) < tol);
         }
     }
 

@@ -15,7 +15,10 @@
 #include "core/gguf/gguf_export.h"
 #include "core/model_session.h"
 #include "core/quant/quant_scheme.h"
+#include "core/gguf/gguf_mixture.h"
+#include "core/gguf/imatrix.h"
 
+#include <optional>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDialog>
@@ -97,7 +100,9 @@ void CompressView::buildLayout()
     whiten_->setChecked(true);
     quant_ = new QComboBox(this);
     quant_->setEditable(true);
-    quant_->addItems({"none", "int8_sym_channel", "int4_sym_g32", "int4_asym_g32", "q8_0", "q4_0"});
+    quant_->addItems({"none", "int8_sym_channel", "int4_sym_g32", "int4_asym_g32"});
+    for (const std::string& n : ggmlSchemeNames())
+        quant_->addItem(QString::fromStdString(n));
     method_ = new QComboBox(this);
     method_->addItems({"rtn", "gptq"});
     calib_ = new QLineEdit(demoCalibText(), this);
@@ -477,7 +482,14 @@ void CompressView::exportDialog()
     auto* browse = new QPushButton(tr("…"), &dlg);
     auto fillTypes = [type, format] {
         type->clear();
-        type->addItems(format->currentIndex() == 0 ? QStringList{kAsStored, "BF16", "F16", "F32"} : QStringList{"Q8_0", "Q4_0", "F16", "F32"});
+        if (format->currentIndex() == 0) {
+            type->addItems({kAsStored, "BF16", "F16", "F32"});
+            return;
+        }
+        // llama-quantize's file types, typed per tensor as it would
+        for (const gguf::Mixture& m : gguf::mixtures())
+            type->addItem(QString(m.name).toUpper());
+        type->setCurrentText("Q4_K_M");
     };
     fillTypes();
     connect(format, &QComboBox::currentIndexChanged, &dlg, fillTypes);
@@ -492,6 +504,24 @@ void CompressView::exportDialog()
     pathRow->addWidget(browse);
     form->addRow(tr("Format"), format);
     form->addRow(tr("Tensor type"), type);
+    auto* imatrix = new QLineEdit(&dlg);
+    imatrix->setPlaceholderText(tr("optional: importance matrix (tailor-cli imatrix, or llama.cpp's)"));
+    auto* imBrowse = new QPushButton(tr("…"), &dlg);
+    connect(imBrowse, &QPushButton::clicked, &dlg, [&] {
+        const QString p = QFileDialog::getOpenFileName(&dlg, tr("Importance matrix"), {}, "imatrix (*.gguf)");
+        if (!p.isEmpty())
+            imatrix->setText(p);
+    });
+    auto* imRow = new QHBoxLayout;
+    imRow->addWidget(imatrix, 1);
+    imRow->addWidget(imBrowse);
+    form->addRow(tr("Importance matrix"), imRow);
+    auto showImatrix = [&] {
+        imatrix->setEnabled(format->currentIndex() == 1);
+        imBrowse->setEnabled(format->currentIndex() == 1);
+    };
+    showImatrix();
+    connect(format, &QComboBox::currentIndexChanged, &dlg, showImatrix);
     form->addRow(tr("Output"), pathRow);
     form->addRow(new QLabel(tr("A report (Markdown, JSON, charts) is written to <output>.report."), &dlg));
     auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dlg);
@@ -506,10 +536,11 @@ void CompressView::exportDialog()
             return;
         force = true;
     }
-    exportTo(path->text(), format->currentIndex() == 0 ? "hf" : "gguf", type->currentText(), force);
+    exportTo(path->text(), format->currentIndex() == 0 ? "hf" : "gguf", type->currentText(), force,
+             format->currentIndex() == 1 ? imatrix->text() : QString());
 }
 
-void CompressView::exportTo(const QString& path, const QString& format, const QString& type, bool force)
+void CompressView::exportTo(const QString& path, const QString& format, const QString& type, bool force, const QString& imatrixFile)
 {
     if (!applied_ || !session_)
         return;
@@ -518,15 +549,19 @@ void CompressView::exportTo(const QString& path, const QString& format, const QS
     const CompressionPlan p = appliedPlan_;
     const std::string out = path.toStdString(), fmt = format.toStdString();
     const std::string ty = type == kAsStored ? std::string() : type.toUpper().toStdString();
-    const std::string evalText = evalText_->text().toStdString();
+    const std::string evalText = evalText_->text().toStdString(), im = imatrixFile.toStdString();
     export_->setEnabled(false);
     runner_->submit<CompressionReport>(
         tr("Export %1").arg(path),
-        [session, applied, p, out, fmt, ty, force, evalText](const ProgressFn& progress) {
+        [session, applied, p, out, fmt, ty, force, evalText, im](const ProgressFn& progress) {
             if (fmt == "gguf") {
                 GgufExportOptions o;
                 o.type = ty;
                 o.force = force;
+                std::optional<Imatrix> imatrix;
+                if (!im.empty())
+                    imatrix = readImatrix(im); // errors name the file; the job ends failed with them
+                o.imatrix = imatrix ? &*imatrix : nullptr;
                 exportGguf(*applied->model, applied->drop_blocks, out, o, progress);
             } else {
                 HfExportOptions o;

@@ -47,7 +47,7 @@ public:
     void run();
     // Export of the last run: format "hf" | "gguf", type F32/F16/BF16 (or "": as stored) | F32/F16/Q8_0/Q4_0;
     // a report folder <path>.report is written beside it.
-    void exportTo(const QString& path, const QString& format, const QString& type, bool force);
+    void exportTo(const QString& path, const QString& format, const QString& type, bool force, const QString& imatrixFile = {});
     void generateSamples();
 
     QLineEdit* dropEdit() const { return drop_; }

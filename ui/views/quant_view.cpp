@@ -58,7 +58,10 @@ void QuantView::buildLayout()
     auto* left = new QVBoxLayout;
     auto* form = new QFormLayout;
     format_ = new QComboBox(this);
-    format_->addItems({"linear", "q8_0", "q4_0"});
+    format_->addItem("linear");
+    for (const std::string& n : ggmlSchemeNames()) // llama.cpp's block types, by its own quantizers
+        format_->addItem(QString::fromStdString(n));
+    format_->setToolTip(tr("linear: integer grid of your choice; q4_0 … q6_k: llama.cpp's block types, quantized exactly as a GGUF export writes them"));
     bits_ = new QSpinBox(this);
     bits_->setRange(2, 8);
     bits_->setValue(4);
