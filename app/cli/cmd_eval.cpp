@@ -1,18 +1,25 @@
 // tailor-cli eval MODEL_DIR --text FILE [--seq-len L] [--max-windows N] [--threads T]
-//                           [--batch-tokens N] [--drop 2,5] [--json]
+//                           [--batch-tokens N] [--drop 2,5] [--base BASE_DIR] [--json]
+// --base adds the drift from a base model on the same windows (core/fidelity.h):
+// kld_mean, kld_median, kld_p99, kld_max, top1_agreement, base_ppl.
 #include "cli_args.h"
 #include <QJsonArray>
 #include "cli_output.h"
 #include "commands.h"
+#include "core/error.h"
+#include "core/fidelity.h"
 #include "core/model_session.h"
+#include "core/perplexity.h"
+#include "core/token_windows.h"
 #include "core/result_json.h"
 
 #include <cstdio>
+#include <optional>
 
 namespace tailor::cli {
 
 namespace {
-const std::set<std::string> kEvalOptions = {"text", "seq-len", "max-windows", "threads", "batch-tokens"};
+const std::set<std::string> kEvalOptions = {"text", "seq-len", "max-windows", "threads", "batch-tokens", "base"};
 }
 
 // Shared by `eval` and `drop`: the evaluation of a model without `drop` blocks.
@@ -29,8 +36,29 @@ int runEval(const Args& args, const std::vector<int>& drop)
     opt.batch_tokens = args.getInt("batch-tokens", opt.batch_tokens);
     opt.drop_blocks = drop;
     const EvalResult r = evaluatePerplexity(session->model(), ids, opt, progressPrinter(false));
+    std::optional<FidelityResult> fid;
+    if (args.has("base")) {
+        const auto base = ModelSession::open(args.get("base"));
+        if (base->tokenizeFile(text) != ids)
+            throw Error(args.get("base") + ": its tokenizer encodes " + text +
+                        " differently from the model's: KL divergence needs the same token space");
+        FidelityOptions fo;
+        fo.model_drop = drop;
+        fo.batch_tokens = opt.batch_tokens;
+        fid = compareToBase(base->model(), session->model(), cutWindows(ids, opt.seq_len, opt.max_windows, text), fo,
+                            progressPrinter(false));
+    }
     if (args.flag("json")) {
         QJsonObject o = toJson(r);
+        if (fid) {
+            o["kld_mean"] = fid->kld_mean;
+            o["kld_median"] = fid->kld_median;
+            o["kld_p99"] = fid->kld_p99;
+            o["kld_max"] = fid->kld_max;
+            o["top1_agreement"] = fid->top1_agreement;
+            o["base_ppl"] = fid->base_ppl;
+            o["kld_positions"] = double(fid->positions);
+        }
         if (!drop.empty()) {
             QJsonArray d;
             for (int b : drop)
@@ -41,6 +69,9 @@ int runEval(const Args& args, const std::vector<int>& drop)
     } else {
         std::printf("ppl %.6f  nll %.4f  windows %lld x %lld  predicted tokens %lld  %.0f tokens/s\n", r.ppl, r.nll,
                     (long long)r.windows, (long long)r.seq_len, (long long)r.predicted_tokens, r.tokens_per_s);
+        if (fid)
+            std::printf("vs base (ppl %.6f): KLD mean %.6f  median %.6f  p99 %.6f  max %.6f  top-1 agreement %.4f%%\n",
+                        fid->base_ppl, fid->kld_mean, fid->kld_median, fid->kld_p99, fid->kld_max, 100 * fid->top1_agreement);
     }
     return 0;
 }
