@@ -7,6 +7,7 @@
 //   bench_gguf MODEL_DIR [TYPE]      (the synthetic 1.1B shape: bench_write_synthetic)
 #include "bench_common.h"
 #include "core/compute_threads.h"
+#include "core/gguf/ggml_quants.h"
 #include "core/gguf/gguf_export.h"
 #include "core/gguf/gguf_reader.h"
 #include "core/gguf/imatrix.h"
@@ -26,9 +27,24 @@ int main(int argc, char** argv)
     }
     using namespace tailor;
     const std::string type = argc > 2 ? argv[2] : "q4_k_m";
-    const int threads = setComputeThreads(0);
+    const int threads = setComputeThreads(2); // fixed: llama_model_quantize gets the same number
     llama_log_set([](ggml_log_level, const char*, void*) {}, nullptr);
     llama_backend_init();
+    {
+        // the kernels alone, one thread, same data: Tailor's quantizer vs ggml_quantize_chunk
+        const int64_t rows = 512, cols = 2048;
+        const at::Tensor x = at::randn({rows, cols}) * 0.02;
+        std::vector<float> qw(static_cast<std::size_t>(cols));
+        for (auto& v : qw)
+            v = 0.5f + float(std::rand() % 100) / 100.f;
+        const auto t = gguf::mixture(type).base;
+        std::vector<uint8_t> a(std::size_t(gguf::rowBytes(t, cols) * rows)), b(a.size());
+        const double ta = bench::seconds([&] { gguf::quantizeRows(t, x.data_ptr<float>(), a.data(), rows, cols, qw.data()); });
+        const double tb = bench::seconds([&] { ggml_quantize_chunk(ggml_type(t), x.data_ptr<float>(), b.data(), 0, rows, cols, qw.data()); });
+        std::printf("kernel %s with importance weights, 1 thread, %lld x %lld: Tailor %.3f s, ggml %.3f s (ratio %.2f, same bytes: %s)\n",
+                    gguf::typeName(t).c_str(), (long long)rows, (long long)cols, ta, tb, ta / tb, a == b ? "yes" : "NO");
+        std::fflush(stdout);
+    }
     const auto session = ModelSession::open(argv[1]);
     CalibOptions co;
     co.windows = 4;

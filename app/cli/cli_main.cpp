@@ -43,6 +43,7 @@ const Command kCommands[] = {
                                    "          q2_k q3_k_s q3_k_m q3_k_l q4_k_s q4_k_m q5_k_s q5_k_m q6_k, as llama-quantize types each tensor)\n"
                                    "         [--heal-text FILE [--heal-steps N] [--heal-rank R] [--heal-alpha A] [--heal-lr LR]\n"
                                    "          [--heal-batch B] [--heal-accum K] [--kd-weight W] [--kd-temperature T]] [--json]"},
+    {"tasks", cli::cmdTasks, "tasks MODEL_DIR --task FILE.jsonl [--drop 2,5] [--base BASE_DIR] [--max-items N] [--json]"},
     {"imatrix", cli::cmdImatrix, "imatrix MODEL_DIR --calib FILE --out FILE.gguf [--windows N] [--seq-len L] [--force] [--json]"},
 };
 

@@ -20,5 +20,6 @@ int cmdLowRank(const Argv& args);
 int cmdGenerate(const Argv& args);
 int cmdCompress(const Argv& args);
 int cmdImatrix(const Argv& args);
+int cmdTasks(const Argv& args);
 
 } // namespace tailor::cli

@@ -6,15 +6,6 @@
 
 namespace tailor::gguf::search {
 
-int nearestInt(float fval)
-{
-    // adding 1.5 * 2^23 leaves the rounded integer in the low mantissa bits
-    float val = fval + 12582912.f;
-    int i;
-    std::memcpy(&i, &val, sizeof(int));
-    return (i & 0x007fffff) - 0x00400000;
-}
-
 namespace {
 inline float weightOf(const float* qw, int rmseType, const float* x, int i)
 {
@@ -151,10 +142,16 @@ namespace {
 // make_qkx2_quants and make_qkx3_quants differ only in their weights default
 // (x^2 when none, in qkx3), the all-equal test (max == min vs max <= min) and
 // memset vs loop: one body, two entry points.
+template <bool HasWeights>
 float makeQkxQuants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* theMin, uint8_t* Laux,
                     float rmin, float rdelta, int nstep, bool useMad)
 {
-    auto wOf = [&](int i) { return weights ? weights[i] : x[i] * x[i]; };
+    auto wOf = [&](int i) {
+        if constexpr (HasWeights)
+            return weights[i];
+        else
+            return x[i] * x[i];
+    };
     float min = x[0], max = x[0];
     float sumW = wOf(0);
     float sumX = sumW * x[0];
@@ -230,13 +227,14 @@ float makeQkxQuants(int n, int nmax, const float* x, const float* weights, uint8
 float makeQkx2Quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* theMin, uint8_t* Laux,
                      float rmin, float rdelta, int nstep, bool useMad)
 {
-    return makeQkxQuants(n, nmax, x, weights, L, theMin, Laux, rmin, rdelta, nstep, useMad);
+    return makeQkxQuants<true>(n, nmax, x, weights, L, theMin, Laux, rmin, rdelta, nstep, useMad);
 }
 
 float makeQkx3Quants(int n, int nmax, const float* x, const float* weights, uint8_t* L, float* theMin, uint8_t* Laux,
                      float rmin, float rdelta, int nstep, bool useMad)
 {
-    return makeQkxQuants(n, nmax, x, weights, L, theMin, Laux, rmin, rdelta, nstep, useMad);
+    return weights ? makeQkxQuants<true>(n, nmax, x, weights, L, theMin, Laux, rmin, rdelta, nstep, useMad)
+                   : makeQkxQuants<false>(n, nmax, x, weights, L, theMin, Laux, rmin, rdelta, nstep, useMad);
 }
 
 float makeQpQuants(int n, int nmax, const float* x, uint8_t* L, const float* quantWeights)

@@ -4,13 +4,22 @@
 // make_qp_quants). Float expressions keep llama.cpp's order of operations:
 // changing `w*x*l` to `w*(x*l)` changes the rounding and therefore the file.
 #include <cstdint>
+#include <cstring>
 
 namespace tailor::gguf::search {
 
 constexpr float kGroupMaxEps = 1e-15f;
 
-// Round to nearest, ties to even, for |x| < 2^22 (the float trick ggml uses).
-int nearestInt(float x);
+// Round to nearest, ties to even, for |x| < 2^22 (the float trick ggml uses):
+// adding 1.5 * 2^23 leaves the rounded integer in the low mantissa bits.
+// Inline: it runs for every element of every candidate scale.
+inline int nearestInt(float fval)
+{
+    float val = fval + 12582912.f;
+    int i;
+    std::memcpy(&i, &val, sizeof(int));
+    return (i & 0x007fffff) - 0x00400000;
+}
 
 // Symmetric: L in [0, 2*nmax), returns the scale. rmseType 0 plain, 1 weights
 // x^2 (or qw when given) with a scan of 18 nearby scales.

@@ -323,6 +323,37 @@ private Q_SLOTS:
         QFile::remove(QString::fromStdString(file));
     }
 
+    // Qwen3 (q/k RMSNorm, no q/k permutation, the qwen2 pre-tokenizer): the
+    // export loads in libllama and computes what Tailor computes (#14).
+    void qwen3PerplexityEqualsLlamaDecode_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::newRow("f32") << "f32";
+        QTest::newRow("bf16") << "bf16";
+        QTest::newRow("q8_0") << "q8_0";
+    }
+
+    void qwen3PerplexityEqualsLlamaDecode()
+    {
+        QFETCH(QString, type);
+        const auto s = ModelSession::open((testdata::root() + "/models/qwen3-synthetic").toStdString());
+        GgufExportOptions o;
+        o.type = type.toStdString();
+        const std::string file = tmp_.filePath("qwen3-" + type + ".gguf").toStdString();
+        exportGguf(s->model(), {}, file, o);
+        const auto f = gguf::File::open(file);
+        QCOMPARE(f->find("general.architecture")->value.toString(), QString("qwen3"));
+        QVERIFY(f->tensor("blk.0.attn_q_norm.weight") && f->tensor("blk.0.attn_k_norm.weight"));
+        const TokenWindows w = cutWindows(s->tokenizeFile(testdata::validText()), 128, 4, "valid");
+        EvalOptions eo;
+        eo.seq_len = 128;
+        const double ours = evaluateWindows(*ggufQuantizedModel(s->model(), {}, o), w, eo).ppl;
+        const double theirs = llamaPerplexity(file, w);
+        qInfo("qwen3 %s: Tailor %.6f, llama.cpp %.6f (rel %.2g)", qPrintable(type), ours, theirs, testdata::relErr(ours, theirs));
+        QVERIFY(testdata::relErr(ours, theirs) < (type == "f32" ? 1e-5 : type == "bf16" ? 2e-4 : 2e-3));
+        QFile::remove(QString::fromStdString(file));
+    }
+
     // Tailor's importance matrix file through llama.cpp's own loader (common_imatrix_load)
     void imatrixReadByLlamaCpp()
     {

@@ -165,6 +165,15 @@ private slots:
         QVERIFY(std::abs(q->lastHistogram().clip_hi - hi4) > 1e-9);
         QVERIFY(q->lastHistogram().clip_lo < 0 && q->lastHistogram().clip_hi > 0);
         saveShot(w_.get(), "quantization-view.png");
+        // a llama.cpp type: the report and the histogram come from its own quantizer,
+        // the range lines are the stored sub-block scales (Q5_1: codes 0..31 per block of 32)
+        report.clear();
+        hist.clear();
+        q->formatBox()->setCurrentText("q5_1");
+        QTRY_VERIFY_WITH_TIMEOUT(report.count() >= 1 && hist.count() >= 1 && q->lastHistogram().levels.size() == 32, 60000);
+        QCOMPARE(QString::fromStdString(q->scheme().name()), QString("q5_1"));
+        QVERIFY(!q->bitsSpin()->isEnabled());
+        saveShot(w_.get(), "quantization-view-q5_1.png");
         w_->tabs()->setCurrentIndex(0);
     }
 

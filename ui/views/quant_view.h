@@ -38,6 +38,7 @@ public:
     QuantScheme scheme() const;
     void selectLayer(const QString& name);
     QSpinBox* bitsSpin() const { return bits_; }
+    QComboBox* formatBox() const { return format_; }
     QComboBox* methodBox() const { return method_; }
     QString method() const; // "rtn" or "gptq"
     QTableView* table() const { return table_; }
