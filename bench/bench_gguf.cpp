@@ -7,6 +7,9 @@
 //   bench_gguf MODEL_DIR [TYPE]      (the synthetic 1.1B shape: bench_write_synthetic)
 #include "bench_common.h"
 #include "core/compute_threads.h"
+#include "core/gguf/ggml_blocks.h"
+
+#include <ATen/Parallel.h>
 #include "core/gguf/ggml_quants.h"
 #include "core/gguf/gguf_export.h"
 #include "core/gguf/gguf_reader.h"
@@ -43,6 +46,10 @@ int main(int argc, char** argv)
         const double tb = bench::seconds([&] { ggml_quantize_chunk(ggml_type(t), x.data_ptr<float>(), b.data(), 0, rows, cols, qw.data()); });
         std::printf("kernel %s with importance weights, 1 thread, %lld x %lld: Tailor %.3f s, ggml %.3f s (ratio %.2f, same bytes: %s)\n",
                     gguf::typeName(t).c_str(), (long long)rows, (long long)cols, ta, tb, ta / tb, a == b ? "yes" : "NO");
+        const at::Tensor big = at::randn({2048, 2048}) * 0.02;
+        const double te = bench::seconds([&] { gguf::encodeRows(big, t, qw); });
+        std::printf("encodeRows 2048 x 2048 with %d threads: %.3f s (%.2f x one thread's rows/s)\n", at::get_num_threads(), te,
+                    ta * 4 / te);
         std::fflush(stdout);
     }
     const auto session = ModelSession::open(argv[1]);

@@ -122,7 +122,8 @@ int cmdCompress(const Argv& argv)
         exportHf(*applied.model, applied.drop_blocks, outDir, eo, progress);
     }
     for (const auto& s : applied.stages)
-        stages.append(QJsonObject{{"stage", QString::fromStdString(s.stage)}, {"ppl", jsonNumber(s.ppl)}, {"parameters", double(s.parameters)},
+        stages.append(QJsonObject{{"stage", QString::fromStdString(s.stage)}, {"ppl", jsonNumber(s.ppl)}, {"kld_mean", jsonNumber(s.kld_mean)},
+                                  {"kld_p99", jsonNumber(s.kld_p99)}, {"top1_agreement", jsonNumber(s.top1_agreement)}, {"parameters", double(s.parameters)},
                                   {"size_bytes", s.size_bytes}});
     for (const auto& w : applied.warnings)
         warnings.append(QString::fromStdString(w));
@@ -155,9 +156,10 @@ int cmdCompress(const Argv& argv)
         printJson(o);
         return 0;
     }
-    std::printf("%-8s %12s %14s %10s\n", "stage", "ppl", "parameters", "size MB");
+    std::printf("%-8s %12s %10s %8s %14s %10s\n", "stage", "ppl", "kld", "top-1 %", "parameters", "size MB");
     for (const auto& s : applied.stages)
-        std::printf("%-8s %12.4f %14lld %10.2f\n", s.stage.c_str(), s.ppl, (long long)s.parameters, s.size_bytes / 1e6);
+        std::printf("%-8s %12.4f %10.5f %8.2f %14lld %10.2f\n", s.stage.c_str(), s.ppl, s.kld_mean, 100 * s.top1_agreement,
+                    (long long)s.parameters, s.size_bytes / 1e6);
     if (!applied.heal_curve.empty())
         std::printf("healing: loss %.4f at step 1 -> %.4f at step %lld\n", applied.heal_curve.front().loss,
                     applied.heal_curve.back().loss, (long long)applied.heal_curve.back().step);

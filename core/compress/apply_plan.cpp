@@ -1,4 +1,9 @@
 #include "apply_plan.h"
+#include "core/fidelity.h"
+#include "core/llama_forward.h"
+
+#include <limits>
+#include <map>
 #include "core/arch_table.h"
 #include "core/error.h"
 #include "core/lowrank/factorize.h"
@@ -41,13 +46,22 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
     int64_t params = c.totalParameters();
     double quantSaved = 0; // bytes the quantized layers save against 16 bits
     auto record = [&](const std::string& name) {
-        StageReport r{name, 0, params, double(params) * 2.0 - quantSaved};
-        if (!evalIds.empty()) {
+        StageReport r{name, 0, 0, 0, 1, params, double(params) * 2.0 - quantSaved};
+        if (!evalIds.empty() && name == "dense") {
             EvalOptions eo;
             eo.seq_len = 256;
-            eo.drop_blocks = out.drop_blocks;
             r.ppl = evaluatePerplexity(*out.model, evalIds, eo, sub(name)).ppl;
-        }
+        } else if (!evalIds.empty()) {
+            // one pass through both models gives this stage's perplexity and its drift
+            FidelityOptions fo;
+            fo.model_drop = out.drop_blocks;
+            const FidelityResult f = compareToBase(dense, *out.model, cutWindows(evalIds, 256, 0, evalText), fo, sub(name));
+            r.ppl = f.ppl;
+            r.kld_mean = f.kld_mean;
+            r.kld_p99 = f.kld_p99;
+            r.top1_agreement = f.top1_agreement;
+        } else
+            r.kld_mean = r.kld_p99 = r.top1_agreement = std::numeric_limits<double>::quiet_NaN();
         out.stages.push_back(r);
         ++stage;
     };
@@ -95,7 +109,7 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
             out.heal_cancelled = true;
             out.warnings.push_back("healing cancelled after " + std::to_string(h.steps_done) +
                                    " steps: the adapters of the last step are merged; later stages were not run");
-            out.stages.push_back(StageReport{"heal", std::nan(""), params, double(params) * 2.0});
+            out.stages.push_back(StageReport{"heal", std::nan(""), std::nan(""), std::nan(""), std::nan(""), params, double(params) * 2.0});
             return out;
         }
         record("heal");
@@ -106,10 +120,26 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
         qo.method = plan.quant->method == "gptq" ? QuantMethod::Gptq : QuantMethod::Rtn;
         qo.layers_regex = plan.quant->layers;
         qo.skip_blocks = out.drop_blocks;
+        // what each linear layer stores now: a low-rank layer its two factors
+        std::map<std::string, int64_t> stored;
+        for (int b = 0; b < dense.nBlocks(); ++b)
+            for (TensorRole role : linearRoles()) {
+                const std::string n = hfTensorName(role, b);
+                const auto [fb, fa] = out.model->factors(n);
+                stored[n] = fb.defined() ? fb.numel() + fa.numel() : out.model->raw(n).numel();
+            }
         QuantReport q = quantizeModel(*out.model, calib.count ? &calib : nullptr, qo, sub("quant"));
         out.model = q.model;
         out.quant_bits_per_weight = q.bits_per_weight;
-        quantSaved = double(q.quantized_parameters) * (16.0 - q.bits_per_weight) / 8.0;
+        // a quantized layer is stored as the whole quantized matrix (its factors are
+        // multiplied back first), in place of what it stored at 16 bits
+        quantSaved = 0;
+        for (const auto& l : q.layers)
+            if (l.quantized) {
+                const int64_t numel = l.shape[0] * l.shape[1];
+                const double bpw = double(q.quantized_parameters) > 0 ? q.bits_per_weight : 16.0;
+                quantSaved += double(stored[l.name]) * 2.0 - double(numel) * bpw / 8.0;
+            }
         for (const auto& l : q.layers)
             out.layer_errors.push_back({"quant", l.name, l.output_rel_err});
         out.warnings.insert(out.warnings.end(), q.warnings.begin(), q.warnings.end());

@@ -1,7 +1,7 @@
 #pragma once
 // Applies a compression plan in order: drop blocks -> low rank -> heal ->
-// quantize, reporting after each stage the evaluation perplexity and the
-// parameters left. The result is a derived
+// quantize, reporting after each stage the evaluation perplexity, the KL
+// divergence from the dense model and top-1 agreement, and the parameters left. The result is a derived
 // model plus the blocks to skip; the session's model is never changed.
 // Calibration activations for whitened SVD and GPTQ flow through the pruned
 // model (dropped blocks skipped), as the compressed model will see them.
@@ -23,6 +23,9 @@ class ModelSession;
 struct StageReport {
     std::string stage; // dense, drop, lowrank, heal, quant
     double ppl = 0;    // on the evaluation text (L = 256), 0 when none was given
+    // Drift from the dense model on the same windows (core/fidelity.h): 0 and 1
+    // for the dense stage, NaN when there is no evaluation text.
+    double kld_mean = 0, kld_p99 = 0, top1_agreement = 1;
     int64_t parameters = 0;
     // Stored size: 16 bits per parameter (BF16/F16 export), quantized layers at
     // their scheme's bits per weight (scales included).

@@ -278,6 +278,11 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 300000);
         QCOMPARE(v->stagesTable()->rowCount(), 5);
         QCOMPARE(v->stagesTable()->item(3, 0)->text(), QString("heal"));
+        // KLD from the dense model and top-1 agreement beside the PPL (#16)
+        QCOMPARE(v->stagesTable()->item(0, 2)->text(), QString("0.0000"));
+        QCOMPARE(v->stagesTable()->item(0, 3)->text(), QString("100.00 %"));
+        QVERIFY(v->applied()->stages[1].kld_mean > 0 && v->applied()->stages[1].top1_agreement < 1);
+        QCOMPARE(v->stagesTable()->item(1, 2)->text(), QString::number(v->applied()->stages[1].kld_mean, 'f', 4));
         QCOMPARE(v->healPoints(), 20);
         QCOMPARE(v->healPlot()->curveCount(), 1);
         // the prediction before the run counted the parameters the run ends with
@@ -293,6 +298,8 @@ private slots:
         for (int i = 0; i < 5; ++i) {
             const double gui = v->applied()->stages[std::size_t(i)].ppl, ref = stages[i].toObject()["ppl"].toDouble();
             QVERIFY2(testdata::relErr(gui, ref) < (i < 3 ? testdata::kSameComputation : 1e-4), qPrintable(QString("stage %1: %2 vs %3").arg(i).arg(gui).arg(ref)));
+            if (i > 0 && i < 3) // the same drift from the CLI
+                QVERIFY(testdata::relErr(v->applied()->stages[std::size_t(i)].kld_mean, stages[i].toObject()["kld_mean"].toDouble()) < 1e-6);
         }
 
         QSignalSpy exported(v, &CompressView::exported);
@@ -381,6 +388,11 @@ private slots:
         QuantView* q = w_->quantView();
         w_->tabs()->setCurrentWidget(q);
         QTRY_VERIFY_WITH_TIMEOUT(!jobs->busy() && !q->report().layers.empty(), 120000);
+        if (q->formatBox()->currentIndex() != 0) { // a linear scheme, whatever an earlier test left
+            QSignalSpy linear(q, &QuantView::reportReady);
+            q->formatBox()->setCurrentIndex(0);
+            QTRY_VERIFY_WITH_TIMEOUT(linear.count() >= 1 && !jobs->busy(), 120000);
+        }
         cancelled.clear();
         finished.clear();
         QSignalSpy report(q, &QuantView::reportReady);

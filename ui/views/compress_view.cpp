@@ -181,8 +181,10 @@ void CompressView::buildLayout()
     left->setMinimumWidth(420);
     left->setMaximumWidth(560);
 
-    stages_ = new QTableWidget(0, 4, this);
-    stages_->setHorizontalHeaderLabels({tr("stage"), tr("PPL (evaluation text)"), tr("parameters"), tr("size")});
+    stages_ = new QTableWidget(0, 6, this);
+    stages_->setHorizontalHeaderLabels({tr("stage"), tr("PPL (evaluation text)"), tr("KLD from dense"), tr("top-1 agreement"), tr("parameters"), tr("size")});
+    stages_->horizontalHeaderItem(2)->setToolTip(tr("Mean KL(P_dense ‖ P_stage) per predicted token, nats: how far the stage's predictions drift"));
+    stages_->horizontalHeaderItem(3)->setToolTip(tr("Share of positions where the stage's most likely next token is the dense model's"));
     stages_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     stages_->verticalHeader()->setVisible(false);
     stages_->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -449,8 +451,11 @@ void CompressView::showStages()
     for (std::size_t i = 0; i < st.size(); ++i) {
         stages_->setItem(int(i), 0, new QTableWidgetItem(QString::fromStdString(st[i].stage)));
         stages_->setItem(int(i), 1, new QTableWidgetItem(std::isfinite(st[i].ppl) && st[i].ppl > 0 ? QString::number(st[i].ppl, 'f', 4) : tr("–")));
-        stages_->setItem(int(i), 2, new QTableWidgetItem(QString::number(st[i].parameters)));
-        stages_->setItem(int(i), 3, new QTableWidgetItem(QString::number(st[i].size_bytes / 1e6, 'f', 2) + " MB"));
+        const bool measured = std::isfinite(st[i].kld_mean) && st[i].ppl > 0;
+        stages_->setItem(int(i), 2, new QTableWidgetItem(measured ? QString::number(st[i].kld_mean, 'f', 4) : tr("–")));
+        stages_->setItem(int(i), 3, new QTableWidgetItem(measured ? QString::number(100 * st[i].top1_agreement, 'f', 2) + " %" : tr("–")));
+        stages_->setItem(int(i), 4, new QTableWidgetItem(QString::number(st[i].parameters)));
+        stages_->setItem(int(i), 5, new QTableWidgetItem(QString::number(st[i].size_bytes / 1e6, 'f', 2) + " MB"));
     }
     QString text;
     if (st.size() >= 2)
