@@ -13,17 +13,16 @@ inline float weightOf(const float* qw, int rmseType, const float* x, int i)
 }
 } // namespace
 
+void importanceWeights(const float* x, const float* qw, float sigma2, int n, float* out)
+{
+    for (int j = 0; j < n; ++j)
+        out[j] = qw[j] * std::sqrt(sigma2 + x[j] * x[j]);
+}
+
 float makeQxQuants(int n, int nmax, const float* x, int8_t* L, int rmseType, const float* qw)
 {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
-        const float ax = std::fabs(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
-    if (amax < kGroupMaxEps) {
+    const float max = signedAbsMax(x, n);
+    if (std::fabs(max) < kGroupMaxEps) {
         std::fill(L, L + n, int8_t(0));
         return 0.f;
     }
@@ -79,15 +78,8 @@ float makeQxQuants(int n, int nmax, const float* x, int8_t* L, int rmseType, con
 
 float makeQ3Quants(int n, int nmax, const float* x, int8_t* L, bool doRmse)
 {
-    float max = 0, amax = 0;
-    for (int i = 0; i < n; ++i) {
-        const float ax = std::fabs(x[i]);
-        if (ax > amax) {
-            amax = ax;
-            max = x[i];
-        }
-    }
-    if (amax < kGroupMaxEps) {
+    const float max = signedAbsMax(x, n);
+    if (std::fabs(max) < kGroupMaxEps) {
         std::fill(L, L + n, int8_t(0));
         return 0.f;
     }

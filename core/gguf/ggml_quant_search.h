@@ -21,6 +21,24 @@ inline int nearestInt(float fval)
     return (i & 0x007fffff) - 0x00400000;
 }
 
+// The value of largest magnitude, with its sign (the first one on ties); 0
+// for an all-zero block. The symmetric formats scale by it.
+inline float signedAbsMax(const float* x, int n)
+{
+    float max = 0, amax = 0;
+    for (int i = 0; i < n; ++i) {
+        const float ax = x[i] < 0 ? -x[i] : x[i];
+        if (ax > amax) {
+            amax = ax;
+            max = x[i];
+        }
+    }
+    return max;
+}
+
+// llama.cpp's weights with an importance matrix: qw_j * sqrt(sigma2 + x_j^2).
+void importanceWeights(const float* x, const float* qw, float sigma2, int n, float* out);
+
 // Symmetric: L in [0, 2*nmax), returns the scale. rmseType 0 plain, 1 weights
 // x^2 (or qw when given) with a scan of 18 nearby scales.
 float makeQxQuants(int n, int nmax, const float* x, int8_t* L, int rmseType, const float* qw);

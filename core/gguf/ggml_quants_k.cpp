@@ -167,8 +167,7 @@ void quantizeQ2_K(const float* x, void* vy, int64_t n, const float* qw)
             const float sigma2 = sumSquares(x, QK) / QK;
             for (int j = 0; j < QK / 16; ++j) {
                 const float* w = qw + QK * i + 16 * j;
-                for (int l = 0; l < 16; ++l)
-                    weights[l] = w[l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
+                importanceWeights(x + 16 * j, w, sigma2, 16, weights);
                 for (int l = 0; l < QK / 16; ++l)
                     sw[j] += weights[l];
                 scales[j] = makeQkx3Quants(16, 3, x + 16 * j, weights, L + 16 * j, &mins[j], Laux, -0.9f, 0.05f, 36, false);
@@ -227,8 +226,7 @@ void quantizeQ3_K(const float* x, void* vy, int64_t n, const float* qw)
             const float sigma2 = 2 * sumSquares(x, QK) / QK;
             for (int j = 0; j < QK / 16; ++j) {
                 const float* w = qw + QK * i + 16 * j;
-                for (int l = 0; l < 16; ++l)
-                    weight[l] = w[l] * std::sqrt(sigma2 + x[16 * j + l] * x[16 * j + l]);
+                importanceWeights(x + 16 * j, w, sigma2, 16, weight);
                 float sumw = 0;
                 for (int l = 0; l < 16; ++l)
                     sumw += weight[l];
@@ -304,8 +302,7 @@ void quantizeAsymK(const float* x, Block* y, int64_t n, const float* qw, int nma
             const float sigma2 = 2 * sumSquares(x, QK) / QK;
             for (int j = 0; j < QK / 32; ++j) {
                 const float* w = qw + QK * i + 32 * j;
-                for (int l = 0; l < 32; ++l)
-                    weights[l] = w[l] * std::sqrt(sigma2 + x[32 * j + l] * x[32 * j + l]);
+                importanceWeights(x + 32 * j, w, sigma2, 32, weights);
                 float sumw = 0;
                 for (int l = 0; l < 32; ++l)
                     sumw += weights[l];

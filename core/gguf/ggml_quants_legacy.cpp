@@ -33,20 +33,10 @@ float rowSigma2(const float* x, int64_t n)
     return sumX2 / n;
 }
 
-// amax and the signed value that has it (the symmetric formats scale by -max)
 float signedAbsMax(const float* x)
 {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < qk; j++) {
-        const float v = x[j];
-        if (amax < std::fabs(v)) {
-            amax = std::fabs(v);
-            max = v;
-        }
-    }
-    return max;
+    return search::signedAbsMax(x, qk);
 }
-
 } // namespace
 
 void quantizeQ4_0(const float* x, void* vy, int64_t n, const float* qw)
@@ -74,8 +64,7 @@ void quantizeQ4_0(const float* x, void* vy, int64_t n, const float* qw)
     for (int64_t ib = 0; ib < nb; ++ib) {
         const float* xb = x + qk * ib;
         const float* w = qw + qk * ib;
-        for (int j = 0; j < qk; ++j)
-            weight[j] = w[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+        search::importanceWeights(xb, w, sigma2, qk, weight);
         const float d = makeQxQuants(qk, 8, xb, L, 1, weight);
         y[ib].d = floatToHalf(d);
         for (int j = 0; j < 16; ++j)
@@ -115,8 +104,7 @@ void quantizeQ4_1(const float* x, void* vy, int64_t n, const float* qw)
     for (int64_t ib = 0; ib < nb; ++ib) {
         const float* xb = x + qk * ib;
         const float* w = qw + qk * ib;
-        for (int j = 0; j < qk; ++j)
-            weight[j] = w[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+        search::importanceWeights(xb, w, sigma2, qk, weight);
         float min;
         const float d = makeQkx3Quants(qk, 15, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
         y[ib].d = floatToHalf(d);
@@ -165,8 +153,7 @@ void quantizeQ5_0(const float* x, void* vy, int64_t n, const float* qw)
     for (int64_t ib = 0; ib < nb; ++ib) {
         const float* xb = x + qk * ib;
         const float* w = qw + qk * ib;
-        for (int j = 0; j < qk; ++j)
-            weight[j] = w[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+        search::importanceWeights(xb, w, sigma2, qk, weight);
         const float d = makeQxQuants(qk, 16, xb, L, 1, weight);
         y[ib].d = floatToHalf(d);
         for (int j = 0; j < qk; ++j)
@@ -205,8 +192,7 @@ void quantizeQ5_1(const float* x, void* vy, int64_t n, const float* qw)
     for (int64_t ib = 0; ib < nb; ++ib) {
         const float* xb = x + qk * ib;
         const float* w = qw + qk * ib;
-        for (int j = 0; j < qk; ++j)
-            weight[j] = w[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+        search::importanceWeights(xb, w, sigma2, qk, weight);
         float min;
         const float d = makeQkx3Quants(qk, 31, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
         y[ib].d = floatToHalf(d);
