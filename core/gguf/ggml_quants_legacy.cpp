@@ -33,6 +33,31 @@ float rowSigma2(const float* x, int64_t n)
     return sumX2 / n;
 }
 
+void minMax(const float* x, float* min, float* max)
+{
+    *min = FLT_MAX;
+    *max = -FLT_MAX;
+    for (int j = 0; j < qk; j++) {
+        if (x[j] < *min)
+            *min = x[j];
+        if (x[j] > *max)
+            *max = x[j];
+    }
+}
+
+// Q4_1 / Q5_1 with importance weights: the codes in L, the block's d and m set
+template <typename Block>
+void weightedAsym(const float* xb, const float* w, float sigma2, int nmax, uint8_t* L, Block& y)
+{
+    float weight[qk];
+    uint8_t Laux[qk];
+    search::importanceWeights(xb, w, sigma2, qk, weight);
+    float min;
+    const float d = search::makeQkx3Quants(qk, nmax, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
+    y.d = floatToHalf(d);
+    y.m = floatToHalf(-min);
+}
+
 float signedAbsMax(const float* x)
 {
     return search::signedAbsMax(x, qk);
@@ -78,13 +103,8 @@ void quantizeQ4_1(const float* x, void* vy, int64_t n, const float* qw)
     const int64_t nb = n / qk;
     if (!qw) {
         for (int64_t i = 0; i < nb; i++, x += qk) {
-            float min = FLT_MAX, max = -FLT_MAX;
-            for (int j = 0; j < qk; j++) {
-                if (x[j] < min)
-                    min = x[j];
-                if (x[j] > max)
-                    max = x[j];
-            }
+            float min, max;
+            minMax(x, &min, &max);
             const float d = (max - min) / ((1 << 4) - 1);
             const float id = d ? 1.0f / d : 0.0f;
             y[i].d = floatToHalf(d);
@@ -99,16 +119,9 @@ void quantizeQ4_1(const float* x, void* vy, int64_t n, const float* qw)
         return;
     }
     const float sigma2 = rowSigma2(x, n);
-    float weight[qk];
-    uint8_t L[qk], Laux[qk];
+    uint8_t L[qk];
     for (int64_t ib = 0; ib < nb; ++ib) {
-        const float* xb = x + qk * ib;
-        const float* w = qw + qk * ib;
-        search::importanceWeights(xb, w, sigma2, qk, weight);
-        float min;
-        const float d = makeQkx3Quants(qk, 15, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
-        y[ib].d = floatToHalf(d);
-        y[ib].m = floatToHalf(-min);
+        weightedAsym(x + qk * ib, qw + qk * ib, sigma2, 15, L, y[ib]);
         for (int j = 0; j < 16; ++j)
             y[ib].qs[j] = uint8_t(L[j] | (L[j + 16] << 4));
     }
@@ -169,13 +182,8 @@ void quantizeQ5_1(const float* x, void* vy, int64_t n, const float* qw)
     uint8_t xi[qk];
     if (!qw) {
         for (int64_t i = 0; i < nb; i++, x += qk) {
-            float min = FLT_MAX, max = -FLT_MAX;
-            for (int j = 0; j < qk; j++) {
-                if (x[j] < min)
-                    min = x[j];
-                if (x[j] > max)
-                    max = x[j];
-            }
+            float min, max;
+            minMax(x, &min, &max);
             const float d = (max - min) / ((1 << 5) - 1);
             const float id = d ? 1.0f / d : 0.0f;
             y[i].d = floatToHalf(d);
@@ -187,16 +195,9 @@ void quantizeQ5_1(const float* x, void* vy, int64_t n, const float* qw)
         return;
     }
     const float sigma2 = rowSigma2(x, n);
-    float weight[qk];
-    uint8_t L[qk], Laux[qk];
+    uint8_t L[qk];
     for (int64_t ib = 0; ib < nb; ++ib) {
-        const float* xb = x + qk * ib;
-        const float* w = qw + qk * ib;
-        search::importanceWeights(xb, w, sigma2, qk, weight);
-        float min;
-        const float d = makeQkx3Quants(qk, 31, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36, false);
-        y[ib].d = floatToHalf(d);
-        y[ib].m = floatToHalf(-min);
+        weightedAsym(x + qk * ib, qw + qk * ib, sigma2, 31, L, y[ib]);
         pack5(y[ib], L);
     }
 }
