@@ -1,4 +1,6 @@
 #include "arch_table.h"
+
+#include <cstdio>
 #include "error.h"
 
 #include <cstdlib>
@@ -93,6 +95,13 @@ std::string hfTensorName(TensorRole role, int block)
     if (p != std::string::npos)
         s.replace(p, 5, std::to_string(block));
     return s;
+}
+
+std::string ggufTensorName(TensorRole role, int block)
+{
+    char name[128];
+    std::snprintf(name, sizeof name, roleInfo(role).gguf, block);
+    return name;
 }
 
 std::vector<int64_t> expectedShape(const ModelConfig& c, TensorRole role)

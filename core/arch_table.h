@@ -51,6 +51,8 @@ std::vector<TensorRole> blockRoles(const ModelConfig& c);
 std::vector<TensorRole> globalRoles(const ModelConfig& c);
 
 std::string hfTensorName(TensorRole role, int block = -1);
+// llama.cpp's name of the role in block `block`: "blk.3.attn_q.weight", "token_embd.weight".
+std::string ggufTensorName(TensorRole role, int block = -1);
 std::vector<int64_t> expectedShape(const ModelConfig& c, TensorRole role);
 
 // "model.layers.7.mlp.down_proj.weight" -> 7; -1 for tensors outside blocks.

@@ -10,7 +10,6 @@
 #include "imatrix.h"
 
 #include <QFileInfo>
-#include <cstdio>
 #include <map>
 #include <cmath>
 
@@ -53,13 +52,6 @@ std::vector<int> keptBlocks(const Model& model, const std::vector<int>& dropBloc
     return kept;
 }
 
-std::string roleName(TensorRole role, int block)
-{
-    char name[128];
-    std::snprintf(name, sizeof name, roleInfo(role).gguf, block);
-    return name;
-}
-
 // The model's tensors in file order (rope_freqs is added separately).
 std::vector<Entry> entriesOf(const Model& model, const std::vector<int>& kept)
 {
@@ -68,7 +60,7 @@ std::vector<Entry> entriesOf(const Model& model, const std::vector<int>& kept)
     auto add = [&](TensorRole role, int j, int src) {
         const std::string hf = hfTensorName(role, src);
         const at::IntArrayRef sizes = model.raw(hf).sizes();
-        out.push_back({roleName(role, j), hf, role, src, std::vector<int64_t>(sizes.rbegin(), sizes.rend())});
+        out.push_back({ggufTensorName(role, j), hf, role, src, std::vector<int64_t>(sizes.rbegin(), sizes.rend())});
     };
     add(TensorRole::TokenEmbd, -1, -1);
     for (std::size_t j = 0; j < kept.size(); ++j)
@@ -104,7 +96,7 @@ std::vector<GgufTensorType> chooseFor(const Model& model, const std::vector<int>
         GgufTensorType t{e.gguf, choices[i].type, choices[i].overridden, false};
         // llama.cpp looks the weights up under the source (unpruned) name
         t.imatrix = opt.imatrix && gguf::typeInfo(t.type).takesImatrix && e.src >= 0 &&
-                    opt.imatrix->entries.count(roleName(e.role, e.src)) > 0;
+                    opt.imatrix->entries.count(ggufTensorName(e.role, e.src)) > 0;
         out.push_back(t);
     }
     return out;
@@ -116,19 +108,10 @@ void checkImatrix(const Model& model, const Imatrix& im)
     std::map<std::string, int64_t> columns;
     for (int b = 0; b < model.nBlocks(); ++b)
         for (TensorRole role : linearRoles())
-            columns[roleName(role, b)] = model.raw(hfTensorName(role, b)).size(1);
+            columns[ggufTensorName(role, b)] = model.raw(hfTensorName(role, b)).size(1);
     checkImatrixFits(im, columns);
 }
 } // namespace
-
-std::vector<GgufTensorType> planGgufTypes(const Model& model, const std::vector<int>& dropBlocks, const GgufExportOptions& opt,
-                                          std::vector<std::string>* warnings)
-{
-    if (opt.imatrix)
-        checkImatrix(model, *opt.imatrix);
-    const std::vector<int> kept = keptBlocks(model, dropBlocks);
-    return chooseFor(model, kept, entriesOf(model, kept), opt, warnings);
-}
 
 std::shared_ptr<Model> ggufQuantizedModel(const Model& model, const std::vector<int>& dropBlocks, const GgufExportOptions& opt,
                                           std::vector<std::string>* warnings)
@@ -146,7 +129,7 @@ std::shared_ptr<Model> ggufQuantizedModel(const Model& model, const std::vector<
             continue; // stored as it is
         std::vector<float> weights;
         if (types[i].imatrix)
-            weights = opt.imatrix->weights(roleName(e.role, e.src));
+            weights = opt.imatrix->weights(ggufTensorName(e.role, e.src));
         // rows are quantized independently, so llama.cpp's q/k row permutation changes nothing here
         out->replaceLazily(e.hf, [type, weights](const at::Tensor& w) {
             const at::Tensor x = w.dim() == 1 ? w.unsqueeze(0) : w;
@@ -215,14 +198,14 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
     w.addBool("tokenizer.ggml.add_eos_token", vocab.add_eos);
 
     const std::vector<Entry> entries = entriesOf(model, kept);
-    report.types = chooseFor(model, kept, entries, opt, &report.warnings);
+    const std::vector<GgufTensorType> types = chooseFor(model, kept, entries, opt, &report.warnings);
     const Model* m = &model;
     auto addEntry = [&](const Entry& e, const GgufTensorType& t) {
         const int64_t heads = e.role == TensorRole::AttnQ || e.role == TensorRole::AttnQBias ? c.n_head
                               : e.role == TensorRole::AttnK || e.role == TensorRole::AttnKBias ? c.n_head_kv : 0;
         std::vector<float> weights;
         if (t.imatrix)
-            weights = opt.imatrix->weights(roleName(e.role, e.src));
+            weights = opt.imatrix->weights(ggufTensorName(e.role, e.src));
         w.addTensor(e.gguf, e.ne, t.type, [m, hf = e.hf, type = t.type, heads, permuteQK, hd = c.head_dim, weights] {
             at::Tensor x = m->raw(hf).to(at::kFloat);
             if (permuteQK && heads > 0) {
@@ -233,8 +216,9 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
         });
         ++report.tensors;
         report.bytes += uint64_t(rowBytes(t.type, e.ne[0]) * (m->raw(e.hf).numel() / e.ne[0]));
+        report.types.push_back(t);
     };
-    addEntry(entries[0], report.types[0]); // token_embd
+    addEntry(entries[0], types[0]); // token_embd
     if (c.rope_scaling.type == "llama3") {
         // llama.cpp applies llama3 scaling through per-frequency factors
         std::vector<float> factors;
@@ -256,10 +240,10 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
             return QByteArray(reinterpret_cast<const char*>(factors.data()), qsizetype(factors.size() * 4));
         });
         ++report.tensors;
-        report.types.insert(report.types.begin() + 1, GgufTensorType{"rope_freqs.weight", TensorType::F32});
+        report.types.push_back(GgufTensorType{"rope_freqs.weight", TensorType::F32});
     }
     for (std::size_t i = 1; i < entries.size(); ++i)
-        addEntry(entries[i], report.types[i + (c.rope_scaling.type == "llama3" ? 1 : 0)]);
+        addEntry(entries[i], types[i]);
     w.write(outFile, opt.force, progress);
     return report;
 }

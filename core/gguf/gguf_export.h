@@ -44,10 +44,6 @@ struct GgufExportReport {
     std::vector<GgufTensorType> types; // in file order
 };
 
-// The types an export would give each tensor, without writing anything.
-std::vector<GgufTensorType> planGgufTypes(const Model& model, const std::vector<int>& dropBlocks, const GgufExportOptions& opt,
-                                          std::vector<std::string>* warnings = nullptr);
-
 GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBlocks, const std::string& outFile,
                             const GgufExportOptions& opt, const ProgressFn& progress = {});
 

@@ -24,15 +24,6 @@ std::vector<float> Imatrix::weights(const std::string& tensor) const
     return w;
 }
 
-namespace {
-std::string ggufName(TensorRole role, int block)
-{
-    char name[128];
-    std::snprintf(name, sizeof name, roleInfo(role).gguf, block);
-    return name;
-}
-} // namespace
-
 Imatrix computeImatrix(const Model& model, const TokenWindows& calib, const std::string& dataset, const ProgressFn& progress)
 {
     Imatrix m;
@@ -55,7 +46,7 @@ Imatrix computeImatrix(const Model& model, const TokenWindows& calib, const std:
             ImatrixEntry e;
             e.sums.assign(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
             e.count = tokens;
-            m.entries[ggufName(role, b)] = std::move(e);
+            m.entries[ggufTensorName(role, b)] = std::move(e);
         }
         reportProgress(progress, double(b + 1) / model.nBlocks(), "importance matrix: block " + std::to_string(b + 1));
     }
