@@ -1,8 +1,8 @@
 #include "generate.h"
 #include "compute_threads.h"
 #include "error.h"
-#include "llama_forward.h"
-#include "perplexity.h"
+#include "decode/decoder.h"
+#include "model.h"
 #include "tokenizer/tokenizer.h"
 
 #include <ATen/core/grad_mode.h>
@@ -45,7 +45,6 @@ GenerateResult generate(const Model& model, const Tokenizer& tok, const std::str
     at::NoGradGuard ng;
     if (opt.temperature < 0 || !(opt.top_p > 0 && opt.top_p <= 1))
         throw Error("temperature must be >= 0 and top-p in (0, 1]");
-    const auto skip = blockSkipMask(model, opt.drop_blocks);
     GenerateResult res;
     res.ids = tok.encode(prompt);
     res.prompt_tokens = int64_t(res.ids.size());
@@ -54,20 +53,16 @@ GenerateResult generate(const Model& model, const Tokenizer& tok, const std::str
     const int64_t maxPos = std::min<int64_t>(opt.max_positions, model.config().max_position_embeddings);
     if (res.prompt_tokens > maxPos)
         throw Error("the prompt has " + std::to_string(res.prompt_tokens) + " tokens; --max-tokens leaves no room to generate");
-    const RopeTable rope = makeRope(model.config(), maxPos);
-    std::vector<KvCache> caches(std::size_t(model.nBlocks()));
+    decode::DecoderOptions dopt;
+    dopt.drop_blocks = opt.drop_blocks;
+    dopt.max_positions = maxPos;
+    decode::Decoder decoder(model, dopt);
     std::mt19937_64 rng(opt.seed);
-    auto step = [&](const std::vector<int32_t>& ids) {
-        std::vector<int64_t> v(ids.begin(), ids.end());
-        const at::Tensor t = at::from_blob(v.data(), {1, int64_t(v.size())}, at::kLong).clone();
-        at::Tensor h = model.embed(t);
-        for (int b = 0; b < model.nBlocks(); ++b)
-            if (!skip[std::size_t(b)])
-                h = blockForward(model.block(b), model.config(), h, rope, nullptr, &caches[std::size_t(b)]);
-        return headLogits(model, h.narrow(1, h.size(1) - 1, 1)).reshape({-1});
+    const auto asTensor = [](const std::vector<float>& v) {
+        return at::from_blob(const_cast<float*>(v.data()), {int64_t(v.size())}, at::kFloat);
     };
     auto t0 = std::chrono::steady_clock::now();
-    at::Tensor logits = step(res.ids);
+    at::Tensor logits = asTensor(decoder.prefill(res.ids));
     const double prefill = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.prefill_tokens_per_s = double(res.prompt_tokens) / std::max(prefill, 1e-9);
     t0 = std::chrono::steady_clock::now();
@@ -80,8 +75,10 @@ GenerateResult generate(const Model& model, const Tokenizer& tok, const std::str
         ++generated;
         if ((opt.stop_at_eos && next == tok.eosId()) || int64_t(res.ids.size()) > maxPos)
             break;
+        if (opt.on_text)
+            opt.on_text(tok.decode(res.ids));
         reportProgress(progress, double(res.ids.size()) / double(maxPos), "generating");
-        logits = step({next});
+        logits = asTensor(decoder.step(next));
     }
     const double decode = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.decode_tokens_per_s = double(generated) / std::max(decode, 1e-9);

@@ -1,10 +1,12 @@
 #pragma once
-// Text generation with a KV cache: greedy, or temperature / top-p sampling
-// with a seed; measures prefill tokens/s and batch-1 decode tokens/s (what
-// dropping blocks speeds up). Torch-free API.
+// Text generation: greedy, or temperature / top-p sampling with a seed, on the
+// batch-1 decoder (decode/decoder.h: weights as stored, KV cache); reports the
+// prefill and decode tokens/s of this one run (decode/decode_speed.h measures
+// them properly, repeated). Torch-free API.
 #include "progress.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +23,8 @@ struct GenerateOptions {
     bool stop_at_eos = true;
     std::vector<int> drop_blocks;
     int threads = 0;
+    // Called with the text so far after each new token (streaming previews).
+    std::function<void(const std::string& text)> on_text;
 };
 
 struct GenerateResult {

@@ -87,6 +87,7 @@ std::shared_ptr<Model> Model::derive() const
     m->replaced_ = replaced_;
     m->factors_ = factors_;
     m->lazy_ = lazy_;
+    m->packing_ = packing_;
     return m;
 }
 
@@ -97,6 +98,7 @@ void Model::replaceLazily(const std::string& name, TensorTransform f)
     replaced_.erase(name);
     factors_.erase(name);
     lazy_[name] = {before, std::move(f)};
+    packing_.erase(name);
     blockCache_.clear();
     headCache_ = at::Tensor();
 }
@@ -105,6 +107,19 @@ void Model::setFactors(const std::string& name, const at::Tensor& b, const at::T
 {
     std::lock_guard<std::mutex> lock(mutex_);
     factors_[name] = {b, a};
+}
+
+void Model::setGgmlPacking(const std::string& name, GgmlPacking p)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    packing_[name] = std::move(p);
+}
+
+const Model::GgmlPacking* Model::ggmlPacking(const std::string& name) const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = packing_.find(name);
+    return it == packing_.end() ? nullptr : &it->second;
 }
 
 std::pair<at::Tensor, at::Tensor> Model::factors(const std::string& name) const
@@ -131,6 +146,7 @@ void Model::replace(const std::string& name, const at::Tensor& t)
     replaced_[name] = t;
     factors_.erase(name);
     lazy_.erase(name);
+    packing_.erase(name);
     blockCache_.clear();
     headCache_ = at::Tensor();
 }

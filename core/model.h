@@ -6,6 +6,7 @@
 // fits in 24 GiB. Torch-facing: only engine .cpp files include this.
 #include "arch_table.h"
 #include "checkpoint.h"
+#include "gguf/gguf_types.h"
 
 #include <ATen/ATen.h>
 
@@ -55,6 +56,18 @@ public:
     // {B, A}, or undefined tensors when the weight is not factored.
     std::pair<at::Tensor, at::Tensor> factors(const std::string& name) const;
 
+    // A weight whose values are those of a llama.cpp block type: `source`
+    // encoded as `type` (with importance weights, if any) and decoded. Kept so
+    // that decoding can multiply the packed blocks instead of fp32 values.
+    struct GgmlPacking {
+        gguf::TensorType type = gguf::TensorType::F32;
+        std::vector<float> imatrix;
+        at::Tensor source;
+    };
+    // Set after replace() / replaceLazily() with the quantized values.
+    void setGgmlPacking(const std::string& name, GgmlPacking p);
+    const GgmlPacking* ggmlPacking(const std::string& name) const; // null when none
+
     // fp32 weights of block i (cached for small models).
     BlockWeights block(int i) const;
     at::Tensor finalNorm() const;
@@ -72,6 +85,7 @@ private:
     std::map<std::string, at::Tensor> replaced_;
     std::map<std::string, std::pair<at::Tensor, at::Tensor>> factors_;
     std::map<std::string, std::pair<at::Tensor, TensorTransform>> lazy_; // the value before, and f
+    std::map<std::string, GgmlPacking> packing_;
     mutable std::mutex mutex_;
     mutable std::map<int, BlockWeights> blockCache_;
     mutable at::Tensor headCache_;

@@ -4,6 +4,7 @@
 // 32 elements, themselves quantized to 4 or 6 bits against fp16 super-scales,
 // then every element re-rounded against the scale it will actually get.
 #include "ggml_quants_impl.h"
+#include "ggml_scales.h"
 #include "ggml_fp16.h"
 #include "ggml_quant_search.h"
 
@@ -54,16 +55,6 @@ void packScaleMin(uint8_t* scales, int j, uint8_t ls, uint8_t lm)
     }
 }
 
-void scaleMin(int j, const uint8_t* q, uint8_t* d, uint8_t* m)
-{
-    if (j < 4) {
-        *d = q[j] & 63;
-        *m = q[j + 4] & 63;
-    } else {
-        *d = uint8_t((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-        *m = uint8_t((q[j + 4] >> 4) | ((q[j - 0] >> 6) << 4));
-    }
-}
 
 // Q3_K: 16 six-bit signed scales (stored + 32) in 12 bytes
 void packScale3(uint8_t* scales, int j, int l)
@@ -87,7 +78,7 @@ void requantizeAsym(const float* x, const uint16_t d16, const uint16_t dmin16, c
 {
     uint8_t sc, m;
     for (int j = 0; j < QK / 32; ++j) {
-        scaleMin(j, scales, &sc, &m);
+        scaleMinK4(j, scales, &sc, &m);
         const float d = halfToFloat(d16) * sc;
         if (!d)
             continue;
@@ -441,9 +432,9 @@ void dequantizeAsymK(const Block* x, float* y, int64_t n)
         uint8_t u1 = 1, u2 = 2;
         for (int j = 0; j < QK; j += 64, q += 32, is += 2, u1 <<= 2, u2 <<= 2) {
             uint8_t sc, m;
-            scaleMin(is + 0, x[i].scales, &sc, &m);
+            scaleMinK4(is + 0, x[i].scales, &sc, &m);
             const float d1 = d * sc, m1 = min * m;
-            scaleMin(is + 1, x[i].scales, &sc, &m);
+            scaleMinK4(is + 1, x[i].scales, &sc, &m);
             const float d2 = d * sc, m2 = min * m;
             if constexpr (sizeof(Block) == sizeof(BlockQ4_K)) {
                 for (int l = 0; l < 32; ++l)

@@ -14,6 +14,14 @@ uint16_t u16(const uint8_t* p)
     return v;
 }
 
+// dl * q - ml as (q - zero) * scale
+void push(SubBlockScales& s, float dl, float ml)
+{
+    s.scale.push_back(dl);
+    s.zero.push_back(dl != 0 ? ml / dl : 0.f);
+}
+} // namespace
+
 void scaleMinK4(int j, const uint8_t* q, uint8_t* d, uint8_t* m)
 {
     if (j < 4) {
@@ -25,13 +33,6 @@ void scaleMinK4(int j, const uint8_t* q, uint8_t* d, uint8_t* m)
     }
 }
 
-// dl * q - ml as (q - zero) * scale
-void push(SubBlockScales& s, float dl, float ml)
-{
-    s.scale.push_back(dl);
-    s.zero.push_back(dl != 0 ? ml / dl : 0.f);
-}
-} // namespace
 
 SubBlockScales subBlockScales(TensorType type, const void* data, int64_t n)
 {

@@ -17,6 +17,9 @@ struct SubBlockScales {
     std::vector<float> zero;  // x̂ = (q - zero) * scale
 };
 
+// Sub-block j's 6-bit scale and min of a Q4_K/Q5_K super-block (12 packed bytes q).
+void scaleMinK4(int j, const uint8_t* q, uint8_t* d, uint8_t* m);
+
 // data: n values (whole blocks) of a quantized type.
 SubBlockScales subBlockScales(TensorType type, const void* data, int64_t n);
 

@@ -135,6 +135,7 @@ std::shared_ptr<Model> ggufQuantizedModel(const Model& model, const std::vector<
             const at::Tensor x = w.dim() == 1 ? w.unsqueeze(0) : w;
             return gguf::roundTrip(x, type, weights).reshape(w.sizes());
         });
+        out->setGgmlPacking(e.hf, {type, weights, model.raw(e.hf)});
     }
     return out;
 }

@@ -206,6 +206,8 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
                 });
             else
                 rep.model->replace(name, deq);
+            if (c.scheme.format == QuantFormat::Ggml && c.method == QuantMethod::Rtn)
+                rep.model->setGgmlPacking(name, {c.scheme.ggml, {}, raw});
             rep.quantized_parameters += wt.numel();
             const double bits = c.scheme.bitsPerWeight(wt.size(1)) * double(wt.numel());
             weightedBits += bits;
@@ -248,6 +250,8 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
         s.quantized = true;
         s.scheme = scheme.name();
         rep.model->replace(name, deq);
+        if (scheme.format == QuantFormat::Ggml)
+            rep.model->setGgmlPacking(name, {scheme.ggml, {}, model.raw(name)});
         rep.quantized_parameters += wt.numel();
         weightedBits += scheme.bitsPerWeight(wt.size(1)) * double(wt.numel());
         rep.layers.push_back(s);

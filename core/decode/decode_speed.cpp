@@ -1,0 +1,136 @@
+#include "decode_speed.h"
+#include "decoder.h"
+#include "core/compute_threads.h"
+#include "core/error.h"
+#include "core/model.h"
+
+#include <ATen/Parallel.h>
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+
+namespace tailor {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+SpeedStats stats(std::vector<double> v)
+{
+    SpeedStats s;
+    if (v.empty())
+        return s;
+    std::sort(v.begin(), v.end());
+    s.runs = int(v.size());
+    s.min = v.front();
+    s.max = v.back();
+    const std::size_t n = v.size();
+    s.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return s;
+}
+
+__attribute__((target("avx2"))) double sumAvx2(const float* p, int64_t n)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t i = 0; i + 32 <= n; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(p + i));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(p + i + 8));
+        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + i + 16));
+        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + i + 24));
+    }
+    alignas(32) float t[8];
+    _mm256_store_ps(t, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    double s = 0;
+    for (float f : t)
+        s += f;
+    return s;
+}
+
+double sumPortable(const float* p, int64_t n)
+{
+    float a[8] = {};
+    for (int64_t i = 0; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; ++j)
+            a[j] += p[i + j];
+    double s = 0;
+    for (float f : a)
+        s += f;
+    return s;
+}
+
+} // namespace
+
+double measureReadBandwidth(int64_t bytes)
+{
+    const int64_t n = bytes / 4;
+    std::vector<float> buf(std::size_t(n), 1.f);
+    __builtin_cpu_init();
+    const bool avx2 = __builtin_cpu_supports("avx2");
+    double best = 0;
+    volatile double sink = 0;
+    for (int pass = 0; pass < 4; ++pass) {
+        const auto t0 = Clock::now();
+        std::vector<double> part(std::size_t(at::get_num_threads()) + 1, 0.0);
+        at::parallel_for(0, n / 4096, 1, [&](int64_t b, int64_t e) {
+            const float* p = buf.data() + b * 4096;
+            part[std::size_t(at::get_thread_num())] += avx2 ? sumAvx2(p, (e - b) * 4096) : sumPortable(p, (e - b) * 4096);
+        });
+        const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+        for (double x : part)
+            sink = sink + x;
+        if (pass > 0) // the first pass also faults the pages in
+            best = std::max(best, double(n / 4096 * 4096) * 4 / s);
+    }
+    return best;
+}
+
+DecodeSpeed measureDecodeSpeed(const Model& model, const DecodeSpeedOptions& opt, const ProgressFn& progress)
+{
+    if (opt.prompt_tokens < 1 || opt.decode_tokens < 1 || opt.repeats < 1)
+        throw Error("speed runs need at least one prompt token, one decoded token and one repeat");
+    DecodeSpeed r;
+    r.threads = setComputeThreads(opt.threads);
+    decode::DecoderOptions dopt;
+    dopt.drop_blocks = opt.drop_blocks;
+    dopt.max_positions = opt.prompt_tokens + opt.decode_tokens;
+    if (dopt.max_positions > model.config().max_position_embeddings)
+        throw Error("a prompt of " + std::to_string(opt.prompt_tokens) + " and " + std::to_string(opt.decode_tokens) +
+                    " decoded tokens do not fit the model's context (" + std::to_string(model.config().max_position_embeddings) + ")");
+    decode::Decoder d(model, dopt);
+    r.weight_bytes_per_token = d.weightBytesPerToken();
+    r.kept_blocks = d.keptBlocks();
+    // Token ids spread over the vocabulary: the speed does not depend on the text.
+    const int64_t vocab = model.config().vocab_size;
+    std::vector<int32_t> prompt(std::size_t(opt.prompt_tokens));
+    for (int64_t i = 0; i < opt.prompt_tokens; ++i)
+        prompt[std::size_t(i)] = int32_t((i * 7919 + 13) % vocab);
+    std::vector<double> pre, dec;
+    const int total = opt.repeats + 1;
+    for (int run = 0; run < total; ++run) {
+        d.reset();
+        auto t0 = Clock::now();
+        const std::vector<float>* l = &d.prefill(prompt);
+        const double tp = std::chrono::duration<double>(Clock::now() - t0).count();
+        int32_t next = int32_t(std::max_element(l->begin(), l->end()) - l->begin());
+        t0 = Clock::now();
+        for (int64_t i = 0; i < opt.decode_tokens; ++i) {
+            l = &d.step(next);
+            next = int32_t(std::max_element(l->begin(), l->end()) - l->begin());
+        }
+        const double td = std::chrono::duration<double>(Clock::now() - t0).count();
+        if (run > 0) { // run 0 warms the caches and faults in the mapped weights
+            pre.push_back(double(opt.prompt_tokens) / std::max(tp, 1e-9));
+            dec.push_back(double(opt.decode_tokens) / std::max(td, 1e-9));
+        }
+        reportProgress(progress, 0.9 * double(run + 1) / total, "speed run " + std::to_string(run + 1) + "/" + std::to_string(total));
+    }
+    r.prefill = stats(pre);
+    r.decode = stats(dec);
+    r.read_bandwidth = measureReadBandwidth();
+    r.roofline_tokens_per_s = r.read_bandwidth / double(std::max<int64_t>(1, r.weight_bytes_per_token));
+    reportProgress(progress, 1.0, "speed measured");
+    return r;
+}
+
+} // namespace tailor

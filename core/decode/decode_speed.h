@@ -1,0 +1,44 @@
+#pragma once
+// Prefill and batch-1 decode speed of a (compressed) model on the decoder,
+// measured the way a benchmark should be: a warm-up run, then medians over
+// repeated runs with their spread, beside the roofline of this machine (the
+// weight bytes a token reads ÷ the measured memory read bandwidth), so a user
+// sees how close a figure is to the limit. Torch-free API.
+#include "core/progress.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace tailor {
+
+class Model;
+
+struct SpeedStats {
+    double median = 0, min = 0, max = 0; // tokens/s over the counted runs
+    int runs = 0;
+};
+
+struct DecodeSpeedOptions {
+    std::vector<int> drop_blocks;
+    int64_t prompt_tokens = 64;
+    int64_t decode_tokens = 32;
+    int repeats = 3;   // counted runs, after one warm-up
+    int threads = 0;   // 0: adaptive (compute_threads.h)
+};
+
+struct DecodeSpeed {
+    SpeedStats prefill, decode;
+    int64_t weight_bytes_per_token = 0;
+    double read_bandwidth = 0;       // bytes/s, measured in the same call
+    double roofline_tokens_per_s = 0; // read_bandwidth / weight_bytes_per_token
+    int kept_blocks = 0;
+    int threads = 0;
+};
+
+DecodeSpeed measureDecodeSpeed(const Model& model, const DecodeSpeedOptions& opt, const ProgressFn& progress = {});
+
+// Bytes/s at which the compute threads read a buffer much larger than the
+// caches (best of a few passes).
+double measureReadBandwidth(int64_t bytes = int64_t(512) << 20);
+
+} // namespace tailor

@@ -1,0 +1,493 @@
+#include "packed_matrix.h"
+#include "core/error.h"
+#include "core/gguf/ggml_fp16.h"
+#include "core/gguf/ggml_quants.h"
+#include "core/gguf/ggml_scales.h"
+
+#include <ATen/Parallel.h>
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+// Row dot products over the stored formats. Each has a portable version and an
+// AVX2/FMA/F16C one chosen at run time (the binary stays generic; the CPUs this
+// runs on have had AVX2 since 2013). Q8_0, Q4_0, Q4_K and Q6_K (the types of
+// Q4_0, Q8_0 and Q4_K_M files) multiply int8 by int8 as ggml's x86 kernels do,
+// so a quantized model decodes from its packed bytes at the speed its size
+// allows. The K types meet the input's Q8_0 blocks (32 values, one scale)
+// where ggml uses Q8_K (256 values, one scale): their sub-blocks are 32 or 16
+// values, so each sub-block product is one Q8_0 block or half of one. The
+// other block types decode each row to fp32 first (correct, not fast).
+
+namespace tailor::decode {
+
+using gguf::TensorType;
+
+namespace {
+
+#define TAILOR_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+bool detectAvx2()
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+}
+
+const bool kHasAvx2 = detectAvx2();
+bool kAvx2 = kHasAvx2; // the portable kernels can be chosen (tests compare both)
+
+inline float bf16ToFloat(uint16_t v) { return gguf::bitsFloat(uint32_t(v) << 16); }
+
+// ---- portable ---------------------------------------------------------------
+
+float dotF32(const float* w, const float* x, int64_t n)
+{
+    float s = 0;
+    for (int64_t i = 0; i < n; ++i)
+        s += w[i] * x[i];
+    return s;
+}
+
+float dotF16(const uint16_t* w, const float* x, int64_t n)
+{
+    float s = 0;
+    for (int64_t i = 0; i < n; ++i)
+        s += gguf::halfToFloat(w[i]) * x[i];
+    return s;
+}
+
+float dotBF16(const uint16_t* w, const float* x, int64_t n)
+{
+    float s = 0;
+    for (int64_t i = 0; i < n; ++i)
+        s += bf16ToFloat(w[i]) * x[i];
+    return s;
+}
+
+float dotQ8_0(const uint8_t* w, const int8_t* q, const float* d, int64_t n)
+{
+    float s = 0;
+    for (int64_t b = 0; b < n / gguf::kBlock; ++b, w += gguf::kQ8_0Bytes) {
+        uint16_t dh;
+        std::memcpy(&dh, w, 2);
+        const auto* wq = reinterpret_cast<const int8_t*>(w + 2);
+        int32_t acc = 0;
+        for (int j = 0; j < 32; ++j)
+            acc += int32_t(wq[j]) * int32_t(q[b * 32 + j]);
+        s += float(acc) * (gguf::halfToFloat(dh) * d[b]);
+    }
+    return s;
+}
+
+float dotQ4_0(const uint8_t* w, const int8_t* q, const float* d, int64_t n)
+{
+    float s = 0;
+    for (int64_t b = 0; b < n / gguf::kBlock; ++b, w += gguf::kQ4_0Bytes) {
+        uint16_t dh;
+        std::memcpy(&dh, w, 2);
+        const uint8_t* nib = w + 2;
+        const int8_t* qb = q + b * 32;
+        int32_t acc = 0;
+        for (int j = 0; j < 16; ++j)
+            acc += (int32_t(nib[j] & 0x0F) - 8) * qb[j] + (int32_t(nib[j] >> 4) - 8) * qb[j + 16];
+        s += float(acc) * (gguf::halfToFloat(dh) * d[b]);
+    }
+    return s;
+}
+
+// Q4_K: super-blocks of 256 {fp16 d, dmin; 12 bytes of 6-bit scales and mins;
+// 128 bytes of nibbles}; sub-block j (32 values) is d·sc_j·q - dmin·m_j. Its
+// product with a Q8_0 block is dx·(d·sc_j·Σq·x - dmin·m_j·Σx).
+constexpr int64_t kQ4_KBytes = 144, kQ6_KBytes = 210;
+
+float dotQ4_K(const uint8_t* w, const int8_t* q, const float* d, const int32_t* sums, int64_t n)
+{
+    float s = 0;
+    for (int64_t i = 0; i < n / gguf::kSuperBlock; ++i, w += kQ4_KBytes) {
+        uint16_t dh, mh;
+        std::memcpy(&dh, w, 2);
+        std::memcpy(&mh, w + 2, 2);
+        const float dd = gguf::halfToFloat(dh), dmin = gguf::halfToFloat(mh);
+        const uint8_t* scales = w + 4;
+        const uint8_t* qs = w + 16;
+        for (int j = 0; j < 8; ++j) {
+            uint8_t sc, m;
+            gguf::scaleMinK4(j, scales, &sc, &m);
+            const int64_t b = i * 8 + j;
+            const uint8_t* qq = qs + (j / 2) * 32;
+            const int8_t* x = q + b * 32;
+            int32_t acc = 0;
+            for (int l = 0; l < 32; ++l)
+                acc += int32_t(j % 2 ? qq[l] >> 4 : qq[l] & 0x0F) * x[l];
+            s += d[b] * (dd * float(sc) * float(acc) - dmin * float(m) * float(sums[b]));
+        }
+    }
+    return s;
+}
+
+// Q6_K: {128 bytes low nibbles, 64 bytes of 2 high bits, 16 int8 scales, fp16 d};
+// 16 sub-blocks of 16 values (q - 32)·d·sc.
+inline int q6(const uint8_t* ql, const uint8_t* qh, int g, int l)
+{
+    // group g of a 128-value half: 0: ql[l] low, 1: ql[l+32] low, 2: ql[l] high, 3: ql[l+32] high
+    const uint8_t lo = g % 2 ? ql[l + 32] : ql[l];
+    return int(((g < 2 ? lo & 0x0F : lo >> 4) | (((qh[l] >> (2 * g)) & 3) << 4))) - 32;
+}
+
+float dotQ6_K(const uint8_t* w, const int8_t* q, const float* d, int64_t n)
+{
+    float s = 0;
+    for (int64_t i = 0; i < n / gguf::kSuperBlock; ++i, w += kQ6_KBytes) {
+        uint16_t dh;
+        std::memcpy(&dh, w + 208, 2);
+        const float dd = gguf::halfToFloat(dh);
+        const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
+        for (int half = 0; half < 2; ++half) {
+            const uint8_t* ql = w + half * 64;
+            const uint8_t* qh = w + 128 + half * 32;
+            for (int g = 0; g < 4; ++g) {
+                const int64_t b = i * 8 + half * 4 + g;
+                const int8_t* x = q + b * 32;
+                int32_t a0 = 0, a1 = 0;
+                for (int l = 0; l < 16; ++l) {
+                    a0 += q6(ql, qh, g, l) * x[l];
+                    a1 += q6(ql, qh, g, l + 16) * x[l + 16];
+                }
+                s += d[b] * dd * float(sc[half * 8 + 2 * g] * a0 + sc[half * 8 + 2 * g + 1] * a1);
+            }
+        }
+    }
+    return s;
+}
+
+// ---- AVX2 -------------------------------------------------------------------
+
+TAILOR_AVX2 inline float hsum(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+TAILOR_AVX2 inline __m256 loadF16(const uint16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+
+TAILOR_AVX2 inline __m256 loadBF16(const uint16_t* p)
+{
+    const __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+
+// Four accumulators of eight: enough independent FMAs to hide their latency.
+template <class Load>
+TAILOR_AVX2 inline float dotVec(Load load, const float* x, int64_t n)
+{
+    __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a0 = _mm256_fmadd_ps(load(i), _mm256_loadu_ps(x + i), a0);
+        a1 = _mm256_fmadd_ps(load(i + 8), _mm256_loadu_ps(x + i + 8), a1);
+        a2 = _mm256_fmadd_ps(load(i + 16), _mm256_loadu_ps(x + i + 16), a2);
+        a3 = _mm256_fmadd_ps(load(i + 24), _mm256_loadu_ps(x + i + 24), a3);
+    }
+    for (; i + 8 <= n; i += 8)
+        a0 = _mm256_fmadd_ps(load(i), _mm256_loadu_ps(x + i), a0);
+    float s = hsum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    return s; // the caller adds the tail (n % 8)
+}
+
+struct LoadF32 {
+    const float* w;
+    TAILOR_AVX2 __m256 operator()(int64_t i) const { return _mm256_loadu_ps(w + i); }
+};
+struct LoadF16 {
+    const uint16_t* w;
+    TAILOR_AVX2 __m256 operator()(int64_t i) const { return loadF16(w + i); }
+};
+struct LoadBF16 {
+    const uint16_t* w;
+    TAILOR_AVX2 __m256 operator()(int64_t i) const { return loadBF16(w + i); }
+};
+
+TAILOR_AVX2 float dotF32Avx(const float* w, const float* x, int64_t n)
+{
+    const int64_t m = n & ~int64_t(7);
+    return dotVec(LoadF32{w}, x, m) + dotF32(w + m, x + m, n - m);
+}
+
+TAILOR_AVX2 float dotF16Avx(const uint16_t* w, const float* x, int64_t n)
+{
+    const int64_t m = n & ~int64_t(7);
+    return dotVec(LoadF16{w}, x, m) + dotF16(w + m, x + m, n - m);
+}
+
+TAILOR_AVX2 float dotBF16Avx(const uint16_t* w, const float* x, int64_t n)
+{
+    const int64_t m = n & ~int64_t(7);
+    return dotVec(LoadBF16{w}, x, m) + dotBF16(w + m, x + m, n - m);
+}
+
+// int8 · int8 over 32 lanes -> 8 int32 sums as floats (ggml's mul_sum_i8_pairs_float):
+// maddubs wants one unsigned operand, so |w| and x·sign(w).
+TAILOR_AVX2 inline __m256 dotI8x32(__m256i w, __m256i x)
+{
+    const __m256i ax = _mm256_sign_epi8(w, w), sx = _mm256_sign_epi8(x, w);
+    const __m256i p16 = _mm256_maddubs_epi16(ax, sx);
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+TAILOR_AVX2 float dotQ8_0Avx(const uint8_t* w, const int8_t* q, const float* d, int64_t n)
+{
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+    const int64_t nb = n / gguf::kBlock;
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2, w += 2 * gguf::kQ8_0Bytes) {
+        uint16_t d0, d1;
+        std::memcpy(&d0, w, 2);
+        std::memcpy(&d1, w + gguf::kQ8_0Bytes, 2);
+        const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 2));
+        const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + gguf::kQ8_0Bytes + 2));
+        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32));
+        const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32 + 32));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(d0) * d[b]), dotI8x32(w0, x0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(d1) * d[b + 1]), dotI8x32(w1, x1), acc1);
+    }
+    float s = hsum(_mm256_add_ps(acc0, acc1));
+    if (b < nb)
+        s += dotQ8_0(w, q + b * 32, d + b, 32);
+    return s;
+}
+
+// 16 bytes of nibbles -> 32 int8 in [-8, 7]: low nibbles are elements 0..15, high ones 16..31.
+TAILOR_AVX2 inline __m256i unpackQ4(const uint8_t* p)
+{
+    const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+    const __m256i both = _mm256_set_m128i(_mm_srli_epi16(t, 4), t);
+    return _mm256_sub_epi8(_mm256_and_si256(both, _mm256_set1_epi8(0x0F)), _mm256_set1_epi8(8));
+}
+
+TAILOR_AVX2 float dotQ4_0Avx(const uint8_t* w, const int8_t* q, const float* d, int64_t n)
+{
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+    const int64_t nb = n / gguf::kBlock;
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2, w += 2 * gguf::kQ4_0Bytes) {
+        uint16_t d0, d1;
+        std::memcpy(&d0, w, 2);
+        std::memcpy(&d1, w + gguf::kQ4_0Bytes, 2);
+        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32));
+        const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32 + 32));
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(d0) * d[b]), dotI8x32(unpackQ4(w + 2), x0), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(d1) * d[b + 1]), dotI8x32(unpackQ4(w + gguf::kQ4_0Bytes + 2), x1), acc1);
+    }
+    float s = hsum(_mm256_add_ps(acc0, acc1));
+    if (b < nb)
+        s += dotQ4_0(w, q + b * 32, d + b, 32);
+    return s;
+}
+
+// 32 unsigned values (0..63) times 32 int8 -> 8 int32 sums as floats; lanes 0-3
+// cover values 0-15, lanes 4-7 values 16-31.
+TAILOR_AVX2 inline __m256 dotU8x32(__m256i w, __m256i x)
+{
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)));
+}
+
+TAILOR_AVX2 float dotQ4_KAvx(const uint8_t* w, const int8_t* q, const float* d, const int32_t* sums, int64_t n)
+{
+    __m256 acc = _mm256_setzero_ps();
+    float mins = 0;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    for (int64_t i = 0; i < n / gguf::kSuperBlock; ++i, w += kQ4_KBytes) {
+        uint16_t dh, mh;
+        std::memcpy(&dh, w, 2);
+        std::memcpy(&mh, w + 2, 2);
+        const float dd = _cvtsh_ss(dh), dmin = _cvtsh_ss(mh);
+        const uint8_t* scales = w + 4;
+        const uint8_t* qs = w + 16;
+        for (int j = 0; j < 8; j += 2) {
+            uint8_t sc0, m0, sc1, m1;
+            gguf::scaleMinK4(j, scales, &sc0, &m0);
+            gguf::scaleMinK4(j + 1, scales, &sc1, &m1);
+            const int64_t b = i * 8 + j;
+            const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + (j / 2) * 32));
+            const __m256i lo = _mm256_and_si256(bytes, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), m4);
+            const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32));
+            const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32 + 32));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d[b] * dd * float(sc0)), dotU8x32(lo, x0), acc);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d[b + 1] * dd * float(sc1)), dotU8x32(hi, x1), acc);
+            mins += dmin * (d[b] * float(m0) * float(sums[b]) + d[b + 1] * float(m1) * float(sums[b + 1]));
+        }
+    }
+    return hsum(acc) - mins;
+}
+
+TAILOR_AVX2 float dotQ6_KAvx(const uint8_t* w, const int8_t* q, const float* d, int64_t n)
+{
+    __m256 acc = _mm256_setzero_ps();
+    const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(32);
+    for (int64_t i = 0; i < n / gguf::kSuperBlock; ++i, w += kQ6_KBytes) {
+        uint16_t dh;
+        std::memcpy(&dh, w + 208, 2);
+        const float dd = _cvtsh_ss(dh);
+        const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
+        for (int half = 0; half < 2; ++half) {
+            const uint8_t* ql = w + half * 64;
+            const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
+            const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
+            const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + 128 + half * 32));
+            // 2-bit fields moved to bits 4-5 of each byte; the masks keep shifts inside bytes
+            const __m256i g[4] = {
+                _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4)),
+            };
+            for (int k = 0; k < 4; ++k) {
+                const int64_t b = i * 8 + half * 4 + k;
+                const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32));
+                const float f = d[b] * dd;
+                const __m256 scale = _mm256_set_m128(_mm_set1_ps(f * float(sc[half * 8 + 2 * k + 1])), _mm_set1_ps(f * float(sc[half * 8 + 2 * k])));
+                acc = _mm256_fmadd_ps(scale, dotI8x32(_mm256_sub_epi8(g[k], off), x), acc);
+            }
+        }
+    }
+    return hsum(acc);
+}
+
+bool int8Kernel(TensorType t)
+{
+    return t == TensorType::Q8_0 || t == TensorType::Q4_0 || t == TensorType::Q4_K || t == TensorType::Q6_K;
+}
+
+// Rows [r0, r1) of one matrix.
+void rows(const PackedMatrix& m, const Activation& x, int64_t r0, int64_t r1, float* y)
+{
+    const int64_t n = m.cols;
+    const float* xf = x.f32();
+    switch (m.type) {
+    case TensorType::F32:
+        for (int64_t r = r0; r < r1; ++r) {
+            const auto* w = reinterpret_cast<const float*>(m.row(r));
+            y[r] = kAvx2 ? dotF32Avx(w, xf, n) : dotF32(w, xf, n);
+        }
+        return;
+    case TensorType::F16:
+        for (int64_t r = r0; r < r1; ++r) {
+            const auto* w = reinterpret_cast<const uint16_t*>(m.row(r));
+            y[r] = kAvx2 ? dotF16Avx(w, xf, n) : dotF16(w, xf, n);
+        }
+        return;
+    case TensorType::BF16:
+        for (int64_t r = r0; r < r1; ++r) {
+            const auto* w = reinterpret_cast<const uint16_t*>(m.row(r));
+            y[r] = kAvx2 ? dotBF16Avx(w, xf, n) : dotBF16(w, xf, n);
+        }
+        return;
+    default:
+        break;
+    }
+    if (int8Kernel(m.type) && !x.exact()) {
+        const int8_t* q = x.q8();
+        const float* d = x.q8Scales();
+        for (int64_t r = r0; r < r1; ++r) {
+            const uint8_t* w = m.row(r);
+            switch (m.type) {
+            case TensorType::Q8_0: y[r] = kAvx2 ? dotQ8_0Avx(w, q, d, n) : dotQ8_0(w, q, d, n); break;
+            case TensorType::Q4_0: y[r] = kAvx2 ? dotQ4_0Avx(w, q, d, n) : dotQ4_0(w, q, d, n); break;
+            case TensorType::Q4_K: y[r] = kAvx2 ? dotQ4_KAvx(w, q, d, x.q8Sums(), n) : dotQ4_K(w, q, d, x.q8Sums(), n); break;
+            default: y[r] = kAvx2 ? dotQ6_KAvx(w, q, d, n) : dotQ6_K(w, q, d, n);
+            }
+        }
+        return;
+    }
+    // any other block type (and the exact mode): the row decoded to fp32
+    thread_local std::vector<float> buf;
+    buf.resize(std::size_t(n));
+    for (int64_t r = r0; r < r1; ++r) {
+        gguf::dequantizeRows(m.type, m.row(r), buf.data(), n);
+        y[r] = kAvx2 ? dotF32Avx(buf.data(), xf, n) : dotF32(buf.data(), xf, n);
+    }
+}
+
+} // namespace
+
+bool vectorKernels() { return kAvx2; }
+
+bool useVectorKernels(bool on)
+{
+    const bool before = kAvx2;
+    kAvx2 = on && kHasAvx2;
+    return before;
+}
+
+void Activation::set(const float* x, int64_t n, bool exact)
+{
+    x_.assign(x, x + n);
+    exact_ = exact;
+    q_.clear();
+    d_.clear();
+    sums_.clear();
+    if (exact || n % gguf::kBlock != 0)
+        return;
+    // ggml's x86 quantize_row_q8_0: d = amax / 127 stored as fp16, q = round-half-even(x · 127 / amax)
+    q_.resize(std::size_t(n));
+    d_.resize(std::size_t(n / gguf::kBlock));
+    sums_.assign(std::size_t(n / gguf::kBlock), 0);
+    for (int64_t b = 0; b < n / gguf::kBlock; ++b) {
+        const float* xb = x + b * gguf::kBlock;
+        float amax = 0;
+        for (int j = 0; j < gguf::kBlock; ++j)
+            amax = std::max(amax, std::fabs(xb[j]));
+        const float id = amax != 0 ? 127.f / amax : 0.f;
+        d_[std::size_t(b)] = gguf::halfToFloat(gguf::floatToHalf(amax / 127.f));
+        for (int j = 0; j < gguf::kBlock; ++j)
+            sums_[std::size_t(b)] += (q_[std::size_t(b * gguf::kBlock + j)] = int8_t(std::nearbyint(xb[j] * id)));
+    }
+}
+
+void matVec(const std::vector<MatVecJob>& jobs)
+{
+    int64_t total = 0;
+    for (const MatVecJob& j : jobs) {
+        if (j.m->cols != j.x->size())
+            throw Error("matrix of " + std::to_string(j.m->cols) + " columns applied to a vector of " + std::to_string(j.x->size()));
+        if (int8Kernel(j.m->type) && !j.x->exact() && !j.x->hasQ8())
+            throw Error(gguf::typeName(j.m->type) + " rows need inputs of a multiple of 32 values");
+        total += j.m->rows;
+    }
+    // The rows of all the jobs form one index space; each thread takes a contiguous share.
+    at::parallel_for(0, total, 64, [&](int64_t begin, int64_t end) {
+        int64_t base = 0;
+        for (const MatVecJob& j : jobs) {
+            const int64_t lo = std::max(begin, base), hi = std::min(end, base + j.m->rows);
+            if (lo < hi)
+                rows(*j.m, *j.x, lo - base, hi - base, j.y);
+            base += j.m->rows;
+        }
+    });
+}
+
+float dot(const float* a, const float* b, int64_t n) { return kAvx2 ? dotF32Avx(a, b, n) : dotF32(a, b, n); }
+
+void decodeRow(const PackedMatrix& m, int64_t r, float* out)
+{
+    const uint8_t* p = m.row(r);
+    switch (m.type) {
+    case TensorType::F32: std::memcpy(out, p, std::size_t(m.cols) * 4); return;
+    case TensorType::F16:
+        for (int64_t i = 0; i < m.cols; ++i)
+            out[i] = gguf::halfToFloat(reinterpret_cast<const uint16_t*>(p)[i]);
+        return;
+    case TensorType::BF16:
+        for (int64_t i = 0; i < m.cols; ++i)
+            out[i] = bf16ToFloat(reinterpret_cast<const uint16_t*>(p)[i]);
+        return;
+    default: gguf::dequantizeRows(m.type, p, out, m.cols);
+    }
+}
+
+} // namespace tailor::decode
