@@ -21,5 +21,6 @@ int cmdGenerate(const Argv& args);
 int cmdCompress(const Argv& args);
 int cmdImatrix(const Argv& args);
 int cmdTasks(const Argv& args);
+int cmdSpeed(const Argv& args);
 
 } // namespace tailor::cli

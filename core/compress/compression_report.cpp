@@ -19,14 +19,17 @@ GenerationSample sample(const Model& m, const ModelSession& s, const std::string
     GenerateOptions g;
     g.max_positions = positions;
     g.drop_blocks = drop;
-    GenerationSample best;
-    for (int rep = 0; rep < 2; ++rep) { // best of two: the first run also warms caches
-        const GenerateResult r = generate(m, s.tokenizer(), prompt, g);
-        best.text = r.text;
-        best.prefill_tokens_per_s = std::max(best.prefill_tokens_per_s, r.prefill_tokens_per_s);
-        best.decode_tokens_per_s = std::max(best.decode_tokens_per_s, r.decode_tokens_per_s);
-    }
-    return best;
+    GenerationSample out;
+    out.text = generate(m, s.tokenizer(), prompt, g).text;
+    // speeds from repeated runs (medians after a warm-up), not from this one text
+    DecodeSpeedOptions so;
+    so.drop_blocks = drop;
+    so.prompt_tokens = std::min<int64_t>(64, m.config().max_position_embeddings / 2);
+    so.decode_tokens = std::min<int64_t>(32, m.config().max_position_embeddings / 2);
+    out.speed = measureDecodeSpeed(m, so);
+    out.prefill_tokens_per_s = out.speed.prefill.median;
+    out.decode_tokens_per_s = out.speed.decode.median;
+    return out;
 }
 
 std::string fmt(double v, int digits)
@@ -115,6 +118,11 @@ QJsonObject CompressionReport::toJson() const
         ranksJ[QString::fromStdString(n)] = double(k);
     auto speed = [](const GenerationSample& g) {
         return QJsonObject{{"prefill_tokens_per_s", g.prefill_tokens_per_s}, {"decode_tokens_per_s", g.decode_tokens_per_s},
+                           {"decode_tokens_per_s_min", g.speed.decode.min}, {"decode_tokens_per_s_max", g.speed.decode.max},
+                           {"prefill_tokens_per_s_min", g.speed.prefill.min}, {"prefill_tokens_per_s_max", g.speed.prefill.max},
+                           {"speed_runs", g.speed.decode.runs}, {"weight_bytes_per_token", double(g.speed.weight_bytes_per_token)},
+                           {"read_bandwidth_bytes_per_s", g.speed.read_bandwidth},
+                           {"roofline_tokens_per_s", g.speed.roofline_tokens_per_s}, {"threads", g.speed.threads},
                            {"text", QString::fromStdString(g.text)}};
     };
     return QJsonObject{{"model", QString::fromStdString(model_dir)},
@@ -175,9 +183,14 @@ std::string CompressionReport::toMarkdown(const std::map<std::string, std::strin
        << (bytes_output ? fmt(double(bytes_output) / 1e6, 2) + " MB" : std::string("–")) << " |\n";
     md << "| bits per parameter (file) | " << fmt(parameters_dense ? 8.0 * double(bytes_dense) / double(parameters_dense) : NAN, 2) << " | "
        << fmt(bytes_output && parameters_compressed ? 8.0 * double(bytes_output) / double(parameters_compressed) : NAN, 2) << " |\n";
-    md << "| prefill tokens/s | " << fmt(dense.prefill_tokens_per_s, 0) << " | " << fmt(compressed.prefill_tokens_per_s, 0) << " |\n";
-    md << "| decode tokens/s (batch 1, KV cache) | " << fmt(dense.decode_tokens_per_s, 0) << " | " << fmt(compressed.decode_tokens_per_s, 0)
-       << " |\n";
+    const auto range = [](const SpeedStats& v) { return fmt(v.median, 1) + " (" + fmt(v.min, 1) + "–" + fmt(v.max, 1) + ")"; };
+    md << "| prefill tokens/s (median, min–max of " << dense.speed.prefill.runs << " runs) | " << range(dense.speed.prefill) << " | "
+       << range(compressed.speed.prefill) << " |\n";
+    md << "| decode tokens/s (batch 1, KV cache) | " << range(dense.speed.decode) << " | " << range(compressed.speed.decode) << " |\n";
+    md << "| weights read per token | " << fmt(double(dense.speed.weight_bytes_per_token) / 1e6, 1) << " MB | "
+       << fmt(double(compressed.speed.weight_bytes_per_token) / 1e6, 1) << " MB |\n";
+    md << "| roofline (read bandwidth " << fmt(dense.speed.read_bandwidth / 1e9, 1) << " GB/s ÷ bytes per token) | "
+       << fmt(dense.speed.roofline_tokens_per_s, 1) << " | " << fmt(compressed.speed.roofline_tokens_per_s, 1) << " |\n";
     chart("stages", "PPL after each stage");
     if (!block_influence.empty()) {
         md << "\n## Block importance (Block Influence of the dense model; dropped blocks in red)\n";

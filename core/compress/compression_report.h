@@ -6,6 +6,7 @@
 // (prefill and batch-1 decode tokens/s) and both models' greedy continuation
 // of a prompt. JSON here; Markdown and PNG charts come from ui/report (the
 // views' plotting code).
+#include "core/decode/decode_speed.h"
 #include "apply_plan.h"
 
 #include <QJsonObject>
@@ -18,7 +19,8 @@ namespace tailor {
 class ModelSession;
 
 struct GenerationSample {
-    double prefill_tokens_per_s = 0, decode_tokens_per_s = 0;
+    double prefill_tokens_per_s = 0, decode_tokens_per_s = 0; // medians of the speed runs
+    DecodeSpeed speed;                                         // with their spread and the roofline
     std::string text;
 };
 

@@ -1,5 +1,6 @@
 #include "decode_speed.h"
 #include "decoder.h"
+#include "huge_pages.h"
 #include "core/compute_threads.h"
 #include "core/error.h"
 #include "core/model.h"
@@ -64,7 +65,10 @@ double sumPortable(const float* p, int64_t n)
 double measureReadBandwidth(int64_t bytes)
 {
     const int64_t n = bytes / 4;
-    std::vector<float> buf(std::size_t(n), 1.f);
+    // the same kind of memory the decoder streams its weights from
+    const std::shared_ptr<void> mem = decode::allocateHugePages(std::size_t(n) * 4);
+    float* const data = static_cast<float*>(mem.get());
+    at::parallel_for(0, n, int64_t(1) << 20, [&](int64_t b, int64_t e) { std::fill(data + b, data + e, 1.f); });
     __builtin_cpu_init();
     const bool avx2 = __builtin_cpu_supports("avx2");
     double best = 0;
@@ -73,7 +77,7 @@ double measureReadBandwidth(int64_t bytes)
         const auto t0 = Clock::now();
         std::vector<double> part(std::size_t(at::get_num_threads()) + 1, 0.0);
         at::parallel_for(0, n / 4096, 1, [&](int64_t b, int64_t e) {
-            const float* p = buf.data() + b * 4096;
+            const float* p = data + b * 4096;
             part[std::size_t(at::get_thread_num())] += avx2 ? sumAvx2(p, (e - b) * 4096) : sumPortable(p, (e - b) * 4096);
         });
         const double s = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -1,4 +1,5 @@
 #include "decoder.h"
+#include "huge_pages.h"
 #include "packed_matrix.h"
 #include "core/error.h"
 #include "core/gguf/ggml_blocks.h"
@@ -13,7 +14,6 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
-#include <sys/mman.h>
 
 namespace tailor::decode {
 
@@ -29,23 +29,6 @@ struct Linear {
     int64_t outputs() const { return factored() ? b.rows : w.rows; }
     int64_t bytes() const { return factored() ? a.bytes() + b.bytes() : w.bytes(); }
 };
-
-// A private copy of n bytes in anonymous memory, asking for huge pages.
-// Measured on the 1.1B shape: reading the weights from the checkpoint's file
-// mapping ran at 20-30 GB/s, from a private copy at 35 GB/s (the read
-// bandwidth of this machine); file pages are 4 KB pages of the page cache.
-std::shared_ptr<const void> privateCopy(const void* src, std::size_t n)
-{
-    const std::size_t huge = std::size_t(2) << 20, size = n + huge;
-    void* raw = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (raw == MAP_FAILED)
-        throw Error("out of memory copying " + std::to_string(n >> 20) + " MB of weights for decoding");
-    auto* p = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(raw) + huge - 1) & ~(uintptr_t(huge) - 1));
-    madvise(p, n, MADV_HUGEPAGE);
-    const auto* s = static_cast<const uint8_t*>(src);
-    at::parallel_for(0, int64_t(n), int64_t(1) << 22, [&](int64_t b, int64_t e) { std::memcpy(p + b, s + b, std::size_t(e - b)); });
-    return std::shared_ptr<const void>(p, [raw, size](const void*) { munmap(raw, size); });
-}
 
 int64_t availableMemory()
 {
@@ -73,7 +56,7 @@ PackedMatrix viewOf(const at::Tensor& t, bool copy = false)
     m.rows = c.size(0);
     m.cols = c.size(1);
     if (copy) {
-        m.keep = privateCopy(c.data_ptr(), std::size_t(c.nbytes()));
+        m.keep = hugePageCopy(c.data_ptr(), std::size_t(c.nbytes()));
         m.data = static_cast<const uint8_t*>(m.keep.get());
     } else {
         m.data = static_cast<const uint8_t*>(c.data_ptr());
@@ -89,13 +72,13 @@ PackedMatrix encoded(const Model::GgmlPacking& p)
         // llama.cpp converts with round-to-nearest-even, as torch does
         return viewOf(src.to(p.type == TensorType::F16 ? at::kHalf : p.type == TensorType::BF16 ? at::kBFloat16 : at::kFloat));
     }
-    auto bytes = std::make_shared<QByteArray>(gguf::encodeRows(src, p.type, p.imatrix));
+    const QByteArray bytes = gguf::encodeRows(src, p.type, p.imatrix);
     PackedMatrix m;
     m.type = p.type;
     m.rows = src.size(0);
     m.cols = src.size(1);
-    m.data = reinterpret_cast<const uint8_t*>(bytes->constData());
-    m.keep = bytes;
+    m.keep = hugePageCopy(bytes.constData(), std::size_t(bytes.size()));
+    m.data = static_cast<const uint8_t*>(m.keep.get());
     return m;
 }
 
@@ -311,7 +294,7 @@ Decoder::Decoder(const Model& model, const DecoderOptions& opt) : d_(std::make_u
         throw Error("head_dim " + std::to_string(c.head_dim) + " is larger than the decoder supports (1024)");
     const std::vector<bool> skip = blockSkipMask(model, opt.drop_blocks);
     // Weights read from the checkpoint's mapping move to private memory when
-    // they take less than half of what the machine has available (see privateCopy).
+    // they take less than half of what the machine has available (huge_pages.h).
     const bool copy = opt.copy_weights == DecoderOptions::Copy::Always ||
                       (opt.copy_weights == DecoderOptions::Copy::Auto &&
                        2 * c.totalParameters() < availableMemory() / 2);

@@ -27,6 +27,7 @@ using gguf::TensorType;
 namespace {
 
 #define TAILOR_AVX2 __attribute__((target("avx2,fma,f16c")))
+#define TAILOR_VNNI __attribute__((target("avx2,fma,f16c,avxvnni")))
 
 bool detectAvx2()
 {
@@ -35,6 +36,8 @@ bool detectAvx2()
 }
 
 const bool kHasAvx2 = detectAvx2();
+// AVX-VNNI (Zen 4+, Alder Lake+): one instruction for the u8·s8 products and their sums
+const bool kHasVnni = kHasAvx2 && __builtin_cpu_supports("avxvnni");
 bool kAvx2 = kHasAvx2; // the portable kernels can be chosen (tests compare both)
 
 inline float bf16ToFloat(uint16_t v) { return gguf::bitsFloat(uint32_t(v) << 16); }
@@ -294,44 +297,69 @@ TAILOR_AVX2 inline __m256 dotU8x32(__m256i w, __m256i x)
     return _mm256_cvtepi32_ps(_mm256_madd_epi16(_mm256_maddubs_epi16(w, x), _mm256_set1_epi16(1)));
 }
 
+// The eight 6-bit scales and mins of a Q4_K super-block as bytes (ggml's
+// kmask shuffle): scales in bytes 0-7, mins in bytes 8-15.
+inline void unpackScalesK4(const uint8_t* packed, uint8_t out[16])
+{
+    uint32_t u[4];
+    std::memcpy(u, packed, 12);
+    const uint32_t k1 = 0x3f3f3f3f, k2 = 0x0f0f0f0f, k3 = 0x03030303;
+    u[3] = ((u[2] >> 4) & k2) | (((u[1] >> 6) & k3) << 4);
+    const uint32_t m = u[1] & k1;
+    u[1] = (u[2] & k2) | (((u[0] >> 6) & k3) << 4);
+    u[2] = m;
+    u[0] &= k1;
+    std::memcpy(out, u, 16);
+}
+
+// All eight sub-block factors at once: scale_j = d·sc_j·dx_j in a vector, one
+// lane broadcast per sub-block; the mins as one vector product per super-block.
 TAILOR_AVX2 float dotQ4_KAvx(const uint8_t* w, const int8_t* q, const float* d, const int32_t* sums, int64_t n)
 {
-    __m256 acc = _mm256_setzero_ps();
-    float mins = 0;
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, mins = acc0;
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     for (int64_t i = 0; i < n / gguf::kSuperBlock; ++i, w += kQ4_KBytes) {
         uint16_t dh, mh;
         std::memcpy(&dh, w, 2);
         std::memcpy(&mh, w + 2, 2);
-        const float dd = _cvtsh_ss(dh), dmin = _cvtsh_ss(mh);
-        const uint8_t* scales = w + 4;
+        alignas(16) uint8_t sm[16];
+        unpackScalesK4(w + 4, sm);
+        const __m128i smv = _mm_load_si128(reinterpret_cast<const __m128i*>(sm));
+        const __m256 dx = _mm256_loadu_ps(d + i * 8);
+        const __m256 scales = _mm256_mul_ps(_mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(dh)), dx), _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(smv)));
+        const __m256 mv = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(_mm_srli_si128(smv, 8)));
+        const __m256 sv = _mm256_cvtepi32_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sums + i * 8)));
+        mins = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(mh)), dx), _mm256_mul_ps(mv, sv), mins);
         const uint8_t* qs = w + 16;
+        const int8_t* x = q + i * 256;
         for (int j = 0; j < 8; j += 2) {
-            uint8_t sc0, m0, sc1, m1;
-            gguf::scaleMinK4(j, scales, &sc0, &m0);
-            gguf::scaleMinK4(j + 1, scales, &sc1, &m1);
-            const int64_t b = i * 8 + j;
             const __m256i bytes = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + (j / 2) * 32));
             const __m256i lo = _mm256_and_si256(bytes, m4), hi = _mm256_and_si256(_mm256_srli_epi16(bytes, 4), m4);
-            const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32));
-            const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32 + 32));
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d[b] * dd * float(sc0)), dotU8x32(lo, x0), acc);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(d[b + 1] * dd * float(sc1)), dotU8x32(hi, x1), acc);
-            mins += dmin * (d[b] * float(m0) * float(sums[b]) + d[b + 1] * float(m1) * float(sums[b + 1]));
+            const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j * 32));
+            const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + j * 32 + 32));
+            acc0 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(j)), dotU8x32(lo, x0), acc0);
+            acc1 = _mm256_fmadd_ps(_mm256_permutevar8x32_ps(scales, _mm256_set1_epi32(j + 1)), dotU8x32(hi, x1), acc1);
         }
     }
-    return hsum(acc) - mins;
+    return hsum(_mm256_add_ps(acc0, acc1)) - hsum(mins);
 }
 
 TAILOR_AVX2 float dotQ6_KAvx(const uint8_t* w, const int8_t* q, const float* d, int64_t n)
 {
-    __m256 acc = _mm256_setzero_ps();
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
     const __m256i m4 = _mm256_set1_epi8(0x0F), m2 = _mm256_set1_epi8(3), off = _mm256_set1_epi8(32);
+    // lane patterns: the input block k of a half covers sub-blocks 2k (lanes 0-3) and 2k+1 (lanes 4-7)
+    const __m256i pairLo = _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3), pairHi = _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7);
     for (int64_t i = 0; i < n / gguf::kSuperBlock; ++i, w += kQ6_KBytes) {
         uint16_t dh;
         std::memcpy(&dh, w + 208, 2);
-        const float dd = _cvtsh_ss(dh);
-        const auto* sc = reinterpret_cast<const int8_t*>(w + 192);
+        const __m256 dx = _mm256_mul_ps(_mm256_set1_ps(_cvtsh_ss(dh)), _mm256_loadu_ps(d + i * 8));
+        const __m128i sc = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 192));
+        // the 16 sub-block factors d·sc·dx, eight per 128-value half
+        const __m256 f[2] = {
+            _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(sc)), _mm256_permutevar8x32_ps(dx, pairLo)),
+            _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(sc, 8))), _mm256_permutevar8x32_ps(dx, pairHi)),
+        };
         for (int half = 0; half < 2; ++half) {
             const uint8_t* ql = w + half * 64;
             const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
@@ -346,16 +374,48 @@ TAILOR_AVX2 float dotQ6_KAvx(const uint8_t* w, const int8_t* q, const float* d, 
                 _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                 _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4)),
             };
-            for (int k = 0; k < 4; ++k) {
-                const int64_t b = i * 8 + half * 4 + k;
-                const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32));
-                const float f = d[b] * dd;
-                const __m256 scale = _mm256_set_m128(_mm_set1_ps(f * float(sc[half * 8 + 2 * k + 1])), _mm_set1_ps(f * float(sc[half * 8 + 2 * k])));
-                acc = _mm256_fmadd_ps(scale, dotI8x32(_mm256_sub_epi8(g[k], off), x), acc);
+            const int8_t* x = q + i * 256 + half * 128;
+            for (int k = 0; k < 4; k += 2) {
+                const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + k * 32));
+                const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + k * 32 + 32));
+                const __m256 s0 = _mm256_permutevar8x32_ps(f[half], _mm256_setr_epi32(2 * k, 2 * k, 2 * k, 2 * k, 2 * k + 1, 2 * k + 1, 2 * k + 1, 2 * k + 1));
+                const __m256 s1 = _mm256_permutevar8x32_ps(f[half], _mm256_setr_epi32(2 * k + 2, 2 * k + 2, 2 * k + 2, 2 * k + 2, 2 * k + 3, 2 * k + 3, 2 * k + 3, 2 * k + 3));
+                acc0 = _mm256_fmadd_ps(s0, dotI8x32(_mm256_sub_epi8(g[k], off), x0), acc0);
+                acc1 = _mm256_fmadd_ps(s1, dotI8x32(_mm256_sub_epi8(g[k + 1], off), x1), acc1);
             }
         }
     }
-    return hsum(acc);
+    return hsum(_mm256_add_ps(acc0, acc1));
+}
+
+// Q4_0 with AVX-VNNI: the nibbles stay unsigned (0..15) and the -8 offset
+// comes out of the input's block sums: Σ(u - 8)·x = Σu·x - 8·Σx, exact in integers.
+TAILOR_VNNI float dotQ4_0Vnni(const uint8_t* w, const int8_t* q, const float* d, const int32_t* sums, int64_t n)
+{
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0;
+    float offset = 0;
+    const int64_t nb = n / gguf::kBlock;
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2, w += 2 * gguf::kQ4_0Bytes) {
+        uint16_t d0, d1;
+        std::memcpy(&d0, w, 2);
+        std::memcpy(&d1, w + gguf::kQ4_0Bytes, 2);
+        const __m128i t0 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + 2));
+        const __m128i t1 = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + gguf::kQ4_0Bytes + 2));
+        const __m256i u0 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t0, 4), t0), m4);
+        const __m256i u1 = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t1, 4), t1), m4);
+        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32));
+        const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32 + 32));
+        const float s0 = _cvtsh_ss(d0) * d[b], s1 = _cvtsh_ss(d1) * d[b + 1];
+        acc0 = _mm256_fmadd_ps(_mm256_set1_ps(s0), _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u0, x0)), acc0);
+        acc1 = _mm256_fmadd_ps(_mm256_set1_ps(s1), _mm256_cvtepi32_ps(_mm256_dpbusd_avx_epi32(_mm256_setzero_si256(), u1, x1)), acc1);
+        offset += s0 * float(sums[b]) + s1 * float(sums[b + 1]);
+    }
+    float s = hsum(_mm256_add_ps(acc0, acc1)) - 8 * offset;
+    if (b < nb)
+        s += dotQ4_0(w, q + b * 32, d + b, 32);
+    return s;
 }
 
 bool int8Kernel(TensorType t)
@@ -397,7 +457,9 @@ void rows(const PackedMatrix& m, const Activation& x, int64_t r0, int64_t r1, fl
             const uint8_t* w = m.row(r);
             switch (m.type) {
             case TensorType::Q8_0: y[r] = kAvx2 ? dotQ8_0Avx(w, q, d, n) : dotQ8_0(w, q, d, n); break;
-            case TensorType::Q4_0: y[r] = kAvx2 ? dotQ4_0Avx(w, q, d, n) : dotQ4_0(w, q, d, n); break;
+            case TensorType::Q4_0:
+                y[r] = kAvx2 ? (kHasVnni ? dotQ4_0Vnni(w, q, d, x.q8Sums(), n) : dotQ4_0Avx(w, q, d, n)) : dotQ4_0(w, q, d, n);
+                break;
             case TensorType::Q4_K: y[r] = kAvx2 ? dotQ4_KAvx(w, q, d, x.q8Sums(), n) : dotQ4_K(w, q, d, x.q8Sums(), n); break;
             default: y[r] = kAvx2 ? dotQ6_KAvx(w, q, d, n) : dotQ6_K(w, q, d, n);
             }

@@ -375,6 +375,39 @@ private Q_SLOTS:
                  bad.err.constData());
     }
 
+    // Speed runs (#17): medians within their spread, the bytes a token reads
+    // shrink by the dropped blocks, and the speed-up the bytes predict.
+    void speedRuns()
+    {
+        const Run r = cli({"speed", s12(), "--drop", "3,7,8", "--prompt-tokens", "16", "--decode-tokens", "8", "--repeats", "3", "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject j = r.json();
+        for (const char* arm : {"dense", "compressed"}) {
+            const QJsonObject a = j[arm].toObject();
+            for (const char* k : {"decode_tokens_per_s", "prefill_tokens_per_s"}) {
+                const QJsonObject st = a[k].toObject();
+                QCOMPARE(st["runs"].toInt(), 3);
+                QVERIFY(st["min"].toDouble() > 0 && st["min"].toDouble() <= st["median"].toDouble() &&
+                        st["median"].toDouble() <= st["max"].toDouble());
+            }
+            QVERIFY(a["read_bandwidth_bytes_per_s"].toDouble() > 1e8);
+            QVERIFY(testdata::relErr(a["roofline_tokens_per_s"].toDouble(),
+                                     a["read_bandwidth_bytes_per_s"].toDouble() / a["weight_bytes_per_token"].toDouble()) < 1e-9);
+        }
+        QCOMPARE(j["dense"].toObject()["kept_blocks"].toInt(), 12);
+        QCOMPARE(j["compressed"].toObject()["kept_blocks"].toInt(), 9);
+        // tinystories-12L in BF16: a block's seven matrices, 2 bytes a weight (norms are not counted)
+        const double block = 2.0 * (128 * 128 * 2 + 2 * 128 * 64 + 3 * 128 * 352);
+        QCOMPARE(j["dense"].toObject()["weight_bytes_per_token"].toDouble() - j["compressed"].toObject()["weight_bytes_per_token"].toDouble(),
+                 3 * block);
+        QVERIFY(testdata::relErr(j["decode_speedup_predicted_from_bytes"].toDouble(),
+                                 j["dense"].toObject()["weight_bytes_per_token"].toDouble() /
+                                     j["compressed"].toObject()["weight_bytes_per_token"].toDouble()) < 1e-12);
+        const Run bad = cli({"speed", s12(), "--prompt-tokens", "500", "--decode-tokens", "100", "--json"});
+        QCOMPARE(bad.code, 1);
+        QVERIFY2(QString(bad.err).contains("do not fit the model's context (512)"), bad.err.constData());
+    }
+
     void errorsAreOneLine_data()
     {
         QTest::addColumn<QStringList>("args");

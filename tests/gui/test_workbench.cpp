@@ -319,6 +319,10 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(samples.count() == 1, 60000);
         QVERIFY(v->denseText()->toPlainText().startsWith("Once upon a time"));
         QVERIFY(v->compressedText()->toPlainText().startsWith("Once upon a time"));
+        // speeds from repeated runs: median, spread, bytes a token, roofline
+        QVERIFY2(v->denseSpeed()->text().contains("tokens/s (") && v->denseSpeed()->text().contains("roofline"),
+                 qPrintable(v->denseSpeed()->text()));
+        QVERIFY(v->compressedSpeed()->text().contains("the dense decode"));
         saveShot(w_.get(), "compress-view.png");
 
         // cancelling during healing keeps the finished steps: the run still ends with a model

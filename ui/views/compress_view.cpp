@@ -11,6 +11,7 @@
 #include "core/compress/compression_report.h"
 #include "core/error.h"
 #include "core/export/hf_export.h"
+#include "core/decode/decode_speed.h"
 #include "core/generate.h"
 #include "core/gguf/gguf_export.h"
 #include "core/model_session.h"
@@ -35,6 +36,7 @@
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
@@ -51,7 +53,20 @@ const QString kAsStored = QStringLiteral("as stored");
 
 struct Samples {
     GenerateResult dense, compressed;
+    DecodeSpeed denseSpeed, compressedSpeed;
 };
+
+QString speedText(const QString& label, const DecodeSpeed& s)
+{
+    return QObject::tr("<b>%1</b>: decode %2 tokens/s (%3–%4), prefill %5 tokens/s; %6 MB of weights a token, roofline %7 tokens/s")
+        .arg(label)
+        .arg(s.decode.median, 0, 'f', 1)
+        .arg(s.decode.min, 0, 'f', 1)
+        .arg(s.decode.max, 0, 'f', 1)
+        .arg(s.prefill.median, 0, 'f', 0)
+        .arg(double(s.weight_bytes_per_token) / 1e6, 0, 'f', 1)
+        .arg(s.roofline_tokens_per_s, 0, 'f', 1);
+}
 
 // "2, 5-7" -> {2, 5, 6, 7}
 std::vector<int> parseBlocks(const QString& text)
@@ -205,6 +220,8 @@ void CompressView::buildLayout()
     }
     denseSpeed_ = new QLabel(tr("dense"), this);
     compressedSpeed_ = new QLabel(tr("compressed"), this);
+    for (QLabel* l : {denseSpeed_, compressedSpeed_})
+        l->setWordWrap(true); // median, spread, bytes and roofline: two lines beside each other
     auto* promptRow = new QHBoxLayout;
     promptRow->addWidget(new QLabel(tr("Prompt"), this));
     promptRow->addWidget(prompt_, 1);
@@ -612,27 +629,51 @@ void CompressView::generateSamples()
     auto applied = applied_;
     const std::string prompt = prompt_->text().toStdString();
     generate_->setEnabled(false);
+    // The texts stream into their boxes as the tokens come (queued to the UI
+    // thread; the pointers go null if the view is gone).
+    const auto streamTo = [](QPlainTextEdit* box) {
+        QPointer<QPlainTextEdit> p(box);
+        return [p](const std::string& text) {
+            QMetaObject::invokeMethod(
+                p, [p, t = QString::fromStdString(text)] { if (p) p->setPlainText(t); }, Qt::QueuedConnection);
+        };
+    };
+    denseText_->clear();
+    compressedText_->clear();
+    denseSpeed_->setText(tr("<b>dense</b>: generating…"));
+    compressedSpeed_->setText(tr("<b>compressed</b>: waiting"));
     runner_->submit<Samples>(
         tr("Generate: dense and compressed"),
-        [session, applied, prompt](const ProgressFn& progress) {
+        [session, applied, prompt, toDense = streamTo(denseText_), toCompressed = streamTo(compressedText_)](const ProgressFn& progress) {
+            const auto part = [&progress](double from, double to) {
+                return ProgressFn([&progress, from, to](const Progress& p) {
+                    return !progress || progress(Progress{from + (to - from) * p.fraction, p.stage});
+                });
+            };
             GenerateOptions g;
             g.max_positions = 100;
             Samples s;
-            s.dense = generate(session->model(), session->tokenizer(), prompt, g, progress);
+            g.on_text = toDense;
+            s.dense = generate(session->model(), session->tokenizer(), prompt, g, part(0, 0.25));
             g.drop_blocks = applied->drop_blocks;
-            s.compressed = generate(*applied->model, session->tokenizer(), prompt, g, progress);
+            g.on_text = toCompressed;
+            s.compressed = generate(*applied->model, session->tokenizer(), prompt, g, part(0.25, 0.5));
+            // speeds from repeated runs: medians after a warm-up, with the spread
+            DecodeSpeedOptions so;
+            so.prompt_tokens = std::min<int64_t>(64, session->summary().max_position_embeddings / 2);
+            so.decode_tokens = std::min<int64_t>(32, session->summary().max_position_embeddings / 2);
+            s.denseSpeed = measureDecodeSpeed(session->model(), so, part(0.5, 0.75));
+            so.drop_blocks = applied->drop_blocks;
+            s.compressedSpeed = measureDecodeSpeed(*applied->model, so, part(0.75, 1));
             return s;
         },
         this,
         [this](const Samples& s) {
             denseText_->setPlainText(QString::fromStdString(s.dense.text));
             compressedText_->setPlainText(QString::fromStdString(s.compressed.text));
-            denseSpeed_->setText(tr("<b>dense</b>: prefill %1 tokens/s, decode %2 tokens/s")
-                                     .arg(s.dense.prefill_tokens_per_s, 0, 'f', 0)
-                                     .arg(s.dense.decode_tokens_per_s, 0, 'f', 0));
-            compressedSpeed_->setText(tr("<b>compressed</b>: prefill %1 tokens/s, decode %2 tokens/s")
-                                          .arg(s.compressed.prefill_tokens_per_s, 0, 'f', 0)
-                                          .arg(s.compressed.decode_tokens_per_s, 0, 'f', 0));
+            denseSpeed_->setText(speedText(tr("dense"), s.denseSpeed));
+            compressedSpeed_->setText(speedText(tr("compressed"), s.compressedSpeed) +
+                                      tr("; %1× the dense decode").arg(s.compressedSpeed.decode.median / std::max(1e-9, s.denseSpeed.decode.median), 0, 'f', 2));
             Q_EMIT samplesReady();
         },
         [this](const JobEnd& end) {

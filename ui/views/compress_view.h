@@ -60,6 +60,7 @@ public:
     QPushButton* exportButton() const { return export_; }
     QLabel* summary() const { return summary_; }
     QLabel* compressedSpeed() const { return compressedSpeed_; }
+    QLabel* denseSpeed() const { return denseSpeed_; }
     QTableWidget* stagesTable() const { return stages_; }
     PlotView* healPlot() const { return healPlot_; }
     QLabel* prediction() const { return prediction_; }
