@@ -12,8 +12,9 @@
 
 // Row dot products over the stored formats. Each has a portable version and an
 // AVX2/FMA/F16C one chosen at run time (the binary stays generic; the CPUs this
-// runs on have had AVX2 since 2013). Q8_0, Q4_0, Q4_K and Q6_K (the types of
-// Q4_0, Q8_0 and Q4_K_M files) multiply int8 by int8 as ggml's x86 kernels do,
+// runs on have had AVX2 since 2013). Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K and
+// Q6_K (all types of Q4_0 ... Q8_0 and Q4_K_M files) multiply int8 by int8 as
+// ggml's x86 kernels do,
 // so a quantized model decodes from its packed bytes at the speed its size
 // allows. The K types meet the input's Q8_0 blocks (32 values, one scale)
 // where ggml uses Q8_K (256 values, one scale): their sub-blocks are 32 or 16
@@ -95,6 +96,45 @@ float dotQ4_0(const uint8_t* w, const int8_t* q, const float* d, int64_t n)
         for (int j = 0; j < 16; ++j)
             acc += (int32_t(nib[j] & 0x0F) - 8) * qb[j] + (int32_t(nib[j] >> 4) - 8) * qb[j + 16];
         s += float(acc) * (gguf::halfToFloat(dh) * d[b]);
+    }
+    return s;
+}
+
+// Q4_1, Q5_0, Q5_1: a block of 32 unsigned codes u (4 or 5 bits) with
+// value d·u + m (Q5_0: d·(u - 16)). Against a Q8_0 block: d·dx·Σu·x plus
+// m·dx·Σx (Q5_0: -16·d·dx·Σx).
+struct LegacyLayout {
+    int64_t bytes;
+    int qs, qh; // offsets of the nibbles and of the 32 high bits (-1: none)
+    bool min;
+};
+constexpr LegacyLayout kQ4_1{20, 4, -1, true}, kQ5_0{22, 6, 2, false}, kQ5_1{24, 8, 4, true};
+
+inline int legacyCode(const uint8_t* blk, const LegacyLayout& L, int j)
+{
+    const uint8_t* qs = blk + L.qs;
+    int u = j < 16 ? qs[j] & 0x0F : qs[j - 16] >> 4;
+    if (L.qh >= 0) {
+        uint32_t qh;
+        std::memcpy(&qh, blk + L.qh, 4);
+        u |= int((qh >> j) & 1) << 4;
+    }
+    return u;
+}
+
+float dotLegacy(const LegacyLayout& L, const uint8_t* w, const int8_t* q, const float* d, const int32_t* sums, int64_t n)
+{
+    float s = 0;
+    for (int64_t b = 0; b < n / gguf::kBlock; ++b, w += L.bytes) {
+        uint16_t dh, mh = 0;
+        std::memcpy(&dh, w, 2);
+        if (L.min)
+            std::memcpy(&mh, w + 2, 2);
+        int32_t acc = 0;
+        for (int j = 0; j < 32; ++j)
+            acc += legacyCode(w, L, j) * q[b * 32 + j];
+        const float f = gguf::halfToFloat(dh) * d[b];
+        s += f * float(acc) + (L.min ? gguf::halfToFloat(mh) * d[b] : -16.f * f) * float(sums[b]);
     }
     return s;
 }
@@ -388,6 +428,39 @@ TAILOR_AVX2 float dotQ6_KAvx(const uint8_t* w, const int8_t* q, const float* d, 
     return hsum(_mm256_add_ps(acc0, acc1));
 }
 
+// Bit j of 32 bits -> byte j = 0xFF or 0 (ggml's bytes_from_bits_32).
+TAILOR_AVX2 inline __m256i bytesFromBits(const uint8_t* p)
+{
+    uint32_t x;
+    std::memcpy(&x, p, 4);
+    const __m256i shuf = _mm256_set_epi64x(0x0303030303030303, 0x0202020202020202, 0x0101010101010101, 0x0000000000000000);
+    const __m256i bytes = _mm256_or_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(int(x)), shuf), _mm256_set1_epi64x(0x7fbfdfeff7fbfdfe));
+    return _mm256_cmpeq_epi8(bytes, _mm256_set1_epi64x(-1));
+}
+
+template <bool Five, bool Min>
+TAILOR_AVX2 float dotLegacyAvx(const LegacyLayout& L, const uint8_t* w, const int8_t* q, const float* d, const int32_t* sums, int64_t n)
+{
+    __m256 acc = _mm256_setzero_ps();
+    float offset = 0;
+    const __m256i m4 = _mm256_set1_epi8(0x0F), bit4 = _mm256_set1_epi8(0x10);
+    for (int64_t b = 0; b < n / gguf::kBlock; ++b, w += L.bytes) {
+        uint16_t dh, mh = 0;
+        std::memcpy(&dh, w, 2);
+        if (Min)
+            std::memcpy(&mh, w + 2, 2);
+        const __m128i t = _mm_loadu_si128(reinterpret_cast<const __m128i*>(w + L.qs));
+        __m256i u = _mm256_and_si256(_mm256_set_m128i(_mm_srli_epi16(t, 4), t), m4);
+        if (Five)
+            u = _mm256_or_si256(u, _mm256_and_si256(bytesFromBits(w + L.qh), bit4));
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + b * 32));
+        const float f = _cvtsh_ss(dh) * d[b];
+        acc = _mm256_fmadd_ps(_mm256_set1_ps(f), dotU8x32(u, x), acc);
+        offset += (Min ? _cvtsh_ss(mh) * d[b] : -16.f * f) * float(sums[b]);
+    }
+    return hsum(acc) + offset;
+}
+
 // Q4_0 with AVX-VNNI: the nibbles stay unsigned (0..15) and the -8 offset
 // comes out of the input's block sums: Σ(u - 8)·x = Σu·x - 8·Σx, exact in integers.
 TAILOR_VNNI float dotQ4_0Vnni(const uint8_t* w, const int8_t* q, const float* d, const int32_t* sums, int64_t n)
@@ -420,7 +493,8 @@ TAILOR_VNNI float dotQ4_0Vnni(const uint8_t* w, const int8_t* q, const float* d,
 
 bool int8Kernel(TensorType t)
 {
-    return t == TensorType::Q8_0 || t == TensorType::Q4_0 || t == TensorType::Q4_K || t == TensorType::Q6_K;
+    return t == TensorType::Q8_0 || t == TensorType::Q4_0 || t == TensorType::Q4_1 || t == TensorType::Q5_0 || t == TensorType::Q5_1 ||
+           t == TensorType::Q4_K || t == TensorType::Q6_K;
 }
 
 // Rows [r0, r1) of one matrix.
@@ -459,6 +533,15 @@ void rows(const PackedMatrix& m, const Activation& x, int64_t r0, int64_t r1, fl
             case TensorType::Q8_0: y[r] = kAvx2 ? dotQ8_0Avx(w, q, d, n) : dotQ8_0(w, q, d, n); break;
             case TensorType::Q4_0:
                 y[r] = kAvx2 ? (kHasVnni ? dotQ4_0Vnni(w, q, d, x.q8Sums(), n) : dotQ4_0Avx(w, q, d, n)) : dotQ4_0(w, q, d, n);
+                break;
+            case TensorType::Q4_1:
+                y[r] = kAvx2 ? dotLegacyAvx<false, true>(kQ4_1, w, q, d, x.q8Sums(), n) : dotLegacy(kQ4_1, w, q, d, x.q8Sums(), n);
+                break;
+            case TensorType::Q5_0:
+                y[r] = kAvx2 ? dotLegacyAvx<true, false>(kQ5_0, w, q, d, x.q8Sums(), n) : dotLegacy(kQ5_0, w, q, d, x.q8Sums(), n);
+                break;
+            case TensorType::Q5_1:
+                y[r] = kAvx2 ? dotLegacyAvx<true, true>(kQ5_1, w, q, d, x.q8Sums(), n) : dotLegacy(kQ5_1, w, q, d, x.q8Sums(), n);
                 break;
             case TensorType::Q4_K: y[r] = kAvx2 ? dotQ4_KAvx(w, q, d, x.q8Sums(), n) : dotQ4_K(w, q, d, x.q8Sums(), n); break;
             default: y[r] = kAvx2 ? dotQ6_KAvx(w, q, d, n) : dotQ6_K(w, q, d, n);

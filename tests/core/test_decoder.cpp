@@ -216,7 +216,7 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("type");
         QTest::addColumn<bool>("vector");
-        for (const char* t : {"q8_0", "q4_0", "q4_k", "q6_k", "q5_k"})
+        for (const char* t : {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q6_k", "q5_k"})
             for (bool v : {true, false})
                 QTest::newRow(qPrintable(QString("%1 %2").arg(t, v ? "avx2" : "portable"))) << QString(t) << v;
     }
@@ -246,7 +246,7 @@ private Q_SLOTS:
             x[std::size_t(i)] = float(std::sin(0.37 * double(i)) * (1 + (i % 97 == 0 ? 20 : 0)));
         std::vector<float> deq(static_cast<std::size_t>(rows * cols));
         gguf::dequantizeRows(t, bytes.constData(), deq.data(), rows * cols);
-        // q5_k has no int8 kernel: its rows are decoded to fp32 against the unrounded input
+        // q5_k has no int8 kernel (yet): its rows are decoded to fp32 against the unrounded input
         const bool int8 = type != "q5_k";
         for (bool exact : {false, true}) {
             decode::Activation a;
