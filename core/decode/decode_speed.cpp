@@ -131,6 +131,7 @@ DecodeSpeed measureDecodeSpeed(const Model& model, const DecodeSpeedOptions& opt
     }
     r.prefill = stats(pre);
     r.decode = stats(dec);
+    r.threads = at::get_num_threads(); // after adapting to what other programs leave free
     r.read_bandwidth = measureReadBandwidth();
     r.roofline_tokens_per_s = r.read_bandwidth / double(std::max<int64_t>(1, r.weight_bytes_per_token));
     reportProgress(progress, 1.0, "speed measured");

@@ -32,7 +32,7 @@ struct DecodeSpeed {
     double read_bandwidth = 0;       // bytes/s, measured in the same call
     double roofline_tokens_per_s = 0; // read_bandwidth / weight_bytes_per_token
     int kept_blocks = 0;
-    int threads = 0;
+    int threads = 0; // in force at the end (the adaptive count follows other programs' load)
 };
 
 DecodeSpeed measureDecodeSpeed(const Model& model, const DecodeSpeedOptions& opt, const ProgressFn& progress = {});
