@@ -88,6 +88,7 @@ std::shared_ptr<Model> Model::derive() const
     m->factors_ = factors_;
     m->lazy_ = lazy_;
     m->packing_ = packing_;
+    m->config_ = config_;
     return m;
 }
 
@@ -107,6 +108,14 @@ void Model::setFactors(const std::string& name, const at::Tensor& b, const at::T
 {
     std::lock_guard<std::mutex> lock(mutex_);
     factors_[name] = {b, a};
+}
+
+void Model::setConfig(const ModelConfig& c)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    config_ = std::make_shared<const ModelConfig>(c);
+    blockCache_.clear();
+    headCache_ = at::Tensor();
 }
 
 void Model::setGgmlPacking(const std::string& name, GgmlPacking p)

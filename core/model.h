@@ -33,9 +33,12 @@ class Model {
 public:
     static std::shared_ptr<Model> load(const std::string& dir);
 
-    const ModelConfig& config() const { return ckpt_->config(); }
+    const ModelConfig& config() const { return config_ ? *config_ : ckpt_->config(); }
     const Checkpoint& checkpoint() const { return *ckpt_; }
-    int nBlocks() const { return int(ckpt_->config().n_layer); }
+    int nBlocks() const { return int(config().n_layer); }
+    // A derived model whose shapes differ from the checkpoint's (width
+    // pruning: fewer heads, a narrower MLP); set with the replaced tensors.
+    void setConfig(const ModelConfig& c);
 
     // A tensor in its stored dtype (zero-copy view of the mapping, or a replacement).
     at::Tensor raw(const std::string& name) const;
@@ -82,6 +85,7 @@ private:
     bool cacheAll() const;
 
     std::shared_ptr<Checkpoint> ckpt_;
+    std::shared_ptr<const ModelConfig> config_; // null: the checkpoint's
     std::map<std::string, at::Tensor> replaced_;
     std::map<std::string, std::pair<at::Tensor, at::Tensor>> factors_;
     std::map<std::string, std::pair<at::Tensor, TensorTransform>> lazy_; // the value before, and f

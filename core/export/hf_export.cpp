@@ -86,6 +86,12 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
     QJsonObject cfg = QJsonDocument::fromJson(cfgFile.readAll()).object();
     const int kept = model.nBlocks() - int(dropBlocks.size());
     cfg["num_hidden_layers"] = kept;
+    // the model's own widths (a width-pruned model has fewer heads, a narrower MLP)
+    cfg["num_attention_heads"] = double(model.config().n_head);
+    cfg["num_key_value_heads"] = double(model.config().n_head_kv);
+    cfg["intermediate_size"] = double(model.config().intermediate_size);
+    if (model.config().n_head * model.config().head_dim != model.config().hidden_size)
+        cfg["head_dim"] = double(model.config().head_dim); // no longer implied by hidden_size / heads
     const std::string mainType = opt.dtype.empty() ? ckpt.mainDType() : opt.dtype;
     cfg["torch_dtype"] = mainType == "F32" ? "float32" : mainType == "F16" ? "float16" : "bfloat16";
     writeFile(out.filePath("config.json"), QJsonDocument(cfg).toJson());

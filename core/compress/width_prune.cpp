@@ -1,0 +1,322 @@
+#include "width_prune.h"
+#include "core/error.h"
+#include "core/llama_forward.h"
+#include "core/model.h"
+
+#include <ATen/core/grad_mode.h>
+#include <algorithm>
+#include <numeric>
+
+namespace tailor {
+
+namespace {
+
+struct UnitSums {
+    std::vector<double> groups, channels;
+};
+
+std::vector<double> toVector(const at::Tensor& t)
+{
+    const at::Tensor d = t.to(at::kDouble).contiguous();
+    return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
+}
+
+// Per-unit sums of |W| (grads undefined) or |W ⊙ G| over the unit's weights.
+UnitSums unitSums(const BlockWeights& w, const BlockWeights* grads, const ModelConfig& c)
+{
+    at::NoGradGuard ng;
+    const int64_t nkv = c.n_head_kv;
+    const auto prod = [&](const at::Tensor& wt, const at::Tensor BlockWeights::*member) {
+        const at::Tensor a = wt.detach().to(at::kDouble).abs();
+        return grads ? a * ((*grads).*member).to(at::kDouble).abs() : a;
+    };
+    // rows of q (and its bias) and columns of o belong to the group of their head
+    at::Tensor groups = prod(w.wq, &BlockWeights::wq).sum(1).view({nkv, -1}).sum(1);
+    groups += prod(w.wk, &BlockWeights::wk).sum(1).view({nkv, -1}).sum(1);
+    groups += prod(w.wv, &BlockWeights::wv).sum(1).view({nkv, -1}).sum(1);
+    groups += prod(w.wo, &BlockWeights::wo).sum(0).view({nkv, -1}).sum(1);
+    if (w.bq.defined()) {
+        groups += prod(w.bq, &BlockWeights::bq).view({nkv, -1}).sum(1);
+        groups += prod(w.bk, &BlockWeights::bk).view({nkv, -1}).sum(1);
+        groups += prod(w.bv, &BlockWeights::bv).view({nkv, -1}).sum(1);
+    }
+    const at::Tensor channels = prod(w.w_gate, &BlockWeights::w_gate).sum(1) + prod(w.w_up, &BlockWeights::w_up).sum(1) +
+                                prod(w.w_down, &BlockWeights::w_down).sum(0);
+    return {toVector(groups), toVector(channels)};
+}
+
+BlockWeights gradsOf(BlockWeights& w)
+{
+    BlockWeights g;
+    for (TensorRole role : linearRoles())
+        *g.slot(role) = w.slot(role)->grad();
+    for (TensorRole role : {TensorRole::AttnQBias, TensorRole::AttnKBias, TensorRole::AttnVBias})
+        if (w.slot(role)->defined())
+            *g.slot(role) = w.slot(role)->grad();
+    return g;
+}
+
+// Taylor: forward storing each block's input, backward through the head, then
+// through each block from the last with its weights as fresh leaves, a few
+// windows at a time (the scheme of the block Taylor scan, block_importance.cpp).
+void scoreTaylor(const Model& model, const TokenWindows& calib, WidthScores& s, const ProgressFn& progress)
+{
+    const ModelConfig& c = model.config();
+    const int L = model.nBlocks();
+    const at::Tensor ids = at::from_blob(const_cast<int64_t*>(calib.ids.data()), {calib.count, calib.seq_len}, at::kLong);
+    const int64_t N = calib.count, T = calib.seq_len;
+    const int64_t chunk = std::max<int64_t>(1, (int64_t(64) << 20) / std::max<int64_t>(1, T * c.vocab_size * 4));
+    const RopeTable rope = makeRope(c, T);
+    std::vector<at::Tensor> input(static_cast<std::size_t>(L));
+    at::Tensor h;
+    {
+        at::NoGradGuard ng;
+        h = model.embed(ids);
+        for (int b = 0; b < L; ++b) {
+            input[std::size_t(b)] = h;
+            h = blockForward(model.block(b), c, h, rope);
+        }
+    }
+    at::AutoGradMode grad(true);
+    const at::Tensor norm = model.finalNorm(), head = model.lmHead();
+    at::Tensor g = at::empty_like(h);
+    for (int64_t b = 0; b < N; b += chunk) {
+        const int64_t n = std::min(chunk, N - b);
+        at::Tensor hc = h.narrow(0, b, n).detach().requires_grad_(true);
+        (meanNllDifferentiable(at::linear(rmsNorm(hc, norm, c.rms_norm_eps), head), ids.narrow(0, b, n)) * (double(n) / double(N)))
+            .backward();
+        g.narrow(0, b, n).copy_(hc.grad());
+    }
+    s.groups.assign(std::size_t(L), {});
+    s.channels.assign(std::size_t(L), {});
+    for (int b = L - 1; b >= 0; --b) {
+        BlockWeights w = model.block(b);
+        for (auto* t : w.all())
+            *t = t->detach().requires_grad_(true);
+        at::Tensor gin = at::empty_like(input[std::size_t(b)]);
+        for (int64_t k = 0; k < N; k += chunk) {
+            const int64_t n = std::min(chunk, N - k);
+            at::Tensor hin = input[std::size_t(b)].narrow(0, k, n).detach().requires_grad_(true);
+            blockForward(w, c, hin, rope).backward(g.narrow(0, k, n));
+            gin.narrow(0, k, n).copy_(hin.grad());
+        }
+        g = gin;
+        input[std::size_t(b)] = at::Tensor();
+        const BlockWeights grads = gradsOf(w);
+        UnitSums u = unitSums(w, &grads, c);
+        s.groups[std::size_t(b)] = std::move(u.groups);
+        s.channels[std::size_t(b)] = std::move(u.channels);
+        reportProgress(progress, double(L - b) / L, "width Taylor: block " + std::to_string(b));
+    }
+}
+
+// Minitron: a group's score is the mean over tokens of the L2 norms of its
+// heads' attention outputs (the input of o_proj), summed over its heads; a
+// channel's the mean |SiLU(gate)·up| (the input of down_proj).
+void scoreActivation(const Model& model, const TokenWindows& calib, WidthScores& s, const ProgressFn& progress)
+{
+    at::NoGradGuard ng;
+    const ModelConfig& c = model.config();
+    const int L = model.nBlocks();
+    const at::Tensor ids = at::from_blob(const_cast<int64_t*>(calib.ids.data()), {calib.count, calib.seq_len}, at::kLong);
+    const RopeTable rope = makeRope(c, calib.seq_len);
+    at::Tensor h = model.embed(ids);
+    s.groups.assign(std::size_t(L), {});
+    s.channels.assign(std::size_t(L), {});
+    for (int b = 0; b < L; ++b) {
+        LinearInputs in;
+        h = blockForward(model.block(b), c, h, rope, &in);
+        const at::Tensor heads = in.o_in.to(at::kDouble).view({-1, c.n_head_kv, c.n_head / c.n_head_kv, c.head_dim});
+        s.groups[std::size_t(b)] = toVector(heads.norm(2, -1).mean(0).sum(-1));
+        s.channels[std::size_t(b)] = toVector(in.down_in.to(at::kDouble).abs().reshape({-1, in.down_in.size(-1)}).mean(0));
+        reportProgress(progress, double(b + 1) / L, "width activations: block " + std::to_string(b));
+    }
+}
+
+std::vector<int64_t> keptOf(int64_t n, const std::vector<int>& removed)
+{
+    std::vector<bool> gone(std::size_t(n), false);
+    for (int r : removed)
+        gone[std::size_t(r)] = true;
+    std::vector<int64_t> kept;
+    for (int64_t i = 0; i < n; ++i)
+        if (!gone[std::size_t(i)])
+            kept.push_back(i);
+    return kept;
+}
+
+// Element indices of units of `width` consecutive elements.
+at::Tensor spans(const std::vector<int64_t>& units, int64_t width)
+{
+    std::vector<int64_t> idx;
+    for (int64_t u : units)
+        for (int64_t j = 0; j < width; ++j)
+            idx.push_back(u * width + j);
+    return at::tensor(idx, at::kLong);
+}
+
+} // namespace
+
+WidthCriterion widthCriterionFromName(const std::string& name)
+{
+    if (name == "taylor")
+        return WidthCriterion::Taylor;
+    if (name == "activation")
+        return WidthCriterion::Activation;
+    if (name == "magnitude")
+        return WidthCriterion::Magnitude;
+    throw Error("unknown width criterion '" + name + "' (taylor, activation or magnitude)");
+}
+
+const char* widthCriterionName(WidthCriterion c)
+{
+    switch (c) {
+    case WidthCriterion::Taylor: return "taylor";
+    case WidthCriterion::Activation: return "activation";
+    case WidthCriterion::Magnitude: return "magnitude";
+    }
+    return "?";
+}
+
+int64_t WidthPlan::removedHeads(const ModelConfig& c, int block) const
+{
+    return int64_t(groups[std::size_t(block)].size()) * (c.n_head / c.n_head_kv);
+}
+
+WidthScores scoreWidth(const Model& model, const TokenWindows& calib, WidthCriterion criterion, const ProgressFn& progress)
+{
+    const ModelConfig& c = model.config();
+    WidthScores s;
+    s.criterion = criterion;
+    s.heads_per_group = c.n_head / c.n_head_kv;
+    if (criterion != WidthCriterion::Magnitude && calib.count == 0)
+        throw Error(std::string(widthCriterionName(criterion)) + " scores need calibration windows");
+    if (criterion == WidthCriterion::Taylor)
+        scoreTaylor(model, calib, s, progress);
+    else if (criterion == WidthCriterion::Activation)
+        scoreActivation(model, calib, s, progress);
+    else
+        for (int b = 0; b < model.nBlocks(); ++b) {
+            UnitSums u = unitSums(model.block(b), nullptr, c);
+            s.groups.push_back(std::move(u.groups));
+            s.channels.push_back(std::move(u.channels));
+            reportProgress(progress, double(b + 1) / model.nBlocks(), "width magnitudes: block " + std::to_string(b));
+        }
+    return s;
+}
+
+WidthPlan uniformWidthPlan(const Model& model, const WidthScores& scores, int64_t heads, int64_t channels)
+{
+    const ModelConfig& c = model.config();
+    const int64_t g = c.n_head / c.n_head_kv;
+    if (heads < 0 || channels < 0)
+        throw Error("width pruning removes a non-negative number of heads and channels");
+    if (heads % g != 0)
+        throw Error("--heads " + std::to_string(heads) + " breaks the GQA grouping: " + std::to_string(g) +
+                    " query heads share each key/value head, so remove a multiple of " + std::to_string(g));
+    if (heads >= c.n_head)
+        throw Error("removing " + std::to_string(heads) + " of " + std::to_string(c.n_head) + " heads leaves a block without attention heads");
+    if (channels >= c.intermediate_size)
+        throw Error("removing " + std::to_string(channels) + " of " + std::to_string(c.intermediate_size) +
+                    " MLP channels leaves a block without channels");
+    if (int(scores.groups.size()) != model.nBlocks())
+        throw Error("width scores for " + std::to_string(scores.groups.size()) + " blocks, the model has " + std::to_string(model.nBlocks()));
+    WidthPlan p;
+    const auto lowest = [](const std::vector<double>& v, int64_t k) {
+        std::vector<int> order(v.size());
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&v](int a, int b) { return v[std::size_t(a)] < v[std::size_t(b)]; });
+        std::vector<int> out(order.begin(), order.begin() + k);
+        std::sort(out.begin(), out.end());
+        return out;
+    };
+    for (int b = 0; b < model.nBlocks(); ++b) {
+        p.groups.push_back(lowest(scores.groups[std::size_t(b)], heads / g));
+        p.channels.push_back(lowest(scores.channels[std::size_t(b)], channels));
+    }
+    return p;
+}
+
+void validateWidthPlan(const Model& model, const WidthPlan& plan)
+{
+    const ModelConfig& c = model.config();
+    if (int(plan.groups.size()) != model.nBlocks() || int(plan.channels.size()) != model.nBlocks())
+        throw Error("the width plan lists " + std::to_string(plan.groups.size()) + " blocks; the model has " +
+                    std::to_string(model.nBlocks()));
+    for (int b = 0; b < model.nBlocks(); ++b) {
+        for (const auto& [units, n, what] : {std::tuple{&plan.groups[std::size_t(b)], c.n_head_kv, "KV group"},
+                                             std::tuple{&plan.channels[std::size_t(b)], c.intermediate_size, "MLP channel"}}) {
+            std::vector<int> u = *units;
+            std::sort(u.begin(), u.end());
+            if (std::adjacent_find(u.begin(), u.end()) != u.end())
+                throw Error(std::string("block ") + std::to_string(b) + ": a " + what + " is listed twice");
+            for (int i : u)
+                if (i < 0 || i >= n)
+                    throw Error("block " + std::to_string(b) + ": " + what + " " + std::to_string(i) + " does not exist (the model has " +
+                                std::to_string(n) + ")");
+            if (int64_t(u.size()) >= n)
+                throw Error("block " + std::to_string(b) + ": removing every " + what + " leaves nothing");
+        }
+        if (plan.groups[std::size_t(b)].size() != plan.groups[0].size() || plan.channels[std::size_t(b)].size() != plan.channels[0].size())
+            throw Error("block " + std::to_string(b) + " removes other counts than block 0: only uniform widths can be exported");
+    }
+}
+
+std::shared_ptr<Model> applyWidthPlan(const Model& model, const WidthPlan& plan)
+{
+    validateWidthPlan(model, plan);
+    const ModelConfig& c = model.config();
+    const int64_t g = c.n_head / c.n_head_kv, hd = c.head_dim;
+    std::shared_ptr<Model> out = model.derive();
+    for (int b = 0; b < model.nBlocks(); ++b) {
+        const std::vector<int64_t> groups = keptOf(c.n_head_kv, plan.groups[std::size_t(b)]);
+        const std::vector<int64_t> channels = keptOf(c.intermediate_size, plan.channels[std::size_t(b)]);
+        const at::Tensor qIdx = spans(groups, g * hd), kvIdx = spans(groups, hd), chIdx = at::tensor(channels, at::kLong);
+        const auto cut = [&](TensorRole role, int dim, const at::Tensor& idx) {
+            const std::string name = hfTensorName(role, b);
+            out->replace(name, model.raw(name).index_select(dim, idx).contiguous());
+        };
+        cut(TensorRole::AttnQ, 0, qIdx);
+        cut(TensorRole::AttnK, 0, kvIdx);
+        cut(TensorRole::AttnV, 0, kvIdx);
+        cut(TensorRole::AttnO, 1, qIdx);
+        if (c.attention_bias) {
+            cut(TensorRole::AttnQBias, 0, qIdx);
+            cut(TensorRole::AttnKBias, 0, kvIdx);
+            cut(TensorRole::AttnVBias, 0, kvIdx);
+        }
+        cut(TensorRole::FfnGate, 0, chIdx);
+        cut(TensorRole::FfnUp, 0, chIdx);
+        cut(TensorRole::FfnDown, 1, chIdx);
+    }
+    ModelConfig pruned = c;
+    pruned.n_head_kv = c.n_head_kv - int64_t(plan.groups[0].size());
+    pruned.n_head = pruned.n_head_kv * g;
+    pruned.intermediate_size = c.intermediate_size - int64_t(plan.channels[0].size());
+    out->setConfig(pruned);
+    return out;
+}
+
+std::shared_ptr<Model> maskWidthPlan(const Model& model, const WidthPlan& plan)
+{
+    validateWidthPlan(model, plan);
+    const ModelConfig& c = model.config();
+    const int64_t g = c.n_head / c.n_head_kv, hd = c.head_dim;
+    std::shared_ptr<Model> out = model.derive();
+    for (int b = 0; b < model.nBlocks(); ++b) {
+        std::vector<int64_t> groups(plan.groups[std::size_t(b)].begin(), plan.groups[std::size_t(b)].end());
+        std::vector<int64_t> channels(plan.channels[std::size_t(b)].begin(), plan.channels[std::size_t(b)].end());
+        const auto zeroColumns = [&](TensorRole role, const at::Tensor& idx) {
+            const std::string name = hfTensorName(role, b);
+            at::Tensor t = model.raw(name).clone();
+            if (idx.numel() > 0)
+                t.index_fill_(1, idx, 0);
+            out->replace(name, t);
+        };
+        zeroColumns(TensorRole::AttnO, spans(groups, g * hd));
+        zeroColumns(TensorRole::FfnDown, at::tensor(channels, at::kLong));
+    }
+    return out;
+}
+
+} // namespace tailor
