@@ -37,6 +37,7 @@ const Command kCommands[] = {
     {"spectrum", cli::cmdSpectrum, "spectrum MODEL_DIR [--layers REGEX] [--top-k K [--power-iterations Q]] [--no-cache] [--json]"},
     {"lowrank", cli::cmdLowRank, "lowrank MODEL_DIR --calib FILE (--energy E | --budget B | --ranks FILE.json) [--whiten]\n"
                                  "         [--layers REGEX] [--top-k K] [--text FILE] [--json]"},
+    {"width", cli::cmdWidth, "width MODEL_DIR [--calib FILE] [--criterion taylor|activation|magnitude] --heads K --mlp M [--uniform] [--text FILE] [--out PLAN.json] [--json]"},
     {"speed", cli::cmdSpeed, "speed MODEL_DIR|PLAN.json [--drop 2,5] [--prompt-tokens 64] [--decode-tokens 32] [--repeats 3] [--threads N] [--json]"},
     {"generate", cli::cmdGenerate, "generate MODEL_DIR|PLAN.json --prompt S [--max-tokens N] [--temperature T --top-p P --seed S] [--drop 2,5] [--json]"},
     {"compress", cli::cmdCompress, "compress --plan PLAN.json (--out DIR|FILE.gguf | --dry-run) [--format hf|gguf] [--type TYPE] [--text FILE] [--force]\n"

@@ -22,5 +22,6 @@ int cmdCompress(const Argv& args);
 int cmdImatrix(const Argv& args);
 int cmdTasks(const Argv& args);
 int cmdSpeed(const Argv& args);
+int cmdWidth(const Argv& args);
 
 } // namespace tailor::cli

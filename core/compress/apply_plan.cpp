@@ -33,7 +33,7 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
     if (plan.heal)
         healWindows = cutWindows(session.tokenizeFile(plan.heal->text), plan.heal->options.seq_len, 0,
                                  plan.heal->text + " (healing text)");
-    const int stages = 2 + int(!plan.ranks.empty()) + int(plan.heal.has_value()) + int(plan.quant.has_value());
+    const int stages = 2 + int(plan.width.has_value()) + int(!plan.ranks.empty()) + int(plan.heal.has_value()) + int(plan.quant.has_value());
     int stage = 0;
     auto sub = [&](const std::string& name) {
         return [&, name](const Progress& p) {
@@ -70,6 +70,13 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
     out.drop_blocks = plan.drop_blocks;
     params -= int64_t(plan.drop_blocks.size()) * c.blockParameters();
     record("drop");
+    if (plan.width) {
+        out.model = applyWidthPlan(*out.model, *plan.width);
+        // every kept block loses the same units
+        params -= int64_t(c.n_layer - int64_t(plan.drop_blocks.size())) *
+                  (c.blockParameters() - out.model->config().blockParameters());
+        record("width");
+    }
     if (!plan.ranks.empty()) {
         if (calib.count == 0) { // plain SVD needs no activations, but its output error is measured on them
             if (evalIds.empty())

@@ -75,6 +75,31 @@ CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::strin
         }
         p.gguf = pg;
     }
+    if (o.contains("width")) {
+        const QJsonObject w = o.value("width").toObject();
+        const auto lists = [&](const char* key) {
+            std::vector<std::vector<int>> out;
+            if (!w.value(key).isArray())
+                throw Error(label + ": 'width' needs '" + key + "', a list per block of removed units");
+            for (const QJsonValue& block : w.value(key).toArray()) {
+                if (!block.isArray())
+                    throw Error(label + ": width." + key + " holds one list of unit indexes per block");
+                std::vector<int> units;
+                for (const QJsonValue& u : block.toArray()) {
+                    if (!u.isDouble() || u.toDouble() != double(u.toInt()))
+                        throw Error(label + ": width." + key + " holds a value that is not a unit index");
+                    units.push_back(u.toInt());
+                }
+                out.push_back(units);
+            }
+            return out;
+        };
+        WidthPlan wp;
+        wp.groups = lists("groups");
+        wp.channels = lists("channels");
+        p.width = wp;
+        p.width_criterion = w.value("criterion").toString().toStdString();
+    }
     return p;
 }
 
@@ -112,6 +137,21 @@ QJsonObject CompressionPlan::toJson() const
         o["gguf"] = QJsonObject{{"type", QString::fromStdString(gguf->type)}, {"imatrix", QString::fromStdString(gguf->imatrix)},
                                 {"tensor_types", tt}};
     }
+    if (width) {
+        const auto lists = [](const std::vector<std::vector<int>>& v) {
+            QJsonArray a;
+            for (const auto& block : v) {
+                QJsonArray b;
+                for (int u : block)
+                    b.append(u);
+                a.append(b);
+            }
+            return a;
+        };
+        o["width"] = QJsonObject{{"criterion", QString::fromStdString(width_criterion)},
+                                 {"groups", lists(width->groups)},
+                                 {"channels", lists(width->channels)}};
+    }
     if (heal) {
         QJsonObject h = heal->options.toJson();
         h["text"] = QString::fromStdString(heal->text);
@@ -128,7 +168,10 @@ void CompressionPlan::save(const std::string& path) const
 void CompressionPlan::validate(const Model& model) const
 {
     blockSkipMask(model, drop_blocks); // range, duplicates, not all
-    validateRanks(model, ranks);
+    if (width)
+        validateWidthPlan(model, *width); // a plan made for another model fails here
+    else
+        validateRanks(model, ranks); // (with a width stage, factorizeModel checks ranks on the narrower layers)
     if ((!ranks.empty() && whiten) || (quant && quant->method == "gptq"))
         if (calib.empty())
             throw Error("the plan needs 'calib' (a calibration text) for whitened SVD or GPTQ");

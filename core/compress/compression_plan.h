@@ -4,9 +4,13 @@
 //   {"model": DIR, "drop_blocks": [2, 5], "ranks": {tensor: k},
 //    "quant": {"scheme": "int4_sym_g32", "method": "gptq", "layers": REGEX},
 //    "calib": FILE, "heal": {"text": FILE, "steps": 200, "rank": 8, ...},
-//    "gguf": {"type": "q4_k_m", "imatrix": FILE, "tensor_types": ["attn_v=q8_0"]}}
+//    "gguf": {"type": "q4_k_m", "imatrix": FILE, "tensor_types": ["attn_v=q8_0"]},
+//    "width": {"criterion": "taylor", "groups": [[1], [0], ...], "channels": [[5, 17, ...], ...]}}
+// ("width": per block, the KV groups and MLP channels removed, applied after
+// dropping and before low rank; width_prune.h.)
 // ("heal" takes the settings of HealOptions, core/heal/lora_heal.h).
 // Absent parts mean "leave as is": {"model": DIR, "drop_blocks": [2]} is valid.
+#include "core/compress/width_prune.h"
 #include "core/heal/lora_heal.h"
 
 #include <QJsonObject>
@@ -48,6 +52,8 @@ struct CompressionPlan {
     std::optional<PlanQuant> quant;
     std::optional<PlanHeal> heal;
     std::optional<PlanGguf> gguf;
+    std::optional<WidthPlan> width;
+    std::string width_criterion; // how the units were chosen (for the report)
 
     static CompressionPlan fromJson(const QJsonObject& o, const std::string& label);
     static CompressionPlan fromFile(const std::string& path);

@@ -297,6 +297,17 @@ std::shared_ptr<Model> applyWidthPlan(const Model& model, const WidthPlan& plan)
     return out;
 }
 
+int64_t parametersAfterWidth(const Model& model, const WidthPlan& plan)
+{
+    validateWidthPlan(model, plan);
+    ModelConfig c = model.config();
+    const int64_t g = c.n_head / c.n_head_kv;
+    c.n_head_kv -= int64_t(plan.groups[0].size());
+    c.n_head = c.n_head_kv * g;
+    c.intermediate_size -= int64_t(plan.channels[0].size());
+    return c.totalParameters();
+}
+
 std::shared_ptr<Model> maskWidthPlan(const Model& model, const WidthPlan& plan)
 {
     validateWidthPlan(model, plan);

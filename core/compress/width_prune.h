@@ -57,6 +57,9 @@ void validateWidthPlan(const Model& model, const WidthPlan& plan);
 // config with the new head counts and intermediate size.
 std::shared_ptr<Model> applyWidthPlan(const Model& model, const WidthPlan& plan);
 
+// Parameters of the model after the plan (every tensor, embedding included).
+int64_t parametersAfterWidth(const Model& model, const WidthPlan& plan);
+
 // The reference: same shapes, the removed units' outputs zeroed (o columns of
 // the removed heads, down columns of the removed channels).
 std::shared_ptr<Model> maskWidthPlan(const Model& model, const WidthPlan& plan);

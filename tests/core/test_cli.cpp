@@ -408,6 +408,48 @@ private Q_SLOTS:
         QVERIFY2(QString(bad.err).contains("do not fit the model's context (512)"), bad.err.constData());
     }
 
+    // Width pruning (#18): scores and removed units per block, a plan that
+    // compress applies, and plans or counts that do not fit refused.
+    void widthPlan()
+    {
+        QTemporaryDir dir;
+        const QString plan = dir.filePath("width.json");
+        const Run r = cli({"width", s12(), "--calib", calib(), "--criterion", "activation", "--heads", "2", "--mlp", "56", "--windows", "4",
+                           "--out", plan, "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject j = r.json();
+        QCOMPARE(j["layers"].toArray().size(), 12);
+        const QJsonObject l0 = j["layers"].toArray()[0].toObject();
+        QCOMPARE(l0["groups"].toArray().size(), 2);
+        QCOMPARE(l0["channel_scores"].toArray().size(), 352);
+        QCOMPARE(l0["removed_channels"].toArray().size(), 56);
+        int removed = 0;
+        double removedScore = 0, keptScore = 0;
+        for (const QJsonValue& g : l0["groups"].toArray()) {
+            removed += g.toObject()["removed"].toBool();
+            (g.toObject()["removed"].toBool() ? removedScore : keptScore) = g.toObject()["score"].toDouble();
+        }
+        QCOMPARE(removed, 1);
+        QVERIFY(removedScore <= keptScore); // the lower-scoring group goes
+        // 25 % of the block parameters: one KV group (24,576) and 56 channels (21,504) of 184,320
+        QCOMPARE(j["parameters_dense"].toDouble() - j["parameters_pruned"].toDouble(), 12 * 46080.0);
+        const Run dry = cli({"compress", "--plan", plan, "--dry-run"});
+        QVERIFY2(dry.code == 0, dry.err.constData());
+        // the plan names tinystories-12L's 12 blocks: stories260K refuses it
+        QJsonObject other = testdata::readJson(plan).object();
+        other["model"] = s260();
+        QFile f(dir.filePath("other.json"));
+        QVERIFY(f.open(QIODevice::WriteOnly));
+        f.write(QJsonDocument(other).toJson());
+        f.close();
+        const Run bad = cli({"compress", "--plan", dir.filePath("other.json"), "--dry-run"});
+        QCOMPARE(bad.code, 1);
+        QVERIFY2(QString(bad.err).contains("the width plan lists 12 blocks; the model has 5"), bad.err.constData());
+        const Run gqa = cli({"width", s12(), "--criterion", "magnitude", "--heads", "1", "--json"});
+        QCOMPARE(gqa.code, 1);
+        QVERIFY2(QString(gqa.err).contains("--heads 1 breaks the GQA grouping"), gqa.err.constData());
+    }
+
     void errorsAreOneLine_data()
     {
         QTest::addColumn<QStringList>("args");

@@ -6,6 +6,7 @@
 // stories260K, tinystories-12L and a synthetic checkpoint whose rows are
 // multiples of 256 (so that every K-quant path runs rather than falling back).
 #include "core/error.h"
+#include "core/compress/width_prune.h"
 #include "core/gguf/gguf_export.h"
 #include "core/gguf/gguf_mixture.h"
 #include "core/gguf/gguf_reader.h"
@@ -320,6 +321,37 @@ private Q_SLOTS:
         const gguf::TensorType base = gguf::mixture(o.type).base;
         const double tol = base == gguf::TensorType::F32 ? 1e-6 : base == gguf::TensorType::F16 ? 2e-5 : base == gguf::TensorType::BF16 ? 2e-4 : 2e-3;
         QVERIFY(testdata::relErr(ours, theirs) < tol);
+        QFile::remove(QString::fromStdString(file));
+    }
+
+    // A width-pruned model (#18: one KV group of two and 96 of 352 MLP
+    // channels removed from every block) exports as a GGUF with the new head
+    // count and feed-forward length that libllama loads and runs as Tailor does.
+    void widthPrunedGgufLoads_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::newRow("f32") << "f32";
+        QTest::newRow("f16") << "f16";
+        QTest::newRow("q8_0") << "q8_0";
+    }
+
+    void widthPrunedGgufLoads()
+    {
+        QFETCH(QString, type);
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const Model& m = s->model();
+        const auto pruned = applyWidthPlan(m, uniformWidthPlan(m, scoreWidth(m, {}, WidthCriterion::Magnitude), 2, 96));
+        GgufExportOptions o;
+        o.type = type.toStdString();
+        const std::string file = tmp_.filePath("width-" + type + ".gguf").toStdString();
+        exportGguf(*pruned, {}, file, o);
+        const TokenWindows w = cutWindows(s->tokenizeFile(testdata::validText()), 256, 8, "valid");
+        EvalOptions eo;
+        eo.seq_len = 256;
+        const double ours = evaluateWindows(*ggufQuantizedModel(*pruned, {}, o), w, eo).ppl;
+        const double theirs = llamaPerplexity(file, w);
+        qInfo("width-pruned %s: Tailor %.6f, llama.cpp %.6f (rel %.2g)", qPrintable(type), ours, theirs, testdata::relErr(ours, theirs));
+        QVERIFY(testdata::relErr(ours, theirs) < 1e-3);
         QFile::remove(QString::fromStdString(file));
     }
 
