@@ -9,6 +9,7 @@
 #include "views/quant_view.h"
 #include "views/compress_view.h"
 #include "views/lowrank_view.h"
+#include "views/width_view.h"
 
 #include "core/model_session.h"
 
@@ -59,6 +60,8 @@ void MainWindow::buildLayout()
     tabs_->addTab(lowrank_, tr("Low rank"));
     compress_ = new CompressView(runner_, blocks_, lowrank_, quant_, tabs_);
     tabs_->addTab(compress_, tr("Compress && Export"));
+    width_ = new WidthView(runner_, tabs_);
+    tabs_->addTab(width_, tr("Width (heads, channels)"));
     setCentralWidget(tabs_);
     statusBar()->showMessage(tr("Ready"));
 }
@@ -128,6 +131,7 @@ void MainWindow::openModel(const QString& dirIn)
             blocks_->setSession(s);
             quant_->setSession(s);
             lowrank_->setSession(s);
+            width_->setSession(s);
             compress_->setSession(s);
             setWindowTitle(tr("Tailor — %1").arg(QFileInfo(dir).fileName()));
             statusBar()->showMessage(tr("Opened %1").arg(dir));

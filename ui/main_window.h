@@ -16,6 +16,7 @@ namespace tailor::ui {
 class BlocksView;
 class QuantView;
 class LowRankView;
+class WidthView;
 class CompressView;
 class EvalDock;
 class JobDock;
@@ -40,6 +41,7 @@ public:
     BlocksView* blocksView() const { return blocks_; }
     QuantView* quantView() const { return quant_; }
     LowRankView* lowRankView() const { return lowrank_; }
+    WidthView* widthView() const { return width_; }
     CompressView* compressView() const { return compress_; }
     QTabWidget* tabs() const { return tabs_; }
 
@@ -65,6 +67,7 @@ private:
     BlocksView* blocks_ = nullptr;
     QuantView* quant_ = nullptr;
     LowRankView* lowrank_ = nullptr;
+    WidthView* width_ = nullptr;
     CompressView* compress_ = nullptr;
     ModelTreeDock* tree_ = nullptr;
     EvalDock* eval_ = nullptr;

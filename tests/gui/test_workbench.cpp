@@ -13,6 +13,7 @@
 #include "ui/views/quant_view.h"
 #include "ui/views/compress_view.h"
 #include "ui/views/lowrank_view.h"
+#include "ui/views/width_view.h"
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -174,6 +175,45 @@ private slots:
         QCOMPARE(QString::fromStdString(q->scheme().name()), QString("q5_1"));
         QVERIFY(!q->bitsSpin()->isEnabled());
         saveShot(w_.get(), "quantization-view-q5_1.png");
+        w_->tabs()->setCurrentIndex(0);
+    }
+
+    // #18: the Width view scores heads and channels in the background, shows
+    // the cut a count removes (GQA-breaking counts refused), evaluates it and
+    // writes a plan with the width stage that the engine accepts.
+    void widthView()
+    {
+        WidthView* v = w_->widthView();
+        w_->tabs()->setCurrentWidget(v);
+        QVERIFY(v->headsSpin()->singleStep() == 2); // 4 heads in 2 KV groups
+        v->criterionBox()->setCurrentText("taylor");
+        QSignalSpy scored(v, &WidthView::scored);
+        QTest::mouseClick(v->scoreButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(scored.count() == 1, 120000);
+        v->headsSpin()->setValue(2);
+        v->channelsSpin()->setValue(56);
+        QVERIFY(v->plan().has_value());
+        QVERIFY2(v->summary()->text().contains("25.0 % of the block parameters"), qPrintable(v->summary()->text()));
+        QCOMPARE(int(v->plan()->groups[0].size()), 1);
+        QCOMPARE(int(v->plan()->channels[7].size()), 56);
+        QSignalSpy evaluated(v, &WidthView::evaluated);
+        QTest::mouseClick(v->evaluateButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(evaluated.count() == 1, 120000);
+        QVERIFY2(v->evaluation()->text().contains("after the cut"), qPrintable(v->evaluation()->text()));
+        saveShot(w_.get(), "width-view.png");
+        QTemporaryDir tmp;
+        const QString plan = tmp.filePath("width.json");
+        v->savePlan(plan);
+        const CompressionPlan p = CompressionPlan::fromFile(plan.toStdString());
+        QVERIFY(p.width.has_value());
+        QCOMPARE(p.width->channels, v->plan()->channels);
+        QCOMPARE(p.width_criterion, std::string("taylor"));
+        v->headsSpin()->setValue(1); // typed in: not a whole KV group
+        QVERIFY(!v->plan().has_value());
+        QVERIFY2(v->summary()->text().contains("breaks the GQA grouping"), qPrintable(v->summary()->text()));
+        QVERIFY(!v->evaluateButton()->isEnabled());
+        v->headsSpin()->setValue(0);
+        v->channelsSpin()->setValue(0);
         w_->tabs()->setCurrentIndex(0);
     }
 
