@@ -66,6 +66,14 @@ public:
         gguf::TensorType type = gguf::TensorType::F32;
         std::vector<float> imatrix;
         at::Tensor source;
+        // The encoded blocks, kept once a decoder has made them (K-quant
+        // searches take a minute on a 1B model; every preview and speed run
+        // builds a decoder). Shared by derived models, filled under its mutex.
+        struct Encoded {
+            std::mutex mutex;
+            std::shared_ptr<const void> bytes;
+        };
+        std::shared_ptr<Encoded> encoded = std::make_shared<Encoded>();
     };
     // Set after replace() / replaceLazily() with the quantized values.
     void setGgmlPacking(const std::string& name, GgmlPacking p);

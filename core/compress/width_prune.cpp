@@ -155,6 +155,16 @@ at::Tensor spans(const std::vector<int64_t>& units, int64_t width)
     return at::tensor(idx, at::kLong);
 }
 
+// The config of the narrower model: whole KV groups and channels fewer (uniform plans only).
+ModelConfig prunedConfig(const ModelConfig& c, const WidthPlan& plan)
+{
+    ModelConfig p = c;
+    p.n_head_kv = c.n_head_kv - int64_t(plan.groups[0].size());
+    p.n_head = p.n_head_kv * (c.n_head / c.n_head_kv);
+    p.intermediate_size = c.intermediate_size - int64_t(plan.channels[0].size());
+    return p;
+}
+
 } // namespace
 
 WidthCriterion widthCriterionFromName(const std::string& name)
@@ -289,23 +299,14 @@ std::shared_ptr<Model> applyWidthPlan(const Model& model, const WidthPlan& plan)
         cut(TensorRole::FfnUp, 0, chIdx);
         cut(TensorRole::FfnDown, 1, chIdx);
     }
-    ModelConfig pruned = c;
-    pruned.n_head_kv = c.n_head_kv - int64_t(plan.groups[0].size());
-    pruned.n_head = pruned.n_head_kv * g;
-    pruned.intermediate_size = c.intermediate_size - int64_t(plan.channels[0].size());
-    out->setConfig(pruned);
+    out->setConfig(prunedConfig(c, plan));
     return out;
 }
 
 int64_t parametersAfterWidth(const Model& model, const WidthPlan& plan)
 {
     validateWidthPlan(model, plan);
-    ModelConfig c = model.config();
-    const int64_t g = c.n_head / c.n_head_kv;
-    c.n_head_kv -= int64_t(plan.groups[0].size());
-    c.n_head = c.n_head_kv * g;
-    c.intermediate_size -= int64_t(plan.channels[0].size());
-    return c.totalParameters();
+    return prunedConfig(model.config(), plan).totalParameters();
 }
 
 std::shared_ptr<Model> maskWidthPlan(const Model& model, const WidthPlan& plan)

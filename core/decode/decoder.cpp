@@ -72,12 +72,16 @@ PackedMatrix encoded(const Model::GgmlPacking& p)
         // llama.cpp converts with round-to-nearest-even, as torch does
         return viewOf(src.to(p.type == TensorType::F16 ? at::kHalf : p.type == TensorType::BF16 ? at::kBFloat16 : at::kFloat));
     }
-    const QByteArray bytes = gguf::encodeRows(src, p.type, p.imatrix);
     PackedMatrix m;
     m.type = p.type;
     m.rows = src.size(0);
     m.cols = src.size(1);
-    m.keep = hugePageCopy(bytes.constData(), std::size_t(bytes.size()));
+    std::lock_guard<std::mutex> lock(p.encoded->mutex);
+    if (!p.encoded->bytes) {
+        const QByteArray bytes = gguf::encodeRows(src, p.type, p.imatrix);
+        p.encoded->bytes = hugePageCopy(bytes.constData(), std::size_t(bytes.size()));
+    }
+    m.keep = p.encoded->bytes;
     m.data = static_cast<const uint8_t*>(m.keep.get());
     return m;
 }
