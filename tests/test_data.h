@@ -86,8 +86,12 @@ std::string errorOf(F&& f)
 
 // JSON equality with numbers compared to a relative tolerance.
 // Two runs of the same computation agree to this relative tolerance: the
-// engine's thread count follows the machine's load (#13).
-constexpr double kSameComputation = tailor::kThreadCountRelTolerance;
+// engine's thread count follows the machine's load (#13). Measured between 1
+// and 2 threads (tailor-cli blocks stories260K --exclude none): dense PPL
+// 1.1e-8, a dropped block's PPL 1.7e-7, Taylor sums 1.0e-6 (backward passes
+// reduce in another order); a shard run beside a busy process failed the
+// earlier 1e-7 (the engine's own dense-PPL check keeps kThreadCountRelTolerance).
+constexpr double kSameComputation = 5e-6;
 
 inline bool sameUpTo(const QJsonValue& a, const QJsonValue& b, double tol)
 {
