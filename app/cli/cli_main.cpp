@@ -30,6 +30,8 @@ const Command kCommands[] = {
     {"merge", cli::cmdMerge, "merge PART.json... [--out FILE]"},
     {"quant", cli::cmdQuant, "quant MODEL_DIR --calib FILE [--method rtn|gptq [--act-order]] [--bits B --group G|channel|tensor (--sym|--asym) [--clip mse]\n"
                              "         | --scheme q8_0|q4_0 | --mixed PLAN.json] [--layers REGEX] [--embeddings SCHEME] [--lm-head SCHEME]\n"
+                             "         | (--target-bpw B | --target-size BYTES[K|M|G]|TYPE) [--imatrix FILE] [--schemes a,b] [--text FILE]\n"
+                             "           [--max-windows N] [--points N] [--probe reference|every] [--no-reference] [--out PLAN.json]\n"
                              "         [--acts B [--acts-range minmax|percentile|dynamic] [--acts-percentile P]] [--sensitivity]\n"
                              "         [--text FILE] [--windows N] [--seq-len L] [--json]"},
     {"qat", cli::cmdQat, "qat MODEL_DIR --text FILE [--bits B --group G (--sym|--asym) | --scheme NAME] [--quant-noise P] [--steps N]\n"

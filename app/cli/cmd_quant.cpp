@@ -23,6 +23,9 @@ namespace tailor::cli {
 
 int cmdQuant(const Argv& argv)
 {
+    for (const auto& a : argv)
+        if (a == "--target-bpw" || a == "--target-size")
+            return cmdQuantBudget(argv); // a per-layer allocation for a size budget
     const Args args(argv,
                     {"calib", "bits", "group", "scheme", "layers", "text", "seq-len", "windows", "clip", "threads", "method", "mixed",
                      "embeddings", "lm-head", "acts", "acts-range", "acts-percentile"},

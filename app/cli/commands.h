@@ -14,6 +14,7 @@ int cmdBlocks(const Argv& args);
 int cmdDrop(const Argv& args);
 int cmdMerge(const Argv& args);
 int cmdQuant(const Argv& args);
+int cmdQuantBudget(const Argv& args); // quant --target-bpw / --target-size
 int cmdQat(const Argv& args);
 int cmdSpectrum(const Argv& args);
 int cmdLowRank(const Argv& args);

@@ -9,6 +9,7 @@
 #include "core/lowrank/factorize.h"
 #include "core/model.h"
 #include "core/model_session.h"
+#include "core/gguf/imatrix.h"
 #include "core/perplexity.h"
 #include "core/quant/quant_report.h"
 
@@ -123,9 +124,18 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
     }
     if (plan.quant) {
         QuantOptions qo;
-        qo.scheme = QuantScheme::parse(plan.quant->scheme);
         qo.method = plan.quant->method == "gptq" ? QuantMethod::Gptq : QuantMethod::Rtn;
-        qo.layers_regex = plan.quant->layers;
+        if (plan.quant->rules.empty()) {
+            qo.scheme = QuantScheme::parse(plan.quant->scheme);
+            qo.layers_regex = plan.quant->layers;
+        } else
+            for (const auto& r : plan.quant->rules)
+                qo.rules.push_back({r.layers, QuantScheme::parse(r.scheme), qo.method});
+        Imatrix importance;
+        if (!plan.quant->imatrix.empty()) {
+            importance = readImatrix(plan.quant->imatrix);
+            qo.imatrix = &importance;
+        }
         qo.skip_blocks = out.drop_blocks;
         // what each linear layer stores now: a low-rank layer its two factors
         std::map<std::string, int64_t> stored;

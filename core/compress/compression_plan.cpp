@@ -45,7 +45,24 @@ CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::strin
         pq.scheme = q.value("scheme").toString().toStdString();
         pq.method = q.value("method").toString("rtn").toStdString();
         pq.layers = q.value("layers").toString().toStdString();
-        QuantScheme::parse(pq.scheme); // validates the name
+        pq.imatrix = q.value("imatrix").toString().toStdString();
+        if (q.contains("rules")) {
+            if (!q.value("rules").isArray() || q.value("rules").toArray().isEmpty())
+                throw Error(label + ": quant 'rules' must be a non-empty list of {\"layers\": REGEX, \"scheme\": NAME}");
+            int i = 0;
+            for (const auto& v : q.value("rules").toArray()) {
+                const QJsonObject r = v.toObject();
+                PlanQuantRule rule{r.value("layers").toString().toStdString(), r.value("scheme").toString().toStdString()};
+                try {
+                    QuantScheme::parse(rule.scheme);
+                } catch (const Error& e) {
+                    throw Error(label + ": quant rule " + std::to_string(i) + ": " + e.what());
+                }
+                pq.rules.push_back(rule);
+                ++i;
+            }
+        } else
+            QuantScheme::parse(pq.scheme); // validates the name
         if (pq.method != "rtn" && pq.method != "gptq")
             throw Error(label + ": quant method '" + pq.method + "' is not rtn or gptq");
         p.quant = pq;
@@ -126,10 +143,21 @@ QJsonObject CompressionPlan::toJson() const
         o["ranks"] = r;
         o["whiten"] = whiten;
     }
-    if (quant)
-        o["quant"] = QJsonObject{{"scheme", QString::fromStdString(quant->scheme)},
-                                 {"method", QString::fromStdString(quant->method)},
-                                 {"layers", QString::fromStdString(quant->layers)}};
+    if (quant) {
+        QJsonObject q{{"method", QString::fromStdString(quant->method)}};
+        if (quant->rules.empty()) {
+            q["scheme"] = QString::fromStdString(quant->scheme);
+            q["layers"] = QString::fromStdString(quant->layers);
+        } else {
+            QJsonArray rules;
+            for (const auto& r : quant->rules)
+                rules.append(QJsonObject{{"layers", QString::fromStdString(r.layers)}, {"scheme", QString::fromStdString(r.scheme)}});
+            q["rules"] = rules;
+        }
+        if (!quant->imatrix.empty())
+            q["imatrix"] = QString::fromStdString(quant->imatrix);
+        o["quant"] = q;
+    }
     if (gguf) {
         QJsonArray tt;
         for (const auto& t : gguf->tensor_types)

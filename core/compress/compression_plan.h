@@ -2,7 +2,8 @@
 // A compression plan: blocks to drop, per-layer ranks, healing and
 // quantization, stored as JSON that the GUI and the CLI both read and write:
 //   {"model": DIR, "drop_blocks": [2, 5], "ranks": {tensor: k},
-//    "quant": {"scheme": "int4_sym_g32", "method": "gptq", "layers": REGEX},
+//    "quant": {"scheme": "int4_sym_g32", "method": "gptq", "layers": REGEX}
+//             or {"rules": [{"layers": REGEX, "scheme": NAME}, ...], "imatrix": FILE},
 //    "calib": FILE, "heal": {"text": FILE, "steps": 200, "rank": 8, ...},
 //    "gguf": {"type": "q4_k_m", "imatrix": FILE, "tensor_types": ["attn_v=q8_0"]},
 //    "width": {"criterion": "taylor", "groups": [[1], [0], ...], "channels": [[5, 17, ...], ...]}}
@@ -24,10 +25,20 @@ namespace tailor {
 
 class Model;
 
+struct PlanQuantRule {
+    std::string layers; // regex searched in the HF tensor name
+    std::string scheme;
+};
+
 struct PlanQuant {
     std::string scheme;        // e.g. int4_sym_g32, q8_0
     std::string method = "rtn"; // rtn | gptq
     std::string layers;        // regex, empty = all linear layers
+    // Mixed precision (a budget's allocation, tailor-cli quant --target-bpw):
+    // the first rule matching a layer decides its scheme; when present,
+    // scheme and layers are unused and unmatched layers stay as they are.
+    std::vector<PlanQuantRule> rules;
+    std::string imatrix; // importance matrix for llama.cpp's types (GGUF file)
 };
 
 struct PlanHeal {

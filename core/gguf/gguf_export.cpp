@@ -245,8 +245,19 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
     }
     for (std::size_t i = 1; i < entries.size(); ++i)
         addEntry(entries[i], types[i]);
-    w.write(outFile, opt.force, progress);
+    report.file_bytes = w.fileSize();
+    if (!outFile.empty())
+        w.write(outFile, opt.force, progress);
     return report;
+}
+
+uint64_t ggufFileSize(const Model& model, const std::vector<int>& dropBlocks, const GgufExportOptions& opt,
+                      std::vector<std::string>* warnings)
+{
+    const GgufExportReport r = exportGguf(model, dropBlocks, std::string(), opt);
+    if (warnings)
+        warnings->insert(warnings->end(), r.warnings.begin(), r.warnings.end());
+    return r.file_bytes;
 }
 
 } // namespace tailor

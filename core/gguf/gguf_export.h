@@ -39,13 +39,19 @@ struct GgufTensorType {
 
 struct GgufExportReport {
     int64_t tensors = 0;
-    uint64_t bytes = 0;
+    uint64_t bytes = 0;      // tensor data
+    uint64_t file_bytes = 0; // the whole file
     std::vector<std::string> warnings;
     std::vector<GgufTensorType> types; // in file order
 };
 
 GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBlocks, const std::string& outFile,
                             const GgufExportOptions& opt, const ProgressFn& progress = {});
+
+// The size of the file exportGguf would write, without quantizing or writing
+// anything (size budgets count the whole file: metadata, vocabulary, padding).
+uint64_t ggufFileSize(const Model& model, const std::vector<int>& dropBlocks, const GgufExportOptions& opt,
+                      std::vector<std::string>* warnings = nullptr);
 
 // The model as the export's tensors will hold it: every exported tensor
 // replaced by its dequantized value for the type it gets (lazily, so a large

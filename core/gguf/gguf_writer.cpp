@@ -101,11 +101,8 @@ void Writer::addTensor(const std::string& name, const std::vector<int64_t>& ne, 
     tensors_.push_back(Tensor{name, ne, type, rowBytes(type, ne[0]) * rows, std::move(data)});
 }
 
-void Writer::write(const std::string& path, bool force, const ProgressFn& progress) const
+QByteArray Writer::header() const
 {
-    const QString qpath = QString::fromStdString(path);
-    if (QFileInfo::exists(qpath) && !force)
-        throw Error(path + ": exists; pass --force to replace it");
     QByteArray head;
     put<uint32_t>(head, kMagic);
     put<uint32_t>(head, kVersion);
@@ -124,6 +121,25 @@ void Writer::write(const std::string& path, bool force, const ProgressFn& progre
         offset += uint64_t(t.bytes) + pad(uint64_t(t.bytes));
     }
     head.append(qsizetype(pad(uint64_t(head.size()))), '\0');
+    return head;
+}
+
+uint64_t Writer::fileSize() const
+{
+    const auto pad = [this](uint64_t n) { return (alignment_ - n % alignment_) % alignment_; };
+    uint64_t size = uint64_t(header().size());
+    for (const auto& t : tensors_)
+        size += uint64_t(t.bytes) + pad(uint64_t(t.bytes));
+    return size;
+}
+
+void Writer::write(const std::string& path, bool force, const ProgressFn& progress) const
+{
+    const QString qpath = QString::fromStdString(path);
+    if (QFileInfo::exists(qpath) && !force)
+        throw Error(path + ": exists; pass --force to replace it");
+    const QByteArray head = header();
+    const auto pad = [this](uint64_t n) { return (alignment_ - n % alignment_) % alignment_; };
 
     QSaveFile f(qpath);
     if (!f.open(QIODevice::WriteOnly))

@@ -30,9 +30,12 @@ public:
                    std::function<QByteArray()> data);
 
     void write(const std::string& path, bool force, const ProgressFn& progress = {}) const;
+    // The bytes write() would produce (header, metadata, tensor infos, aligned data).
+    uint64_t fileSize() const;
 
 private:
     void key(const std::string& k, ValueType t);
+    QByteArray header() const; // up to the first tensor's data, padded
     struct Tensor {
         std::string name;
         std::vector<int64_t> ne;

@@ -7,6 +7,8 @@
 #include "core/arch_table.h"
 #include "core/compute_threads.h"
 #include "core/error.h"
+#include "core/gguf/ggml_blocks.h"
+#include "core/gguf/imatrix.h"
 #include "core/llama_forward.h"
 #include "core/json_file.h"
 #include "core/memory_estimate.h"
@@ -177,6 +179,11 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
             c.scheme.checkShape(name, wt.size(1));
             at::Tensor deq;
             WeightErrorStats e;
+            // an importance matrix changes llama.cpp's block types (not Q8_0)
+            std::vector<float> importance;
+            if (opt.imatrix && c.scheme.format == QuantFormat::Ggml && c.method == QuantMethod::Rtn &&
+                gguf::typeInfo(c.scheme.ggml).takesImatrix)
+                importance = opt.imatrix->weights(ggufTensorName(role, b));
             if (fast) // same numbers as fakeQuantize + weightStats, without float64 copies
                 deq = rtnWithStats(wt, c.scheme, e);
             s.nonfinite = fast ? e.nonfinite : (~at::isfinite(wt)).sum().item<int64_t>();
@@ -192,7 +199,8 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
                 s.kurtosis = e.kurtosis, s.outliers_3sigma = e.outliers_3sigma, s.outliers_6sigma = e.outliers_6sigma;
             } else {
                 deq = c.method == QuantMethod::Gptq ? gptqQuantize(wt, in.forRole(role), c.scheme, GptqOptions{opt.act_order})
-                                                    : fakeQuantize(wt, c.scheme);
+                      : importance.empty()           ? fakeQuantize(wt, c.scheme)
+                                                     : gguf::roundTrip(raw, c.scheme.ggml, importance);
                 weightStats(wt, deq, s);
             }
             if (calib)
@@ -207,7 +215,7 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
             else
                 rep.model->replace(name, deq);
             if (c.scheme.format == QuantFormat::Ggml && c.method == QuantMethod::Rtn)
-                rep.model->setGgmlPacking(name, {c.scheme.ggml, {}, raw});
+                rep.model->setGgmlPacking(name, {c.scheme.ggml, importance, raw});
             rep.quantized_parameters += wt.numel();
             const double bits = c.scheme.bitsPerWeight(wt.size(1)) * double(wt.numel());
             weightedBits += bits;

@@ -19,6 +19,7 @@
 namespace tailor {
 
 class Model;
+struct Imatrix;
 
 enum class QuantMethod { Rtn, Gptq };
 
@@ -46,6 +47,9 @@ struct QuantOptions {
     std::optional<QuantScheme> embeddings, lm_head;
     // Per layer, the calibration perplexity with only that layer quantized.
     bool sensitivity = false;
+    // Importance weights for llama.cpp's block types (round to nearest), as a
+    // GGUF export with this importance matrix quantizes them.
+    const Imatrix* imatrix = nullptr;
 };
 
 struct LayerQuantStats {
