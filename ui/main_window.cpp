@@ -7,6 +7,7 @@
 #include "settings_keys.h"
 #include "views/blocks_view.h"
 #include "views/quant_view.h"
+#include "views/budget_panel.h"
 #include "views/compress_view.h"
 #include "views/lowrank_view.h"
 #include "views/width_view.h"
@@ -114,6 +115,8 @@ void MainWindow::connectSignals()
     connect(blocks_, &BlocksView::message, log_, &LogDock::append);
     connect(quant_, &QuantView::message, log_, &LogDock::append);
     connect(compress_, &CompressView::message, log_, &LogDock::append);
+    // a plan picked on the size budget's Pareto chart becomes the plan's quantization
+    connect(quant_->budgetPanel(), &BudgetPanel::planPicked, compress_, &CompressView::setQuantPlan);
     connect(tabs_, &QTabWidget::currentChanged, this, [](int i) { QSettings().setValue(keys::kCurrentTab, i); });
 }
 

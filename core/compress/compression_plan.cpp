@@ -1,4 +1,6 @@
 #include "compression_plan.h"
+
+#include <regex>
 #include "core/atomic_file.h"
 #include "core/error.h"
 #include "core/json_file.h"
@@ -13,6 +15,16 @@
 #include <QJsonDocument>
 
 namespace tailor {
+
+std::string PlanQuant::schemeFor(const std::string& tensor) const
+{
+    if (rules.empty())
+        return layers.empty() || std::regex_search(tensor, std::regex(layers)) ? scheme : std::string();
+    for (const auto& r : rules)
+        if (r.layers.empty() || std::regex_search(tensor, std::regex(r.layers)))
+            return r.scheme;
+    return {};
+}
 
 CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::string& label)
 {

@@ -39,6 +39,9 @@ struct PlanQuant {
     // scheme and layers are unused and unmatched layers stay as they are.
     std::vector<PlanQuantRule> rules;
     std::string imatrix; // importance matrix for llama.cpp's types (GGUF file)
+
+    // The scheme a linear layer gets ("" when it stays as it is).
+    std::string schemeFor(const std::string& tensor) const;
 };
 
 struct PlanHeal {

@@ -29,6 +29,7 @@ QString s260() { return QString::fromStdString(testdata::stories260K()); }
 QString s12() { return QString::fromStdString(testdata::tinystories12L()); }
 QString valid() { return QString::fromStdString(testdata::validText()); }
 QString calib() { return QString::fromStdString(testdata::calibText()); }
+QString validText() { return QString::fromStdString(testdata::validText()); }
 // A plan of stories260K for the bad-input rows (written once per run)
 QString plan260()
 {
@@ -448,6 +449,54 @@ private Q_SLOTS:
         const Run gqa = cli({"width", s12(), "--criterion", "magnitude", "--heads", "1", "--json"});
         QCOMPARE(gqa.code, 1);
         QVERIFY2(QString(gqa.err).contains("--heads 1 breaks the GQA grouping"), gqa.err.constData());
+    }
+
+    // Budgeted mixed precision (#16): a file-size target gives a plan that
+    // compress --format gguf exports at exactly the chosen size and types; a
+    // bits target with linear candidates gives quant rules; targets outside the
+    // achievable range are refused with the range.
+    void quantBudget()
+    {
+        QTemporaryDir dir;
+        const QString plan = dir.filePath("budget.json"), gguf = dir.filePath("budget.gguf");
+        const QStringList common{"--calib", calib(), "--windows", "4", "--text", validText(), "--max-windows", "4", "--points", "2"};
+        const Run r = cli(QStringList{"quant", s12(), "--target-size", "1.5M", "--schemes", "q8_0,q5_0,q4_0"} + common +
+                          QStringList{"--out", plan, "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject j = r.json();
+        const QJsonObject chosen = j["chosen"].toObject();
+        QCOMPARE(j["target"].toString(), QString("file_bytes"));
+        QCOMPARE(j["value"].toDouble(), 1.5 * 1048576);
+        QVERIFY(chosen["file_bytes"].toDouble() <= 1.5 * 1048576);
+        QVERIFY(chosen["kld_mean"].toDouble() > 0);
+        QCOMPARE(chosen["schemes"].toObject().size(), 84);
+        QCOMPARE(j["sensitivity"].toArray().size(), 84);
+        QCOMPARE(j["plan_format"].toString(), QString("gguf"));
+        QVERIFY(j["references"].toArray().size() >= 5); // llama-quantize's mixtures
+        const Run c = cli({"compress", "--plan", plan, "--format", "gguf", "--out", gguf, "--json"});
+        QVERIFY2(c.code == 0, c.err.constData());
+        QCOMPARE(double(QFileInfo(gguf).size()), chosen["file_bytes"].toDouble());
+
+        const Run bits = cli(QStringList{"quant", s12(), "--target-bpw", "4", "--schemes", "q8_0,q4_0,int3_asym_g32,int2_asym_g32"} + common +
+                             QStringList{"--no-reference", "--out", dir.filePath("bits.json"), "--json"});
+        QVERIFY2(bits.code == 0, bits.err.constData());
+        QVERIFY(bits.json()["chosen"].toObject()["bits_per_weight"].toDouble() <= 4.0 + 1e-9);
+        QCOMPARE(bits.json()["plan_format"].toString(), QString("quant"));
+        const QJsonObject p = testdata::readJson(dir.filePath("bits.json")).object();
+        QCOMPARE(p["quant"].toObject()["rules"].toArray().size(), 84);
+        const Run dry = cli({"compress", "--plan", dir.filePath("bits.json"), "--dry-run"});
+        QVERIFY2(dry.code == 0, dry.err.constData());
+
+        const Run low = cli(QStringList{"quant", s12(), "--target-bpw", "2", "--schemes", "q8_0,q4_0", "--no-reference"} + common);
+        QCOMPARE(low.code, 1);
+        QVERIFY2(QString(low.err).contains("below the smallest candidate allocation (4.5 bits per linear weight); achievable: 4.5 to 8.5"),
+                 low.err.constData());
+        const Run big = cli(QStringList{"quant", s12(), "--target-size", "2G", "--no-reference"} + common);
+        QCOMPARE(big.code, 1);
+        QVERIFY2(QString(big.err).contains("above the model's own size as an F16 GGUF"), big.err.constData());
+        const Run both = cli(QStringList{"quant", s12(), "--target-size", "1M", "--target-bpw", "4"} + common);
+        QCOMPARE(both.code, 2);
+        QVERIFY2(QString(both.err).contains("give one of --target-bpw BITS and --target-size BYTES"), both.err.constData());
     }
 
     void errorsAreOneLine_data()

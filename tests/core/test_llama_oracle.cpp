@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/compress/width_prune.h"
 #include "core/gguf/gguf_export.h"
+#include "core/quant/budget_search.h"
 #include "core/gguf/gguf_mixture.h"
 #include "core/gguf/gguf_reader.h"
 #include "core/gguf/imatrix.h"
@@ -24,6 +25,7 @@
 
 #include <QDir>
 #include <QTemporaryDir>
+#include <QFileInfo>
 #include <QTest>
 #include <cstring>
 #include <map>
@@ -281,6 +283,63 @@ private Q_SLOTS:
         const QString diff = compareGguf(ours, theirs);
         if (!diff.isEmpty())
             QFAIL(qPrintable(diff));
+    }
+
+    // A mixed-precision plan (#16: one type per layer, as a size budget
+    // chooses) written as anchored --tensor-type rules: llama-quantize given
+    // the same rules writes the same bytes.
+    void perTensorPlanEqualsLlamaQuantize()
+    {
+        Prepared& p = prepared("synthetic-256");
+        const Model& m = p.session->model();
+        const char* types[] = {"q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "q8_0", "q4_0", "q5_1"};
+        std::map<std::string, std::string> scheme;
+        int i = 0;
+        for (int b = 0; b < m.nBlocks(); ++b)
+            for (const char* role : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
+                                     "mlp.up_proj", "mlp.down_proj"})
+                scheme["model.layers." + std::to_string(b) + "." + role + ".weight"] = types[(i++ * 5) % 8];
+        GgufExportOptions o;
+        o.type = "q8_0";
+        o.imatrix = &p.imatrix;
+        const std::vector<std::string> specs = ggufTensorTypes(m, scheme);
+        QCOMPARE(specs.size(), scheme.size());
+        for (const auto& spec : specs)
+            o.overrides.push_back(gguf::parseTypeOverride(spec));
+        const std::string ours = tmp_.filePath("plan-tailor.gguf").toStdString();
+        const GgufExportReport rep = exportGguf(m, {}, ours, o);
+        for (const auto& t : rep.types)
+            if (t.name.rfind("blk.", 0) == 0 && t.name.find("norm") == std::string::npos)
+                QVERIFY2(t.overridden, t.name.c_str());
+        const std::string f32 = tmp_.filePath("plan-f32.gguf").toStdString();
+        GgufExportOptions fo;
+        fo.type = "f32";
+        exportGguf(m, {}, f32, fo);
+        std::vector<std::string> names;
+        std::vector<std::vector<float>> keep;
+        for (const auto& [name, e] : p.imatrix.entries) {
+            names.push_back(name);
+            keep.push_back(p.imatrix.weights(name));
+        }
+        std::vector<llama_model_imatrix_data> entries;
+        for (std::size_t k = 0; k < names.size(); ++k)
+            entries.push_back({names[k].c_str(), keep[k].data(), keep[k].size()});
+        entries.push_back({nullptr, nullptr, 0});
+        std::vector<llama_model_tensor_override> tt;
+        for (const auto& ov : o.overrides)
+            tt.push_back({ov.pattern.c_str(), ggml_type(ov.type)});
+        tt.push_back({nullptr, GGML_TYPE_COUNT});
+        llama_model_quantize_params qp = llama_model_quantize_default_params();
+        qp.ftype = LLAMA_FTYPE_MOSTLY_Q8_0;
+        qp.nthread = 2;
+        qp.imatrix = entries.data();
+        qp.tt_overrides = tt.data();
+        const std::string theirs = tmp_.filePath("plan-llama.gguf").toStdString();
+        QCOMPARE(llama_model_quantize(f32.c_str(), theirs.c_str(), &qp), 0u);
+        const QString diff = compareGguf(ours, theirs);
+        if (!diff.isEmpty())
+            QFAIL(qPrintable(diff));
+        QCOMPARE(uint64_t(QFileInfo(QString::fromStdString(ours)).size()), ggufFileSize(m, {}, o));
     }
 
     // The exported file as libllama runs it: its perplexity on Tailor's windows

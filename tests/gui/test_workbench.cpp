@@ -11,6 +11,7 @@
 #include "ui/stall_meter.h"
 #include "ui/views/blocks_view.h"
 #include "ui/views/quant_view.h"
+#include "ui/views/budget_panel.h"
 #include "ui/views/compress_view.h"
 #include "ui/views/lowrank_view.h"
 #include "ui/views/width_view.h"
@@ -37,6 +38,7 @@
 #include <QStandardPaths>
 #include <QTableView>
 #include <QTableWidget>
+#include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTimer>
 #include <QtTest>
@@ -501,6 +503,60 @@ private slots:
         QVERIFY(v->generateButton()->isEnabled());
         promptEdit->setText("Once upon a time");
         saveShot(w_.get(), "compress-view-failed-export.png");
+        w_->tabs()->setCurrentIndex(0);
+    }
+
+    // #16: a size budget in the Quantization view: the Pareto chart shows the
+    // measured plans, the uniform types and the chosen plan; clicking the
+    // chosen point makes it the plan's quantization in Compress & Export.
+    void sizeBudget()
+    {
+        QTRY_VERIFY_WITH_TIMEOUT(!w_->jobs()->busy(), 120000);
+        QuantView* q = w_->quantView();
+        w_->tabs()->setCurrentWidget(q);
+        BudgetPanel* b = q->budgetPanel();
+        q->pages()->setCurrentWidget(b);
+        b->targetKind()->setCurrentIndex(0);
+        b->targetValue()->setValue(5.0);
+        b->candidates()->setCurrentIndex(1); // llama.cpp types: q8_0 q5_1 q5_0 q4_1 q4_0 fit rows of 128 and 352
+        b->evalWindows()->setValue(6);
+        QVERIFY(b->paretoPlot()->placeholder() == "not computed");
+        QSignalSpy ready(b, &BudgetPanel::resultReady);
+        QTest::mouseClick(b->findButton(), Qt::LeftButton);
+        QVERIFY(!b->findButton()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(ready.count() == 1, 300000);
+        QTRY_VERIFY(b->findButton()->isEnabled());
+        const BudgetResult& r = *b->result();
+        QVERIFY(r.chosen.bits_per_weight <= 5.0 + 1e-9);
+        QCOMPARE(int(r.references.size()), 5);
+        QCOMPARE(int(r.frontier.size()), 7);
+        QVERIFY(b->paretoPlot()->placeholder().isEmpty());
+        QCOMPARE(b->paretoPlot()->curveCount(), 3);
+        // the chosen plan against the uniform types of no larger size (q4_1 at 5.0 bits, q4_0 at 4.5)
+        for (const auto& p : r.references)
+            if (p.bits_per_weight <= r.chosen.bits_per_weight + 1e-9)
+                QVERIFY2(r.chosen.measured.kld_mean < p.measured.kld_mean, p.label.c_str());
+        QVERIFY2(b->summary()->text().contains("Best uniform scheme of no larger size"), qPrintable(b->summary()->text()));
+        saveShot(w_.get(), "size-budget.png");
+
+        // click the star: the chosen plan becomes the Compress view's quantization
+        const QPoint star = b->paretoPlot()->pointCenter(2, 0);
+        QVERIFY(star.x() >= 0);
+        QTest::mouseClick(b->paretoPlot()->canvas(), Qt::LeftButton, {}, star);
+        QCOMPARE(b->picked(), &r.chosen);
+        QVERIFY2(b->summary()->text().startsWith("Picked chosen"), qPrintable(b->summary()->text()));
+        CompressView* c = w_->compressView();
+        QCOMPARE(c->quantBox()->currentText(), QString("mixed: chosen"));
+        const CompressionPlan plan = c->plan();
+        QVERIFY(plan.quant.has_value());
+        QCOMPARE(int(plan.quant->rules.size()), 84);
+        for (const auto& [name, scheme] : r.chosen.scheme)
+            QCOMPARE(plan.quant->schemeFor(name), scheme);
+        // a uniform point gives one scheme
+        const QPoint q40 = b->paretoPlot()->pointCenter(1, 0);
+        QTest::mouseClick(b->paretoPlot()->canvas(), Qt::LeftButton, {}, q40);
+        QCOMPARE(c->quantBox()->currentText(), QString::fromStdString(r.references[0].label));
+        q->pages()->setCurrentIndex(0);
         w_->tabs()->setCurrentIndex(0);
     }
 

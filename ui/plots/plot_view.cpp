@@ -18,6 +18,23 @@ struct PlotView::Impl {
     QCPItemText* placeholder = nullptr;
     std::vector<double> values;
     QStringList labels;
+    std::vector<ScatterSeries> scatter;
+    std::vector<QCPItemText*> scatterLabels;
+
+    // the scatter point nearest to a widget position, within 10 pixels
+    std::pair<int, int> pointAt(const QPointF& pos) const
+    {
+        std::pair<int, int> best{-1, -1};
+        double bestD = 100;
+        for (std::size_t s = 0; s < scatter.size(); ++s)
+            for (std::size_t i = 0; i < scatter[s].x.size(); ++i) {
+                const double dx = plot->xAxis->coordToPixel(scatter[s].x[i]) - pos.x(),
+                             dy = plot->yAxis->coordToPixel(scatter[s].y[i]) - pos.y();
+                if (dx * dx + dy * dy <= bestD)
+                    bestD = dx * dx + dy * dy, best = {int(s), int(i)};
+            }
+        return best;
+    }
     QCPBars* histogram = nullptr;
     std::vector<QCPItemStraightLine*> vlines;
     QCPColorMap* heatmap = nullptr;
@@ -70,6 +87,11 @@ PlotView::PlotView(QWidget* parent) : QWidget(parent), d(std::make_unique<Impl>(
     setMinimumHeight(160);
 
     connect(d->plot, &QCustomPlot::mouseMove, this, [this](QMouseEvent* e) {
+        const auto [s, p] = d->pointAt(e->position());
+        if (s >= 0 && p < d->scatter[std::size_t(s)].labels.size()) {
+            QToolTip::showText(e->globalPosition().toPoint(), d->scatter[std::size_t(s)].labels[p], d->plot);
+            return;
+        }
         const int i = d->indexAt(d->plot->xAxis->pixelToCoord(e->position().x()));
         if (i >= 0)
             QToolTip::showText(e->globalPosition().toPoint(), hoverText(i), d->plot);
@@ -77,6 +99,11 @@ PlotView::PlotView(QWidget* parent) : QWidget(parent), d(std::make_unique<Impl>(
             QToolTip::hideText();
     });
     connect(d->plot, &QCustomPlot::mousePress, this, [this](QMouseEvent* e) {
+        const auto [s, p] = d->pointAt(e->position());
+        if (s >= 0) {
+            Q_EMIT pointClicked(s, p);
+            return;
+        }
         const int i = d->indexAt(d->plot->xAxis->pixelToCoord(e->position().x()));
         if (i >= 0)
             Q_EMIT barClicked(i);
@@ -258,6 +285,75 @@ void PlotView::setCurves(const std::vector<std::vector<double>>& xs, const std::
     else
         d->plot->yAxis->setRange(std::min(0.0, y0), y1 * 1.05 + 1e-12);
     d->plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void PlotView::setScatter(const std::vector<ScatterSeries>& series, bool logX)
+{
+    for (int i = d->plot->graphCount() - 1; i >= 0; --i)
+        d->plot->removeGraph(i);
+    for (QCPItemText* t : d->scatterLabels)
+        d->plot->removeItem(t);
+    d->scatterLabels.clear();
+    d->scatter = series;
+    d->plot->xAxis->setTicker(QSharedPointer<QCPAxisTicker>(new QCPAxisTicker));
+    const bool logY = d->plot->yAxis->scaleType() == QCPAxis::stLogarithmic;
+    d->plot->xAxis->setScaleType(logX ? QCPAxis::stLogarithmic : QCPAxis::stLinear);
+    double x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+    bool first = true;
+    for (const ScatterSeries& sr : series) {
+        QCPGraph* g = d->plot->addGraph();
+        g->setName(sr.name);
+        QColor c = QColor(70, 130, 180);
+        if (sr.shape == ScatterSeries::Shape::Curve) {
+            g->setPen(QPen(c, 2));
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
+        } else if (sr.shape == ScatterSeries::Shape::Points) {
+            c = QColor(100, 100, 100);
+            g->setLineStyle(QCPGraph::lsNone);
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, QPen(c, 1.5), Qt::NoBrush, 8));
+        } else {
+            c = QColor(220, 40, 40);
+            g->setLineStyle(QCPGraph::lsNone);
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssStar, QPen(c, 2.5), c, 18));
+        }
+        g->setData(QVector<double>(sr.x.begin(), sr.x.end()), QVector<double>(sr.y.begin(), sr.y.end()));
+        for (std::size_t i = 0; i < sr.x.size(); ++i) {
+            if (!std::isfinite(sr.y[i]) || (logY && sr.y[i] <= 0) || (logX && sr.x[i] <= 0))
+                continue;
+            x0 = first ? sr.x[i] : std::min(x0, sr.x[i]);
+            x1 = first ? sr.x[i] : std::max(x1, sr.x[i]);
+            y0 = first ? sr.y[i] : std::min(y0, sr.y[i]);
+            y1 = first ? sr.y[i] : std::max(y1, sr.y[i]);
+            first = false;
+            if (sr.shape == ScatterSeries::Shape::Points && i < std::size_t(sr.labels.size())) {
+                auto* t = new QCPItemText(d->plot);
+                t->position->setCoords(sr.x[i], sr.y[i]);
+                t->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
+                t->setPadding(QMargins(5, 0, 0, 2));
+                t->setColor(c);
+                t->setFont(QFont(font().family(), 8));
+                t->setText(sr.labels[int(i)].section(QLatin1Char(':'), 0, 0));
+                d->scatterLabels.push_back(t);
+            }
+        }
+    }
+    d->plot->legend->setVisible(series.size() > 1);
+    const double xm = logX ? 1.15 : 1.0, xpad = logX ? 0 : 0.05 * (x1 - x0 + 1e-12);
+    d->plot->xAxis->setRange(x0 / xm - xpad, x1 * xm + 2 * xpad); // room for the labels right of the points
+    if (logY)
+        d->plot->yAxis->setRange(y0 * 0.6, y1 * 1.6);
+    else
+        d->plot->yAxis->setRange(std::min(0.0, y0), y1 * 1.08 + 1e-12);
+    d->plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QPoint PlotView::pointCenter(int s, int i) const
+{
+    if (s < 0 || s >= int(d->scatter.size()) || i < 0 || i >= int(d->scatter[std::size_t(s)].x.size()))
+        return {-1, -1};
+    d->plot->replot(QCustomPlot::rpImmediateRefresh); // layout must be current
+    return QPoint(int(d->plot->xAxis->coordToPixel(d->scatter[std::size_t(s)].x[std::size_t(i)])),
+                  int(d->plot->yAxis->coordToPixel(d->scatter[std::size_t(s)].y[std::size_t(i)])));
 }
 
 int PlotView::curveCount() const

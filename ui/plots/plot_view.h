@@ -13,6 +13,17 @@ namespace tailor::ui {
 
 enum class BarStyle { Normal, Greyed, Marked };
 
+// Points of a scatter chart (a Pareto curve): Curve joins its points with a
+// line, Points draws open squares with their labels written beside them,
+// Highlight a large red star.
+struct ScatterSeries {
+    enum class Shape { Curve, Points, Highlight };
+    QString name;
+    Shape shape = Shape::Curve;
+    std::vector<double> x, y;
+    QStringList labels; // per point: hover text, and written beside Points
+};
+
 class PlotView : public QWidget {
     Q_OBJECT
 public:
@@ -36,6 +47,10 @@ public:
     // Line curves (replacing earlier ones); colours cycle.
     void setCurves(const std::vector<std::vector<double>>& xs, const std::vector<std::vector<double>>& ys,
                    const QStringList& names);
+    // Scatter series (replacing curves and earlier series); log axes as set.
+    void setScatter(const std::vector<ScatterSeries>& series, bool logX = false);
+    // Widget position of a scatter point (tests click it); (-1, -1) when absent.
+    QPoint pointCenter(int series, int index) const;
     // A grey note in the middle of the chart (e.g. "not computed"); empty hides it.
     void setPlaceholder(const QString& text);
     QString placeholder() const;
@@ -52,6 +67,7 @@ public:
 
 Q_SIGNALS:
     void barClicked(int index);
+    void pointClicked(int series, int index); // a scatter point within 10 pixels of the click
 
 private:
     struct Impl;

@@ -50,6 +50,7 @@ namespace tailor::ui {
 
 namespace {
 const QString kAsStored = QStringLiteral("as stored");
+const QString kMixedPrefix = QStringLiteral("mixed: "); // the quant item of a per-layer plan (a size budget's)
 
 struct Samples {
     GenerateResult dense, compressed;
@@ -302,7 +303,9 @@ CompressionPlan CompressView::plan() const
     p.ranks = ranks_;
     p.whiten = whiten_->isChecked();
     const QString q = quant_->currentText().trimmed();
-    if (!q.isEmpty() && q != "none") {
+    if (q.startsWith(kMixedPrefix) && mixed_)
+        p.quant = *mixed_;
+    else if (!q.isEmpty() && q != "none") {
         QuantScheme::parse(q.toStdString()); // names the problem
         p.quant = PlanQuant{q.toStdString(), method_->currentText().toStdString(), ""};
     }
@@ -327,7 +330,10 @@ void CompressView::setPlan(const CompressionPlan& p)
     ranks_ = p.ranks;
     ranksLabel_->setText(ranks_.empty() ? tr("none") : tr("%1 layers").arg(ranks_.size()));
     whiten_->setChecked(p.whiten);
-    quant_->setCurrentText(p.quant ? QString::fromStdString(p.quant->scheme) : QStringLiteral("none"));
+    if (p.quant && !p.quant->rules.empty())
+        setQuantPlan(*p.quant, tr("%1 rules from the plan").arg(p.quant->rules.size()));
+    else
+        quant_->setCurrentText(p.quant ? QString::fromStdString(p.quant->scheme) : QStringLiteral("none"));
     if (p.quant)
         method_->setCurrentText(QString::fromStdString(p.quant->method));
     if (!p.calib.empty())
@@ -340,6 +346,27 @@ void CompressView::setPlan(const CompressionPlan& p)
         healLr_->setValue(p.heal->options.lr);
         kd_->setValue(p.heal->options.kd_weight);
         temperature_->setValue(p.heal->options.temperature);
+    }
+    updatePrediction();
+}
+
+void CompressView::setQuantPlan(const PlanQuant& q, const QString& label)
+{
+    for (int i = quant_->count() - 1; i >= 0; --i)
+        if (quant_->itemText(i).startsWith(kMixedPrefix))
+            quant_->removeItem(i);
+    if (q.rules.empty()) {
+        mixed_.reset();
+        const QString scheme = QString::fromStdString(q.scheme);
+        if (quant_->findText(scheme) < 0)
+            quant_->addItem(scheme);
+        quant_->setCurrentText(scheme);
+    } else {
+        mixed_ = q;
+        const QString item = kMixedPrefix + label;
+        quant_->addItem(item);
+        quant_->setCurrentText(item);
+        method_->setCurrentText(QString::fromStdString(q.method));
     }
     updatePrediction();
 }
@@ -374,10 +401,7 @@ void CompressView::updatePrediction()
         const DropSavings d = dropSavings(session_->model(), p.drop_blocks);
         int64_t params = d.parameters_after, linear = 0;
         double quantBits = 0;
-        const QuantScheme* scheme = nullptr;
-        QuantScheme qs;
-        if (p.quant)
-            qs = QuantScheme::parse(p.quant->scheme), scheme = &qs;
+        const bool quantized = p.quant.has_value();
         for (const auto& t : s.tensors) {
             if (t.block >= 0 && std::find(p.drop_blocks.begin(), p.drop_blocks.end(), t.block) != p.drop_blocks.end())
                 continue;
@@ -388,18 +412,19 @@ void CompressView::updatePrediction()
                 params -= t.parameters - n;
             }
             const bool isLinear = t.shape.size() == 2 && t.block >= 0;
-            if (isLinear && scheme) {
+            const std::string name = quantized && isLinear ? p.quant->schemeFor(t.name) : std::string();
+            if (!name.empty()) { // a mixed plan gives each layer its own scheme
                 linear += n;
-                quantBits += double(n) * scheme->bitsPerWeight(t.shape[1]);
+                quantBits += double(n) * QuantScheme::parse(name).bitsPerWeight(t.shape[1]);
             }
         }
-        const double bytes = scheme ? (quantBits + double(params - linear) * 16) / 8 : double(params) * 2;
+        const double bytes = quantized ? (quantBits + double(params - linear) * 16) / 8 : double(params) * 2;
         prediction_->setText(tr("Predicted: %1 → %2 parameters (%3 % fewer); ≈ %4 MB (BF16%5); decode speed-up from dropped blocks ≈ %6×")
                                  .arg(s.parameters)
                                  .arg(params)
                                  .arg(100.0 * double(s.parameters - params) / double(s.parameters), 0, 'f', 1)
                                  .arg(bytes / 1e6, 0, 'f', 2)
-                                 .arg(scheme ? tr(", linear layers ") + quant_->currentText() : QString())
+                                 .arg(quantized ? tr(", linear layers ") + quant_->currentText() : QString())
                                  .arg(1.0 / std::max(1e-9, 1.0 - d.flop_reduction), 0, 'f', 2));
     } catch (const std::exception& e) {
         prediction_->setText("<span style='color:#c0392b'>" + QString::fromStdString(e.what()).toHtmlEscaped() + "</span>");

@@ -10,6 +10,7 @@
 
 #include <QWidget>
 #include <memory>
+#include <optional>
 
 class QCheckBox;
 class QComboBox;
@@ -44,6 +45,9 @@ public:
     CompressionPlan plan() const;
     void setPlan(const CompressionPlan& p);
     void takeFromViews();
+    // A quantization picked elsewhere (the size budget's Pareto chart): one
+    // scheme, or per-layer rules shown as "mixed: LABEL".
+    void setQuantPlan(const PlanQuant& q, const QString& label);
     void run();
     // Export of the last run: format "hf" | "gguf", type F32/F16/BF16 (or "": as stored) | F32/F16/Q8_0/Q4_0;
     // a report folder <path>.report is written beside it.
@@ -90,6 +94,7 @@ private:
     QuantView* quantView_;
     std::shared_ptr<ModelSession> session_;
     std::map<std::string, int64_t> ranks_;
+    std::optional<PlanQuant> mixed_;
     std::string quantScheme_;
     std::shared_ptr<AppliedPlan> applied_;
     CompressionPlan appliedPlan_;

@@ -2,6 +2,7 @@
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
+#include "budget_panel.h"
 
 #include "core/arch_table.h"
 #include "core/model_session.h"
@@ -18,6 +19,7 @@
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStandardItemModel>
+#include <QTabWidget>
 #include <QTableView>
 #include <QTimer>
 #include <QVBoxLayout>
@@ -124,10 +126,17 @@ void QuantView::buildLayout()
     grid->addWidget(histogram_, 0, 1);
     grid->addWidget(scales_, 1, 0);
     grid->addWidget(error_, 1, 1);
-    auto* right = new QWidget(this);
-    right->setLayout(grid);
+    auto* errors = new QWidget(this);
+    errors->setLayout(grid);
+    // one scheme's errors per layer, or a type per layer chosen for a size budget
+    pages_ = new QTabWidget(this);
+    pages_->addTab(errors, tr("Layer errors"));
+    budget_ = new BudgetPanel(runner_, this);
+    pages_->addTab(budget_, tr("Size budget (mixed precision)"));
     root->addWidget(leftWidget);
-    root->addWidget(right, 1);
+    root->addWidget(pages_, 1);
+    connect(calib_, &QLineEdit::editingFinished, this, [this] { budget_->setCalibText(calib_->text()); });
+    connect(budget_, &BudgetPanel::message, this, &QuantView::message);
 
     debounce_ = new QTimer(this);
     debounce_->setSingleShot(true);
@@ -179,6 +188,7 @@ void QuantView::setSession(std::shared_ptr<ModelSession> s)
     ++revision_;
     selected_.clear();
     model_->removeRows(0, model_->rowCount());
+    budget_->setSession(session_);
     if (session_)
         recompute();
 }

@@ -4,6 +4,7 @@
 // selected layer's weight histogram with the clipping range and grid levels of
 // its widest group, the distribution of group scales, and the error histogram.
 // Changing bits, group, symmetry or clipping recomputes in the background.
+// A second page finds a type per layer for a size budget (budget_panel.h).
 #include "core/quant/quant_report.h"
 #include "core/quant/weight_histogram.h"
 
@@ -17,6 +18,7 @@ class QLineEdit;
 class QSortFilterProxyModel;
 class QSpinBox;
 class QStandardItemModel;
+class QTabWidget;
 class QTableView;
 class QTimer;
 
@@ -26,6 +28,7 @@ class ModelSession;
 
 namespace tailor::ui {
 
+class BudgetPanel;
 class JobRunner;
 class PlotView;
 
@@ -46,6 +49,8 @@ public:
     const WeightHistogram& lastHistogram() const { return hist_; }
     const QuantReport& report() const { return report_; }
     QString selectedLayer() const { return selected_; }
+    BudgetPanel* budgetPanel() const { return budget_; }
+    QTabWidget* pages() const { return pages_; }
 
 Q_SIGNALS:
     void reportReady();
@@ -85,6 +90,8 @@ private:
     PlotView* scales_;
     PlotView* error_;
     QTimer* debounce_;
+    QTabWidget* pages_;
+    BudgetPanel* budget_;
     QuantReport report_;
     WeightHistogram hist_;
     QString selected_;
