@@ -137,6 +137,13 @@ private slots:
         const double golden = testdata::toDoubles(testdata::golden("tinystories-12L").value("eval_ppl_L256_drop"))[6];
         QVERIFY(testdata::relErr(v->selectionEvalPpl(), golden) < 1e-4);
         QVERIFY(v->selectionTable()->item(1, 1)->text().startsWith(QString::number(golden, 'f', 3)));
+        // KLD and top-1 agreement beside the perplexity, as tailor-cli eval --base computes them
+        const QJsonObject kld = cliJson({"eval", demoModelDir(), "--drop", "6", "--base", demoModelDir(), "--text", demoEvalText(),
+                                         "--seq-len", "256", "--json"});
+        QVERIFY2(testdata::relErr(v->selectionKld(), kld.value("kld_mean").toDouble()) < testdata::kSameComputation,
+                 qPrintable(QString("%1 vs %2").arg(v->selectionKld()).arg(kld.value("kld_mean").toDouble())));
+        QVERIFY(v->selectionTable()->item(2, 1)->text().startsWith(QString::number(kld.value("kld_mean").toDouble(), 'g', 4)));
+        QVERIFY(v->selectionTable()->item(3, 1)->text().startsWith(QString::number(100 * kld.value("top1_agreement").toDouble(), 'f', 2)));
         w_->blocksView()->setFocus();
         saveShot(w_.get(), "blocks-view.png");
     }

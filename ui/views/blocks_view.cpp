@@ -5,6 +5,7 @@
 #include "ui/resource_paths.h"
 #include "ui/settings_keys.h"
 
+#include "core/fidelity.h"
 #include "core/model_session.h"
 #include "core/error.h"
 #include "core/perplexity.h"
@@ -141,14 +142,16 @@ void BlocksView::buildLayout()
     evalText_ = new QLineEdit(demoEvalText(), selBox);
     evaluate_ = new QPushButton(tr("Evaluate selection"), selBox);
     evaluate_->setEnabled(false);
-    selection_ = new QTableWidget(4, 2, selBox);
+    selection_ = new QTableWidget(6, 2, selBox);
     selection_->setHorizontalHeaderLabels({tr("Dense"), tr("Selection")});
-    selection_->setVerticalHeaderLabels({tr("Calibration PPL"), tr("Evaluation PPL (L=256)"), tr("Parameters"), tr("Expected speed-up")});
+    // KLD and top-1 agreement show damage the perplexity hides (#16)
+    selection_->setVerticalHeaderLabels({tr("Calibration PPL"), tr("Evaluation PPL (L=256)"), tr("KLD from dense (mean)"),
+                                         tr("Top-1 agreement"), tr("Parameters"), tr("Expected speed-up")});
     selection_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
     selection_->setEditTriggers(QAbstractItemView::NoEditTriggers);
     selection_->verticalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
     selection_->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    selection_->setFixedHeight(selection_->horizontalHeader()->sizeHint().height() + 4 * 30 + 4);
+    selection_->setFixedHeight(selection_->horizontalHeader()->sizeHint().height() + 6 * 30 + 4);
     sel->addRow(tr("Suggest k"), sugRow);
     sel->addRow(tr("Evaluation text"), evalText_);
     sel->addRow(evaluate_);
@@ -423,7 +426,8 @@ void BlocksView::evaluateSelection()
     if (!session_ || model_->marked().empty())
         return;
     struct Outcome {
-        EvalResult calibDense, calibDrop, evalDense, evalDrop;
+        EvalResult calibDense, calibDrop;
+        FidelityResult eval; // both perplexities, KLD and top-1 agreement in one pass
         DropSavings savings;
     };
     auto session = session_;
@@ -441,7 +445,7 @@ void BlocksView::evaluateSelection()
         [session, drop, calibPath, evalPath, co](const ProgressFn& p) {
             Outcome o;
             auto part = [&](int i) {
-                return [&, i](const Progress& q) { return !p || p({(i + q.fraction) / 4.0, q.stage}); };
+                return [&, i](const Progress& q) { return !p || p({(i + q.fraction) / 3.0, q.stage}); };
             };
             const TokenWindows calib = session->calibration(calibPath, co);
             const auto evalIds = session->tokenizeFile(evalPath);
@@ -450,11 +454,9 @@ void BlocksView::evaluateSelection()
             o.calibDense = evaluateWindows(session->model(), calib, opt, part(0));
             opt.drop_blocks = drop;
             o.calibDrop = evaluateWindows(session->model(), calib, opt, part(1));
-            EvalOptions ev;
-            ev.seq_len = 256;
-            o.evalDense = evaluatePerplexity(session->model(), evalIds, ev, part(2));
-            ev.drop_blocks = drop;
-            o.evalDrop = evaluatePerplexity(session->model(), evalIds, ev, part(3));
+            FidelityOptions fo;
+            fo.model_drop = drop;
+            o.eval = compareToBase(session->model(), session->model(), cutWindows(evalIds, 256, 0, evalPath), fo, part(2));
             o.savings = dropSavings(session->model(), drop);
             return o;
         },
@@ -462,14 +464,23 @@ void BlocksView::evaluateSelection()
             auto set = [this](int row, int col, const QString& text) { selection_->setItem(row, col, new QTableWidgetItem(text)); };
             set(0, 0, QString::number(o.calibDense.ppl, 'f', 4));
             set(0, 1, QString::number(o.calibDrop.ppl, 'f', 4));
-            set(1, 0, QString::number(o.evalDense.ppl, 'f', 4));
-            set(1, 1, QString::number(o.evalDrop.ppl, 'f', 4));
-            set(2, 0, QString::number(o.savings.parameters_before));
-            set(2, 1, tr("%1 (−%2 %)").arg(o.savings.parameters_after).arg(100 * o.savings.param_reduction, 0, 'f', 1));
-            set(3, 0, "1.00×");
-            set(3, 1, tr("%1× (−%2 % FLOPs)").arg(1.0 / (1.0 - o.savings.flop_reduction), 0, 'f', 2).arg(100 * o.savings.flop_reduction, 0, 'f', 1));
-            selectionEvalPpl_ = o.evalDrop.ppl;
-            Q_EMIT message(tr("Selection: evaluation PPL %1 (dense %2)").arg(o.evalDrop.ppl, 0, 'f', 6).arg(o.evalDense.ppl, 0, 'f', 6));
+            set(1, 0, QString::number(o.eval.base_ppl, 'f', 4));
+            set(1, 1, QString::number(o.eval.ppl, 'f', 4));
+            set(2, 0, "0");
+            set(2, 1, tr("%1 (p99 %2)").arg(o.eval.kld_mean, 0, 'g', 4).arg(o.eval.kld_p99, 0, 'g', 4));
+            set(3, 0, "100 %");
+            set(3, 1, tr("%1 %").arg(100 * o.eval.top1_agreement, 0, 'f', 2));
+            set(4, 0, QString::number(o.savings.parameters_before));
+            set(4, 1, tr("%1 (−%2 %)").arg(o.savings.parameters_after).arg(100 * o.savings.param_reduction, 0, 'f', 1));
+            set(5, 0, "1.00×");
+            set(5, 1, tr("%1× (−%2 % FLOPs)").arg(1.0 / (1.0 - o.savings.flop_reduction), 0, 'f', 2).arg(100 * o.savings.flop_reduction, 0, 'f', 1));
+            selectionEvalPpl_ = o.eval.ppl;
+            selectionKld_ = o.eval.kld_mean;
+            Q_EMIT message(tr("Selection: evaluation PPL %1 (dense %2), KLD from dense %3, top-1 agreement %4 %")
+                               .arg(o.eval.ppl, 0, 'f', 6)
+                               .arg(o.eval.base_ppl, 0, 'f', 6)
+                               .arg(o.eval.kld_mean, 0, 'g', 6)
+                               .arg(100 * o.eval.top1_agreement, 0, 'f', 2));
             Q_EMIT selectionEvaluated();
         },
         [this](const JobEnd& end) {

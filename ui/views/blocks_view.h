@@ -49,6 +49,7 @@ public:
     QTableWidget* selectionTable() const { return selection_; }
     QTableView* table() const { return table_; }
     double selectionEvalPpl() const { return selectionEvalPpl_; }
+    double selectionKld() const { return selectionKld_; } // mean KLD of the selection from the dense model
     bool showingCachedResult() const { return fromCache_; }
 
 public Q_SLOTS:
@@ -93,6 +94,7 @@ private:
     QTimer* drain_;
     std::optional<BlockScanResult> pending_;
     double selectionEvalPpl_ = 0;
+    double selectionKld_ = 0;
     bool fromCache_ = false;
     int scanJob_ = 0;
     int revision_ = 0; // results of an older model are dropped
