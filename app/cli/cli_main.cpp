@@ -42,7 +42,7 @@ const Command kCommands[] = {
     {"width", cli::cmdWidth, "width MODEL_DIR [--calib FILE] [--criterion taylor|activation|magnitude] --heads K --mlp M [--uniform] [--text FILE] [--out PLAN.json] [--json]"},
     {"speed", cli::cmdSpeed, "speed MODEL_DIR|PLAN.json [--drop 2,5] [--prompt-tokens 64] [--decode-tokens 32] [--repeats 3] [--threads N] [--json]"},
     {"generate", cli::cmdGenerate, "generate MODEL_DIR|PLAN.json --prompt S [--max-tokens N] [--temperature T --top-p P --seed S] [--drop 2,5] [--json]"},
-    {"compress", cli::cmdCompress, "compress --plan PLAN.json (--out DIR|FILE.gguf | --dry-run) [--format hf|gguf] [--type TYPE] [--text FILE] [--force]\n"
+    {"compress", cli::cmdCompress, "compress --plan PLAN.json (--out DIR|FILE.gguf | --dry-run) [--format hf|gguf] [--type TYPE] [--text FILE] [--task FILE.jsonl] [--force]\n"
                                    "         [--imatrix FILE.gguf] [--tensor-type REGEX=TYPE ...]   (GGUF types: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0\n"
                                    "          q2_k q3_k_s q3_k_m q3_k_l q4_k_s q4_k_m q5_k_s q5_k_m q6_k, as llama-quantize types each tensor)\n"
                                    "         [--heal-text FILE [--heal-steps N] [--heal-rank R] [--heal-alpha A] [--heal-lr LR]\n"

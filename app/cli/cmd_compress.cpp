@@ -1,4 +1,4 @@
-// tailor-cli compress --plan PLAN.json --out DIR|FILE.gguf [--format hf|gguf] [--type TYPE] [--text FILE] [--force]
+// tailor-cli compress --plan PLAN.json --out DIR|FILE.gguf [--format hf|gguf] [--type TYPE] [--text FILE] [--task FILE.jsonl] [--force]
 //                     [--imatrix FILE.gguf] [--tensor-type REGEX=TYPE ...]
 //                     [--heal-text FILE [--heal-steps N] [--heal-rank R] [--heal-alpha A] [--heal-lr LR]
 //                      [--heal-batch B] [--heal-accum K] [--kd-weight W] [--kd-temperature T]] [--json]
@@ -6,7 +6,8 @@
 // (f32, f16, bf16; --factored keeps low-rank layers as lora_A/lora_B pairs) or a GGUF file
 // typed as llama-quantize would for --type (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k_s/m/l
 // q4_k_s/m q5_k_s/m q6_k), with an importance matrix and per-tensor overrides (also "gguf" in the plan).
-// The --heal-* options add healing to the plan or override its settings. --dry-run only checks
+// --text gives each stage's PPL, KLD and top-1 agreement against the dense model, --task its
+// multiple-choice accuracy (core/mc_tasks.h). The --heal-* options add healing to the plan or override its settings. --dry-run only checks
 // the plan against its model.
 #include "cli_args.h"
 #include "cli_output.h"
@@ -34,7 +35,7 @@ int cmdCompress(const Argv& argv)
     const Args args(argv,
                     {"plan", "out", "format", "type", "text", "heal-text", "heal-steps", "heal-rank", "heal-alpha", "heal-lr",
                      "heal-batch", "heal-accum", "kd-weight", "kd-temperature", "heal-seed", "report", "prompt", "imatrix",
-                     "tensor-type"},
+                     "tensor-type", "task"},
                     {"json", "force", "factored", "dry-run"});
     const std::string planPath = args.require("plan");
     // every error about the plan, its model or their fit names the plan file
@@ -101,7 +102,7 @@ int cmdCompress(const Argv& argv)
         return 0;
     }
     const auto progress = progressPrinter(false);
-    const AppliedPlan applied = applyPlan(*session, plan, args.get("text"), progress);
+    const AppliedPlan applied = applyPlan(*session, plan, args.get("text"), progress, {}, args.get("task"));
     QJsonArray stages, warnings, curve;
     QJsonArray tensorTypes;
     if (format == "gguf") {
@@ -122,9 +123,7 @@ int cmdCompress(const Argv& argv)
         exportHf(*applied.model, applied.drop_blocks, outDir, eo, progress);
     }
     for (const auto& s : applied.stages)
-        stages.append(QJsonObject{{"stage", QString::fromStdString(s.stage)}, {"ppl", jsonNumber(s.ppl)}, {"kld_mean", jsonNumber(s.kld_mean)},
-                                  {"kld_p99", jsonNumber(s.kld_p99)}, {"top1_agreement", jsonNumber(s.top1_agreement)}, {"parameters", double(s.parameters)},
-                                  {"size_bytes", s.size_bytes}});
+        stages.append(stageReportJson(s));
     for (const auto& w : applied.warnings)
         warnings.append(QString::fromStdString(w));
     QJsonObject extra;
@@ -156,10 +155,10 @@ int cmdCompress(const Argv& argv)
         printJson(o);
         return 0;
     }
-    std::printf("%-8s %12s %10s %8s %14s %10s\n", "stage", "ppl", "kld", "top-1 %", "parameters", "size MB");
+    std::printf("%-8s %12s %10s %8s %14s %10s %9s\n", "stage", "ppl", "kld", "top-1 %", "parameters", "size MB", "task acc");
     for (const auto& s : applied.stages)
-        std::printf("%-8s %12.4f %10.5f %8.2f %14lld %10.2f\n", s.stage.c_str(), s.ppl, s.kld_mean, 100 * s.top1_agreement,
-                    (long long)s.parameters, s.size_bytes / 1e6);
+        std::printf("%-8s %12.4f %10.5f %8.2f %14lld %10.2f %9.3f\n", s.stage.c_str(), s.ppl, s.kld_mean, 100 * s.top1_agreement,
+                    (long long)s.parameters, s.size_bytes / 1e6, s.task_acc);
     if (!applied.heal_curve.empty())
         std::printf("healing: loss %.4f at step 1 -> %.4f at step %lld\n", applied.heal_curve.front().loss,
                     applied.heal_curve.back().loss, (long long)applied.heal_curve.back().step);

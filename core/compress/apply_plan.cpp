@@ -1,5 +1,7 @@
 #include "apply_plan.h"
 #include "core/fidelity.h"
+#include "core/mc_tasks.h"
+#include "core/result_json.h"
 #include "core/llama_forward.h"
 
 #include <limits>
@@ -18,8 +20,21 @@
 
 namespace tailor {
 
+QJsonObject stageReportJson(const StageReport& s)
+{
+    QJsonObject o{{"stage", QString::fromStdString(s.stage)}, {"ppl", jsonNumber(s.ppl)}, {"kld_mean", jsonNumber(s.kld_mean)},
+                  {"kld_p99", jsonNumber(s.kld_p99)}, {"top1_agreement", jsonNumber(s.top1_agreement)},
+                  {"parameters", double(s.parameters)}, {"size_bytes", s.size_bytes}};
+    if (std::isfinite(s.task_acc)) {
+        o["task_acc"] = s.task_acc;
+        o["task_acc_stderr"] = s.task_acc_stderr;
+        o["task_acc_norm"] = s.task_acc_norm;
+    }
+    return o;
+}
+
 AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, const std::string& evalText,
-                      const ProgressFn& progress, const std::function<void(const HealStep&)>& onHealStep)
+                      const ProgressFn& progress, const std::function<void(const HealStep&)>& onHealStep, const std::string& taskFile)
 {
     const Model& dense = session.model();
     plan.validate(dense);
@@ -30,6 +45,7 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
     TokenWindows calib;
     if (!plan.calib.empty())
         calib = session.calibration(plan.calib);
+    const std::vector<McItem> task = taskFile.empty() ? std::vector<McItem>{} : readTaskFile(taskFile);
     TokenWindows healWindows; // read before any work: a text too short fails at once
     if (plan.heal)
         healWindows = cutWindows(session.tokenizeFile(plan.heal->text), plan.heal->options.seq_len, 0,
@@ -63,6 +79,12 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
             r.top1_agreement = f.top1_agreement;
         } else
             r.kld_mean = r.kld_p99 = r.top1_agreement = std::numeric_limits<double>::quiet_NaN();
+        if (!task.empty()) {
+            McOptions mo;
+            mo.drop_blocks = out.drop_blocks;
+            const McResult t = evaluateTask(*out.model, session.tokenizer(), task, mo, taskFile);
+            r.task_acc = t.acc, r.task_acc_stderr = t.acc_stderr, r.task_acc_norm = t.acc_norm;
+        }
         out.stages.push_back(r);
         ++stage;
     };

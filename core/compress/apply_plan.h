@@ -9,7 +9,9 @@
 #include "core/heal/lora_heal.h"
 #include "core/progress.h"
 
+#include <QJsonObject>
 #include <functional>
+#include <limits>
 
 #include <memory>
 #include <string>
@@ -30,6 +32,10 @@ struct StageReport {
     // Stored size: 16 bits per parameter (BF16/F16 export), quantized layers at
     // their scheme's bits per weight (scales included).
     double size_bytes = 0;
+    // Multiple-choice task accuracy (core/mc_tasks.h; NaN without a task file).
+    // Last: stages are built by aggregate initialization of the fields above.
+    double task_acc = std::numeric_limits<double>::quiet_NaN(), task_acc_stderr = std::numeric_limits<double>::quiet_NaN();
+    double task_acc_norm = std::numeric_limits<double>::quiet_NaN();
 };
 
 struct AppliedPlan {
@@ -51,7 +57,12 @@ struct AppliedPlan {
     bool heal_cancelled = false;
 };
 
+// `taskFile` (JSON Lines, core/mc_tasks.h): every stage's multiple-choice accuracy too.
 AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, const std::string& evalText,
-                      const ProgressFn& progress = {}, const std::function<void(const HealStep&)>& onHealStep = {});
+                      const ProgressFn& progress = {}, const std::function<void(const HealStep&)>& onHealStep = {},
+                      const std::string& taskFile = {});
+
+// One stage as JSON (tailor-cli compress and the report write the same keys).
+QJsonObject stageReportJson(const StageReport& s);
 
 } // namespace tailor

@@ -99,9 +99,7 @@ QJsonObject CompressionReport::toJson() const
 {
     QJsonArray stagesJ, dropJ, biJ, errJ, curveJ, warnJ;
     for (const auto& s : stages)
-        stagesJ.append(QJsonObject{{"stage", QString::fromStdString(s.stage)}, {"ppl", jsonNumber(s.ppl)}, {"kld_mean", jsonNumber(s.kld_mean)},
-                                   {"kld_p99", jsonNumber(s.kld_p99)}, {"top1_agreement", jsonNumber(s.top1_agreement)}, {"parameters", double(s.parameters)},
-                                   {"size_bytes", s.size_bytes}});
+        stagesJ.append(stageReportJson(s));
     for (int b : drop_blocks)
         dropJ.append(b);
     for (double v : block_influence)
@@ -172,11 +170,17 @@ std::string CompressionReport::toMarkdown(const std::map<std::string, std::strin
     if (!heal_curve.empty())
         md << "- healing: " << heal_curve.size() << " LoRA steps" << (heal_cancelled ? " (cancelled)" : "") << ", loss "
            << fmt(heal_curve.front().loss, 4) << " → " << fmt(heal_curve.back().loss, 4) << "\n";
-    md << "\n## Before and after\n\n| stage | PPL | KLD from dense (mean / p99, nats) | top-1 agreement | parameters | size (16-bit, quantized layers at their bits) |\n"
-          "| --- | ---: | ---: | ---: | ---: | ---: |\n";
-    for (const auto& s : stages)
+    const bool tasks = !stages.empty() && std::isfinite(stages.front().task_acc);
+    md << "\n## Before and after\n\n| stage | PPL | KLD from dense (mean / p99, nats) | top-1 agreement |"
+       << (tasks ? " task acc (± s.e.) | acc_norm |" : "") << " parameters | size (16-bit, quantized layers at their bits) |\n"
+       << "| --- | ---: | ---: | ---: |" << (tasks ? " ---: | ---: |" : "") << " ---: | ---: |\n";
+    for (const auto& s : stages) {
         md << "| " << s.stage << " | " << fmt(s.ppl, 4) << " | " << fmt(s.kld_mean, 4) << " / " << fmt(s.kld_p99, 3) << " | "
-           << fmt(100 * s.top1_agreement, 2) << " % | " << s.parameters << " | " << fmt(s.size_bytes / 1e6, 2) << " MB |\n";
+           << fmt(100 * s.top1_agreement, 2) << " % | ";
+        if (tasks)
+            md << fmt(s.task_acc, 3) << " ± " << fmt(s.task_acc_stderr, 3) << " | " << fmt(s.task_acc_norm, 3) << " | ";
+        md << s.parameters << " | " << fmt(s.size_bytes / 1e6, 2) << " MB |\n";
+    }
     md << "\n| | dense | compressed |\n| --- | ---: | ---: |\n";
     md << "| parameters | " << parameters_dense << " | " << parameters_compressed << " |\n";
     md << "| size on disk | " << fmt(double(bytes_dense) / 1e6, 2) << " MB | "

@@ -499,6 +499,39 @@ private Q_SLOTS:
         QVERIFY2(QString(both.err).contains("give one of --target-bpw BITS and --target-size BYTES"), both.err.constData());
     }
 
+    // Each stage's task accuracy (#16): compress --task gives the dense stage
+    // the accuracy tailor-cli tasks gives the model, and the pruned stage its own.
+    void compressTaskPerStage()
+    {
+        QTemporaryDir dir;
+        QFile src(QString::fromStdString(testdata::resources().toStdString() + "/data/tinystories-next-sentence.jsonl"));
+        QVERIFY(src.open(QIODevice::ReadOnly));
+        QFile task(dir.filePath("task.jsonl"));
+        QVERIFY(task.open(QIODevice::WriteOnly));
+        for (int i = 0; i < 24; ++i)
+            task.write(src.readLine());
+        task.close();
+        QFile plan(dir.filePath("plan.json"));
+        QVERIFY(plan.open(QIODevice::WriteOnly));
+        plan.write(QJsonDocument(QJsonObject{{"model", s12()}, {"drop_blocks", QJsonArray{5, 6, 7}}}).toJson());
+        plan.close();
+        const Run c = cli({"compress", "--plan", plan.fileName(), "--out", dir.filePath("out"), "--task", task.fileName(), "--json"});
+        QVERIFY2(c.code == 0, c.err.constData());
+        const QJsonArray stages = c.json()["stages"].toArray();
+        QCOMPARE(stages.size(), 2);
+        const Run dense = cli({"tasks", s12(), "--task", task.fileName(), "--json"});
+        const Run pruned = cli({"tasks", s12(), "--drop", "5,6,7", "--task", task.fileName(), "--json"});
+        QVERIFY2(dense.code == 0 && pruned.code == 0, dense.err.constData());
+        QCOMPARE(stages[0].toObject()["task_acc"].toDouble(), dense.json()["acc"].toDouble());
+        QCOMPARE(stages[0].toObject()["task_acc_norm"].toDouble(), dense.json()["acc_norm"].toDouble());
+        QCOMPARE(stages[1].toObject()["task_acc"].toDouble(), pruned.json()["acc"].toDouble());
+        QCOMPARE(stages[1].toObject()["task_acc_stderr"].toDouble(), pruned.json()["acc_stderr"].toDouble());
+        const Run bad = cli({"compress", "--plan", plan.fileName(), "--out", dir.filePath("out2"), "--task", dir.filePath("none.jsonl")});
+        QCOMPARE(bad.code, 1);
+        QVERIFY2(QString(bad.err).contains("none.jsonl"), bad.err.constData());
+        QVERIFY(!QFileInfo::exists(dir.filePath("out2")));
+    }
+
     void errorsAreOneLine_data()
     {
         QTest::addColumn<QStringList>("args");

@@ -322,6 +322,15 @@ private slots:
         QVERIFY(v->prediction()->text().contains("Predicted"));
         v->healBox()->setChecked(true);
         v->healSteps()->setValue(20);
+        // each stage's multiple-choice accuracy on the first 16 items of the shipped task
+        QTemporaryDir taskDir;
+        {
+            QFile src(resourcesDir() + "/data/tinystories-next-sentence.jsonl"), dst(taskDir.filePath("task.jsonl"));
+            QVERIFY(src.open(QIODevice::ReadOnly) && dst.open(QIODevice::WriteOnly));
+            for (int i = 0; i < 16; ++i)
+                dst.write(src.readLine());
+        }
+        v->taskFile()->setText(taskDir.filePath("task.jsonl"));
         QSignalSpy finished(v, &CompressView::runFinished);
         QTest::mouseClick(v->runButton(), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 300000);
@@ -332,11 +341,16 @@ private slots:
         QCOMPARE(v->stagesTable()->item(0, 3)->text(), QString("100.00 %"));
         QVERIFY(v->applied()->stages[1].kld_mean > 0 && v->applied()->stages[1].top1_agreement < 1);
         QCOMPARE(v->stagesTable()->item(1, 2)->text(), QString::number(v->applied()->stages[1].kld_mean, 'f', 4));
+        const QJsonObject denseTask = cliJson({"tasks", demoModelDir(), "--task", taskDir.filePath("task.jsonl"), "--json"});
+        QCOMPARE(v->applied()->stages[0].task_acc, denseTask["acc"].toDouble());
+        for (int r = 0; r < 5; ++r)
+            QVERIFY2(v->stagesTable()->item(r, 4)->text().contains(" ± "), qPrintable(v->stagesTable()->item(r, 4)->text()));
+        v->taskFile()->clear();
         QCOMPARE(v->healPoints(), 20);
         QCOMPARE(v->healPlot()->curveCount(), 1);
         // the prediction before the run counted the parameters the run ends with
         QVERIFY2(v->prediction()->text().contains(QString("→ %1 parameters").arg(v->applied()->stages.back().parameters)),
-                 qPrintable(v->prediction()->text()));
+                 qPrintable(v->prediction()->text() + QString(" / applied %1").arg(v->applied()->stages.back().parameters)));
 
         QTemporaryDir tmp;
         const QString planFile = tmp.filePath("plan.json");

@@ -184,8 +184,13 @@ void CompressView::buildLayout()
     auto* runRow = new QHBoxLayout;
     runRow->addWidget(run_);
     runRow->addWidget(export_);
+    taskFile_ = new QLineEdit(this);
+    taskFile_->setPlaceholderText(tr("optional: a multiple-choice task (JSON Lines)"));
+    taskFile_->setToolTip(tr("Each stage's accuracy on the task, the lm-evaluation-harness way; the demo task is %1")
+                              .arg(resourcesDir() + "/data/tinystories-next-sentence.jsonl"));
     auto* evalForm = new QFormLayout;
     evalForm->addRow(tr("Evaluation text"), evalText_);
+    evalForm->addRow(tr("Task accuracy"), taskFile_);
 
     auto* left = new QWidget(this);
     auto* leftLayout = new QVBoxLayout(left);
@@ -197,8 +202,9 @@ void CompressView::buildLayout()
     left->setMinimumWidth(420);
     left->setMaximumWidth(560);
 
-    stages_ = new QTableWidget(0, 6, this);
-    stages_->setHorizontalHeaderLabels({tr("stage"), tr("PPL (evaluation text)"), tr("KLD from dense"), tr("top-1 agreement"), tr("parameters"), tr("size")});
+    stages_ = new QTableWidget(0, 7, this);
+    stages_->setHorizontalHeaderLabels({tr("stage"), tr("PPL (evaluation text)"), tr("KLD from dense"), tr("top-1 agreement"),
+                                        tr("task acc"), tr("parameters"), tr("size")});
     stages_->horizontalHeaderItem(2)->setToolTip(tr("Mean KL(P_dense ‖ P_stage) per predicted token, nats: how far the stage's predictions drift"));
     stages_->horizontalHeaderItem(3)->setToolTip(tr("Share of positions where the stage's most likely next token is the dense model's"));
     stages_->horizontalHeader()->setSectionResizeMode(QHeaderView::Stretch);
@@ -441,7 +447,7 @@ void CompressView::run()
         return;
     }
     auto session = session_;
-    const std::string evalText = evalText_->text().toStdString();
+    const std::string evalText = evalText_->text().toStdString(), task = taskFile_->text().trimmed().toStdString();
     const int rev = ++revision_;
     curve_.clear();
     healPlot_->clear();
@@ -451,12 +457,15 @@ void CompressView::run()
     summary_->setText(tr("Running the plan…"));
     runJob_ = runner_->submit<AppliedPlan>(
         tr("Compress: drop → low rank → heal → quantize"),
-        [this, session, p, evalText, rev](const ProgressFn& progress) {
+        [this, session, p, evalText, task, rev](const ProgressFn& progress) {
             // healing steps reach the curve while the job runs
-            return applyPlan(*session, p, evalText, progress, [this, rev](const HealStep& h) {
-                QMetaObject::invokeMethod(
-                    this, [this, rev, h] { if (rev == revision_) addHealStep(h); }, Qt::QueuedConnection);
-            });
+            return applyPlan(
+                *session, p, evalText, progress,
+                [this, rev](const HealStep& h) {
+                    QMetaObject::invokeMethod(
+                        this, [this, rev, h] { if (rev == revision_) addHealStep(h); }, Qt::QueuedConnection);
+                },
+                task);
         },
         this,
         [this, rev, p](const AppliedPlan& a) {
@@ -496,8 +505,11 @@ void CompressView::showStages()
         const bool measured = std::isfinite(st[i].kld_mean) && st[i].ppl > 0;
         stages_->setItem(int(i), 2, new QTableWidgetItem(measured ? QString::number(st[i].kld_mean, 'f', 4) : tr("–")));
         stages_->setItem(int(i), 3, new QTableWidgetItem(measured ? QString::number(100 * st[i].top1_agreement, 'f', 2) + " %" : tr("–")));
-        stages_->setItem(int(i), 4, new QTableWidgetItem(QString::number(st[i].parameters)));
-        stages_->setItem(int(i), 5, new QTableWidgetItem(QString::number(st[i].size_bytes / 1e6, 'f', 2) + " MB"));
+        stages_->setItem(int(i), 4, new QTableWidgetItem(std::isfinite(st[i].task_acc)
+                                                             ? QString("%1 ± %2").arg(st[i].task_acc, 0, 'f', 3).arg(st[i].task_acc_stderr, 0, 'f', 3)
+                                                             : tr("–")));
+        stages_->setItem(int(i), 5, new QTableWidgetItem(QString::number(st[i].parameters)));
+        stages_->setItem(int(i), 6, new QTableWidgetItem(QString::number(st[i].size_bytes / 1e6, 'f', 2) + " MB"));
     }
     QString text;
     if (st.size() >= 2)

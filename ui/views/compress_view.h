@@ -59,6 +59,7 @@ public:
     QSpinBox* healSteps() const { return healSteps_; }
     QDoubleSpinBox* kdWeight() const { return kd_; }
     QComboBox* quantBox() const { return quant_; }
+    QLineEdit* taskFile() const { return taskFile_; }
     QPushButton* runButton() const { return run_; }
     QPushButton* generateButton() const { return generate_; }
     QPushButton* exportButton() const { return export_; }
@@ -117,6 +118,7 @@ private:
     QDoubleSpinBox* kd_;
     QDoubleSpinBox* temperature_;
     QLineEdit* evalText_;
+    QLineEdit* taskFile_;
     QPushButton* fromViews_;
     QPushButton* loadPlan_;
     QPushButton* savePlan_;
