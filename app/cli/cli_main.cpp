@@ -22,7 +22,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"info", cli::cmdInfo, "info MODEL_DIR|FILE.gguf [--json]"},
-    {"eval", cli::cmdEval, "eval MODEL_DIR --text FILE [--seq-len L] [--max-windows N] [--threads T] [--drop 2,5] [--base BASE_DIR] [--json]"},
+    {"eval", cli::cmdEval, "eval MODEL_DIR|PLAN.json --text FILE [--seq-len L] [--max-windows N] [--threads T] [--drop 2,5] [--base BASE_DIR|PLAN.json] [--json]"},
     {"tokenize", cli::cmdTokenize, "tokenize MODEL_OR_TOKENIZER_DIR (--text FILE | --string S | --text-list FILE) [--json]"},
     {"blocks", cli::cmdBlocks, "blocks MODEL_DIR --calib FILE [--criterion ppl|taylor|bi|all] [--windows N] [--seq-len L]\n"
                                "         [--exclude 0,1,2,3,-2,-1] [--random-windows --seed S] [--only-blocks A-B] [--out FILE] [--json]"},

@@ -1,11 +1,15 @@
-// tailor-cli eval MODEL_DIR --text FILE [--seq-len L] [--max-windows N] [--threads T]
-//                           [--batch-tokens N] [--drop 2,5] [--base BASE_DIR] [--json]
+// tailor-cli eval MODEL_DIR|PLAN.json --text FILE [--seq-len L] [--max-windows N] [--threads T]
+//                           [--batch-tokens N] [--drop 2,5] [--base BASE_DIR|PLAN.json] [--json]
 // --base adds the drift from a base model on the same windows (core/fidelity.h):
-// kld_mean, kld_median, kld_p99, kld_max, top1_agreement, base_ppl.
+// kld_mean, kld_median, kld_p99, kld_max, top1_agreement, base_ppl. A plan (either
+// side) is applied first and its compressed model evaluated, so any pair compares:
+// the original against a plan, a plan against another, a reopened export against either.
 #include "cli_args.h"
 #include <QJsonArray>
 #include "cli_output.h"
 #include "commands.h"
+#include "core/compress/apply_plan.h"
+#include "core/compress/compression_plan.h"
 #include "core/error.h"
 #include "core/fidelity.h"
 #include "core/model_session.h"
@@ -13,6 +17,7 @@
 #include "core/token_windows.h"
 #include "core/result_json.h"
 
+#include <QFileInfo>
 #include <cstdio>
 #include <optional>
 
@@ -20,12 +25,41 @@ namespace tailor::cli {
 
 namespace {
 const std::set<std::string> kEvalOptions = {"text", "seq-len", "max-windows", "threads", "batch-tokens", "base"};
+
+
+// A model folder, or a plan file applied to its model.
+struct Target {
+    std::shared_ptr<ModelSession> session;
+    std::shared_ptr<Model> applied; // the plan's compressed model
+    std::vector<int> drop;
+    const Model& model() const { return applied ? *applied : session->model(); }
+};
+
+Target openTarget(const std::string& path, const std::vector<int>& drop)
+{
+    Target t;
+    if (!QFileInfo(QString::fromStdString(path)).isFile()) {
+        t.session = ModelSession::open(path);
+        t.drop = drop;
+        return t;
+    }
+    if (!drop.empty())
+        throw UsageError("--drop with a plan: the plan says which blocks to drop");
+    const CompressionPlan plan = CompressionPlan::fromFile(path);
+    t.session = ModelSession::open(plan.model);
+    const AppliedPlan a = applyPlan(*t.session, plan, "", progressPrinter(false));
+    t.applied = a.model;
+    t.drop = a.drop_blocks;
+    return t;
 }
+} // namespace
 
 // Shared by `eval` and `drop`: the evaluation of a model without `drop` blocks.
-int runEval(const Args& args, const std::vector<int>& drop)
+int runEval(const Args& args, const std::vector<int>& dropIn)
 {
-    const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
+    const Target target = openTarget(args.positional(0, "MODEL_DIR|PLAN.json"), dropIn);
+    const auto& session = target.session;
+    const std::vector<int>& drop = target.drop;
     const std::string text = args.require("text");
     const auto ids = session->tokenizeFile(text);
     EvalOptions opt;
@@ -35,17 +69,18 @@ int runEval(const Args& args, const std::vector<int>& drop)
     opt.threads = int(args.getInt("threads", 0));
     opt.batch_tokens = args.getInt("batch-tokens", opt.batch_tokens);
     opt.drop_blocks = drop;
-    const EvalResult r = evaluatePerplexity(session->model(), ids, opt, progressPrinter(false));
+    const EvalResult r = evaluatePerplexity(target.model(), ids, opt, progressPrinter(false));
     std::optional<FidelityResult> fid;
     if (args.has("base")) {
-        const auto base = ModelSession::open(args.get("base"));
-        if (base->tokenizeFile(text) != ids)
+        const Target base = openTarget(args.get("base"), {});
+        if (base.session->tokenizeFile(text) != ids)
             throw Error(args.get("base") + ": its tokenizer encodes " + text +
                         " differently from the model's: KL divergence needs the same token space");
         FidelityOptions fo;
         fo.model_drop = drop;
+        fo.base_drop = base.drop;
         fo.batch_tokens = opt.batch_tokens;
-        fid = compareToBase(base->model(), session->model(), cutWindows(ids, opt.seq_len, opt.max_windows, text), fo,
+        fid = compareToBase(base.model(), target.model(), cutWindows(ids, opt.seq_len, opt.max_windows, text), fo,
                             progressPrinter(false));
     }
     if (args.flag("json")) {

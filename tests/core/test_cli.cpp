@@ -532,6 +532,34 @@ private Q_SLOTS:
         QVERIFY(!QFileInfo::exists(dir.filePath("out2")));
     }
 
+    // eval takes a plan on either side (#16): the drift of a plan's model from
+    // the original is the one compress reports for its last stage.
+    void evalPlanAgainstBase()
+    {
+        QTemporaryDir dir;
+        QFile plan(dir.filePath("plan.json"));
+        QVERIFY(plan.open(QIODevice::WriteOnly));
+        plan.write(QJsonDocument(QJsonObject{{"model", s12()}, {"drop_blocks", QJsonArray{6}},
+                                             {"quant", QJsonObject{{"scheme", "q4_0"}}}}).toJson());
+        plan.close();
+        const Run e = cli({"eval", plan.fileName(), "--base", s12(), "--text", validText(), "--json"});
+        QVERIFY2(e.code == 0, e.err.constData());
+        const Run c = cli({"compress", "--plan", plan.fileName(), "--out", dir.filePath("out"), "--text", validText(), "--json"});
+        QVERIFY2(c.code == 0, c.err.constData());
+        const QJsonObject last = c.json()["stages"].toArray().last().toObject();
+        QCOMPARE(last["stage"].toString(), QString("quant"));
+        QVERIFY(testdata::relErr(e.json()["kld_mean"].toDouble(), last["kld_mean"].toDouble()) < testdata::kSameComputation);
+        QVERIFY(testdata::relErr(e.json()["ppl"].toDouble(), last["ppl"].toDouble()) < testdata::kSameComputation);
+        QCOMPARE(e.json()["top1_agreement"].toDouble(), last["top1_agreement"].toDouble());
+        // the plan as the base and its export as the model: no drift beyond the export's BF16 rounding
+        const Run back = cli({"eval", dir.filePath("out"), "--base", plan.fileName(), "--text", validText(), "--max-windows", "8", "--json"});
+        QVERIFY2(back.code == 0, back.err.constData());
+        QVERIFY2(back.json()["kld_mean"].toDouble() < 1e-3, back.out.constData());
+        const Run twice = cli({"eval", plan.fileName(), "--drop", "3", "--text", validText()});
+        QCOMPARE(twice.code, 2);
+        QVERIFY2(QString(twice.err).contains("--drop with a plan"), twice.err.constData());
+    }
+
     void errorsAreOneLine_data()
     {
         QTest::addColumn<QStringList>("args");
