@@ -21,6 +21,8 @@
 #include <QSlider>
 
 #include "core/compress/compression_plan.h"
+#include "core/fidelity.h"
+#include "core/quant/budget_search.h"
 #include "core/model_session.h"
 #include "core/perplexity.h"
 #include "test_data.h"
@@ -184,6 +186,21 @@ private slots:
         QCOMPARE(QString::fromStdString(q->scheme().name()), QString("q5_1"));
         QVERIFY(!q->bitsSpin()->isEnabled());
         saveShot(w_.get(), "quantization-view-q5_1.png");
+
+        // #16: the heat map's KLD metric: each layer quantized alone, measured in the background;
+        // one cell against the plain path (the whole model with that layer quantized, compareToBase)
+        QSignalSpy kld(q, &QuantView::kldReady);
+        q->heatmapMetric()->setCurrentIndex(3);
+        QTRY_VERIFY_WITH_TIMEOUT(kld.count() == 1, 120000);
+        QVERIFY(q->heatmapPlot()->placeholder().isEmpty());
+        const auto session = w_->session();
+        const std::string down11 = "model.layers.11.mlp.down_proj.weight";
+        const auto one = quantizedByScheme(session->model(), std::map<std::string, std::string>{{down11, "q5_1"}}, nullptr);
+        const FidelityResult f = compareToBase(session->model(), *one, session->calibration(demoCalibText().toStdString()), {});
+        QVERIFY2(testdata::relErr(q->kldAlone(down11), f.kld_mean) < testdata::kSameComputation,
+                 qPrintable(QString("%1 vs %2").arg(q->kldAlone(down11)).arg(f.kld_mean)));
+        saveShot(w_.get(), "quantization-view-kld.png");
+        q->heatmapMetric()->setCurrentIndex(0);
         w_->tabs()->setCurrentIndex(0);
     }
 

@@ -6,6 +6,7 @@
 
 #include "core/arch_table.h"
 #include "core/model_session.h"
+#include "core/quant/budget_search.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -78,7 +79,10 @@ void QuantView::buildLayout()
     method_->setToolTip(tr("GPTQ compensates each column's rounding error on the calibration activations"));
     calib_ = new QLineEdit(demoCalibText(), this);
     metric_ = new QComboBox(this);
-    metric_->addItems({"output error ‖WX−ŴX‖/‖WX‖", "−SQNR (dB)", "weight MSE"});
+    metric_->addItems({"output error ‖WX−ŴX‖/‖WX‖", "−SQNR (dB)", "weight MSE", "log10 KLD, quantized alone"});
+    metric_->setItemData(3, tr("Each layer quantized alone with this scheme, the KL divergence of the next-token "
+                               "distribution from the original's on the calibration text (measured in the background)"),
+                         Qt::ToolTipRole);
     logCounts_ = new QCheckBox(tr("log counts"), this);
     logCounts_->setChecked(true);
     form->addRow(tr("Format"), format_);
@@ -189,6 +193,8 @@ void QuantView::setSession(std::shared_ptr<ModelSession> s)
     selected_.clear();
     model_->removeRows(0, model_->rowCount());
     budget_->setSession(session_);
+    kldScheme_.clear();
+    kldAlone_.clear();
     if (session_)
         recompute();
 }
@@ -300,15 +306,77 @@ void QuantView::fillTable()
     }
 }
 
+void QuantView::measureKldAlone()
+{
+    QuantScheme s;
+    try {
+        s = scheme();
+    } catch (const std::exception&) {
+        return;
+    }
+    if (s.format == QuantFormat::Linear && method_->currentIndex() != 0)
+        status_->setText(tr("KLD per layer: round to nearest (GPTQ is not probed layer by layer)"));
+    auto session = session_;
+    const std::string calibPath = calib_->text().toStdString();
+    const QString name = QString::fromStdString(s.name());
+    const int rev = revision_;
+    kldScheme_ = name;
+    kldAlone_.clear();
+    heatmap_->setPlaceholder(tr("measuring each layer's KLD with %1…").arg(name));
+    runner_->submit<std::vector<TensorSensitivity>>(
+        tr("KLD per layer, %1 alone").arg(name),
+        [session, calibPath, s](const ProgressFn& p) {
+            BudgetOptions o;
+            o.schemes = {s.name()};
+            o.probe = BudgetOptions::Probe::Every;
+            return measureSensitivity(session->model(), session->calibration(calibPath), o, p);
+        },
+        this,
+        [this, rev, name](const std::vector<TensorSensitivity>& t) {
+            if (rev != revision_ || name != kldScheme_)
+                return;
+            for (const auto& x : t)
+                if (!x.schemes.empty())
+                    kldAlone_[x.name] = x.schemes[0].kld;
+            heatmap_->setPlaceholder({});
+            fillHeatmap();
+            Q_EMIT kldReady();
+        },
+        [this, name](const JobEnd& e) {
+            if (e.failed() || e.cancelled()) {
+                if (name == kldScheme_)
+                    kldScheme_.clear();
+                heatmap_->setPlaceholder(e.failed() ? tr("KLD per layer failed: %1").arg(e.message) : QString());
+            }
+        },
+        JobOptions{JobLane::Long, QStringLiteral("quant-kld-alone")});
+}
+
 void QuantView::fillHeatmap()
 {
     if (!session_ || report_.layers.empty())
         return;
     const int blocks = int(session_->summary().n_layer);
     std::vector<std::vector<double>> v(std::size_t(blocks), std::vector<double>(7, std::nan("")));
+    const bool kld = metric_->currentIndex() == 3;
+    QString current;
+    try {
+        current = QString::fromStdString(scheme().name());
+    } catch (const std::exception&) {
+    }
+    if (kld && kldScheme_ != current) { // measured once per scheme, when asked for
+        measureKldAlone();
+        return;
+    }
     for (const auto& l : report_.layers) {
         const int k = int(kKinds.indexOf(QString::fromStdString(l.kind)));
-        if (k >= 0 && l.block >= 0 && l.block < blocks)
+        if (k < 0 || l.block < 0 || l.block >= blocks)
+            continue;
+        if (kld) {
+            const auto it = kldAlone_.find(l.name);
+            if (it != kldAlone_.end())
+                v[std::size_t(l.block)][std::size_t(k)] = std::log10(std::max(it->second, 1e-12));
+        } else
             v[std::size_t(l.block)][std::size_t(k)] = metricOf(l, metric_->currentIndex());
     }
     QStringList rows;

@@ -9,6 +9,8 @@
 #include "core/quant/weight_histogram.h"
 
 #include <QWidget>
+#include <limits>
+#include <map>
 #include <memory>
 
 class QCheckBox;
@@ -43,6 +45,14 @@ public:
     QSpinBox* bitsSpin() const { return bits_; }
     QComboBox* formatBox() const { return format_; }
     QComboBox* methodBox() const { return method_; }
+    QComboBox* heatmapMetric() const { return metric_; }
+    PlotView* heatmapPlot() const { return heatmap_; }
+    // KLD with the layer alone quantized (NaN until measured).
+    double kldAlone(const std::string& layer) const
+    {
+        const auto it = kldAlone_.find(layer);
+        return it == kldAlone_.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
+    }
     QString method() const; // "rtn" or "gptq"
     QTableView* table() const { return table_; }
     PlotView* histogramPlot() const { return histogram_; }
@@ -55,6 +65,7 @@ public:
 Q_SIGNALS:
     void reportReady();
     void histogramReady();
+    void kldReady(); // the per-layer KLD heat map is filled
     void message(const QString& line);
 
 public Q_SLOTS:
@@ -69,6 +80,7 @@ private:
     void fillTable();
     void fillHeatmap();
     void loadHistogram();
+    void measureKldAlone();
 
     JobRunner* runner_;
     std::shared_ptr<ModelSession> session_;
@@ -95,6 +107,8 @@ private:
     QuantReport report_;
     WeightHistogram hist_;
     QString selected_;
+    QString kldScheme_;                      // the scheme kldAlone_ is for (or being measured for)
+    std::map<std::string, double> kldAlone_; // per layer, KLD when quantized alone
     int revision_ = 0;
 };
 
