@@ -590,6 +590,15 @@ private slots:
         QCOMPARE(int(plan.quant->rules.size()), 84);
         for (const auto& [name, scheme] : r.chosen.scheme)
             QCOMPARE(plan.quant->schemeFor(name), scheme);
+        // saved as a mixed-precision plan and loaded back
+        QTemporaryDir tmp;
+        plan.save(tmp.filePath("mixed.json").toStdString());
+        const CompressionPlan back = CompressionPlan::fromFile(tmp.filePath("mixed.json").toStdString());
+        QCOMPARE(int(back.quant->rules.size()), 84);
+        c->setPlan(back);
+        QCOMPARE(c->quantBox()->currentText(), QString("mixed: 84 rules from the plan"));
+        QCOMPARE(int(c->plan().quant->rules.size()), 84);
+        QVERIFY2(c->prediction()->text().contains("Predicted"), qPrintable(c->prediction()->text()));
         // a uniform point gives one scheme
         const QPoint q40 = b->paretoPlot()->pointCenter(1, 0);
         QTest::mouseClick(b->paretoPlot()->canvas(), Qt::LeftButton, {}, q40);
