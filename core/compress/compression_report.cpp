@@ -77,6 +77,7 @@ CompressionReport buildReport(const ModelSession& session, const CompressionPlan
     r.heal_curve = applied.heal_curve;
     r.heal_cancelled = applied.heal_cancelled;
     r.warnings = applied.warnings;
+    r.depth_width = opt.depth_width;
     r.prompt = opt.prompt;
     const Model& dense = session.model();
     if (!opt.calib_text.empty()) {
@@ -145,7 +146,8 @@ QJsonObject CompressionReport::toJson() const
                        {"prompt", QString::fromStdString(prompt)},
                        {"dense", speed(dense)},
                        {"compressed", speed(compressed)},
-                       {"warnings", warnJ}};
+                       {"warnings", warnJ},
+                       {"depth_vs_width", depth_width ? depth_width->toJson() : QJsonValue()}};
 }
 
 std::string CompressionReport::toMarkdown(const std::map<std::string, std::string>& charts) const
@@ -208,6 +210,9 @@ std::string CompressionReport::toMarkdown(const std::map<std::string, std::strin
         md << "\n## Healing loss\n";
         chart("heal", "healing loss per step");
     }
+    if (depth_width)
+        md << "\n## Depth against width at " << fmt(100 * depth_width->budget, 0) << " % of the block parameters\n\n"
+           << depth_width->toMarkdown();
     md << "\n## Greedy continuation of \"" << prompt << "\"\n\n**dense:** " << dense.text << "\n\n**compressed:** " << compressed.text << "\n";
     if (!warnings.empty()) {
         md << "\n## Warnings\n\n";

@@ -8,9 +8,11 @@
 // views' plotting code).
 #include "core/decode/decode_speed.h"
 #include "apply_plan.h"
+#include "depth_vs_width.h"
 
 #include <QJsonObject>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,7 @@ struct CompressionReport {
     bool heal_cancelled = false;
     std::string prompt;
     GenerationSample dense, compressed;
+    std::optional<DepthWidthComparison> depth_width; // when the user ran the comparison
     std::vector<std::string> warnings;
 
     QJsonObject toJson() const;
@@ -51,6 +54,7 @@ struct ReportOptions {
     std::string calib_text; // for block influence; none = not computed
     std::string prompt = "Once upon a time";
     int max_positions = 64;
+    std::optional<DepthWidthComparison> depth_width; // included as it is
 };
 
 CompressionReport buildReport(const ModelSession& session, const CompressionPlan& plan, const AppliedPlan& applied,

@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include "core/compress/width_prune.h"
+#include "core/compress/depth_vs_width.h"
 #include "core/decode/decoder.h"
 #include "core/error.h"
 #include "core/export/hf_export.h"
@@ -219,6 +220,54 @@ private Q_SLOTS:
                  QString("block 5 removes other counts than block 0: only uniform widths can be exported"));
         QCOMPARE(QString::fromStdString(testdata::errorOf([&] { widthCriterionFromName("fisher"); })),
                  QString("unknown width criterion 'fisher' (taylor, activation or magnitude)"));
+    }
+
+    // Depth against width at one budget (#18): the counts for 25 % of the
+    // block parameters, both arms built and judged, out-of-range budgets refused.
+    void depthAgainstWidth()
+    {
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const WidthCounts wc = widthCountsForBudget(s->model().config(), 0.25);
+        QCOMPARE(wc.heads, qint64(2));  // one of the two KV groups
+        QCOMPARE(wc.channels, qint64(56)); // 56 x 384 + 24,576 = 46,080 = 25 % of 184,320
+        QTemporaryDir dir;
+        QFile src(QString::fromStdString(testdata::validText())), text(dir.filePath("eval.txt"));
+        QVERIFY(src.open(QIODevice::ReadOnly) && text.open(QIODevice::WriteOnly));
+        for (int i = 0; i < 12; ++i)
+            text.write(src.readLine());
+        text.close();
+        DepthWidthOptions o;
+        o.calib = testdata::calibText();
+        o.eval_text = text.fileName().toStdString();
+        o.unit_criterion = "activation";
+        o.speed.prompt_tokens = 16;
+        o.speed.decode_tokens = 8;
+        o.speed.repeats = 1;
+        const DepthWidthComparison c = compareDepthWidth(*s, o);
+        QCOMPARE(int(c.arms.size()), 3);
+        const auto& depth = c.arms[1];
+        const auto& width = c.arms[2];
+        QCOMPARE(int(depth.plan.drop_blocks.size()), 3);
+        // the same budget up to the dropped blocks' norms (2 x 128 each), which width pruning keeps
+        QCOMPARE(width.result.parameters - depth.result.parameters, qint64(3 * 256));
+        QVERIFY2(std::abs(width.block_share_removed - 0.25) < 0.001, qPrintable(QString::number(width.block_share_removed)));
+        // each arm's PPL is its plan's, evaluated on its own
+        EvalOptions eo;
+        eo.seq_len = 256;
+        eo.drop_blocks = depth.plan.drop_blocks;
+        const double pplDepth = evaluatePerplexity(s->model(), s->tokenizeFile(o.eval_text), eo).ppl;
+        QVERIFY(testdata::relErr(depth.result.ppl, pplDepth) < testdata::kSameComputation);
+        const auto pruned = applyWidthPlan(s->model(), *width.plan.width);
+        const double pplWidth = evaluatePerplexity(*pruned, s->tokenizeFile(o.eval_text), EvalOptions{}).ppl;
+        QVERIFY(testdata::relErr(width.result.ppl, pplWidth) < testdata::kSameComputation);
+        QVERIFY(c.toMarkdown().find("| depth | 3 blocks") != std::string::npos);
+        QCOMPARE(c.toJson()["arms"].toArray().size(), 3);
+        o.budget = 0.01;
+        QString e = QString::fromStdString(testdata::errorOf([&] { compareDepthWidth(*s, o); }));
+        QVERIFY2(e.contains("drops 0 of 12 blocks"), qPrintable(e));
+        o.budget = 1.5;
+        e = QString::fromStdString(testdata::errorOf([&] { compareDepthWidth(*s, o); }));
+        QVERIFY2(e.contains("between 0 and 1"), qPrintable(e));
     }
 };
 

@@ -13,6 +13,7 @@
 #include "ui/views/quant_view.h"
 #include "ui/views/budget_panel.h"
 #include "ui/views/compress_view.h"
+#include "ui/views/depth_width_panel.h"
 #include "ui/views/lowrank_view.h"
 #include "ui/views/width_view.h"
 #include <QCheckBox>
@@ -541,6 +542,64 @@ private slots:
         QVERIFY(v->generateButton()->isEnabled());
         promptEdit->setText("Once upon a time");
         saveShot(w_.get(), "compress-view-failed-export.png");
+        w_->tabs()->setCurrentIndex(0);
+    }
+
+    // #18: the Compress view's Depth vs width page builds both arms at 25 % of
+    // the block parameters (3 of 12 blocks; 1 of 2 KV groups and 56 of 352
+    // channels per block), shows them beside the dense model, and the next
+    // export's report carries the comparison.
+    void depthVsWidth()
+    {
+        QTRY_VERIFY_WITH_TIMEOUT(!w_->jobs()->busy(), 120000);
+        CompressView* v = w_->compressView();
+        w_->tabs()->setCurrentWidget(v);
+        DepthWidthPanel* d = v->depthWidthPanel();
+        v->pages()->setCurrentWidget(d);
+        QVERIFY(d->speedPlot()->placeholder() == "not computed");
+        d->budgetSpin()->setValue(25);
+        d->blockCriterion()->setCurrentText("bi");
+        d->unitCriterion()->setCurrentText("magnitude");
+        d->healBoth()->setChecked(false); // healing is the Compress view's own test; here the arms
+        QTemporaryDir evalDir; // judged on the first 12 paragraphs of the evaluation text, to keep the test short
+        {
+            QFile src(demoEvalText()), dst(evalDir.filePath("eval.txt"));
+            QVERIFY(src.open(QIODevice::ReadOnly) && dst.open(QIODevice::WriteOnly));
+            for (int i = 0; i < 12; ++i)
+                dst.write(src.readLine());
+        }
+        v->evalTextEdit()->setText(evalDir.filePath("eval.txt"));
+        QSignalSpy compared(d, &DepthWidthPanel::compared);
+        QTest::mouseClick(d->compareButton(), Qt::LeftButton);
+        QVERIFY(!d->compareButton()->isEnabled());
+        QTRY_VERIFY_WITH_TIMEOUT(compared.count() == 1, 600000);
+        QTRY_VERIFY(d->compareButton()->isEnabled());
+        const DepthWidthComparison& c = *d->comparison();
+        QCOMPARE(int(c.arms.size()), 3);
+        // the same budget, up to the dropped blocks' norms (width pruning keeps every norm)
+        QCOMPARE(c.arms[2].result.parameters - c.arms[1].result.parameters, qint64(3 * 2 * 128));
+        QCOMPARE(c.arms[1].block_share_removed, 0.25);
+        QVERIFY(c.arms[1].result.kld_mean > 0 && c.arms[2].result.kld_mean > 0);
+        for (const auto& a : c.arms)
+            QVERIFY(a.speed.decode.median > 0);
+        QVERIFY(d->table()->item(0, 1)->text().startsWith("3 blocks"));
+        QVERIFY2(d->table()->item(0, 2)->text().contains("56 MLP channels"), qPrintable(d->table()->item(0, 2)->text()));
+        QCOMPARE(d->table()->item(3, 1)->text(), QString::number(c.arms[1].result.kld_mean, 'f', 4));
+        QCOMPARE(d->speedPlot()->barCount(), 3);
+        QVERIFY2(d->summary()->text().contains("decodes"), qPrintable(d->summary()->text()));
+        saveShot(w_.get(), "depth-vs-width.png");
+        // the export's report includes it
+        QTemporaryDir tmp;
+        QSignalSpy exported(v, &CompressView::exported);
+        v->exportTo(tmp.filePath("hf"), "hf", "F32", false);
+        QTRY_VERIFY_WITH_TIMEOUT(exported.count() == 1, 120000);
+        QFile md(tmp.filePath("hf") + ".report/report.md");
+        QVERIFY(md.open(QIODevice::ReadOnly));
+        const QString text = QString::fromUtf8(md.readAll());
+        QVERIFY2(text.contains("## Depth against width at 25 % of the block parameters"), qPrintable(text.left(400)));
+        QVERIFY(text.contains("| width |"));
+        v->evalTextEdit()->setText(demoEvalText());
+        v->pages()->setCurrentIndex(0);
         w_->tabs()->setCurrentIndex(0);
     }
 

@@ -1,6 +1,7 @@
 #include "compress_view.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
+#include "depth_width_panel.h"
 #include "ui/report/report_writer.h"
 #include "ui/resource_paths.h"
 #include "ui/views/blocks_view.h"
@@ -40,6 +41,7 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QTableWidget>
 #include <QVBoxLayout>
 
@@ -247,9 +249,26 @@ void CompressView::buildLayout()
     rightLayout->addLayout(promptRow);
     rightLayout->addLayout(sideBySide);
 
+    // the plan's own run, or the depth-against-width experiment at one budget
+    pages_ = new QTabWidget(this);
+    pages_->addTab(right, tr("This plan"));
+    depthWidth_ = new DepthWidthPanel(
+        runner_,
+        [this] {
+            const CompressionPlan p = plan(); // its calibration text and healing; throws with the problem
+            DepthWidthOptions o;
+            o.calib = p.calib.empty() ? demoCalibText().toStdString() : p.calib;
+            o.eval_text = evalText_->text().trimmed().toStdString();
+            o.task = taskFile_->text().trimmed().toStdString();
+            o.heal = p.heal;
+            return o;
+        },
+        this);
+    pages_->addTab(depthWidth_, tr("Depth vs width"));
+    connect(depthWidth_, &DepthWidthPanel::message, this, &CompressView::message);
     auto* split = new QSplitter(this);
     split->addWidget(left);
-    split->addWidget(right);
+    split->addWidget(pages_);
     split->setStretchFactor(1, 1);
     auto* root = new QVBoxLayout(this);
     root->setContentsMargins(0, 0, 0, 0);
@@ -295,6 +314,7 @@ void CompressView::setSession(std::shared_ptr<ModelSession> s)
     export_->setEnabled(false);
     generate_->setEnabled(false);
     ranksLabel_->setText(tr("none"));
+    depthWidth_->setSession(session_);
     updatePrediction();
 }
 
@@ -609,10 +629,11 @@ void CompressView::exportTo(const QString& path, const QString& format, const QS
     const std::string out = path.toStdString(), fmt = format.toStdString();
     const std::string ty = type == kAsStored ? std::string() : type.toUpper().toStdString();
     const std::string evalText = evalText_->text().toStdString(), im = imatrixFile.toStdString();
+    const std::optional<DepthWidthComparison> comparison = depthWidth_->comparison();
     export_->setEnabled(false);
     runner_->submit<CompressionReport>(
         tr("Export %1").arg(path),
-        [session, applied, p, out, fmt, ty, force, evalText, im](const ProgressFn& progress) {
+        [session, applied, p, out, fmt, ty, force, evalText, im, comparison](const ProgressFn& progress) {
             if (fmt == "gguf") {
                 GgufExportOptions o;
                 o.type = ty;
@@ -631,6 +652,7 @@ void CompressView::exportTo(const QString& path, const QString& format, const QS
             }
             ReportOptions ro;
             ro.calib_text = p.calib.empty() ? evalText : p.calib;
+            ro.depth_width = comparison;
             CompressionReport r = buildReport(*session, p, *applied, ro);
             r.output = out;
             r.format = fmt;

@@ -20,6 +20,7 @@ class QLineEdit;
 class QPlainTextEdit;
 class QPushButton;
 class QSpinBox;
+class QTabWidget;
 class QTableWidget;
 
 namespace tailor {
@@ -29,6 +30,7 @@ class ModelSession;
 namespace tailor::ui {
 
 class BlocksView;
+class DepthWidthPanel;
 class JobRunner;
 struct JobEnd;
 class LowRankView;
@@ -60,6 +62,9 @@ public:
     QDoubleSpinBox* kdWeight() const { return kd_; }
     QComboBox* quantBox() const { return quant_; }
     QLineEdit* taskFile() const { return taskFile_; }
+    QLineEdit* evalTextEdit() const { return evalText_; }
+    DepthWidthPanel* depthWidthPanel() const { return depthWidth_; }
+    QTabWidget* pages() const { return pages_; }
     QPushButton* runButton() const { return run_; }
     QPushButton* generateButton() const { return generate_; }
     QPushButton* exportButton() const { return export_; }
@@ -119,6 +124,8 @@ private:
     QDoubleSpinBox* temperature_;
     QLineEdit* evalText_;
     QLineEdit* taskFile_;
+    QTabWidget* pages_;
+    DepthWidthPanel* depthWidth_;
     QPushButton* fromViews_;
     QPushButton* loadPlan_;
     QPushButton* savePlan_;

@@ -1,0 +1,158 @@
+#include "depth_vs_width.h"
+#include "width_prune.h"
+#include "core/block_importance.h"
+#include "core/error.h"
+#include "core/model.h"
+#include "core/model_session.h"
+#include "core/result_json.h"
+
+#include <QJsonArray>
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+namespace tailor {
+
+WidthCounts widthCountsForBudget(const ModelConfig& c, double budget)
+{
+    const int64_t perGroup = c.n_head / std::max<int64_t>(1, c.n_head_kv);
+    // q rows and o columns of the group's heads, its k and v rows
+    const double groupParams = double((2 * perGroup + 2) * c.head_dim * c.hidden_size);
+    const double target = budget * double(c.blockParameters());
+    const int64_t groups = std::clamp<int64_t>(std::llround(budget * double(c.n_head_kv)), 0, c.n_head_kv - 1);
+    const double rest = std::max(0.0, target - double(groups) * groupParams);
+    WidthCounts w;
+    w.heads = groups * perGroup;
+    w.channels = std::clamp<int64_t>(std::llround(rest / double(3 * c.hidden_size)), 0, c.intermediate_size - 1);
+    return w;
+}
+
+namespace {
+std::string joined(const std::vector<int>& v)
+{
+    std::string s;
+    for (int b : v)
+        s += (s.empty() ? "" : ", ") + std::to_string(b);
+    return s;
+}
+
+std::string fmt(double v, int prec)
+{
+    if (!std::isfinite(v))
+        return "–";
+    std::ostringstream o;
+    o.setf(std::ios::fixed);
+    o.precision(prec);
+    o << v;
+    return o.str();
+}
+} // namespace
+
+DepthWidthComparison compareDepthWidth(const ModelSession& session, const DepthWidthOptions& opt, const ProgressFn& progress)
+{
+    if (!(opt.budget > 0 && opt.budget < 1))
+        throw Error("the budget must be a share of the block parameters between 0 and 1, not " + fmt(opt.budget, 3));
+    if (opt.calib.empty())
+        throw Error("depth against width needs calibration text (block and unit scores)");
+    const Model& model = session.model();
+    const ModelConfig& c = model.config();
+    const int N = model.nBlocks();
+    const int k = int(std::llround(opt.budget * N));
+    if (k < 1 || k >= N)
+        throw Error("a budget of " + fmt(100 * opt.budget, 1) + " % drops " + std::to_string(k) + " of " + std::to_string(N) +
+                    " blocks: choose a budget that removes between one block and all but one");
+    const WidthCounts wc = widthCountsForBudget(c, opt.budget);
+    // shares of the run: scores 15 %, each arm 35 %, speeds 15 %
+    double base = 0, span = 0;
+    auto part = [&](double from, double width) {
+        base = from, span = width;
+        return [&progress, &base, &span](const Progress& p) { return !progress || progress({base + span * p.fraction, p.stage}); };
+    };
+    const TokenWindows calib = session.calibration(opt.calib);
+
+    BlockScanOptions so;
+    const Criterion crit = criterionFromName(opt.block_criterion);
+    so.ppl = crit == Criterion::Ppl, so.taylor = crit == Criterion::Taylor, so.bi = crit == Criterion::Bi;
+    so.excluded = taylorPlusExcluded(N);
+    const BlockScanResult scan = scanBlocks(model, calib, so, part(0, 0.08));
+    const std::vector<int> drop = suggestOneShot(scan, crit, k);
+    const WidthScores scores = scoreWidth(model, calib, widthCriterionFromName(opt.unit_criterion), part(0.08, 0.07));
+    const WidthPlan width = uniformWidthPlan(model, scores, wc.heads, wc.channels);
+
+    DepthWidthComparison out;
+    out.budget = opt.budget;
+    out.warnings = scan.warnings;
+    CompressionPlan depthPlan, widthPlan;
+    depthPlan.model = widthPlan.model = session.dir();
+    depthPlan.calib = widthPlan.calib = opt.calib;
+    depthPlan.heal = widthPlan.heal = opt.heal;
+    depthPlan.drop_blocks = drop;
+    widthPlan.width = width;
+    widthPlan.width_criterion = opt.unit_criterion;
+
+    const double blockParams = double(c.blockParameters()) * N;
+    DepthWidthArm dense{"dense", "the original model", {}, {}, 0, {}};
+    DepthWidthArm depth{"depth", std::to_string(k) + " blocks (" + joined(drop) + ") by " + criterionName(crit), depthPlan, {},
+                        double(k) * double(c.blockParameters()) / blockParams, {}};
+    const int64_t groups = wc.heads / std::max<int64_t>(1, scores.heads_per_group);
+    DepthWidthArm wide{"width",
+                       std::to_string(wc.heads) + " heads (" + std::to_string(groups) + (groups == 1 ? " KV group) and " : " KV groups) and ") +
+                           std::to_string(wc.channels) + " MLP channels per block by " + opt.unit_criterion,
+                       widthPlan, {}, 0, {}};
+    const AppliedPlan a = applyPlan(session, depthPlan, opt.eval_text, part(0.15, 0.35), {}, opt.task);
+    dense.result = a.stages.front();
+    depth.result = a.stages.back();
+    const AppliedPlan b = applyPlan(session, widthPlan, opt.eval_text, part(0.5, 0.35), {}, opt.task);
+    wide.result = b.stages.back();
+    wide.block_share_removed = 1.0 - double(parametersAfterWidth(model, width) - (c.totalParameters() - int64_t(blockParams))) / blockParams;
+
+    DecodeSpeedOptions sp = opt.speed;
+    sp.drop_blocks.clear();
+    dense.speed = measureDecodeSpeed(model, sp, part(0.85, 0.05));
+    sp.drop_blocks = a.drop_blocks;
+    depth.speed = measureDecodeSpeed(*a.model, sp, part(0.9, 0.05));
+    sp.drop_blocks.clear();
+    wide.speed = measureDecodeSpeed(*b.model, sp, part(0.95, 0.05));
+    out.arms = {dense, depth, wide};
+    return out;
+}
+
+QJsonObject DepthWidthComparison::toJson() const
+{
+    QJsonArray a;
+    for (const auto& arm : arms) {
+        QJsonObject o = stageReportJson(arm.result);
+        o["arm"] = QString::fromStdString(arm.name);
+        o["description"] = QString::fromStdString(arm.description);
+        o["block_share_removed"] = arm.block_share_removed;
+        o["prefill_tokens_per_s"] = arm.speed.prefill.median;
+        o["decode_tokens_per_s"] = arm.speed.decode.median;
+        o["decode_tokens_per_s_min"] = arm.speed.decode.min;
+        o["decode_tokens_per_s_max"] = arm.speed.decode.max;
+        o["weight_bytes_per_token"] = double(arm.speed.weight_bytes_per_token);
+        if (!arm.plan.model.empty())
+            o["plan"] = arm.plan.toJson();
+        a.append(o);
+    }
+    return QJsonObject{{"budget", budget}, {"arms", a}};
+}
+
+std::string DepthWidthComparison::toMarkdown() const
+{
+    std::ostringstream md;
+    md << "| arm | removed | block params removed | PPL | KLD from dense | top-1 agreement | task acc | parameters | "
+          "decode tokens/s (min–max) | prefill tokens/s |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+    for (const auto& arm : arms)
+        md << "| " << arm.name << " | " << arm.description << " | " << fmt(100 * arm.block_share_removed, 1) << " % | "
+           << fmt(arm.result.ppl, 4) << " | " << fmt(arm.result.kld_mean, 4) << " | " << fmt(100 * arm.result.top1_agreement, 2)
+           << " % | " << fmt(arm.result.task_acc, 3) << " | " << arm.result.parameters << " | " << fmt(arm.speed.decode.median, 1)
+           << " (" << fmt(arm.speed.decode.min, 1) << "–" << fmt(arm.speed.decode.max, 1) << ") | " << fmt(arm.speed.prefill.median, 0)
+           << " |\n";
+    if (arms.size() == 3 && arms[0].speed.decode.median > 0)
+        md << "\nDecode speed-up over dense: depth " << fmt(arms[1].speed.decode.median / arms[0].speed.decode.median, 3) << "×, width "
+           << fmt(arms[2].speed.decode.median / arms[0].speed.decode.median, 3) << "×; KLD from dense: depth "
+           << fmt(arms[1].result.kld_mean, 4) << ", width " << fmt(arms[2].result.kld_mean, 4) << ".\n";
+    return md.str();
+}
+
+} // namespace tailor
