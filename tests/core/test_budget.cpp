@@ -59,7 +59,7 @@ private Q_SLOTS:
         co.windows = 6;
         co.seq_len = 128;
         calib = s->calibration(testdata::calibText(), co);
-        eval = cutWindows(s->tokenizeFile(testdata::validText()), 256, 24, "valid");
+        eval = cutWindows(s->tokenizeFile(testdata::validText()), 256, 12, "valid");
     }
 
     void allocationNearOptimal()
