@@ -81,6 +81,47 @@ double meanKld(const at::Tensor& base, const at::Tensor& model)
     return (base.exp() * (base - model)).sum(-1).mean().item<double>();
 }
 
+// The candidate schemes, parsed and checked against the target.
+std::vector<QuantScheme> candidateSchemes(const BudgetOptions& opt)
+{
+    const std::vector<std::string> names = opt.schemes.empty() ? defaultBudgetSchemes(opt.target) : opt.schemes;
+    std::vector<QuantScheme> schemes;
+    for (const auto& n : names) {
+        QuantScheme s = QuantScheme::parse(n);
+        s.validate();
+        if (opt.target == BudgetTarget::GgufFileBytes && s.format != QuantFormat::Ggml)
+            throw Error("scheme '" + n + "': a GGUF file holds llama.cpp's types only (q8_0, q4_k, ...)");
+        schemes.push_back(s);
+    }
+    if (schemes.empty())
+        throw Error("no candidate schemes");
+    return schemes;
+}
+
+// A llama.cpp type is a candidate only where its block divides the row
+// (elsewhere llama.cpp would fall back to another type).
+bool fits(const QuantScheme& s, int64_t cols) { return s.format != QuantFormat::Ggml || cols % s.group == 0; }
+
+// Every linear layer's candidates with their bytes (no damage yet): the
+// achievable range is known before any probe.
+std::vector<AllocationTensor> candidateBytes(const Model& model, const std::vector<QuantScheme>& schemes, BudgetTarget target)
+{
+    std::vector<AllocationTensor> out;
+    for (int b = 0; b < model.nBlocks(); ++b)
+        for (TensorRole role : linearRoles()) {
+            const std::string name = hfTensorName(role, b);
+            const at::IntArrayRef shape = model.raw(name).sizes();
+            AllocationTensor t{name, {}};
+            for (const QuantScheme& s : schemes)
+                if (fits(s, shape[1]))
+                    t.options.push_back({s.name(), optionBytes(s, shape[0], shape[1], target), 0.0});
+            if (t.options.empty())
+                throw Error("tensor '" + name + "' (" + std::to_string(shape[1]) + " columns) fits none of the candidate types");
+            out.push_back(std::move(t));
+        }
+    return out;
+}
+
 std::string fmt(const char* f, double v)
 {
     char s[64];
@@ -94,17 +135,7 @@ std::vector<TensorSensitivity> measureSensitivity(const Model& model, const Toke
 {
     at::NoGradGuard guard;
     const ModelConfig& cfg = model.config();
-    const std::vector<std::string> names = opt.schemes.empty() ? defaultBudgetSchemes(opt.target) : opt.schemes;
-    std::vector<QuantScheme> schemes;
-    for (const auto& n : names) {
-        QuantScheme s = QuantScheme::parse(n);
-        s.validate();
-        if (opt.target == BudgetTarget::GgufFileBytes && s.format != QuantFormat::Ggml)
-            throw Error("scheme '" + n + "': a GGUF file holds llama.cpp's types only (q8_0, q4_k, ...)");
-        schemes.push_back(s);
-    }
-    if (schemes.empty())
-        throw Error("no candidate schemes");
+    const std::vector<QuantScheme> schemes = candidateSchemes(opt);
     if (calib.count == 0)
         throw Error("budgeted quantization needs calibration windows");
 
@@ -147,8 +178,8 @@ std::vector<TensorSensitivity> measureSensitivity(const Model& model, const Toke
             const std::vector<float> importance = importanceOf(opt.imatrix, role, b);
             std::vector<at::Tensor> deqs;
             for (const QuantScheme& s : schemes) {
-                if (s.format == QuantFormat::Ggml && cols % s.group != 0)
-                    continue; // llama.cpp would fall back to another type: not this candidate
+                if (!fits(s, cols))
+                    continue; // see candidateBytes
                 const at::Tensor deq = quantizeWith(raw, s, importance);
                 t.schemes.push_back({s.name(), optionBytes(s, rows, cols, opt.target), outputError(x, w, deq), 0.0, false});
                 deqs.push_back(deq);
@@ -295,45 +326,54 @@ BudgetResult searchBudget(const Model& model, const TokenWindows& calib, const T
     BudgetResult res;
     res.target = opt.target;
     res.value = opt.value;
-    const double sensShare = 0.55;
-    res.tensors = measureSensitivity(model, calib, opt, [&](const Progress& p) {
-        return !progress || progress({sensShare * p.fraction, p.stage});
-    }, &res.base_calib_ppl);
-
-    std::vector<AllocationTensor> items;
+    // the achievable range from the shapes alone: a target outside it fails before any probe
+    const std::vector<AllocationTensor> shapes = candidateBytes(model, candidateSchemes(opt), opt.target);
     double linearParams = 0;
-    for (const auto& t : res.tensors) {
-        AllocationTensor a{t.name, {}};
-        for (const auto& s : t.schemes)
-            a.options.push_back({s.scheme, s.bytes, s.kld});
-        items.push_back(std::move(a));
-        linearParams += double(t.params);
-    }
+    for (int b = 0; b < model.nBlocks(); ++b)
+        for (TensorRole role : linearRoles())
+            linearParams += double(model.raw(hfTensorName(role, b)).numel());
     Evaluator ev{model, eval, opt, linearParams};
-    // budget in bytes of the allocatable tensors
-    double fixed = 0, toBytes = linearParams / 8.0; // target units -> bytes: bits per weight
+    double fixed = 0, toBytes = linearParams / 8.0; // target units -> bytes of the allocatable tensors
     if (opt.target == BudgetTarget::GgufFileBytes) {
-        std::map<std::string, std::string> first;
-        double firstBytes = 0;
-        for (const auto& t : res.tensors)
-            first[t.name] = t.schemes[0].scheme, firstBytes += t.schemes[0].bytes;
-        fixed = double(ggufFileSize(model, {}, ev.exportOptions(first), &res.warnings)) - firstBytes;
-        toBytes = 1.0;
         GgufExportOptions f16;
         f16.type = "f16";
         const double original = double(ggufFileSize(model, {}, f16));
         if (opt.value > original)
             throw Error("a target of " + fmt("%.0f", opt.value) + " bytes is above the model's own size as an F16 GGUF (" +
                         fmt("%.0f", original) + " bytes): nothing to quantize");
+        std::map<std::string, std::string> first;
+        double firstBytes = 0;
+        for (const auto& t : shapes)
+            first[t.name] = t.options[0].scheme, firstBytes += t.options[0].bytes;
+        fixed = double(ggufFileSize(model, {}, ev.exportOptions(first), &res.warnings)) - firstBytes;
+        toBytes = 1.0;
     }
-    const double lo = minimumBytes(items), hi = maximumUsefulBytes(items);
-    res.min_value = (lo + fixed) / toBytes;
-    res.max_value = (hi + fixed) / toBytes;
+    double largest = 0;
+    for (const auto& t : shapes) {
+        double m = 0;
+        for (const auto& o : t.options)
+            m = std::max(m, o.bytes);
+        largest += m;
+    }
     const std::string unit = opt.target == BudgetTarget::GgufFileBytes ? " bytes" : " bits per linear weight";
     const char* f = opt.target == BudgetTarget::GgufFileBytes ? "%.0f" : "%.4g";
+    res.min_value = (minimumBytes(shapes) + fixed) / toBytes;
     if (opt.value < res.min_value)
         throw Error("a target of " + fmt(f, opt.value) + unit + " is below the smallest candidate allocation (" + fmt(f, res.min_value) +
-                    unit + "); achievable: " + fmt(f, res.min_value) + " to " + fmt(f, res.max_value) + unit);
+                    unit + "); achievable: " + fmt(f, res.min_value) + " to " + fmt(f, (largest + fixed) / toBytes) + unit);
+    const double sensShare = 0.55;
+    res.tensors = measureSensitivity(model, calib, opt, [&](const Progress& p) {
+        return !progress || progress({sensShare * p.fraction, p.stage});
+    }, &res.base_calib_ppl);
+
+    std::vector<AllocationTensor> items;
+    for (const auto& t : res.tensors) {
+        AllocationTensor a{t.name, {}};
+        for (const auto& s : t.schemes)
+            a.options.push_back({s.scheme, s.bytes, s.kld});
+        items.push_back(std::move(a));
+    }
+    res.max_value = (maximumUsefulBytes(items) + fixed) / toBytes;
     if (opt.value > res.max_value)
         res.warnings.push_back("the target is above what the candidates need (" + fmt(f, res.max_value) + unit +
                                "): every layer gets its least damaging candidate");
