@@ -64,6 +64,28 @@ QString compareGguf(const std::string& ours, const std::string& theirs)
 // Perplexity of a GGUF file through libllama's llama_decode, on the given
 // windows (each its own sequence from position 0, as Tailor evaluates them):
 // mean NLL of tokens 1..L-1 in double from the runtime's logits. fp32 KV cache.
+// llama_model_quantize (llama-quantize) of an F32 file, with importance
+// weights under the names given and --tensor-type overrides; 0 on success.
+uint32_t llamaQuantize(const std::string& f32, const std::string& out, llama_ftype ftype,
+                       const std::vector<std::pair<std::string, std::vector<float>>>& imatrix,
+                       const std::vector<gguf::TypeOverride>& overrides)
+{
+    std::vector<llama_model_imatrix_data> entries;
+    for (const auto& [name, w] : imatrix)
+        entries.push_back({name.c_str(), w.data(), w.size()});
+    entries.push_back({nullptr, nullptr, 0});
+    std::vector<llama_model_tensor_override> tt;
+    for (const auto& ov : overrides)
+        tt.push_back({ov.pattern.c_str(), ggml_type(ov.type)});
+    tt.push_back({nullptr, GGML_TYPE_COUNT});
+    llama_model_quantize_params qp = llama_model_quantize_default_params();
+    qp.ftype = ftype;
+    qp.nthread = 2;
+    qp.imatrix = imatrix.empty() ? nullptr : entries.data(); // none, not an empty one
+    qp.tt_overrides = overrides.empty() ? nullptr : tt.data();
+    return llama_model_quantize(f32.c_str(), out.c_str(), &qp);
+}
+
 double llamaPerplexity(const std::string& file, const TokenWindows& w)
 {
     llama_model_params mp = llama_model_default_params();
@@ -193,20 +215,11 @@ private Q_SLOTS:
         exportGguf(p.session->model(), {}, ours, o);
 
         // llama-quantize's path: the importance weights as its tool loads them (sums / count)
-        std::vector<std::vector<float>> keep;
-        std::vector<llama_model_imatrix_data> entries;
-        if (withImatrix) {
-            for (const auto& [name, e] : p.imatrix.entries) {
-                keep.push_back(p.imatrix.weights(name));
-                entries.push_back({name.c_str(), keep.back().data(), keep.back().size()});
-            }
-            entries.push_back({nullptr, nullptr, 0});
-        }
-        llama_model_quantize_params qp = llama_model_quantize_default_params();
-        qp.ftype = llama_ftype(mix.ftype);
-        qp.nthread = 2;
-        qp.imatrix = withImatrix ? entries.data() : nullptr;
-        QCOMPARE(llama_model_quantize(p.f32.c_str(), theirs.c_str(), &qp), 0u);
+        std::vector<std::pair<std::string, std::vector<float>>> weights;
+        if (withImatrix)
+            for (const auto& [name, e] : p.imatrix.entries)
+                weights.push_back({name, p.imatrix.weights(name)});
+        QCOMPARE(llamaQuantize(p.f32, theirs, llama_ftype(mix.ftype), weights, {}), 0u);
 
         const QString diff = compareGguf(ours, theirs);
         if (!diff.isEmpty())
@@ -252,34 +265,18 @@ private Q_SLOTS:
         GgufExportOptions fo;
         fo.type = "f32";
         exportGguf(p.session->model(), drop, f32, fo);
-        std::vector<std::string> names;
-        std::vector<std::vector<float>> keep;
+        std::vector<std::pair<std::string, std::vector<float>>> renamed;
         int j = 0;
         for (int b = 0; b < p.session->model().nBlocks(); ++b) {
             if (std::find(drop.begin(), drop.end(), b) != drop.end())
                 continue;
             for (const auto& [name, e] : p.imatrix.entries)
-                if (name.rfind("blk." + std::to_string(b) + ".", 0) == 0) {
-                    names.push_back("blk." + std::to_string(j) + name.substr(name.find('.', 4)));
-                    keep.push_back(p.imatrix.weights(name));
-                }
+                if (name.rfind("blk." + std::to_string(b) + ".", 0) == 0)
+                    renamed.push_back({"blk." + std::to_string(j) + name.substr(name.find('.', 4)), p.imatrix.weights(name)});
             ++j;
         }
-        std::vector<llama_model_imatrix_data> entries;
-        for (std::size_t i = 0; i < names.size(); ++i)
-            entries.push_back({names[i].c_str(), keep[i].data(), keep[i].size()});
-        entries.push_back({nullptr, nullptr, 0});
-        std::vector<llama_model_tensor_override> tt;
-        for (const auto& ov : o.overrides)
-            tt.push_back({ov.pattern.c_str(), ggml_type(ov.type)});
-        tt.push_back({nullptr, GGML_TYPE_COUNT});
-        llama_model_quantize_params qp = llama_model_quantize_default_params();
-        qp.ftype = LLAMA_FTYPE_MOSTLY_Q4_K_M;
-        qp.nthread = 2;
-        qp.imatrix = entries.data();
-        qp.tt_overrides = tt.data();
         const std::string theirs = tmp_.filePath("overrides-llama.gguf").toStdString();
-        QCOMPARE(llama_model_quantize(f32.c_str(), theirs.c_str(), &qp), 0u);
+        QCOMPARE(llamaQuantize(f32, theirs, LLAMA_FTYPE_MOSTLY_Q4_K_M, renamed, o.overrides), 0u);
         const QString diff = compareGguf(ours, theirs);
         if (!diff.isEmpty())
             QFAIL(qPrintable(diff));
@@ -315,27 +312,11 @@ private Q_SLOTS:
         GgufExportOptions fo;
         fo.type = "f32";
         exportGguf(m, {}, f32, fo);
-        std::vector<std::string> names;
-        std::vector<std::vector<float>> keep;
-        for (const auto& [name, e] : p.imatrix.entries) {
-            names.push_back(name);
-            keep.push_back(p.imatrix.weights(name));
-        }
-        std::vector<llama_model_imatrix_data> entries;
-        for (std::size_t k = 0; k < names.size(); ++k)
-            entries.push_back({names[k].c_str(), keep[k].data(), keep[k].size()});
-        entries.push_back({nullptr, nullptr, 0});
-        std::vector<llama_model_tensor_override> tt;
-        for (const auto& ov : o.overrides)
-            tt.push_back({ov.pattern.c_str(), ggml_type(ov.type)});
-        tt.push_back({nullptr, GGML_TYPE_COUNT});
-        llama_model_quantize_params qp = llama_model_quantize_default_params();
-        qp.ftype = LLAMA_FTYPE_MOSTLY_Q8_0;
-        qp.nthread = 2;
-        qp.imatrix = entries.data();
-        qp.tt_overrides = tt.data();
+        std::vector<std::pair<std::string, std::vector<float>>> weights;
+        for (const auto& [name, e] : p.imatrix.entries)
+            weights.push_back({name, p.imatrix.weights(name)});
         const std::string theirs = tmp_.filePath("plan-llama.gguf").toStdString();
-        QCOMPARE(llama_model_quantize(f32.c_str(), theirs.c_str(), &qp), 0u);
+        QCOMPARE(llamaQuantize(f32, theirs, LLAMA_FTYPE_MOSTLY_Q8_0, weights, o.overrides), 0u);
         const QString diff = compareGguf(ours, theirs);
         if (!diff.isEmpty())
             QFAIL(qPrintable(diff));
