@@ -59,7 +59,8 @@ std::vector<Entry> entriesOf(const Model& model, const std::vector<int>& kept)
     std::vector<Entry> out;
     auto add = [&](TensorRole role, int j, int src) {
         const std::string hf = hfTensorName(role, src);
-        const at::IntArrayRef sizes = model.raw(hf).sizes();
+        const at::Tensor raw = model.raw(hf); // held: sizes() points into it
+        const at::IntArrayRef sizes = raw.sizes();
         out.push_back({ggufTensorName(role, j), hf, role, src, std::vector<int64_t>(sizes.rbegin(), sizes.rend())});
     };
     add(TensorRole::TokenEmbd, -1, -1);

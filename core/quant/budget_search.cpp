@@ -110,7 +110,8 @@ std::vector<AllocationTensor> candidateBytes(const Model& model, const std::vect
     for (int b = 0; b < model.nBlocks(); ++b)
         for (TensorRole role : linearRoles()) {
             const std::string name = hfTensorName(role, b);
-            const at::IntArrayRef shape = model.raw(name).sizes();
+            const at::Tensor raw = model.raw(name); // held: sizes() points into it
+            const at::IntArrayRef shape = raw.sizes();
             AllocationTensor t{name, {}};
             for (const QuantScheme& s : schemes)
                 if (fits(s, shape[1]))

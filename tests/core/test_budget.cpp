@@ -117,6 +117,8 @@ private Q_SLOTS:
         o.schemes = kSchemes;
         o.frontier_points = 2;
         const BudgetResult r = searchBudget(s->model(), calib, eval, o);
+        QCOMPARE(r.min_value, 2.5625); // int2_asym_g32 everywhere
+        QCOMPARE(r.max_value, 8.5);    // q8_0 everywhere
         QVERIFY(r.chosen.bits_per_weight <= 4.0 + 1e-9);
         QVERIFY(r.chosen.bits_per_weight > 3.9); // the budget is used
         QVERIFY(!r.references.empty());
