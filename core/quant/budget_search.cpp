@@ -50,13 +50,6 @@ double optionBytes(const QuantScheme& s, int64_t rows, int64_t cols, BudgetTarge
     return s.bitsPerWeight(cols) * double(rows * cols) / 8.0;
 }
 
-double outputError(const at::Tensor& x, const at::Tensor& w, const at::Tensor& deq)
-{
-    const at::Tensor flat = x.reshape({-1, x.size(-1)});
-    const at::Tensor ref = at::linear(flat, w);
-    return (at::linear(flat, deq) - ref).norm().item<double>() / std::max(1e-30, ref.norm().item<double>());
-}
-
 // The base model's hidden state entering every block and its next-token
 // log-probabilities on the calibration windows, so a probe reruns only the
 // blocks from the changed layer on.

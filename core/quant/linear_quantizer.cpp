@@ -1,3 +1,4 @@
+#include <algorithm>
 #include "linear_quantizer.h"
 #include "core/gguf/ggml_blocks.h"
 #include "core/gguf/ggml_quants.h"
@@ -121,6 +122,13 @@ at::Tensor fakeQuantize(const at::Tensor& w, const QuantScheme& s, QuantGrid* gr
         grid->blockSize = x.size(1);
     }
     return deq.to(at::kFloat).reshape(w.sizes());
+}
+
+double outputError(const at::Tensor& x, const at::Tensor& w, const at::Tensor& deq)
+{
+    const at::Tensor flat = x.reshape({-1, x.size(-1)});
+    const at::Tensor ref = at::linear(flat, w);
+    return (at::linear(flat, deq) - ref).norm().item<double>() / std::max(1e-30, ref.norm().item<double>());
 }
 
 } // namespace tailor

@@ -20,4 +20,8 @@ struct QuantGrid {
 // w: fp32 [out, in]; returns r̂ of the same shape. `grid` (optional) receives the scales.
 at::Tensor fakeQuantize(const at::Tensor& w, const QuantScheme& s, QuantGrid* grid = nullptr);
 
+// ||XW^T - XŴ^T|| / ||XW^T||: a quantized layer's relative output error on
+// inputs x [..., in] (the quantization report and the budget's sensitivities).
+double outputError(const at::Tensor& x, const at::Tensor& w, const at::Tensor& deq);
+
 } // namespace tailor

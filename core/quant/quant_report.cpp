@@ -48,13 +48,6 @@ void weightStats(const at::Tensor& w, const at::Tensor& deq, LayerQuantStats& s)
     s.outliers_6sigma = (c.abs() > 6 * sd).to(at::kDouble).mean().item<double>();
 }
 
-double outputError(const at::Tensor& x, const at::Tensor& w, const at::Tensor& deq)
-{
-    const at::Tensor flat = x.reshape({-1, x.size(-1)});
-    const at::Tensor ref = at::linear(flat, w);
-    return (at::linear(flat, deq) - ref).norm().item<double>() / std::max(1e-30, ref.norm().item<double>());
-}
-
 } // namespace
 
 namespace {
