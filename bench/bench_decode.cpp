@@ -156,7 +156,7 @@ int main(int argc, char** argv)
     DecodeSpeedOptions po = so;
     po.drop_blocks = dropped;
     const DecodeSpeed pruned = measureDecodeSpeed(dense, po);
-    const double predicted = double(full.weight_bytes_per_token) / double(pruned.weight_bytes_per_token);
+    const double predicted = double(full.bytesPerToken()) / double(pruned.bytesPerToken()); // weights and KV cache
     const double measured = pruned.decode.median / full.decode.median;
     std::printf("\ndepth: %d of %d blocks dropped: decode %.2f -> %.2f tokens/s, measured speed-up %.3f, predicted from bytes %.3f "
                 "(measured / predicted %.3f)\n",

@@ -1,12 +1,15 @@
-// tailor-cli speed MODEL_DIR|PLAN.json [--drop 2,5] [--prompt-tokens 64] [--decode-tokens 32] [--repeats 3] [--threads N] [--json]
+// tailor-cli speed MODEL_DIR|PLAN.json [--drop 2,5] [--prompt-tokens 64] [--decode-tokens 32] [--repeats 3] [--threads N]
+//                 [--batch B] [--json]
 // Prefill and batch-1 decode tokens/s on the decoder: medians over the repeats after a warm-up, with
-// min and max, the weight bytes a token reads and the roofline (measured read bandwidth / bytes).
+// min and max, the weight and KV-cache bytes a token reads and the roofline (measured read bandwidth / bytes).
 // With a plan (or --drop), the dense model is measured too, and the measured decode speed-up is put
-// beside the one the bytes predict.
+// beside the one the bytes predict. --batch B adds generation throughput at batch B (B sequences
+// prefilled and decoded together; tokens/s summed over them).
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
 #include "core/compress/apply_plan.h"
+#include "core/decode/batch_throughput.h"
 #include "core/decode/decode_speed.h"
 #include "core/model_session.h"
 
@@ -26,24 +29,43 @@ QJsonObject toJson(const DecodeSpeed& s)
     return QJsonObject{{"prefill_tokens_per_s", stats(s.prefill)},
                        {"decode_tokens_per_s", stats(s.decode)},
                        {"weight_bytes_per_token", double(s.weight_bytes_per_token)},
+                       {"kv_bytes_per_token", double(s.kv_bytes_per_token)},
                        {"read_bandwidth_bytes_per_s", s.read_bandwidth},
                        {"roofline_tokens_per_s", s.roofline_tokens_per_s},
                        {"kept_blocks", s.kept_blocks},
                        {"threads", s.threads}};
 }
 
+QJsonObject toJson(const BatchThroughput& b)
+{
+    const auto stats = [](const SpeedStats& v) {
+        return QJsonObject{{"median", v.median}, {"min", v.min}, {"max", v.max}, {"runs", v.runs}};
+    };
+    return QJsonObject{{"batch", double(b.batch)},
+                       {"prefill_tokens_per_s", stats(b.prefill)},
+                       {"decode_tokens_per_s", stats(b.decode)},
+                       {"weights_widened_once", b.weights_widened_once},
+                       {"threads", b.threads}};
+}
+
+void print(const char* label, const BatchThroughput& b)
+{
+    std::printf("%-10s batch %lld: decode %.1f tokens/s (%.1f-%.1f), prefill %.1f tokens/s (%.1f-%.1f), summed over the sequences\n", label,
+                (long long)b.batch, b.decode.median, b.decode.min, b.decode.max, b.prefill.median, b.prefill.min, b.prefill.max);
+}
+
 void print(const char* label, const DecodeSpeed& s)
 {
     std::printf("%-10s decode %.2f tokens/s (%.2f-%.2f, %d runs), prefill %.1f tokens/s (%.1f-%.1f); %d blocks, %.1f MB of weights a "
-                "token; roofline %.2f tokens/s at %.1f GB/s; %d threads\n",
+                "token + %.2f MB of KV cache; roofline %.2f tokens/s at %.1f GB/s; %d threads\n",
                 label, s.decode.median, s.decode.min, s.decode.max, s.decode.runs, s.prefill.median, s.prefill.min, s.prefill.max,
-                s.kept_blocks, double(s.weight_bytes_per_token) / 1e6, s.roofline_tokens_per_s, s.read_bandwidth / 1e9, s.threads);
+                s.kept_blocks, double(s.weight_bytes_per_token) / 1e6, double(s.kv_bytes_per_token) / 1e6, s.roofline_tokens_per_s, s.read_bandwidth / 1e9, s.threads);
 }
 } // namespace
 
 int cmdSpeed(const Argv& argv)
 {
-    const Args args(argv, {"drop", "prompt-tokens", "decode-tokens", "repeats", "threads"}, {"json"});
+    const Args args(argv, {"drop", "prompt-tokens", "decode-tokens", "repeats", "threads", "batch"}, {"json"});
     const std::string target = args.positional(0, "MODEL_DIR|PLAN.json");
     std::optional<CompressionPlan> plan;
     if (QFileInfo(QString::fromStdString(target)).isFile())
@@ -71,7 +93,24 @@ int cmdSpeed(const Argv& argv)
         co.drop_blocks = drop;
         cut = measureDecodeSpeed(compressed ? *compressed : session->model(), co, progressPrinter(args.flag("json")));
     }
-    const double predicted = cut ? double(dense.weight_bytes_per_token) / double(cut->weight_bytes_per_token) : 1;
+    const int64_t batch = args.getInt("batch", 0);
+    if (batch < 0 || batch > 256)
+        throw UsageError("--batch " + std::to_string(batch) + ": give a batch between 1 and 256");
+    std::optional<BatchThroughput> denseBatch, cutBatch;
+    if (batch > 0) {
+        BatchThroughputOptions bo;
+        bo.batch = batch;
+        bo.prompt_tokens = so.prompt_tokens;
+        bo.decode_tokens = so.decode_tokens;
+        bo.repeats = so.repeats;
+        bo.threads = so.threads;
+        denseBatch = measureBatchThroughput(session->model(), bo, progressPrinter(args.flag("json")));
+        if (compare) {
+            bo.drop_blocks = drop;
+            cutBatch = measureBatchThroughput(compressed ? *compressed : session->model(), bo, progressPrinter(args.flag("json")));
+        }
+    }
+    const double predicted = cut ? double(dense.bytesPerToken()) / double(cut->bytesPerToken()) : 1;
     const double measured = cut ? cut->decode.median / dense.decode.median : 1;
     if (args.flag("json")) {
         QJsonObject out{{"dense", toJson(dense)}};
@@ -80,12 +119,25 @@ int cmdSpeed(const Argv& argv)
             out["decode_speedup_measured"] = measured;
             out["decode_speedup_predicted_from_bytes"] = predicted;
         }
+        if (denseBatch) {
+            out["dense_batch"] = toJson(*denseBatch);
+            if (cutBatch) {
+                out["compressed_batch"] = toJson(*cutBatch);
+                out["batch_decode_speedup_measured"] = cutBatch->decode.median / denseBatch->decode.median;
+            }
+        }
         printJson(out);
     } else {
         print("dense", dense);
         if (cut) {
             print(plan ? "compressed" : "dropped", *cut);
             std::printf("decode speed-up: measured %.3f, predicted from the bytes read %.3f\n", measured, predicted);
+        }
+        if (denseBatch)
+            print("dense", *denseBatch);
+        if (cutBatch) {
+            print(plan ? "compressed" : "dropped", *cutBatch);
+            std::printf("batch-%lld decode speed-up: measured %.3f\n", (long long)batch, cutBatch->decode.median / denseBatch->decode.median);
         }
     }
     return 0;

@@ -120,6 +120,7 @@ QJsonObject CompressionReport::toJson() const
                            {"decode_tokens_per_s_min", g.speed.decode.min}, {"decode_tokens_per_s_max", g.speed.decode.max},
                            {"prefill_tokens_per_s_min", g.speed.prefill.min}, {"prefill_tokens_per_s_max", g.speed.prefill.max},
                            {"speed_runs", g.speed.decode.runs}, {"weight_bytes_per_token", double(g.speed.weight_bytes_per_token)},
+                           {"kv_bytes_per_token", double(g.speed.kv_bytes_per_token)},
                            {"read_bandwidth_bytes_per_s", g.speed.read_bandwidth},
                            {"roofline_tokens_per_s", g.speed.roofline_tokens_per_s}, {"threads", g.speed.threads},
                            {"text", QString::fromStdString(g.text)}};
@@ -195,6 +196,8 @@ std::string CompressionReport::toMarkdown(const std::map<std::string, std::strin
     md << "| decode tokens/s (batch 1, KV cache) | " << range(dense.speed.decode) << " | " << range(compressed.speed.decode) << " |\n";
     md << "| weights read per token | " << fmt(double(dense.speed.weight_bytes_per_token) / 1e6, 1) << " MB | "
        << fmt(double(compressed.speed.weight_bytes_per_token) / 1e6, 1) << " MB |\n";
+    md << "| KV cache read per token (mean decoded position) | " << fmt(double(dense.speed.kv_bytes_per_token) / 1e6, 2) << " MB | "
+       << fmt(double(compressed.speed.kv_bytes_per_token) / 1e6, 2) << " MB |\n";
     md << "| roofline (read bandwidth " << fmt(dense.speed.read_bandwidth / 1e9, 1) << " GB/s ÷ bytes per token) | "
        << fmt(dense.speed.roofline_tokens_per_s, 1) << " | " << fmt(compressed.speed.roofline_tokens_per_s, 1) << " |\n";
     chart("stages", "PPL after each stage");

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <sstream>
+#include <tuple>
 
 namespace tailor {
 
@@ -62,7 +63,7 @@ DepthWidthComparison compareDepthWidth(const ModelSession& session, const DepthW
         throw Error("a budget of " + fmt(100 * opt.budget, 1) + " % drops " + std::to_string(k) + " of " + std::to_string(N) +
                     " blocks: choose a budget that removes between one block and all but one");
     const WidthCounts wc = widthCountsForBudget(c, opt.budget);
-    // shares of the run: scores 15 %, each arm 35 %, speeds 15 %
+    // shares of the run: scores 15 %, each arm 35 %, speeds 15 % (batch 1, then batch B when asked)
     double base = 0, span = 0;
     auto part = [&](double from, double width) {
         base = from, span = width;
@@ -107,12 +108,21 @@ DepthWidthComparison compareDepthWidth(const ModelSession& session, const DepthW
     wide.block_share_removed = 1.0 - double(parametersAfterWidth(model, width) - (c.totalParameters() - int64_t(blockParams))) / blockParams;
 
     DecodeSpeedOptions sp = opt.speed;
-    sp.drop_blocks.clear();
-    dense.speed = measureDecodeSpeed(model, sp, part(0.85, 0.05));
-    sp.drop_blocks = a.drop_blocks;
-    depth.speed = measureDecodeSpeed(*a.model, sp, part(0.9, 0.05));
-    sp.drop_blocks.clear();
-    wide.speed = measureDecodeSpeed(*b.model, sp, part(0.95, 0.05));
+    BatchThroughputOptions bp;
+    bp.batch = opt.batch;
+    bp.prompt_tokens = sp.prompt_tokens;
+    bp.decode_tokens = sp.decode_tokens;
+    bp.repeats = sp.repeats;
+    bp.threads = sp.threads;
+    const double share = opt.batch > 0 ? 0.025 : 0.05;
+    int step = 0;
+    using Run = std::tuple<DepthWidthArm*, const Model*, std::vector<int>>;
+    for (auto [arm, m, drops] : {Run{&dense, &model, {}}, Run{&depth, a.model.get(), a.drop_blocks}, Run{&wide, b.model.get(), {}}}) {
+        sp.drop_blocks = bp.drop_blocks = drops;
+        arm->speed = measureDecodeSpeed(*m, sp, part(0.85 + share * step++, share));
+        if (opt.batch > 0)
+            arm->batch = measureBatchThroughput(*m, bp, part(0.85 + share * step++, share));
+    }
     out.arms = {dense, depth, wide};
     return out;
 }
@@ -130,6 +140,12 @@ QJsonObject DepthWidthComparison::toJson() const
         o["decode_tokens_per_s_min"] = arm.speed.decode.min;
         o["decode_tokens_per_s_max"] = arm.speed.decode.max;
         o["weight_bytes_per_token"] = double(arm.speed.weight_bytes_per_token);
+        o["kv_bytes_per_token"] = double(arm.speed.kv_bytes_per_token);
+        if (arm.batch.batch > 0) {
+            o["batch"] = double(arm.batch.batch);
+            o["batch_decode_tokens_per_s"] = arm.batch.decode.median;
+            o["batch_prefill_tokens_per_s"] = arm.batch.prefill.median;
+        }
         if (!arm.plan.model.empty())
             o["plan"] = arm.plan.toJson();
         a.append(o);
@@ -141,16 +157,23 @@ std::string DepthWidthComparison::toMarkdown() const
 {
     std::ostringstream md;
     md << "| arm | removed | block params removed | PPL | KLD from dense | top-1 agreement | task acc | parameters | "
-          "decode tokens/s (min–max) | prefill tokens/s |\n| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+          "decode tokens/s (min–max) | prefill tokens/s | batch-B decode tokens/s |\n"
+          "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
     for (const auto& arm : arms)
         md << "| " << arm.name << " | " << arm.description << " | " << fmt(100 * arm.block_share_removed, 1) << " % | "
            << fmt(arm.result.ppl, 4) << " | " << fmt(arm.result.kld_mean, 4) << " | " << fmt(100 * arm.result.top1_agreement, 2)
            << " % | " << fmt(arm.result.task_acc, 3) << " | " << arm.result.parameters << " | " << fmt(arm.speed.decode.median, 1)
            << " (" << fmt(arm.speed.decode.min, 1) << "–" << fmt(arm.speed.decode.max, 1) << ") | " << fmt(arm.speed.prefill.median, 0)
+           << " | " << (arm.batch.batch > 0 ? fmt(arm.batch.decode.median, 1) + " (B = " + std::to_string(arm.batch.batch) + ")" : "–")
            << " |\n";
     if (arms.size() == 3 && arms[0].speed.decode.median > 0)
         md << "\nDecode speed-up over dense: depth " << fmt(arms[1].speed.decode.median / arms[0].speed.decode.median, 3) << "×, width "
-           << fmt(arms[2].speed.decode.median / arms[0].speed.decode.median, 3) << "×; KLD from dense: depth "
+           << fmt(arms[2].speed.decode.median / arms[0].speed.decode.median, 3) << "×"
+           << (arms[0].batch.decode.median > 0 ? "; at batch " + std::to_string(arms[0].batch.batch) + ": depth " +
+                                                     fmt(arms[1].batch.decode.median / arms[0].batch.decode.median, 3) + "×, width " +
+                                                     fmt(arms[2].batch.decode.median / arms[0].batch.decode.median, 3) + "×"
+                                               : std::string())
+           << "; KLD from dense: depth "
            << fmt(arms[1].result.kld_mean, 4) << ", width " << fmt(arms[2].result.kld_mean, 4) << ".\n";
     return md.str();
 }

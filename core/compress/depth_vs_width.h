@@ -5,10 +5,12 @@
 // number of KV groups and MLP channels from every block (by a unit
 // criterion), both healed with the same settings; each arm's PPL, KLD and
 // top-1 agreement against the dense model, task accuracy, parameters, size and
-// measured batch-1 prefill and decode speed, beside the dense model's.
+// measured batch-1 prefill and decode speed and batch-8 generation
+// throughput, beside the dense model's.
 // Torch-free API (the Compress view runs it as a job; the report prints it).
 #include "core/compress/apply_plan.h"
 #include "core/compress/compression_plan.h"
+#include "core/decode/batch_throughput.h"
 #include "core/decode/decode_speed.h"
 
 #include <QJsonObject>
@@ -29,6 +31,7 @@ struct DepthWidthOptions {
     std::string eval_text, task;           // optional: PPL/KLD, and task accuracy
     std::optional<PlanHeal> heal;          // the same healing for both arms
     DecodeSpeedOptions speed;              // batch-1 runs (drop_blocks ignored)
+    int64_t batch = 8;                     // and generation throughput at this batch (0: not measured)
 };
 
 struct DepthWidthArm {
@@ -38,6 +41,7 @@ struct DepthWidthArm {
     StageReport result;      // the arm's last stage (dense: the dense stage)
     double block_share_removed = 0;
     DecodeSpeed speed;
+    BatchThroughput batch; // batch 0 when not measured
 };
 
 struct DepthWidthComparison {

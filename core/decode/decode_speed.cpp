@@ -17,20 +17,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-SpeedStats stats(std::vector<double> v)
-{
-    SpeedStats s;
-    if (v.empty())
-        return s;
-    std::sort(v.begin(), v.end());
-    s.runs = int(v.size());
-    s.min = v.front();
-    s.max = v.back();
-    const std::size_t n = v.size();
-    s.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-    return s;
-}
-
 __attribute__((target("avx2"))) double sumAvx2(const float* p, int64_t n)
 {
     __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
@@ -61,6 +47,20 @@ double sumPortable(const float* p, int64_t n)
 }
 
 } // namespace
+
+SpeedStats speedStats(std::vector<double> v)
+{
+    SpeedStats s;
+    if (v.empty())
+        return s;
+    std::sort(v.begin(), v.end());
+    s.runs = int(v.size());
+    s.min = v.front();
+    s.max = v.back();
+    const std::size_t n = v.size();
+    s.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+    return s;
+}
 
 double measureReadBandwidth(int64_t bytes)
 {
@@ -103,6 +103,7 @@ DecodeSpeed measureDecodeSpeed(const Model& model, const DecodeSpeedOptions& opt
                     " decoded tokens do not fit the model's context (" + std::to_string(model.config().max_position_embeddings) + ")");
     decode::Decoder d(model, dopt);
     r.weight_bytes_per_token = d.weightBytesPerToken();
+    r.kv_bytes_per_token = d.kvBytesPerToken(opt.prompt_tokens + opt.decode_tokens / 2);
     r.kept_blocks = d.keptBlocks();
     // Token ids spread over the vocabulary: the speed does not depend on the text.
     const int64_t vocab = model.config().vocab_size;
@@ -129,11 +130,11 @@ DecodeSpeed measureDecodeSpeed(const Model& model, const DecodeSpeedOptions& opt
         }
         reportProgress(progress, 0.9 * double(run + 1) / total, "speed run " + std::to_string(run + 1) + "/" + std::to_string(total));
     }
-    r.prefill = stats(pre);
-    r.decode = stats(dec);
+    r.prefill = speedStats(pre);
+    r.decode = speedStats(dec);
     r.threads = at::get_num_threads(); // after adapting to what other programs leave free
     r.read_bandwidth = measureReadBandwidth();
-    r.roofline_tokens_per_s = r.read_bandwidth / double(std::max<int64_t>(1, r.weight_bytes_per_token));
+    r.roofline_tokens_per_s = r.read_bandwidth / double(std::max<int64_t>(1, r.bytesPerToken()));
     reportProgress(progress, 1.0, "speed measured");
     return r;
 }

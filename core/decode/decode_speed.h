@@ -18,6 +18,9 @@ struct SpeedStats {
     int runs = 0;
 };
 
+// Median, min and max of per-run tokens/s.
+SpeedStats speedStats(std::vector<double> perRun);
+
 struct DecodeSpeedOptions {
     std::vector<int> drop_blocks;
     int64_t prompt_tokens = 64;
@@ -29,8 +32,13 @@ struct DecodeSpeedOptions {
 struct DecodeSpeed {
     SpeedStats prefill, decode;
     int64_t weight_bytes_per_token = 0;
+    // Cache bytes a decoded token reads, at the mean position of the decoded
+    // tokens (prompt + half of them): small for short contexts, but it is what
+    // dropped blocks and removed KV groups save beyond their weights.
+    int64_t kv_bytes_per_token = 0;
+    int64_t bytesPerToken() const { return weight_bytes_per_token + kv_bytes_per_token; }
     double read_bandwidth = 0;       // bytes/s, measured in the same call
-    double roofline_tokens_per_s = 0; // read_bandwidth / weight_bytes_per_token
+    double roofline_tokens_per_s = 0; // read_bandwidth / bytesPerToken()
     int kept_blocks = 0;
     int threads = 0; // in force at the end (the adaptive count follows other programs' load)
 };

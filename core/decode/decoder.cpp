@@ -13,7 +13,6 @@
 
 #include <cmath>
 #include <cstring>
-#include <fstream>
 
 namespace tailor::decode {
 
@@ -29,18 +28,6 @@ struct Linear {
     int64_t outputs() const { return factored() ? b.rows : w.rows; }
     int64_t bytes() const { return factored() ? a.bytes() + b.bytes() : w.bytes(); }
 };
-
-int64_t availableMemory()
-{
-    std::ifstream in("/proc/meminfo");
-    std::string key;
-    int64_t kb = 0;
-    std::string unit;
-    while (in >> key >> kb >> unit)
-        if (key == "MemAvailable:")
-            return kb * 1024;
-    return 0;
-}
 
 PackedMatrix viewOf(const at::Tensor& t, bool copy = false)
 {
@@ -364,6 +351,12 @@ int64_t Decoder::weightBytesPerToken() const
         for (const Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
             n += l->bytes();
     return n;
+}
+
+int64_t Decoder::kvBytesPerToken(int64_t pos) const
+{
+    const ModelConfig& c = d_->c;
+    return int64_t(d_->layers.size()) * 2 * c.n_head_kv * c.head_dim * std::max<int64_t>(0, pos) * int64_t(sizeof(float));
 }
 
 const std::vector<float>& Decoder::step(int32_t id)

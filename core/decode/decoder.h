@@ -45,6 +45,10 @@ public:
     int64_t maxPositions() const;
     // Bytes of weights a decoded token reads (blocks, head, one embedding row).
     int64_t weightBytesPerToken() const;
+    // Bytes of keys and values a token at position pos reads from the cache
+    // (fp32, every kept block): grows with the context, and shrinks with
+    // dropped blocks and with removed KV groups alike.
+    int64_t kvBytesPerToken(int64_t pos) const;
     int keptBlocks() const;
 
 private:

@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <string>
 #include <sys/mman.h>
 
 namespace tailor::decode {
@@ -28,6 +30,17 @@ std::shared_ptr<const void> hugePageCopy(const void* src, std::size_t n)
     const auto* s = static_cast<const uint8_t*>(src);
     at::parallel_for(0, int64_t(n), int64_t(1) << 22, [&](int64_t b, int64_t e) { std::memcpy(d + b, s + b, std::size_t(e - b)); });
     return dst;
+}
+
+int64_t availableMemory()
+{
+    std::ifstream in("/proc/meminfo");
+    std::string key, unit;
+    int64_t kb = 0;
+    while (in >> key >> kb >> unit)
+        if (key == "MemAvailable:")
+            return kb * 1024;
+    return 0;
 }
 
 } // namespace tailor::decode

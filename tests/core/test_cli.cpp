@@ -380,7 +380,8 @@ private Q_SLOTS:
     // shrink by the dropped blocks, and the speed-up the bytes predict.
     void speedRuns()
     {
-        const Run r = cli({"speed", s12(), "--drop", "3,7,8", "--prompt-tokens", "16", "--decode-tokens", "8", "--repeats", "3", "--json"});
+        const Run r = cli({"speed", s12(), "--drop", "3,7,8", "--prompt-tokens", "16", "--decode-tokens", "8", "--repeats", "3", "--batch", "2",
+                           "--json"});
         QVERIFY2(r.code == 0, r.err.constData());
         const QJsonObject j = r.json();
         for (const char* arm : {"dense", "compressed"}) {
@@ -393,8 +394,21 @@ private Q_SLOTS:
             }
             QVERIFY(a["read_bandwidth_bytes_per_s"].toDouble() > 1e8);
             QVERIFY(testdata::relErr(a["roofline_tokens_per_s"].toDouble(),
-                                     a["read_bandwidth_bytes_per_s"].toDouble() / a["weight_bytes_per_token"].toDouble()) < 1e-9);
+                                     a["read_bandwidth_bytes_per_s"].toDouble() /
+                                         (a["weight_bytes_per_token"].toDouble() + a["kv_bytes_per_token"].toDouble())) < 1e-9);
         }
+        // fp32 keys and values of every kept block at the mean decoded position (16 + 8 / 2 = 20):
+        // 2 KV heads of 32 dimensions
+        QCOMPARE(j["dense"].toObject()["kv_bytes_per_token"].toDouble(), 12.0 * 2 * 2 * 32 * 20 * 4);
+        QCOMPARE(j["compressed"].toObject()["kv_bytes_per_token"].toDouble(), 9.0 * 2 * 2 * 32 * 20 * 4);
+        // batch 2: both sequences' tokens counted
+        for (const char* arm : {"dense_batch", "compressed_batch"}) {
+            const QJsonObject b = j[arm].toObject();
+            QCOMPARE(b["batch"].toInt(), 2);
+            QCOMPARE(b["decode_tokens_per_s"].toObject()["runs"].toInt(), 3);
+            QVERIFY(b["decode_tokens_per_s"].toObject()["median"].toDouble() > 0);
+        }
+        QVERIFY(j["batch_decode_speedup_measured"].toDouble() > 0);
         QCOMPARE(j["dense"].toObject()["kept_blocks"].toInt(), 12);
         QCOMPARE(j["compressed"].toObject()["kept_blocks"].toInt(), 9);
         // tinystories-12L in BF16: a block's seven matrices, 2 bytes a weight (norms are not counted)
@@ -402,8 +416,9 @@ private Q_SLOTS:
         QCOMPARE(j["dense"].toObject()["weight_bytes_per_token"].toDouble() - j["compressed"].toObject()["weight_bytes_per_token"].toDouble(),
                  3 * block);
         QVERIFY(testdata::relErr(j["decode_speedup_predicted_from_bytes"].toDouble(),
-                                 j["dense"].toObject()["weight_bytes_per_token"].toDouble() /
-                                     j["compressed"].toObject()["weight_bytes_per_token"].toDouble()) < 1e-12);
+                                 (j["dense"].toObject()["weight_bytes_per_token"].toDouble() + j["dense"].toObject()["kv_bytes_per_token"].toDouble()) /
+                                     (j["compressed"].toObject()["weight_bytes_per_token"].toDouble() +
+                                      j["compressed"].toObject()["kv_bytes_per_token"].toDouble())) < 1e-12);
         const Run bad = cli({"speed", s12(), "--prompt-tokens", "500", "--decode-tokens", "100", "--json"});
         QCOMPARE(bad.code, 1);
         QVERIFY2(QString(bad.err).contains("do not fit the model's context (512)"), bad.err.constData());

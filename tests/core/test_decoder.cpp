@@ -7,6 +7,8 @@
 // are compared instead of its logits.
 #include <ATen/ATen.h>
 
+#include "core/decode/batch_throughput.h"
+#include "core/decode/decode_speed.h"
 #include "core/decode/decoder.h"
 #include "core/decode/packed_matrix.h"
 #include "core/error.h"
@@ -109,6 +111,67 @@ private Q_SLOTS:
         const at::Tensor ref = fullForward(s->model(), t.ids, opt.drop_blocks).argmax(-1);
         for (int64_t p = t.prompt - 1; p < int64_t(t.ids.size()) - 1; ++p)
             QCOMPARE(int32_t(ref[p].item<int64_t>()), t.ids[std::size_t(p + 1)]);
+    }
+
+    // Batch-8 throughput (#18) measures real generation: every sequence's
+    // greedy continuation and last logits equal the full forward's on its
+    // tokens, with and without dropped blocks; the sequences differ.
+    void batchThroughputGenerates_data()
+    {
+        QTest::addColumn<QString>("drop");
+        QTest::newRow("dense") << "";
+        QTest::newRow("without 3,7,8") << "3,7,8";
+    }
+
+    void batchThroughputGenerates()
+    {
+        QFETCH(QString, drop);
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        BatchThroughputOptions o;
+        o.batch = 3;
+        o.prompt_tokens = 12;
+        o.decode_tokens = 6;
+        o.repeats = 1;
+        for (const QString& b : drop.split(',', Qt::SkipEmptyParts))
+            o.drop_blocks.push_back(b.toInt());
+        const BatchThroughput r = measureBatchThroughput(s->model(), o);
+        QCOMPARE(r.batch, int64_t(3));
+        QCOMPARE(r.tokens.size(), std::size_t(3));
+        QCOMPARE(r.decode.runs, 1);
+        QVERIFY(r.decode.median > 0 && r.prefill.median > 0);
+        QVERIFY(r.weights_widened_once);
+        QVERIFY(r.tokens[0] != r.tokens[1] && r.tokens[1] != r.tokens[2]);
+        for (std::size_t b = 0; b < 3; ++b) {
+            std::vector<int32_t> ids = r.tokens[b];
+            QCOMPARE(int64_t(ids.size()), o.prompt_tokens + o.decode_tokens);
+            ids.push_back(0); // fullForward feeds all but the last id
+            const at::Tensor ref = fullForward(s->model(), ids, o.drop_blocks);
+            for (int64_t p = o.prompt_tokens; p < o.prompt_tokens + o.decode_tokens; ++p)
+                QCOMPARE(int64_t(r.tokens[b][std::size_t(p)]), ref[p - 1].argmax().item<int64_t>());
+            const at::Tensor mine = at::from_blob(const_cast<float*>(r.last_logits[b].data()), {int64_t(r.last_logits[b].size())}, at::kFloat);
+            const double worst = (mine - ref[o.prompt_tokens + o.decode_tokens - 1]).abs().max().item<double>();
+            QVERIFY2(worst < 1e-4, qPrintable(QString::number(worst)));
+        }
+        o.decode_tokens = 600;
+        try {
+            measureBatchThroughput(s->model(), o);
+            QFAIL("a run longer than the context was accepted");
+        } catch (const Error& e) {
+            QVERIFY2(QString(e.what()).contains("do not fit the model's context (512)"), e.what());
+        }
+    }
+
+    // The KV cache a token reads: fp32 keys and values of each kept block up to its position.
+    void kvBytesPerToken()
+    {
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        decode::DecoderOptions opt;
+        opt.max_positions = 64;
+        opt.drop_blocks = {3, 7, 8};
+        const decode::Decoder d(s->model(), opt);
+        const ModelConfig& c = s->model().config();
+        QCOMPARE(d.kvBytesPerToken(40), int64_t(9) * 2 * c.n_head_kv * c.head_dim * 40 * 4);
+        QCOMPARE(d.kvBytesPerToken(0), int64_t(0));
     }
 
     void storedHalfPrecision_data()

@@ -262,6 +262,16 @@ private Q_SLOTS:
         QVERIFY(testdata::relErr(width.result.ppl, pplWidth) < testdata::kSameComputation);
         QVERIFY(c.toMarkdown().find("| depth | 3 blocks") != std::string::npos);
         QCOMPARE(c.toJson()["arms"].toArray().size(), 3);
+        // batch-8 throughput for every arm; the KV cache a token reads shrinks with the
+        // dropped blocks (9 of 12) and with the removed KV group (1 of 2)
+        for (const auto& arm : c.arms) {
+            QCOMPARE(arm.batch.batch, int64_t(8));
+            QVERIFY(arm.batch.decode.median > 0 && arm.batch.prefill.median > 0);
+            QVERIFY(c.toJson()["arms"].toArray()[0].toObject()["batch_decode_tokens_per_s"].toDouble() > 0);
+        }
+        QCOMPARE(depth.speed.kv_bytes_per_token * 12, c.arms[0].speed.kv_bytes_per_token * 9);
+        QCOMPARE(width.speed.kv_bytes_per_token * 2, c.arms[0].speed.kv_bytes_per_token);
+        QVERIFY(c.toMarkdown().find("at batch 8: depth") != std::string::npos);
         o.budget = 0.01;
         QString e = QString::fromStdString(testdata::errorOf([&] { compareDepthWidth(*s, o); }));
         QVERIFY2(e.contains("drops 0 of 12 blocks"), qPrintable(e));

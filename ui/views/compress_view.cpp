@@ -61,14 +61,15 @@ struct Samples {
 
 QString speedText(const QString& label, const DecodeSpeed& s)
 {
-    return QObject::tr("<b>%1</b>: decode %2 tokens/s (%3–%4), prefill %5 tokens/s; %6 MB of weights a token, roofline %7 tokens/s")
+    return QObject::tr("<b>%1</b>: decode %2 tokens/s (%3–%4), prefill %5 tokens/s; %6 MB of weights and %8 MB of KV cache a token, roofline %7 tokens/s")
         .arg(label)
         .arg(s.decode.median, 0, 'f', 1)
         .arg(s.decode.min, 0, 'f', 1)
         .arg(s.decode.max, 0, 'f', 1)
         .arg(s.prefill.median, 0, 'f', 0)
         .arg(double(s.weight_bytes_per_token) / 1e6, 0, 'f', 1)
-        .arg(s.roofline_tokens_per_s, 0, 'f', 1);
+        .arg(s.roofline_tokens_per_s, 0, 'f', 1)
+        .arg(double(s.kv_bytes_per_token) / 1e6, 0, 'f', 2);
 }
 
 // "2, 5-7" -> {2, 5, 6, 7}

@@ -27,7 +27,9 @@ const QStringList kRows{QT_TRANSLATE_NOOP("DepthWidthPanel", "removed"),
                         QT_TRANSLATE_NOOP("DepthWidthPanel", "parameters"),
                         QT_TRANSLATE_NOOP("DepthWidthPanel", "decode tokens/s (batch 1)"),
                         QT_TRANSLATE_NOOP("DepthWidthPanel", "prefill tokens/s"),
-                        QT_TRANSLATE_NOOP("DepthWidthPanel", "decode speed-up")};
+                        QT_TRANSLATE_NOOP("DepthWidthPanel", "decode speed-up"),
+                        QT_TRANSLATE_NOOP("DepthWidthPanel", "decode tokens/s at batch 8"),
+                        QT_TRANSLATE_NOOP("DepthWidthPanel", "batch-8 speed-up")};
 
 QString num(double v, int prec, const QString& suffix = {})
 {
@@ -141,6 +143,7 @@ void DepthWidthPanel::compare()
 void DepthWidthPanel::show(const DepthWidthComparison& c)
 {
     const double dense = c.arms.empty() ? 0 : c.arms[0].speed.decode.median;
+    const double denseBatch = c.arms.empty() ? 0 : c.arms[0].batch.decode.median;
     std::vector<double> speeds;
     QStringList labels;
     for (int col = 0; col < int(c.arms.size()); ++col) {
@@ -155,7 +158,11 @@ void DepthWidthPanel::show(const DepthWidthComparison& c)
                                 QString::number(r.parameters),
                                 QString("%1 (%2–%3)").arg(num(a.speed.decode.median, 1), num(a.speed.decode.min, 1), num(a.speed.decode.max, 1)),
                                 num(a.speed.prefill.median, 0),
-                                dense > 0 ? num(a.speed.decode.median / dense, 3, "×") : "–"};
+                                dense > 0 ? num(a.speed.decode.median / dense, 3, "×") : "–",
+                                a.batch.batch > 0 ? QString("%1 (%2–%3)").arg(num(a.batch.decode.median, 1), num(a.batch.decode.min, 1),
+                                                                              num(a.batch.decode.max, 1))
+                                                  : "–",
+                                denseBatch > 0 ? num(a.batch.decode.median / denseBatch, 3, "×") : "–"};
         for (int row = 0; row < cells.size(); ++row)
             table_->setItem(row, col, new QTableWidgetItem(cells[row]));
         speeds.push_back(a.speed.decode.median);
@@ -170,7 +177,12 @@ void DepthWidthPanel::show(const DepthWidthComparison& c)
                               .arg(c.arms[1].result.kld_mean, 0, 'f', 4)
                               .arg(dense > 0 ? c.arms[1].speed.decode.median / dense : NAN, 0, 'f', 3)
                               .arg(c.arms[2].result.kld_mean, 0, 'f', 4)
-                              .arg(dense > 0 ? c.arms[2].speed.decode.median / dense : NAN, 0, 'f', 3));
+                              .arg(dense > 0 ? c.arms[2].speed.decode.median / dense : NAN, 0, 'f', 3) +
+                          (denseBatch > 0 ? tr(" At batch %1 (evaluation, serving): depth %2×, width %3×.")
+                                                .arg(c.arms[0].batch.batch)
+                                                .arg(c.arms[1].batch.decode.median / denseBatch, 0, 'f', 3)
+                                                .arg(c.arms[2].batch.decode.median / denseBatch, 0, 'f', 3)
+                                          : QString()));
     Q_EMIT message(tr("depth against width: %1").arg(summary_->text()));
 }
 
