@@ -97,7 +97,8 @@ at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::T
         return y;
     };
     const int64_t B = h.size(0), T = h.size(1), hd = c.head_dim;
-    const int64_t nh = c.n_head, nkv = c.n_head_kv;
+    // heads from the weights: after non-uniform width pruning blocks differ
+    const int64_t nh = w.wq.size(0) / hd, nkv = w.wk.size(0) / hd;
 
     const at::Tensor x = rmsNorm(h, w.attn_norm, c.rms_norm_eps);
     at::Tensor q = linear(TensorRole::AttnQ, x, w.wq, w.bq).view({B, T, nh, hd}).transpose(1, 2);

@@ -198,13 +198,28 @@ ModelConfig ModelConfig::fromJson(const std::string& json, const std::string& fi
     return c;
 }
 
-int64_t ModelConfig::blockParameters() const
+int64_t ModelConfig::headsKv(int64_t block) const
 {
-    const int64_t q = n_head * head_dim, kv = n_head_kv * head_dim;
+    return block_n_head_kv.empty() ? n_head_kv : block_n_head_kv.at(std::size_t(block));
+}
+
+int64_t ModelConfig::heads(int64_t block) const { return headsKv(block) * (n_head / n_head_kv); }
+
+int64_t ModelConfig::intermediate(int64_t block) const
+{
+    return block_intermediate_size.empty() ? intermediate_size : block_intermediate_size.at(std::size_t(block));
+}
+
+int64_t ModelConfig::blockParameters() const { return blockParameters(-1); }
+
+int64_t ModelConfig::blockParameters(int64_t block) const
+{
+    const int64_t nkv = block < 0 ? n_head_kv : headsKv(block), ff = block < 0 ? intermediate_size : intermediate(block);
+    const int64_t q = nkv * (n_head / n_head_kv) * head_dim, kv = nkv * head_dim;
     int64_t p = hidden_size * (q + 2 * kv) + q * hidden_size; // q k v o
     if (attention_bias)
         p += q + 2 * kv;
-    p += 3 * hidden_size * intermediate_size; // gate up down
+    p += 3 * hidden_size * ff; // gate up down
     p += 2 * hidden_size;                     // two norms
     if (qk_norm)
         p += 2 * head_dim;
@@ -213,7 +228,9 @@ int64_t ModelConfig::blockParameters() const
 
 int64_t ModelConfig::totalParameters() const
 {
-    int64_t p = n_layer * blockParameters() + vocab_size * hidden_size + hidden_size;
+    int64_t p = vocab_size * hidden_size + hidden_size;
+    for (int64_t b = 0; b < n_layer; ++b)
+        p += uniformWidths() ? blockParameters() : blockParameters(b);
     if (!tie_word_embeddings)
         p += vocab_size * hidden_size;
     return p;

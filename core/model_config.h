@@ -3,6 +3,7 @@
 // Supported `model_type`s: the rows of archFamilies() (arch_table.h).
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tailor {
 
@@ -34,13 +35,24 @@ struct ModelConfig {
     int64_t eos_token_id = -1;
     int64_t sliding_window = 0; // mistral; 0 = none
     std::string torch_dtype;
+    // Per-block widths after non-uniform width pruning (#18): KV heads and MLP
+    // channels of each block. Empty when every block has the widths above;
+    // when set, n_head_kv / n_head / intermediate_size are the widest block's
+    // (n_head / n_head_kv stays the query heads per KV group). No config.json
+    // holds them; llama.cpp's deci architecture does (gguf_export.cpp).
+    std::vector<int64_t> block_n_head_kv, block_intermediate_size;
+    bool uniformWidths() const { return block_n_head_kv.empty() && block_intermediate_size.empty(); }
+    int64_t headsKv(int64_t block) const;
+    int64_t heads(int64_t block) const; // headsKv(block) × query heads per group
+    int64_t intermediate(int64_t block) const;
 
     // Parses and validates; errors read "config.json: key 'x' ...".
     static ModelConfig fromFile(const std::string& path);
     static ModelConfig fromJson(const std::string& json, const std::string& fileLabel);
 
-    // Parameters of one transformer block and of the whole model.
+    // Parameters of one transformer block (the widest, or block b) and of the whole model.
     int64_t blockParameters() const;
+    int64_t blockParameters(int64_t block) const;
     int64_t totalParameters() const;
 };
 

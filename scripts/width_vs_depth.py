@@ -9,7 +9,8 @@ comparison Shortened LLaMA is about, on tinystories-12L with tailor-cli only:
 both healed with the same LoRA settings, then PPL, KL divergence and top-1
 agreement against the dense model (evaluation text), multiple-choice accuracy
 (the shipped next-sentence task), parameters, file size, and measured prefill /
-batch-1 decode speed (tailor-cli speed: medians of 3 runs after a warm-up).
+batch-1 decode speed and batch-8 generation throughput (tailor-cli speed --batch 8:
+medians of 3 runs after a warm-up).
 Prints a markdown table (docs/width-vs-depth.md records one run).
 
 With --big DIR (the 1.1B shape: build/bench/bench_write_synthetic 1b DIR), the
@@ -71,41 +72,48 @@ for name, plan in (("depth (BI, 3 blocks)", depth_plan), ("width (Taylor, 2 head
     rep = run("compress", "--plan", pf, "--out", folder, "--text", valid, "--force")
     last = rep["stages"][-1]
     acc = run("tasks", folder, "--task", task)
-    speed = run("speed", folder, "--prompt-tokens", "64", "--decode-tokens", "32", "--repeats", "3")
+    speed = run("speed", folder, "--prompt-tokens", "64", "--decode-tokens", "32", "--repeats", "3", "--batch", "8")
     size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder) if f.endswith(".safetensors"))
-    rows.append((name, last, acc, speed["dense"], size))
+    rows.append((name, last, acc, dict(speed["dense"], batch=speed["dense_batch"]), size))
 
-dense_speed = run("speed", model, "--prompt-tokens", "64", "--decode-tokens", "32", "--repeats", "3")["dense"]
+ds = run("speed", model, "--prompt-tokens", "64", "--decode-tokens", "32", "--repeats", "3", "--batch", "8")
+dense_speed = dict(ds["dense"], batch=ds["dense_batch"])
 dense_acc = run("tasks", model, "--task", task)
 dense_size = sum(os.path.getsize(os.path.join(model, f)) for f in os.listdir(model) if f.endswith(".safetensors"))
 
 print(f"healing: {steps} LoRA steps, rank 8, lr 3e-4 on {os.path.basename(calib)}; evaluation text {os.path.basename(valid)}")
-print("| arm | PPL | KLD from dense (mean) | top-1 agreement | acc (next sentence) | parameters | safetensors | prefill tokens/s | decode tokens/s (min–max) |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+print("| arm | PPL | KLD from dense (mean) | top-1 agreement | acc (next sentence) | parameters | safetensors | prefill tokens/s | decode tokens/s (min–max) | KV cache a token | batch-8 prefill tokens/s | batch-8 decode tokens/s |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 d = dense_speed["decode_tokens_per_s"]
 print(f"| dense | – | 0 | 100 % | {dense_acc['acc']:.3f} ± {dense_acc['acc_stderr']:.3f} | {width['parameters_dense']:.0f} | "
-      f"{dense_size / 1e6:.2f} MB | {dense_speed['prefill_tokens_per_s']['median']:.0f} | {d['median']:.0f} ({d['min']:.0f}–{d['max']:.0f}) |")
+      f"{dense_size / 1e6:.2f} MB | {dense_speed['prefill_tokens_per_s']['median']:.0f} | {d['median']:.0f} ({d['min']:.0f}–{d['max']:.0f}) | "
+      f"{dense_speed['kv_bytes_per_token'] / 1e3:.0f} kB | {dense_speed['batch']['prefill_tokens_per_s']['median']:.0f} | "
+      f"{dense_speed['batch']['decode_tokens_per_s']['median']:.0f} |")
 for name, last, acc, sp, size in rows:
     d = sp["decode_tokens_per_s"]
     print(f"| {name} | {last['ppl']:.3f} | {last['kld_mean']:.4f} | {100 * last['top1_agreement']:.1f} % | "
           f"{acc['acc']:.3f} ± {acc['acc_stderr']:.3f} | {last['parameters']:.0f} | {size / 1e6:.2f} MB | "
-          f"{sp['prefill_tokens_per_s']['median']:.0f} | {d['median']:.0f} ({d['min']:.0f}–{d['max']:.0f}) |")
+          f"{sp['prefill_tokens_per_s']['median']:.0f} | {d['median']:.0f} ({d['min']:.0f}–{d['max']:.0f}) | "
+          f"{sp['kv_bytes_per_token'] / 1e3:.0f} kB | {sp['batch']['prefill_tokens_per_s']['median']:.0f} | "
+          f"{sp['batch']['decode_tokens_per_s']['median']:.0f} |")
 
 if big:
-    def line(name, sp):
-        d, p = sp["decode_tokens_per_s"], sp["prefill_tokens_per_s"]
-        return (f"| {name} | {sp['kept_blocks']} | {sp['weight_bytes_per_token'] / 1e9:.3f} GB | {p['median']:.1f} ({p['min']:.1f}–{p['max']:.1f}) | "
-                f"{d['median']:.2f} ({d['min']:.2f}–{d['max']:.2f}) | {sp['roofline_tokens_per_s']:.1f} |")
-    depth = run("speed", big, "--drop", "16,17,18,19,20", "--prompt-tokens", "128", "--decode-tokens", "32", "--repeats", "3")
+    def line(name, sp, b):
+        d, p, bd, bp = sp["decode_tokens_per_s"], sp["prefill_tokens_per_s"], b["decode_tokens_per_s"], b["prefill_tokens_per_s"]
+        return (f"| {name} | {sp['kept_blocks']} | {sp['weight_bytes_per_token'] / 1e9:.3f} GB | {sp['kv_bytes_per_token'] / 1e6:.1f} MB | "
+                f"{p['median']:.1f} ({p['min']:.1f}–{p['max']:.1f}) | "
+                f"{d['median']:.2f} ({d['min']:.2f}–{d['max']:.2f}) | {sp['roofline_tokens_per_s']:.1f} | {bp['median']:.1f} | {bd['median']:.1f} ({bd['min']:.1f}–{bd['max']:.1f}) |")
+    depth = run("speed", big, "--drop", "16,17,18,19,20", "--prompt-tokens", "128", "--decode-tokens", "32", "--repeats", "3", "--batch", "8")
     wf = os.path.join(out, "big-width.json")
     run("width", big, "--criterion", "magnitude", "--heads", "8", "--mlp", "1203", "--out", wf)
-    width_big = run("speed", wf, "--prompt-tokens", "128", "--decode-tokens", "32", "--repeats", "3")
+    width_big = run("speed", wf, "--prompt-tokens", "128", "--decode-tokens", "32", "--repeats", "3", "--batch", "8")
     print()
     print(f"1.1B shape ({big}), 2 threads unless the machine is busy, prompt 128, 32 decoded tokens, 3 runs after a warm-up:")
-    print("| arm | blocks | weights a token | prefill tokens/s | decode tokens/s | roofline |")
-    print("|---|---:|---:|---:|---:|---:|")
-    print(line("dense", depth["dense"]))
-    print(line("depth: 5 of 22 blocks", depth["compressed"]))
-    print(line("width: 8 heads + 1,203 channels a block", width_big["compressed"]))
+    print("| arm | blocks | weights a token | KV cache a token | prefill tokens/s | decode tokens/s | roofline | batch-8 prefill tokens/s | batch-8 decode tokens/s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(line("dense", depth["dense"], depth["dense_batch"]))
+    print(line("depth: 5 of 22 blocks", depth["compressed"], depth["compressed_batch"]))
+    print(line("width: 8 heads + 1,203 channels a block", width_big["compressed"], width_big["compressed_batch"]))
     print(f"decode speed-up: depth {depth['decode_speedup_measured']:.3f} (bytes predict {depth['decode_speedup_predicted_from_bytes']:.3f}), "
           f"width {width_big['decode_speedup_measured']:.3f} (bytes predict {width_big['decode_speedup_predicted_from_bytes']:.3f})")
+    print(f"batch-8 decode speed-up: depth {depth['batch_decode_speedup_measured']:.3f}, width {width_big['batch_decode_speedup_measured']:.3f}")

@@ -1,9 +1,11 @@
-// tailor-cli width MODEL_DIR [--calib FILE] [--criterion taylor|activation|magnitude] --heads K --mlp M [--uniform]
+// tailor-cli width MODEL_DIR [--calib FILE] [--criterion taylor|activation|magnitude] --heads K --mlp M [--uniform|--non-uniform]
 //                  [--windows N] [--seq-len L] [--text FILE] [--out PLAN.json] [--json]
 // Width pruning (core/compress/width_prune.h): scores every KV group and MLP channel of every block, removes the
 // K heads (a multiple of the heads per KV group) and M channels with the lowest scores from each block (uniform:
 // every loader runs the result), lists per block the removed and kept units with their scores, and with --text
 // the PPL before and after. --out writes a plan whose "width" stage `compress` applies (before low rank).
+// --non-uniform removes as many units in all, the lowest-scoring across blocks (each block keeps one of each):
+// Tailor runs it and exports it as GGUF (llama.cpp's deci architecture), not as an HF folder.
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
@@ -21,7 +23,7 @@ namespace tailor::cli {
 
 int cmdWidth(const Argv& argv)
 {
-    const Args args(argv, {"calib", "criterion", "heads", "mlp", "windows", "seq-len", "text", "out"}, {"json", "uniform"});
+    const Args args(argv, {"calib", "criterion", "heads", "mlp", "windows", "seq-len", "text", "out"}, {"json", "uniform", "non-uniform"});
     const std::string dir = args.positional(0, "MODEL_DIR");
     const auto session = ModelSession::open(dir);
     const WidthCriterion criterion = widthCriterionFromName(args.get("criterion", "taylor"));
@@ -36,7 +38,11 @@ int cmdWidth(const Argv& argv)
     }
     const bool quiet = args.flag("json");
     const WidthScores scores = scoreWidth(session->model(), calib, criterion, progressPrinter(quiet));
-    const WidthPlan plan = uniformWidthPlan(session->model(), scores, args.getInt("heads", 0), args.getInt("mlp", 0));
+    if (args.flag("uniform") && args.flag("non-uniform"))
+        throw UsageError("--uniform and --non-uniform: choose one");
+    const bool ranked = args.flag("non-uniform");
+    const WidthPlan plan = ranked ? rankedWidthPlan(session->model(), scores, args.getInt("heads", 0), args.getInt("mlp", 0))
+                                  : uniformWidthPlan(session->model(), scores, args.getInt("heads", 0), args.getInt("mlp", 0));
     const ModelSummary& s = session->summary();
     QJsonArray layers;
     for (std::size_t b = 0; b < plan.groups.size(); ++b) {
@@ -52,11 +58,17 @@ int cmdWidth(const Argv& argv)
             channels.append(v);
         for (int c : plan.channels[b])
             removedChannels.append(c);
-        layers.append(QJsonObject{{"block", double(b)}, {"groups", groups}, {"channel_scores", channels}, {"removed_channels", removedChannels}});
+        layers.append(QJsonObject{{"block", double(b)},
+                                  {"groups", groups},
+                                  {"channel_scores", channels},
+                                  {"removed_channels", removedChannels},
+                                  {"heads_removed", double(int64_t(plan.groups[b].size()) * scores.heads_per_group)},
+                                  {"channels_removed", double(plan.channels[b].size())}});
     }
     QJsonObject out{{"model", QString::fromStdString(dir)},
                     {"criterion", widthCriterionName(criterion)},
                     {"heads_per_kv_group", double(scores.heads_per_group)},
+                    {"uniform", plan.uniform()},
                     {"heads_removed_per_block", double(args.getInt("heads", 0))},
                     {"channels_removed_per_block", double(args.getInt("mlp", 0))},
                     {"heads_after", double(s.n_head - args.getInt("heads", 0))},
@@ -83,9 +95,10 @@ int cmdWidth(const Argv& argv)
         printJson(out);
         return 0;
     }
-    std::printf("%s width pruning: %lld heads (of %lld) and %lld MLP channels (of %lld) removed from each block; parameters %lld -> %lld\n",
+    std::printf("%s width pruning: %lld heads (of %lld) and %lld MLP channels (of %lld) removed %s; parameters %lld -> %lld\n",
                 widthCriterionName(criterion), (long long)args.getInt("heads", 0), (long long)s.n_head, (long long)args.getInt("mlp", 0),
-                (long long)s.intermediate_size, (long long)s.parameters, (long long)out["parameters_pruned"].toDouble());
+                (long long)s.intermediate_size, ranked ? "per block on average, as the scores rank them" : "from each block",
+                (long long)s.parameters, (long long)out["parameters_pruned"].toDouble());
     if (out.contains("ppl_dense"))
         std::printf("PPL %.4f -> %.4f\n", out["ppl_dense"].toDouble(), out["ppl_pruned"].toDouble());
     for (std::size_t b = 0; b < plan.groups.size(); ++b) {
@@ -94,6 +107,8 @@ int cmdWidth(const Argv& argv)
             std::printf(" %d", g);
         std::printf("; %zu channels\n", plan.channels[b].size());
     }
+    if (ranked && !plan.uniform())
+        std::printf("the blocks now differ in width: export as GGUF (llama.cpp's deci architecture); an HF config.json holds one width\n");
     if (args.has("out"))
         std::printf("plan written to %s\n", args.get("out").c_str());
     return 0;

@@ -5,6 +5,7 @@
 
 #include <ATen/core/grad_mode.h>
 #include <algorithm>
+#include <functional>
 #include <numeric>
 
 namespace tailor {
@@ -155,13 +156,25 @@ at::Tensor spans(const std::vector<int64_t>& units, int64_t width)
     return at::tensor(idx, at::kLong);
 }
 
-// The config of the narrower model: whole KV groups and channels fewer (uniform plans only).
+// The config of the narrower model: whole KV groups and channels fewer; per
+// block when the plan's counts differ between blocks.
 ModelConfig prunedConfig(const ModelConfig& c, const WidthPlan& plan)
 {
     ModelConfig p = c;
-    p.n_head_kv = c.n_head_kv - int64_t(plan.groups[0].size());
+    std::vector<int64_t> kv, ff;
+    for (std::size_t b = 0; b < plan.groups.size(); ++b) {
+        kv.push_back(c.n_head_kv - int64_t(plan.groups[b].size()));
+        ff.push_back(c.intermediate_size - int64_t(plan.channels[b].size()));
+    }
+    const bool uniform = std::adjacent_find(kv.begin(), kv.end(), std::not_equal_to<>()) == kv.end() &&
+                         std::adjacent_find(ff.begin(), ff.end(), std::not_equal_to<>()) == ff.end();
+    p.n_head_kv = *std::max_element(kv.begin(), kv.end());
     p.n_head = p.n_head_kv * (c.n_head / c.n_head_kv);
-    p.intermediate_size = c.intermediate_size - int64_t(plan.channels[0].size());
+    p.intermediate_size = *std::max_element(ff.begin(), ff.end());
+    if (!uniform) {
+        p.block_n_head_kv = kv;
+        p.block_intermediate_size = ff;
+    }
     return p;
 }
 
@@ -186,6 +199,14 @@ const char* widthCriterionName(WidthCriterion c)
     case WidthCriterion::Magnitude: return "magnitude";
     }
     return "?";
+}
+
+bool WidthPlan::uniform() const
+{
+    for (std::size_t b = 1; b < groups.size(); ++b)
+        if (groups[b].size() != groups[0].size() || channels[b].size() != channels[0].size())
+            return false;
+    return true;
 }
 
 int64_t WidthPlan::removedHeads(const ModelConfig& c, int block) const
@@ -247,9 +268,48 @@ WidthPlan uniformWidthPlan(const Model& model, const WidthScores& scores, int64_
     return p;
 }
 
+WidthPlan rankedWidthPlan(const Model& model, const WidthScores& scores, int64_t heads, int64_t channels)
+{
+    uniformWidthPlan(model, scores, heads, channels); // its checks of the counts, here on the mean per block
+    const int N = model.nBlocks();
+    const int64_t g = scores.heads_per_group;
+    WidthPlan p;
+    p.groups.resize(std::size_t(N));
+    p.channels.resize(std::size_t(N));
+    // Lowest scores first across all blocks; a block keeps at least one unit
+    // of each kind (its last one is never offered).
+    const auto take = [N](const std::vector<std::vector<double>>& s, int64_t total, std::vector<std::vector<int>>& out) {
+        struct Unit {
+            double score;
+            int block, index;
+        };
+        std::vector<Unit> all;
+        for (int b = 0; b < N; ++b)
+            for (std::size_t i = 0; i < s[std::size_t(b)].size(); ++i)
+                all.push_back({s[std::size_t(b)][i], b, int(i)});
+        std::stable_sort(all.begin(), all.end(), [](const Unit& a, const Unit& b) { return a.score < b.score; });
+        for (const Unit& u : all) {
+            if (total == 0)
+                break;
+            auto& removed = out[std::size_t(u.block)];
+            if (removed.size() + 1 >= s[std::size_t(u.block)].size())
+                continue;
+            removed.push_back(u.index);
+            --total;
+        }
+        for (auto& r : out)
+            std::sort(r.begin(), r.end());
+    };
+    take(scores.groups, heads / g * N, p.groups);
+    take(scores.channels, channels * N, p.channels);
+    return p;
+}
+
 void validateWidthPlan(const Model& model, const WidthPlan& plan)
 {
     const ModelConfig& c = model.config();
+    if (!c.uniformWidths())
+        throw Error("the model's blocks already have different widths: width pruning starts from a model of uniform widths");
     if (int(plan.groups.size()) != model.nBlocks() || int(plan.channels.size()) != model.nBlocks())
         throw Error("the width plan lists " + std::to_string(plan.groups.size()) + " blocks; the model has " +
                     std::to_string(model.nBlocks()));
@@ -267,8 +327,6 @@ void validateWidthPlan(const Model& model, const WidthPlan& plan)
             if (int64_t(u.size()) >= n)
                 throw Error("block " + std::to_string(b) + ": removing every " + what + " leaves nothing");
         }
-        if (plan.groups[std::size_t(b)].size() != plan.groups[0].size() || plan.channels[std::size_t(b)].size() != plan.channels[0].size())
-            throw Error("block " + std::to_string(b) + " removes other counts than block 0: only uniform widths can be exported");
     }
 }
 

@@ -10,7 +10,8 @@
 // block), activation magnitude on calibration text (Minitron: mean L2 norm of
 // a group's attention output, mean |SiLU(gate)·up| of a channel), or weight
 // magnitude Σ|W|. Uniform pruning removes the same counts from every block,
-// so every loader runs the result. Torch-free API.
+// so every loader runs the result; ranked pruning lets the importance decide
+// each block's counts (GGUF only). Torch-free API.
 #include "core/progress.h"
 #include "core/token_windows.h"
 
@@ -42,6 +43,7 @@ WidthScores scoreWidth(const Model& model, const TokenWindows& calib, WidthCrite
 struct WidthPlan {
     std::vector<std::vector<int>> groups, channels;
     int64_t removedHeads(const ModelConfig& c, int block) const;
+    bool uniform() const; // the same counts in every block
 };
 
 // The same number of heads (a multiple of the heads per KV group) and MLP
@@ -50,7 +52,15 @@ struct WidthPlan {
 // break the grouping, negative counts.
 WidthPlan uniformWidthPlan(const Model& model, const WidthScores& scores, int64_t heads, int64_t channels);
 
-// Checks a plan against the model (block count, unit indices, uniform counts).
+// Per-block counts from the importance (non-uniform): heads × blocks heads and
+// channels × blocks channels in all, the lowest-scoring units across all
+// blocks, each block keeping at least one KV group and one channel. Blocks of
+// different widths run in Tailor and export as GGUF (llama.cpp's deci
+// architecture holds per-block widths); a config.json cannot hold them.
+// Errors as for the uniform plan.
+WidthPlan rankedWidthPlan(const Model& model, const WidthScores& scores, int64_t heads, int64_t channels);
+
+// Checks a plan against the model (block count, unit indices, at least one unit kept).
 void validateWidthPlan(const Model& model, const WidthPlan& plan);
 
 // The pruned model: the units' rows and columns cut out (stored dtype kept),

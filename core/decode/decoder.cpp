@@ -132,6 +132,7 @@ void rmsNormInto(const float* x, const std::vector<float>& w, double eps, int64_
 
 struct Layer {
     int index = 0; // block number in the source model
+    int64_t nkv = 0, ff = 0; // KV heads and MLP channels (blocks differ after non-uniform width pruning)
     Linear q, k, v, o, gate, up, down;
     std::vector<float> attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
     std::vector<float> kcache, vcache; // [n_head_kv][max positions][head_dim]
@@ -198,7 +199,7 @@ struct Decoder::Impl {
 
     void block(Layer& L)
     {
-        const int64_t H = c.hidden_size, hd = c.head_dim, nh = c.n_head, nkv = c.n_head_kv, g = nh / nkv;
+        const int64_t H = c.hidden_size, hd = c.head_dim, g = c.n_head / c.n_head_kv, nkv = L.nkv, nh = nkv * g;
         rmsNormInto(h.data(), L.attn_norm, c.rms_norm_eps, H, x.data());
         apply({{&L.q, q.data()}, {&L.k, k.data()}, {&L.v, v.data()}}, x.data(), H);
         for (std::size_t i = 0; i < L.bq.size(); ++i)
@@ -255,9 +256,9 @@ struct Decoder::Impl {
             h[std::size_t(i)] += tmp[std::size_t(i)];
         rmsNormInto(h.data(), L.ffn_norm, c.rms_norm_eps, H, x.data());
         apply({{&L.gate, gate.data()}, {&L.up, up.data()}}, x.data(), H);
-        for (std::size_t i = 0; i < gate.size(); ++i)
+        for (std::size_t i = 0; i < std::size_t(L.ff); ++i)
             gate[i] = gate[i] / (1.f + std::exp(-gate[i])) * up[i];
-        apply({{&L.down, tmp.data()}}, gate.data(), c.intermediate_size);
+        apply({{&L.down, tmp.data()}}, gate.data(), L.ff);
         for (int64_t i = 0; i < H; ++i)
             h[std::size_t(i)] += tmp[std::size_t(i)];
     }
@@ -294,6 +295,8 @@ Decoder::Decoder(const Model& model, const DecoderOptions& opt) : d_(std::make_u
             continue;
         Layer L;
         L.index = b;
+        L.nkv = c.headsKv(b);
+        L.ff = c.intermediate(b);
         const auto name = [b](TensorRole r) { return hfTensorName(r, b); };
         const auto linearOf = [&](const Model& m, const std::string& n) { return decode::linearOf(m, n, copy); };
         L.q = linearOf(model, name(TensorRole::AttnQ));
@@ -314,7 +317,7 @@ Decoder::Decoder(const Model& model, const DecoderOptions& opt) : d_(std::make_u
             L.q_norm = vec(model.raw(name(TensorRole::AttnQNorm)));
             L.k_norm = vec(model.raw(name(TensorRole::AttnKNorm)));
         }
-        L.kcache.assign(std::size_t(c.n_head_kv * d.maxPos * c.head_dim), 0.f);
+        L.kcache.assign(std::size_t(L.nkv * d.maxPos * c.head_dim), 0.f);
         L.vcache.assign(L.kcache.size(), 0.f);
         d.layers.push_back(std::move(L));
     }
@@ -355,8 +358,10 @@ int64_t Decoder::weightBytesPerToken() const
 
 int64_t Decoder::kvBytesPerToken(int64_t pos) const
 {
-    const ModelConfig& c = d_->c;
-    return int64_t(d_->layers.size()) * 2 * c.n_head_kv * c.head_dim * std::max<int64_t>(0, pos) * int64_t(sizeof(float));
+    int64_t heads = 0;
+    for (const Layer& L : d_->layers)
+        heads += L.nkv;
+    return 2 * heads * d_->c.head_dim * std::max<int64_t>(0, pos) * int64_t(sizeof(float));
 }
 
 const std::vector<float>& Decoder::step(int32_t id)
@@ -417,7 +422,7 @@ const std::vector<float>& Decoder::prefill(const std::vector<int32_t>& ids)
         KvCache cache;
         if (d.pos > 0) { // continue after earlier positions: their keys and values
             const auto prior = [&](const std::vector<float>& buf) {
-                return at::from_blob(const_cast<float*>(buf.data()), {1, c.n_head_kv, d.maxPos, c.head_dim}, at::kFloat)
+                return at::from_blob(const_cast<float*>(buf.data()), {1, L.nkv, d.maxPos, c.head_dim}, at::kFloat)
                     .narrow(2, 0, d.pos)
                     .clone();
             };
@@ -428,7 +433,7 @@ const std::vector<float>& Decoder::prefill(const std::vector<int32_t>& ids)
         // [1, n_kv, pos + T, hd] -> the cache rows
         for (auto [src, dst] : {std::pair{&cache.k, &L.kcache}, std::pair{&cache.v, &L.vcache}}) {
             const at::Tensor s = src->contiguous();
-            for (int64_t kh = 0; kh < c.n_head_kv; ++kh)
+            for (int64_t kh = 0; kh < L.nkv; ++kh)
                 std::memcpy(dst->data() + kh * d.maxPos * c.head_dim, s.data_ptr<float>() + kh * s.size(2) * c.head_dim,
                             std::size_t(s.size(2) * c.head_dim) * 4);
         }

@@ -61,6 +61,22 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
         return *dtypeFromSafetensors(ckpt.mainDType());
     };
     const auto skip = blockSkipMask(model, dropBlocks);
+    // Non-uniform width pruning: config.json has one width for all blocks.
+    // Refused before anything is written; the kept blocks' widths when they agree.
+    const ModelConfig& c = model.config();
+    int firstKept = -1;
+    for (int b = 0; b < model.nBlocks(); ++b) {
+        if (skip[std::size_t(b)])
+            continue;
+        if (firstKept < 0)
+            firstKept = b;
+        else if (c.headsKv(b) != c.headsKv(firstKept) || c.intermediate(b) != c.intermediate(firstKept))
+            throw Error("HF export: blocks " + std::to_string(firstKept) + " and " + std::to_string(b) + " have different widths (" +
+                        std::to_string(c.headsKv(firstKept)) + " and " + std::to_string(c.headsKv(b)) + " KV heads, " +
+                        std::to_string(c.intermediate(firstKept)) + " and " + std::to_string(c.intermediate(b)) +
+                        " MLP channels) after non-uniform width pruning, and config.json holds one width for all blocks: "
+                        "export as GGUF (llama.cpp's deci architecture holds per-block widths) or prune uniformly");
+    }
     const QString outDir = QFileInfo(QString::fromStdString(outDirIn)).absoluteFilePath();
     // --force replaces the output: never let that be the model being read
     const QString srcCanonical = QFileInfo(QString::fromStdString(model.checkpoint().dir())).canonicalFilePath();
@@ -87,9 +103,9 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
     const int kept = model.nBlocks() - int(dropBlocks.size());
     cfg["num_hidden_layers"] = kept;
     // the model's own widths (a width-pruned model has fewer heads, a narrower MLP)
-    cfg["num_attention_heads"] = double(model.config().n_head);
-    cfg["num_key_value_heads"] = double(model.config().n_head_kv);
-    cfg["intermediate_size"] = double(model.config().intermediate_size);
+    cfg["num_attention_heads"] = double(c.heads(std::max(firstKept, 0)));
+    cfg["num_key_value_heads"] = double(c.headsKv(std::max(firstKept, 0)));
+    cfg["intermediate_size"] = double(c.intermediate(std::max(firstKept, 0)));
     if (model.config().n_head * model.config().head_dim != model.config().hidden_size)
         cfg["head_dim"] = double(model.config().head_dim); // no longer implied by hidden_size / heads
     const std::string mainType = opt.dtype.empty() ? ckpt.mainDType() : opt.dtype;

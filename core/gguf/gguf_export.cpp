@@ -148,11 +148,20 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
     const ModelConfig& c = model.config();
     const Mixture& mix = mixture(opt.type);
     const ArchFamily& family = familyOf(c);
-    const std::string arch = family.gguf_arch;
+    const std::vector<int> kept = keptBlocks(model, dropBlocks);
+    // Blocks of different widths (non-uniform width pruning) are llama.cpp's
+    // deci architecture: llama's graph and tensor layout with per-block head
+    // counts and feed-forward lengths (arrays instead of numbers).
+    bool perBlock = false;
+    for (int b : kept)
+        perBlock = perBlock || c.headsKv(b) != c.headsKv(kept.front()) || c.intermediate(b) != c.intermediate(kept.front());
+    if (perBlock && std::string(family.gguf_arch) != "llama")
+        throw Error("GGUF export: the blocks have different widths after non-uniform width pruning; llama.cpp holds per-block widths "
+                    "only for llama-family models (its deci architecture), not for '" + c.model_type + "': prune uniformly");
+    const std::string arch = perBlock ? "deci" : family.gguf_arch;
     const bool permuteQK = family.gguf_permute_qk;
     if (opt.imatrix)
         checkImatrix(model, *opt.imatrix);
-    const std::vector<int> kept = keptBlocks(model, dropBlocks);
     const std::string dir = model.checkpoint().dir();
     const Vocab vocab = readVocab(dir, c.vocab_size, family.gguf_pre);
 
@@ -168,9 +177,22 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
     w.addUInt32(a + "context_length", uint32_t(c.max_position_embeddings));
     w.addUInt32(a + "embedding_length", uint32_t(c.hidden_size));
     w.addUInt32(a + "block_count", uint32_t(kept.size()));
-    w.addUInt32(a + "feed_forward_length", uint32_t(c.intermediate_size));
-    w.addUInt32(a + "attention.head_count", uint32_t(c.n_head));
-    w.addUInt32(a + "attention.head_count_kv", uint32_t(c.n_head_kv));
+    if (perBlock) {
+        std::vector<int32_t> ff, heads, kv;
+        for (int b : kept) {
+            ff.push_back(int32_t(c.intermediate(b)));
+            heads.push_back(int32_t(c.heads(b)));
+            kv.push_back(int32_t(c.headsKv(b)));
+        }
+        w.addInt32Array(a + "feed_forward_length", ff);
+        w.addInt32Array(a + "attention.head_count", heads);
+        w.addInt32Array(a + "attention.head_count_kv", kv);
+    } else {
+        const int b = kept.empty() ? 0 : kept.front();
+        w.addUInt32(a + "feed_forward_length", uint32_t(c.intermediate(b)));
+        w.addUInt32(a + "attention.head_count", uint32_t(c.heads(b)));
+        w.addUInt32(a + "attention.head_count_kv", uint32_t(c.headsKv(b)));
+    }
     w.addUInt32(a + "attention.key_length", uint32_t(c.head_dim));
     w.addUInt32(a + "attention.value_length", uint32_t(c.head_dim));
     w.addUInt32(a + "rope.dimension_count", uint32_t(c.head_dim));
@@ -203,8 +225,10 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
     const std::vector<GgufTensorType> types = chooseFor(model, kept, entries, opt, &report.warnings);
     const Model* m = &model;
     auto addEntry = [&](const Entry& e, const GgufTensorType& t) {
-        const int64_t heads = e.role == TensorRole::AttnQ || e.role == TensorRole::AttnQBias ? c.n_head
-                              : e.role == TensorRole::AttnK || e.role == TensorRole::AttnKBias ? c.n_head_kv : 0;
+        // heads of this block's q or k (blocks may differ): its rows over head_dim
+        const bool qk = e.role == TensorRole::AttnQ || e.role == TensorRole::AttnQBias || e.role == TensorRole::AttnK ||
+                        e.role == TensorRole::AttnKBias;
+        const int64_t heads = qk ? (e.ne.size() == 1 ? e.ne[0] : e.ne[1]) / c.head_dim : 0;
         std::vector<float> weights;
         if (t.imatrix)
             weights = opt.imatrix->weights(ggufTensorName(e.role, e.src));

@@ -464,6 +464,33 @@ private Q_SLOTS:
         const Run gqa = cli({"width", s12(), "--criterion", "magnitude", "--heads", "1", "--json"});
         QCOMPARE(gqa.code, 1);
         QVERIFY2(QString(gqa.err).contains("--heads 1 breaks the GQA grouping"), gqa.err.constData());
+
+        // per-block counts: as many units in all; the plan compresses to GGUF (deci), not to an HF folder
+        const QString uneven = dir.filePath("uneven.json");
+        const Run nu = cli({"width", s12(), "--criterion", "magnitude", "--heads", "2", "--mlp", "56", "--non-uniform", "--out", uneven, "--json"});
+        QVERIFY2(nu.code == 0, nu.err.constData());
+        QVERIFY(!nu.json()["uniform"].toBool());
+        double heads = 0, channels = 0;
+        for (const QJsonValue& l : nu.json()["layers"].toArray()) {
+            heads += l.toObject()["heads_removed"].toDouble();
+            channels += l.toObject()["channels_removed"].toDouble();
+        }
+        QCOMPARE(heads, 24.0);
+        QCOMPARE(channels, 12 * 56.0);
+        QCOMPARE(nu.json()["parameters_pruned"].toDouble(), j["parameters_pruned"].toDouble()); // the same budget
+        const Run gguf = cli({"compress", "--plan", uneven, "--out", dir.filePath("uneven.gguf"), "--format", "gguf", "--type", "f16"});
+        QVERIFY2(gguf.code == 0, gguf.err.constData());
+        const Run info = cli({"info", dir.filePath("uneven.gguf"), "--json"});
+        const QJsonObject meta = info.json()["metadata"].toObject();
+        QCOMPARE(meta["general.architecture"].toString(), QString("deci"));
+        QCOMPARE(meta["deci.feed_forward_length"].toArray().size(), 12);
+        const Run hf = cli({"compress", "--plan", uneven, "--out", dir.filePath("uneven-hf")});
+        QCOMPARE(hf.code, 1);
+        QVERIFY2(QString(hf.err).contains("have different widths") && QString(hf.err).contains("export as GGUF"), hf.err.constData());
+        QVERIFY(!QFileInfo::exists(dir.filePath("uneven-hf")));
+        const Run both = cli({"width", s12(), "--criterion", "magnitude", "--heads", "2", "--uniform", "--non-uniform"});
+        QCOMPARE(both.code, 2);
+        QVERIFY2(QString(both.err).contains("--uniform and --non-uniform: choose one"), both.err.constData());
     }
 
     // Budgeted mixed precision (#16): a file-size target gives a plan that

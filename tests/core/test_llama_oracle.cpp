@@ -395,6 +395,66 @@ private Q_SLOTS:
         QFile::remove(QString::fromStdString(file));
     }
 
+    // Non-uniform width pruning (#18): blocks of different widths export as
+    // llama.cpp's deci architecture (per-block head counts and feed-forward
+    // lengths), which libllama loads and runs as Tailor does; a family
+    // llama.cpp has no per-block form for is refused before anything is written.
+    void nonUniformWidthGgufLoads_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::newRow("f32") << "f32";
+        QTest::newRow("q8_0") << "q8_0";
+    }
+
+    void nonUniformWidthGgufLoads()
+    {
+        QFETCH(QString, type);
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const Model& m = s->model();
+        CalibOptions co;
+        co.windows = 4;
+        co.seq_len = 64;
+        const WidthPlan plan = rankedWidthPlan(m, scoreWidth(m, s->calibration(testdata::calibText(), co), WidthCriterion::Taylor), 2, 96);
+        QVERIFY(!plan.uniform());
+        const auto pruned = applyWidthPlan(m, plan);
+        GgufExportOptions o;
+        o.type = type.toStdString();
+        const std::string file = tmp_.filePath("uneven-" + type + ".gguf").toStdString();
+        const std::vector<int> drop{7}; // and a dropped block: the arrays list the kept ones
+        exportGguf(*pruned, drop, file, o);
+        const auto f = gguf::File::open(file);
+        QCOMPARE(f->find("general.architecture")->value.toString(), QString("deci"));
+        const QVariantList ff = f->find("deci.feed_forward_length")->value.toList(), kv = f->find("deci.attention.head_count_kv")->value.toList();
+        QCOMPARE(ff.size(), 11);
+        for (int j = 0, b = 0; b < 12; ++b) {
+            if (b == 7)
+                continue;
+            QCOMPARE(ff[j].toLongLong(), qint64(352 - plan.channels[std::size_t(b)].size()));
+            QCOMPARE(kv[j].toLongLong(), qint64(2 - plan.groups[std::size_t(b)].size()));
+            ++j;
+        }
+        const TokenWindows w = cutWindows(s->tokenizeFile(testdata::validText()), 256, 8, "valid");
+        EvalOptions eo;
+        eo.seq_len = 256;
+        eo.drop_blocks = drop;
+        const double ours = evaluateWindows(*ggufQuantizedModel(*pruned, drop, o), w, eo).ppl;
+        const double theirs = llamaPerplexity(file, w);
+        qInfo("non-uniform widths %s: Tailor %.6f, llama.cpp %.6f (rel %.2g)", qPrintable(type), ours, theirs, testdata::relErr(ours, theirs));
+        QVERIFY(testdata::relErr(ours, theirs) < (type == "f32" ? 1e-5 : 2e-3));
+        QFile::remove(QString::fromStdString(file));
+
+        if (type == "f32") {
+            const auto q = ModelSession::open((testdata::root() + "/models/qwen3-synthetic").toStdString());
+            WidthPlan qp = uniformWidthPlan(q->model(), scoreWidth(q->model(), {}, WidthCriterion::Magnitude), 0, 16);
+            qp.channels[1].pop_back();
+            const std::string qf = tmp_.filePath("uneven-qwen3.gguf").toStdString();
+            QCOMPARE(QString::fromStdString(testdata::errorOf([&] { exportGguf(*applyWidthPlan(q->model(), qp), {}, qf, o); })),
+                     QString("GGUF export: the blocks have different widths after non-uniform width pruning; llama.cpp holds per-block "
+                             "widths only for llama-family models (its deci architecture), not for 'qwen3': prune uniformly"));
+            QVERIFY(!QFileInfo::exists(QString::fromStdString(qf)));
+        }
+    }
+
     // Qwen3 (q/k RMSNorm, no q/k permutation, the qwen2 pre-tokenizer): the
     // export loads in libllama and computes what Tailor computes (#14).
     void qwen3PerplexityEqualsLlamaDecode_data()

@@ -178,6 +178,59 @@ private Q_SLOTS:
         QVERIFY2(testdata::relErr(b, a) < 1e-5, qPrintable(QString("%1 vs %2").arg(a).arg(b)));
     }
 
+    // Per-block counts from the importance (#18): as many units in all as the
+    // uniform plan, the lowest-scoring across blocks; the narrower model equals
+    // the masked one, counts its parameters, and decodes step by step.
+    void nonUniformWidths()
+    {
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const Model& m = s->model();
+        const WidthScores sc = scoreWidth(m, calib(*s, 4, 64), WidthCriterion::Taylor);
+        const WidthPlan plan = rankedWidthPlan(m, sc, 2, 96);
+        QVERIFY(!plan.uniform());
+        std::size_t groups = 0, channels = 0;
+        double maxRemoved = -1, minKept = 1e300;
+        for (int b = 0; b < 12; ++b) {
+            groups += plan.groups[std::size_t(b)].size();
+            channels += plan.channels[std::size_t(b)].size();
+            QVERIFY(plan.groups[std::size_t(b)].size() < 2 && plan.channels[std::size_t(b)].size() < 352);
+            for (int i = 0; i < 352; ++i) {
+                const bool removed = std::binary_search(plan.channels[std::size_t(b)].begin(), plan.channels[std::size_t(b)].end(), i);
+                const double v = sc.channels[std::size_t(b)][std::size_t(i)];
+                (removed ? maxRemoved : minKept) = removed ? std::max(maxRemoved, v) : std::min(minKept, v);
+            }
+        }
+        QCOMPARE(groups, std::size_t(12));
+        QCOMPARE(channels, std::size_t(96 * 12));
+        QVERIFY2(maxRemoved <= minKept, qPrintable(QString("%1 > %2").arg(maxRemoved).arg(minKept)));
+        const auto pruned = applyWidthPlan(m, plan);
+        const ModelConfig& c = pruned->config();
+        QVERIFY(!c.uniformWidths());
+        for (int b = 0; b < 12; ++b) {
+            QCOMPARE(c.intermediate(b), int64_t(352 - plan.channels[std::size_t(b)].size()));
+            QCOMPARE(c.headsKv(b), int64_t(2 - plan.groups[std::size_t(b)].size()));
+            QCOMPARE(pruned->raw("model.layers." + std::to_string(b) + ".mlp.up_proj.weight").size(0), c.intermediate(b));
+        }
+        // a KV group: q and o 64 x 128 each, k and v 32 x 128 each; a channel: three rows of 128
+        QCOMPARE(parametersAfterWidth(m, plan), m.config().totalParameters() - 12 * 24576 - 96 * 12 * 384);
+        QCOMPARE(c.totalParameters(), parametersAfterWidth(m, plan));
+        const at::Tensor ids = idsOf(calib(*s, 2, 96));
+        const at::Tensor a = logitsOf(*pruned, ids), b = logitsOf(*maskWidthPlan(m, plan), ids);
+        const double diff = (a - b).abs().max().item<double>(), scale = b.abs().max().item<double>();
+        QVERIFY2(diff < 1e-5 * std::max(1.0, scale), qPrintable(QString::number(diff)));
+        // the decoder's own step path (per-block caches and widths) against the forward
+        decode::Decoder d(*pruned, {});
+        std::vector<int32_t> prompt(ids[0].data_ptr<int64_t>(), ids[0].data_ptr<int64_t>() + 8);
+        d.prefill(prompt);
+        std::vector<float> l;
+        for (int t = 8; t < 24; ++t)
+            l = d.step(int32_t(ids[0][t].item<int64_t>()));
+        const at::Tensor ref = logitsOf(*pruned, ids.narrow(0, 0, 1).narrow(1, 0, 24))[0][23];
+        const at::Tensor mine = at::from_blob(l.data(), {int64_t(l.size())}, at::kFloat);
+        QVERIFY2((mine - ref).abs().max().item<double>() < 1e-4, qPrintable(QString::number((mine - ref).abs().max().item<double>())));
+        QCOMPARE(d.kvBytesPerToken(10), int64_t(2 * (24 - 12) * 32 * 10 * 4));
+    }
+
     void badCounts_data()
     {
         QTest::addColumn<int>("heads");
@@ -214,10 +267,20 @@ private Q_SLOTS:
         other.channels[4][0] = 400;
         QCOMPARE(QString::fromStdString(testdata::errorOf([&] { applyWidthPlan(m, other); })),
                  QString("block 4: MLP channel 400 does not exist (the model has 352)"));
+        // other counts in one block: Tailor runs it, an HF folder cannot hold it (nothing written)
         other = p;
         other.channels[5].pop_back();
-        QCOMPARE(QString::fromStdString(testdata::errorOf([&] { applyWidthPlan(m, other); })),
-                 QString("block 5 removes other counts than block 0: only uniform widths can be exported"));
+        const auto uneven = applyWidthPlan(m, other);
+        QCOMPARE(uneven->config().intermediate(5), int64_t(345));
+        QTemporaryDir dir;
+        const QString out = dir.path() + "/uneven";
+        QCOMPARE(QString::fromStdString(testdata::errorOf([&] { exportHf(*uneven, {}, out.toStdString(), {}); })),
+                 QString("HF export: blocks 0 and 5 have different widths (1 and 1 KV heads, 344 and 345 MLP channels) after non-uniform "
+                         "width pruning, and config.json holds one width for all blocks: export as GGUF (llama.cpp's deci architecture "
+                         "holds per-block widths) or prune uniformly"));
+        QVERIFY(!QFileInfo::exists(out));
+        QCOMPARE(QString::fromStdString(testdata::errorOf([&] { applyWidthPlan(*uneven, p); })),
+                 QString("the model's blocks already have different widths: width pruning starts from a model of uniform widths"));
         QCOMPARE(QString::fromStdString(testdata::errorOf([&] { widthCriterionFromName("fisher"); })),
                  QString("unknown width criterion 'fisher' (taylor, activation or magnitude)"));
     }

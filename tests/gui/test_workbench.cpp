@@ -236,6 +236,17 @@ private slots:
         QVERIFY(p.width.has_value());
         QCOMPARE(p.width->channels, v->plan()->channels);
         QCOMPARE(p.width_criterion, std::string("taylor"));
+        // per block by importance: as many units in all, blocks of different widths
+        v->perBlockCheck()->setChecked(true);
+        QVERIFY(v->plan().has_value() && !v->plan()->uniform());
+        std::size_t channels = 0;
+        for (const auto& c : v->plan()->channels)
+            channels += c.size();
+        QCOMPARE(channels, std::size_t(12 * 56));
+        QVERIFY2(v->summary()->text().contains("export as GGUF"), qPrintable(v->summary()->text()));
+        saveShot(w_.get(), "width-view-per-block.png");
+        v->perBlockCheck()->setChecked(false);
+        QVERIFY(v->plan()->uniform());
         v->headsSpin()->setValue(1); // typed in: not a whole KV group
         QVERIFY(!v->plan().has_value());
         QVERIFY2(v->summary()->text().contains("breaks the GQA grouping"), qPrintable(v->summary()->text()));

@@ -7,6 +7,7 @@
 #include "core/model_session.h"
 #include "core/perplexity.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QFileDialog>
 #include <QFileInfo>
@@ -54,6 +55,9 @@ WidthView::WidthView(JobRunner* runner, QWidget* parent) : QWidget(parent), runn
     heads_ = new QSpinBox(this);
     channels_ = new QSpinBox(this);
     channels_->setSingleStep(8);
+    perBlock_ = new QCheckBox(tr("Per block, by importance (GGUF export only)"), this);
+    perBlock_->setToolTip(tr("Remove as many units in all, the lowest-scoring across blocks, so blocks differ in width. "
+                             "llama.cpp loads such a GGUF (its deci architecture); an HF config.json holds one width."));
     score_ = new QPushButton(tr("Score units"), this);
     evaluate_ = new QPushButton(tr("Evaluate the cut"), this);
     save_ = new QPushButton(tr("Save plan…"), this);
@@ -71,6 +75,7 @@ WidthView::WidthView(JobRunner* runner, QWidget* parent) : QWidget(parent), runn
     form->addRow(tr("Calibration"), calib_);
     form->addRow(tr("Heads removed per block"), heads_);
     form->addRow(tr("MLP channels removed per block"), channels_);
+    form->addRow(perBlock_);
     auto* buttons = new QHBoxLayout;
     buttons->addWidget(score_);
     buttons->addWidget(evaluate_);
@@ -92,6 +97,7 @@ WidthView::WidthView(JobRunner* runner, QWidget* parent) : QWidget(parent), runn
     connect(evaluate_, &QPushButton::clicked, this, &WidthView::runEvaluation);
     connect(heads_, &QSpinBox::valueChanged, this, &WidthView::updateCut);
     connect(channels_, &QSpinBox::valueChanged, this, &WidthView::updateCut);
+    connect(perBlock_, &QCheckBox::toggled, this, &WidthView::updateCut);
     connect(save_, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Save width plan"), {}, tr("Plans (*.json)"));
         if (!path.isEmpty())
@@ -174,13 +180,17 @@ void WidthView::updateCut()
     for (int c = 0; c < int(m.intermediate_size); ++c)
         channels << ((c % 64 == 0) ? QString::number(c) : QString());
     try {
-        plan_ = uniformWidthPlan(session_->model(), *scores_, heads_->value(), channels_->value());
+        plan_ = perBlock_->isChecked() ? rankedWidthPlan(session_->model(), *scores_, heads_->value(), channels_->value())
+                                       : uniformWidthPlan(session_->model(), *scores_, heads_->value(), channels_->value());
         const int64_t after = parametersAfterWidth(session_->model(), *plan_);
         const double share = double(m.parameters - after) / double(m.n_layer * m.block_parameters);
-        summary_->setText(tr("Removes %1 of %2 heads and %3 of %4 MLP channels from every block: %5 → %6 parameters, "
+        summary_->setText(tr("Removes %1 of %2 heads and %3 of %4 MLP channels %9: %5 → %6 parameters, "
                              "%7 % of the block parameters (a depth cut of the same budget drops %8 blocks).")
                               .arg(heads_->value()).arg(m.n_head).arg(channels_->value()).arg(m.intermediate_size)
-                              .arg(m.parameters).arg(after).arg(100 * share, 0, 'f', 1).arg(share * double(m.n_layer), 0, 'f', 1));
+                              .arg(m.parameters).arg(after).arg(100 * share, 0, 'f', 1).arg(share * double(m.n_layer), 0, 'f', 1)
+                              .arg(perBlock_->isChecked() ? tr("per block on average, where the scores are lowest across blocks "
+                                                               "(blocks of different widths: export as GGUF)")
+                                                          : tr("from every block")));
     } catch (const std::exception& e) {
         plan_.reset();
         summary_->setText("<span style='color:#c0392b'>" + QString::fromStdString(e.what()).toHtmlEscaped() + "</span>");

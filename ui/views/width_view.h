@@ -16,6 +16,7 @@ class QLabel;
 class QLineEdit;
 class QPushButton;
 class QSpinBox;
+class QCheckBox;
 
 namespace tailor {
 class ModelSession;
@@ -40,6 +41,7 @@ public:
     QComboBox* criterionBox() const { return criterion_; }
     QSpinBox* headsSpin() const { return heads_; }
     QSpinBox* channelsSpin() const { return channels_; }
+    QCheckBox* perBlockCheck() const { return perBlock_; }
     QPushButton* scoreButton() const { return score_; }
     QPushButton* evaluateButton() const { return evaluate_; }
     QLabel* summary() const { return summary_; }
@@ -63,6 +65,7 @@ private:
     QComboBox* criterion_;
     QLineEdit* calib_;
     QSpinBox *heads_, *channels_;
+    QCheckBox* perBlock_; // counts per block by importance (non-uniform; GGUF export only)
     QPushButton *score_, *evaluate_, *save_;
     QLabel *summary_, *evalResult_;
     PlotView *groupPlot_, *channelPlot_;
