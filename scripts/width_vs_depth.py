@@ -62,6 +62,10 @@ width_file = os.path.join(out, "width-units.json")
 width = run("width", model, "--calib", calib, "--criterion", "taylor", "--heads", "2", "--mlp", "56", "--out", width_file)
 width_plan = json.load(open(width_file))
 width_plan["heal"] = heal
+ranked_file = os.path.join(out, "width-ranked-units.json")
+run("width", model, "--calib", calib, "--criterion", "taylor", "--heads", "2", "--mlp", "56", "--non-uniform", "--out", ranked_file)
+ranked_plan = json.load(open(ranked_file))
+ranked_plan["heal"] = heal
 
 rows = []
 for name, plan in (("depth (BI, 3 blocks)", depth_plan), ("width (Taylor, 2 heads + 56 channels)", width_plan)):
@@ -75,6 +79,17 @@ for name, plan in (("depth (BI, 3 blocks)", depth_plan), ("width (Taylor, 2 head
     speed = run("speed", folder, "--prompt-tokens", "64", "--decode-tokens", "32", "--repeats", "3", "--batch", "8")
     size = sum(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder) if f.endswith(".safetensors"))
     rows.append((name, last, acc, dict(speed["dense"], batch=speed["dense_batch"]), size))
+
+# Per-block widths: no HF folder holds them, so the export is a GGUF (deci, F16 like the BF16
+# folders above), task accuracy comes from compress --task, speeds from the plan itself.
+pf = os.path.join(out, "ranked-plan.json")
+json.dump(ranked_plan, open(pf, "w"), indent=1)
+gg = os.path.join(out, "ranked.gguf")
+rep = run("compress", "--plan", pf, "--out", gg, "--format", "gguf", "--type", "f16", "--text", valid, "--task", task, "--force")
+last = rep["stages"][-1]
+speed = run("speed", pf, "--prompt-tokens", "64", "--decode-tokens", "32", "--repeats", "3", "--batch", "8")
+rows.append(("width per block (Taylor, the same units in all)", last, {"acc": last["task_acc"], "acc_stderr": last["task_acc_stderr"]},
+             dict(speed["compressed"], batch=speed["compressed_batch"]), os.path.getsize(gg)))
 
 ds = run("speed", model, "--prompt-tokens", "64", "--decode-tokens", "32", "--repeats", "3", "--batch", "8")
 dense_speed = dict(ds["dense"], batch=ds["dense_batch"])

@@ -157,14 +157,15 @@ std::string DepthWidthComparison::toMarkdown() const
 {
     std::ostringstream md;
     md << "| arm | removed | block params removed | PPL | KLD from dense | top-1 agreement | task acc | parameters | "
-          "decode tokens/s (min–max) | prefill tokens/s | batch-B decode tokens/s |\n"
-          "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
+          "decode tokens/s (min–max) | prefill tokens/s | batch-B prefill tokens/s (evaluation) | batch-B decode tokens/s |\n"
+          "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
     for (const auto& arm : arms)
         md << "| " << arm.name << " | " << arm.description << " | " << fmt(100 * arm.block_share_removed, 1) << " % | "
            << fmt(arm.result.ppl, 4) << " | " << fmt(arm.result.kld_mean, 4) << " | " << fmt(100 * arm.result.top1_agreement, 2)
            << " % | " << fmt(arm.result.task_acc, 3) << " | " << arm.result.parameters << " | " << fmt(arm.speed.decode.median, 1)
            << " (" << fmt(arm.speed.decode.min, 1) << "–" << fmt(arm.speed.decode.max, 1) << ") | " << fmt(arm.speed.prefill.median, 0)
-           << " | " << (arm.batch.batch > 0 ? fmt(arm.batch.decode.median, 1) + " (B = " + std::to_string(arm.batch.batch) + ")" : "–")
+           << " | " << (arm.batch.batch > 0 ? fmt(arm.batch.prefill.median, 0) + " (B = " + std::to_string(arm.batch.batch) + ")" : "–")
+           << " | " << (arm.batch.batch > 0 ? fmt(arm.batch.decode.median, 1) : "–")
            << " |\n";
     if (arms.size() == 3 && arms[0].speed.decode.median > 0)
         md << "\nDecode speed-up over dense: depth " << fmt(arms[1].speed.decode.median / arms[0].speed.decode.median, 3) << "×, width "

@@ -26,8 +26,9 @@ const QStringList kRows{QT_TRANSLATE_NOOP("DepthWidthPanel", "removed"),
                         QT_TRANSLATE_NOOP("DepthWidthPanel", "task accuracy"),
                         QT_TRANSLATE_NOOP("DepthWidthPanel", "parameters"),
                         QT_TRANSLATE_NOOP("DepthWidthPanel", "decode tokens/s (batch 1)"),
-                        QT_TRANSLATE_NOOP("DepthWidthPanel", "prefill tokens/s"),
+                        QT_TRANSLATE_NOOP("DepthWidthPanel", "prefill tokens/s (batch 1)"),
                         QT_TRANSLATE_NOOP("DepthWidthPanel", "decode speed-up"),
+                        QT_TRANSLATE_NOOP("DepthWidthPanel", "prefill tokens/s at batch 8 (evaluation)"),
                         QT_TRANSLATE_NOOP("DepthWidthPanel", "decode tokens/s at batch 8"),
                         QT_TRANSLATE_NOOP("DepthWidthPanel", "batch-8 speed-up")};
 
@@ -159,6 +160,7 @@ void DepthWidthPanel::show(const DepthWidthComparison& c)
                                 QString("%1 (%2–%3)").arg(num(a.speed.decode.median, 1), num(a.speed.decode.min, 1), num(a.speed.decode.max, 1)),
                                 num(a.speed.prefill.median, 0),
                                 dense > 0 ? num(a.speed.decode.median / dense, 3, "×") : "–",
+                                a.batch.batch > 0 ? num(a.batch.prefill.median, 0) : "–",
                                 a.batch.batch > 0 ? QString("%1 (%2–%3)").arg(num(a.batch.decode.median, 1), num(a.batch.decode.min, 1),
                                                                               num(a.batch.decode.max, 1))
                                                   : "–",

@@ -171,6 +171,7 @@ void WidthView::updateCut()
 {
     if (!session_ || !scores_)
         return;
+    evalResult_->clear(); // it was the PPL of another cut
     const ModelSummary& m = session_->summary();
     QStringList blocks, groups, channels;
     for (int b = 0; b < int(m.n_layer); ++b)
@@ -226,7 +227,11 @@ void WidthView::runEvaluation()
             return e;
         },
         this,
-        [this](const WidthEval& e) {
+        [this, plan](const WidthEval& e) {
+            if (!plan_ || plan_->groups != plan.groups || plan_->channels != plan.channels) {
+                evalResult_->setText(tr("The cut changed while it was evaluated: evaluate it again."));
+                return;
+            }
             evalResult_->setText(tr("Evaluation text PPL: dense %1, after the cut %2 (no healing).").arg(e.dense, 0, 'f', 4).arg(e.pruned, 0, 'f', 4));
             Q_EMIT evaluated();
         },
