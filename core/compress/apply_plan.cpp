@@ -95,9 +95,11 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
     record("drop");
     if (plan.width) {
         out.model = applyWidthPlan(*out.model, *plan.width);
-        // every kept block loses the same units
-        params -= int64_t(c.n_layer - int64_t(plan.drop_blocks.size())) *
-                  (c.blockParameters() - out.model->config().blockParameters());
+        // each kept block loses its own units (per-block counts may differ)
+        const ModelConfig& narrow = out.model->config();
+        for (int b = 0; b < int(c.n_layer); ++b)
+            if (std::find(plan.drop_blocks.begin(), plan.drop_blocks.end(), b) == plan.drop_blocks.end())
+                params -= c.blockParameters(b) - narrow.blockParameters(b);
         record("width");
     }
     if (!plan.ranks.empty()) {

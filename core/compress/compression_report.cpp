@@ -1,4 +1,5 @@
 #include "compression_report.h"
+#include "core/compress/markdown_number.h"
 #include "core/block_importance.h"
 #include "core/generate.h"
 #include "core/model.h"
@@ -32,16 +33,6 @@ GenerationSample sample(const Model& m, const ModelSession& s, const std::string
     return out;
 }
 
-std::string fmt(double v, int digits)
-{
-    if (!std::isfinite(v))
-        return "–";
-    std::ostringstream o;
-    o.setf(std::ios::fixed);
-    o.precision(digits);
-    o << v;
-    return o.str();
-}
 } // namespace
 
 uint64_t pathBytes(const std::string& path)
@@ -169,37 +160,37 @@ std::string CompressionReport::toMarkdown(const std::map<std::string, std::strin
     for (std::size_t i = 0; i < drop_blocks.size(); ++i)
         md << (i ? ", " : "") << drop_blocks[i];
     md << "\n- low-rank layers: " << ranks.size() << "\n";
-    md << "- quantization: " << (quant_scheme.empty() ? "none" : quant_scheme + " (" + fmt(quant_bits_per_weight, 2) + " bits per weight)") << "\n";
+    md << "- quantization: " << (quant_scheme.empty() ? "none" : quant_scheme + " (" + markdownNumber(quant_bits_per_weight, 2) + " bits per weight)") << "\n";
     if (!heal_curve.empty())
         md << "- healing: " << heal_curve.size() << " LoRA steps" << (heal_cancelled ? " (cancelled)" : "") << ", loss "
-           << fmt(heal_curve.front().loss, 4) << " → " << fmt(heal_curve.back().loss, 4) << "\n";
+           << markdownNumber(heal_curve.front().loss, 4) << " → " << markdownNumber(heal_curve.back().loss, 4) << "\n";
     const bool tasks = !stages.empty() && std::isfinite(stages.front().task_acc);
     md << "\n## Before and after\n\n| stage | PPL | KLD from dense (mean / p99, nats) | top-1 agreement |"
        << (tasks ? " task acc (± s.e.) | acc_norm |" : "") << " parameters | size (16-bit, quantized layers at their bits) |\n"
        << "| --- | ---: | ---: | ---: |" << (tasks ? " ---: | ---: |" : "") << " ---: | ---: |\n";
     for (const auto& s : stages) {
-        md << "| " << s.stage << " | " << fmt(s.ppl, 4) << " | " << fmt(s.kld_mean, 4) << " / " << fmt(s.kld_p99, 3) << " | "
-           << fmt(100 * s.top1_agreement, 2) << " % | ";
+        md << "| " << s.stage << " | " << markdownNumber(s.ppl, 4) << " | " << markdownNumber(s.kld_mean, 4) << " / " << markdownNumber(s.kld_p99, 3) << " | "
+           << markdownNumber(100 * s.top1_agreement, 2) << " % | ";
         if (tasks)
-            md << fmt(s.task_acc, 3) << " ± " << fmt(s.task_acc_stderr, 3) << " | " << fmt(s.task_acc_norm, 3) << " | ";
-        md << s.parameters << " | " << fmt(s.size_bytes / 1e6, 2) << " MB |\n";
+            md << markdownNumber(s.task_acc, 3) << " ± " << markdownNumber(s.task_acc_stderr, 3) << " | " << markdownNumber(s.task_acc_norm, 3) << " | ";
+        md << s.parameters << " | " << markdownNumber(s.size_bytes / 1e6, 2) << " MB |\n";
     }
     md << "\n| | dense | compressed |\n| --- | ---: | ---: |\n";
     md << "| parameters | " << parameters_dense << " | " << parameters_compressed << " |\n";
-    md << "| size on disk | " << fmt(double(bytes_dense) / 1e6, 2) << " MB | "
-       << (bytes_output ? fmt(double(bytes_output) / 1e6, 2) + " MB" : std::string("–")) << " |\n";
-    md << "| bits per parameter (file) | " << fmt(parameters_dense ? 8.0 * double(bytes_dense) / double(parameters_dense) : NAN, 2) << " | "
-       << fmt(bytes_output && parameters_compressed ? 8.0 * double(bytes_output) / double(parameters_compressed) : NAN, 2) << " |\n";
-    const auto range = [](const SpeedStats& v) { return fmt(v.median, 1) + " (" + fmt(v.min, 1) + "–" + fmt(v.max, 1) + ")"; };
+    md << "| size on disk | " << markdownNumber(double(bytes_dense) / 1e6, 2) << " MB | "
+       << (bytes_output ? markdownNumber(double(bytes_output) / 1e6, 2) + " MB" : std::string("–")) << " |\n";
+    md << "| bits per parameter (file) | " << markdownNumber(parameters_dense ? 8.0 * double(bytes_dense) / double(parameters_dense) : NAN, 2) << " | "
+       << markdownNumber(bytes_output && parameters_compressed ? 8.0 * double(bytes_output) / double(parameters_compressed) : NAN, 2) << " |\n";
+    const auto range = [](const SpeedStats& v) { return markdownNumber(v.median, 1) + " (" + markdownNumber(v.min, 1) + "–" + markdownNumber(v.max, 1) + ")"; };
     md << "| prefill tokens/s (median, min–max of " << dense.speed.prefill.runs << " runs) | " << range(dense.speed.prefill) << " | "
        << range(compressed.speed.prefill) << " |\n";
     md << "| decode tokens/s (batch 1, KV cache) | " << range(dense.speed.decode) << " | " << range(compressed.speed.decode) << " |\n";
-    md << "| weights read per token | " << fmt(double(dense.speed.weight_bytes_per_token) / 1e6, 1) << " MB | "
-       << fmt(double(compressed.speed.weight_bytes_per_token) / 1e6, 1) << " MB |\n";
-    md << "| KV cache read per token (mean decoded position) | " << fmt(double(dense.speed.kv_bytes_per_token) / 1e6, 2) << " MB | "
-       << fmt(double(compressed.speed.kv_bytes_per_token) / 1e6, 2) << " MB |\n";
-    md << "| roofline (read bandwidth " << fmt(dense.speed.read_bandwidth / 1e9, 1) << " GB/s ÷ bytes per token) | "
-       << fmt(dense.speed.roofline_tokens_per_s, 1) << " | " << fmt(compressed.speed.roofline_tokens_per_s, 1) << " |\n";
+    md << "| weights read per token | " << markdownNumber(double(dense.speed.weight_bytes_per_token) / 1e6, 1) << " MB | "
+       << markdownNumber(double(compressed.speed.weight_bytes_per_token) / 1e6, 1) << " MB |\n";
+    md << "| KV cache read per token (mean decoded position) | " << markdownNumber(double(dense.speed.kv_bytes_per_token) / 1e6, 2) << " MB | "
+       << markdownNumber(double(compressed.speed.kv_bytes_per_token) / 1e6, 2) << " MB |\n";
+    md << "| roofline (read bandwidth " << markdownNumber(dense.speed.read_bandwidth / 1e9, 1) << " GB/s ÷ bytes per token) | "
+       << markdownNumber(dense.speed.roofline_tokens_per_s, 1) << " | " << markdownNumber(compressed.speed.roofline_tokens_per_s, 1) << " |\n";
     chart("stages", "PPL after each stage");
     if (!block_influence.empty()) {
         md << "\n## Block importance (Block Influence of the dense model; dropped blocks in red)\n";
@@ -214,7 +205,7 @@ std::string CompressionReport::toMarkdown(const std::map<std::string, std::strin
         chart("heal", "healing loss per step");
     }
     if (depth_width)
-        md << "\n## Depth against width at " << fmt(100 * depth_width->budget, 0) << " % of the block parameters\n\n"
+        md << "\n## Depth against width at " << markdownNumber(100 * depth_width->budget, 0) << " % of the block parameters\n\n"
            << depth_width->toMarkdown();
     md << "\n## Greedy continuation of \"" << prompt << "\"\n\n**dense:** " << dense.text << "\n\n**compressed:** " << compressed.text << "\n";
     if (!warnings.empty()) {

@@ -1,4 +1,5 @@
 #include "depth_vs_width.h"
+#include "core/compress/markdown_number.h"
 #include "width_prune.h"
 #include "core/block_importance.h"
 #include "core/error.h"
@@ -37,22 +38,12 @@ std::string joined(const std::vector<int>& v)
     return s;
 }
 
-std::string fmt(double v, int prec)
-{
-    if (!std::isfinite(v))
-        return "–";
-    std::ostringstream o;
-    o.setf(std::ios::fixed);
-    o.precision(prec);
-    o << v;
-    return o.str();
-}
 } // namespace
 
 DepthWidthComparison compareDepthWidth(const ModelSession& session, const DepthWidthOptions& opt, const ProgressFn& progress)
 {
     if (!(opt.budget > 0 && opt.budget < 1))
-        throw Error("the budget must be a share of the block parameters between 0 and 1, not " + fmt(opt.budget, 3));
+        throw Error("the budget must be a share of the block parameters between 0 and 1, not " + markdownNumber(opt.budget, 3));
     if (opt.calib.empty())
         throw Error("depth against width needs calibration text (block and unit scores)");
     const Model& model = session.model();
@@ -60,7 +51,7 @@ DepthWidthComparison compareDepthWidth(const ModelSession& session, const DepthW
     const int N = model.nBlocks();
     const int k = int(std::llround(opt.budget * N));
     if (k < 1 || k >= N)
-        throw Error("a budget of " + fmt(100 * opt.budget, 1) + " % drops " + std::to_string(k) + " of " + std::to_string(N) +
+        throw Error("a budget of " + markdownNumber(100 * opt.budget, 1) + " % drops " + std::to_string(k) + " of " + std::to_string(N) +
                     " blocks: choose a budget that removes between one block and all but one");
     const WidthCounts wc = widthCountsForBudget(c, opt.budget);
     // shares of the run: scores 15 %, each arm 35 %, speeds 15 % (batch 1, then batch B when asked)
@@ -160,22 +151,22 @@ std::string DepthWidthComparison::toMarkdown() const
           "decode tokens/s (min–max) | prefill tokens/s | batch-B prefill tokens/s (evaluation) | batch-B decode tokens/s |\n"
           "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";
     for (const auto& arm : arms)
-        md << "| " << arm.name << " | " << arm.description << " | " << fmt(100 * arm.block_share_removed, 1) << " % | "
-           << fmt(arm.result.ppl, 4) << " | " << fmt(arm.result.kld_mean, 4) << " | " << fmt(100 * arm.result.top1_agreement, 2)
-           << " % | " << fmt(arm.result.task_acc, 3) << " | " << arm.result.parameters << " | " << fmt(arm.speed.decode.median, 1)
-           << " (" << fmt(arm.speed.decode.min, 1) << "–" << fmt(arm.speed.decode.max, 1) << ") | " << fmt(arm.speed.prefill.median, 0)
-           << " | " << (arm.batch.batch > 0 ? fmt(arm.batch.prefill.median, 0) + " (B = " + std::to_string(arm.batch.batch) + ")" : "–")
-           << " | " << (arm.batch.batch > 0 ? fmt(arm.batch.decode.median, 1) : "–")
+        md << "| " << arm.name << " | " << arm.description << " | " << markdownNumber(100 * arm.block_share_removed, 1) << " % | "
+           << markdownNumber(arm.result.ppl, 4) << " | " << markdownNumber(arm.result.kld_mean, 4) << " | " << markdownNumber(100 * arm.result.top1_agreement, 2)
+           << " % | " << markdownNumber(arm.result.task_acc, 3) << " | " << arm.result.parameters << " | " << markdownNumber(arm.speed.decode.median, 1)
+           << " (" << markdownNumber(arm.speed.decode.min, 1) << "–" << markdownNumber(arm.speed.decode.max, 1) << ") | " << markdownNumber(arm.speed.prefill.median, 0)
+           << " | " << (arm.batch.batch > 0 ? markdownNumber(arm.batch.prefill.median, 0) + " (B = " + std::to_string(arm.batch.batch) + ")" : "–")
+           << " | " << (arm.batch.batch > 0 ? markdownNumber(arm.batch.decode.median, 1) : "–")
            << " |\n";
     if (arms.size() == 3 && arms[0].speed.decode.median > 0)
-        md << "\nDecode speed-up over dense: depth " << fmt(arms[1].speed.decode.median / arms[0].speed.decode.median, 3) << "×, width "
-           << fmt(arms[2].speed.decode.median / arms[0].speed.decode.median, 3) << "×"
+        md << "\nDecode speed-up over dense: depth " << markdownNumber(arms[1].speed.decode.median / arms[0].speed.decode.median, 3) << "×, width "
+           << markdownNumber(arms[2].speed.decode.median / arms[0].speed.decode.median, 3) << "×"
            << (arms[0].batch.decode.median > 0 ? "; at batch " + std::to_string(arms[0].batch.batch) + ": depth " +
-                                                     fmt(arms[1].batch.decode.median / arms[0].batch.decode.median, 3) + "×, width " +
-                                                     fmt(arms[2].batch.decode.median / arms[0].batch.decode.median, 3) + "×"
+                                                     markdownNumber(arms[1].batch.decode.median / arms[0].batch.decode.median, 3) + "×, width " +
+                                                     markdownNumber(arms[2].batch.decode.median / arms[0].batch.decode.median, 3) + "×"
                                                : std::string())
            << "; KLD from dense: depth "
-           << fmt(arms[1].result.kld_mean, 4) << ", width " << fmt(arms[2].result.kld_mean, 4) << ".\n";
+           << markdownNumber(arms[1].result.kld_mean, 4) << ", width " << markdownNumber(arms[2].result.kld_mean, 4) << ".\n";
     return md.str();
 }
 

@@ -29,13 +29,6 @@ std::vector<std::string> defaultBudgetSchemes(BudgetTarget target)
 }
 
 namespace {
-at::Tensor quantizeWith(const at::Tensor& w, const QuantScheme& s, const std::vector<float>& importance)
-{
-    if (s.format == QuantFormat::Ggml)
-        return gguf::roundTrip(w, s.ggml, gguf::typeInfo(s.ggml).takesImatrix ? importance : std::vector<float>{});
-    return fakeQuantize(w.to(at::kFloat), s);
-}
-
 std::vector<float> importanceOf(const Imatrix* im, TensorRole role, int block)
 {
     return im ? im->weights(ggufTensorName(role, block)) : std::vector<float>{};
@@ -174,7 +167,7 @@ std::vector<TensorSensitivity> measureSensitivity(const Model& model, const Toke
             for (const QuantScheme& s : schemes) {
                 if (!fits(s, cols))
                     continue; // see candidateBytes
-                const at::Tensor deq = quantizeWith(raw, s, importance);
+                const at::Tensor deq = fakeQuantizeWeighted(raw, s, importance);
                 t.schemes.push_back({s.name(), optionBytes(s, rows, cols, opt.target), outputError(x, w, deq), 0.0, false});
                 deqs.push_back(deq);
             }
@@ -225,7 +218,7 @@ std::shared_ptr<Model> quantizedByScheme(const Model& model, const std::map<std:
             std::vector<float> importance = importanceOf(imatrix, role, b);
             if (s.format == QuantFormat::Ggml && !gguf::typeInfo(s.ggml).takesImatrix)
                 importance.clear();
-            out->replaceLazily(name, [s, importance](const at::Tensor& w) { return quantizeWith(w, s, importance); });
+            out->replaceLazily(name, [s, importance](const at::Tensor& w) { return fakeQuantizeWeighted(w, s, importance); });
             if (s.format == QuantFormat::Ggml)
                 out->setGgmlPacking(name, {s.ggml, importance, model.raw(name)});
         }

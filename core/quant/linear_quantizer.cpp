@@ -49,6 +49,13 @@ Quantized linearQuant(const at::Tensor& x, const QuantScheme& s, double clipRati
 
 } // namespace
 
+at::Tensor fakeQuantizeWeighted(const at::Tensor& w, const QuantScheme& s, const std::vector<float>& importance)
+{
+    if (s.format == QuantFormat::Ggml && !importance.empty() && gguf::typeInfo(s.ggml).takesImatrix)
+        return gguf::roundTrip(w, s.ggml, importance);
+    return fakeQuantize(w.to(at::kFloat), s);
+}
+
 at::Tensor fakeQuantize(const at::Tensor& w, const QuantScheme& s, QuantGrid* grid)
 {
     const int64_t in = w.size(-1);

@@ -5,6 +5,7 @@
 #include "quant_scheme.h"
 
 #include <ATen/ATen.h>
+#include <vector>
 
 namespace tailor {
 
@@ -19,6 +20,11 @@ struct QuantGrid {
 
 // w: fp32 [out, in]; returns r̂ of the same shape. `grid` (optional) receives the scales.
 at::Tensor fakeQuantize(const at::Tensor& w, const QuantScheme& s, QuantGrid* grid = nullptr);
+
+// fakeQuantize, with an importance matrix's column weights for the llama.cpp
+// types that take them (ignored by the others, and when empty): what
+// llama-quantize --imatrix makes of w.
+at::Tensor fakeQuantizeWeighted(const at::Tensor& w, const QuantScheme& s, const std::vector<float>& importance);
 
 // ||XW^T - XŴ^T|| / ||XW^T||: a quantized layer's relative output error on
 // inputs x [..., in] (the quantization report and the budget's sensitivities).

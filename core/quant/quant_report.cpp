@@ -192,8 +192,7 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
                 s.kurtosis = e.kurtosis, s.outliers_3sigma = e.outliers_3sigma, s.outliers_6sigma = e.outliers_6sigma;
             } else {
                 deq = c.method == QuantMethod::Gptq ? gptqQuantize(wt, in.forRole(role), c.scheme, GptqOptions{opt.act_order})
-                      : importance.empty()           ? fakeQuantize(wt, c.scheme)
-                                                     : gguf::roundTrip(raw, c.scheme.ggml, importance);
+                                                     : fakeQuantizeWeighted(raw, c.scheme, importance);
                 weightStats(wt, deq, s);
             }
             if (calib)

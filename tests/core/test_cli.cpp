@@ -478,8 +478,10 @@ private Q_SLOTS:
         QCOMPARE(heads, 24.0);
         QCOMPARE(channels, 12 * 56.0);
         QCOMPARE(nu.json()["parameters_pruned"].toDouble(), j["parameters_pruned"].toDouble()); // the same budget
-        const Run gguf = cli({"compress", "--plan", uneven, "--out", dir.filePath("uneven.gguf"), "--format", "gguf", "--type", "f16"});
+        const Run gguf = cli({"compress", "--plan", uneven, "--out", dir.filePath("uneven.gguf"), "--format", "gguf", "--type", "f16", "--json"});
         QVERIFY2(gguf.code == 0, gguf.err.constData());
+        // the width stage counts each block's own units
+        QCOMPARE(gguf.json()["stages"].toArray().last().toObject()["parameters"].toDouble(), nu.json()["parameters_pruned"].toDouble());
         const Run info = cli({"info", dir.filePath("uneven.gguf"), "--json"});
         const QJsonObject meta = info.json()["metadata"].toObject();
         QCOMPARE(meta["general.architecture"].toString(), QString("deci"));
