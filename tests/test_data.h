@@ -4,6 +4,7 @@
 // tests/data/golden/PROVENANCE.md).
 #include "core/compute_threads.h"
 
+#include <cstdio>
 #include <QFile>
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -82,6 +83,18 @@ std::string errorOf(F&& f)
         return e.what();
     }
     return {};
+}
+
+// f throws an exception whose message contains `part` (the file, key, value or
+// range it names); a different message is printed so the failure says why.
+template <class F>
+bool throwsWith(F&& f, const std::string& part)
+{
+    const std::string e = errorOf(std::forward<F>(f));
+    if (e.find(part) != std::string::npos)
+        return true;
+    std::fprintf(stderr, "expected an error containing \"%s\", got \"%s\"\n", part.c_str(), e.c_str());
+    return false;
 }
 
 // JSON equality with numbers compared to a relative tolerance.

@@ -203,8 +203,8 @@ private Q_SLOTS:
         // equal up to the order of sums (the thread count follows the machine's load)
         QVERIFY(testdata::sameUpTo(merged, fullCopy, testdata::kSameComputation));
         // overlapping, missing and foreign shards are refused
-        QVERIFY(testdata::throwsA<Error>([&] { mergeScanShards({a, a}, {"a.json", "a2.json"}); }));
-        QVERIFY(testdata::throwsA<Error>([&] { mergeScanShards({a}, {"a.json"}); }));
+        QVERIFY(testdata::throwsWith([&] { mergeScanShards({a, a}, {"a.json", "a2.json"}); }, "a2.json: block 0 is also in a.json (overlapping shards)"));
+        QVERIFY(testdata::throwsWith([&] { mergeScanShards({a}, {"a.json"}); }, "merge: block 2 is in no shard (missing shard)"));
         ScanFingerprint other = fp;
         other.seq_len = 64;
         const QJsonObject foreign = scanToJson(scanFromJson(b, nullptr, nullptr, nullptr), other, 2, 4);
@@ -241,11 +241,11 @@ private Q_SLOTS:
         const Fixture f = open("stories260K");
         const auto ids = f.session->tokenizeFile(testdata::calibText());
         // calibration text shorter than one window
-        QVERIFY(testdata::throwsA<Error>([&] { calibrationWindows(std::vector<int32_t>(100, 5), CalibOptions{}, "c"); }));
+        QVERIFY(testdata::throwsWith([&] { calibrationWindows(std::vector<int32_t>(100, 5), CalibOptions{}, "c"); }, "c: 10 windows of 128 tokens were asked for, but its 100 tokens hold only 0"));
         // more windows than the text has
         CalibOptions many;
         many.windows = 100000;
-        QVERIFY(testdata::throwsA<Error>([&] { calibrationWindows(ids, many, "c"); }));
+        QVERIFY(testdata::throwsWith([&] { calibrationWindows(ids, many, "c"); }, "c: 100000 windows of 128 tokens were asked for, but its 16360 tokens hold only 127"));
         BlockScanOptions opt;
         opt.excluded = {9};
         QVERIFY(testdata::errorOf([&] { scanBlocks(f.session->model(), f.calib, opt); }).find("excluded block 9 is out of range") !=
@@ -253,9 +253,9 @@ private Q_SLOTS:
         opt.excluded = {};
         opt.only_from = 3;
         opt.only_to = 7;
-        QVERIFY(testdata::throwsA<Error>([&] { scanBlocks(f.session->model(), f.calib, opt); }));
-        QVERIFY(testdata::throwsA<Error>([&] { dropSavings(f.session->model(), {0, 1, 2, 3, 4}); }));
-        QVERIFY(testdata::throwsA<Error>([&] { dropSavings(f.session->model(), {5}); }));
+        QVERIFY(testdata::throwsWith([&] { scanBlocks(f.session->model(), f.calib, opt); }, "block range 3-7 is outside the model's blocks 0-4"));
+        QVERIFY(testdata::throwsWith([&] { dropSavings(f.session->model(), {0, 1, 2, 3, 4}); }, "cannot drop every block of the model"));
+        QVERIFY(testdata::throwsWith([&] { dropSavings(f.session->model(), {5}); }, "block 5 is out of range (the model has 5 blocks: 0..4)"));
     }
 };
 

@@ -179,8 +179,8 @@ private Q_SLOTS:
         QFile file(dir.filePath("afile"));
         QVERIFY(file.open(QIODevice::WriteOnly));
         file.close();
-        QVERIFY(testdata::throwsA<Error>([&] { exportHf(*model, {}, dir.filePath("afile/out").toStdString(), eo); }));
-        QVERIFY(testdata::throwsA<Error>([&] { exportHf(*model, {0, 1, 2, 3, 4}, dir.filePath("none").toStdString(), eo); }));
+        QVERIFY(testdata::throwsWith([&] { exportHf(*model, {}, dir.filePath("afile/out").toStdString(), eo); }, "afile: cannot create the output's parent directory"));
+        QVERIFY(testdata::throwsWith([&] { exportHf(*model, {0, 1, 2, 3, 4}, dir.filePath("none").toStdString(), eo); }, "cannot drop every block of the model"));
         QVERIFY(!QFileInfo::exists(dir.filePath("none")));
         const QStringList left = QDir(dir.path()).entryList({".tailor-export-*"}, QDir::AllEntries | QDir::Hidden);
         QVERIFY2(left.isEmpty(), qPrintable(left.join(", ")));

@@ -68,13 +68,13 @@ private Q_SLOTS:
         const auto s = ModelSession::open(testdata::stories260K());
         GenerateOptions opt;
         opt.top_p = 0;
-        QVERIFY(testdata::throwsA<Error>([&] { generate(s->model(), s->tokenizer(), "Hi", opt); }));
+        QVERIFY(testdata::throwsWith([&] { generate(s->model(), s->tokenizer(), "Hi", opt); }, "temperature must be >= 0 and top-p in (0, 1]"));
         opt.top_p = 1;
         opt.max_positions = 3;
-        QVERIFY(testdata::throwsA<Error>([&] { generate(s->model(), s->tokenizer(), "Once upon a time there was", opt); }));
+        QVERIFY(testdata::throwsWith([&] { generate(s->model(), s->tokenizer(), "Once upon a time there was", opt); }, "the prompt has 7 tokens; --max-tokens leaves no room to generate"));
         opt.max_positions = 20;
         opt.drop_blocks = {0, 1, 2, 3, 4};
-        QVERIFY(testdata::throwsA<Error>([&] { generate(s->model(), s->tokenizer(), "Hi", opt); }));
+        QVERIFY(testdata::throwsWith([&] { generate(s->model(), s->tokenizer(), "Hi", opt); }, "cannot drop every block of the model"));
     }
 };
 

@@ -204,8 +204,8 @@ private Q_SLOTS:
         QCOMPARE(gguf::typeName(f->tensor("blk.0.ffn_down.weight")->type), std::string("F16"));
         QCOMPARE(gguf::typeName(f->tensor("blk.0.ffn_up.weight")->type), std::string("Q4_0"));
         // existing output needs force; a failed write leaves nothing
-        QVERIFY(testdata::throwsA<Error>([&] { exportGguf(s->model(), {}, dir.filePath("m.gguf").toStdString(), opt); }));
-        QVERIFY(testdata::throwsA<Error>([&] { exportGguf(s->model(), {}, dir.filePath("missing/m.gguf").toStdString(), opt); }));
+        QVERIFY(testdata::throwsWith([&] { exportGguf(s->model(), {}, dir.filePath("m.gguf").toStdString(), opt); }, "m.gguf: exists; pass --force to replace it"));
+        QVERIFY(testdata::throwsWith([&] { exportGguf(s->model(), {}, dir.filePath("missing/m.gguf").toStdString(), opt); }, "missing/m.gguf: cannot write (No such file or directory)"));
         QVERIFY(!QFileInfo::exists(dir.filePath("missing")));
         opt.type = "Q7_K";
         QVERIFY(QString::fromStdString(testdata::errorOf([&] { exportGguf(s->model(), {}, dir.filePath("x.gguf").toStdString(), opt); }))
@@ -226,7 +226,7 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(v.tokens[128000]), QString("<|begin_of_text|>"));
         QCOMPARE(v.types[128000], 3);
         QCOMPARE(v.types[100], 1);
-        QVERIFY(testdata::throwsA<Error>([&] { gguf::readVocab(dir, 1000, ""); })); // more ids than rows
+        QVERIFY(testdata::throwsWith([&] { gguf::readVocab(dir, 1000, ""); }, "tokenizers/llama3/tokenizer.json: token ids reach 128255 but the model has 1000 embedding rows")); // more ids than rows
     }
 
     // Damaged files: a clear error, never a crash.

@@ -175,10 +175,10 @@ private Q_SLOTS:
         const TokenWindows train = cutWindows(s->tokenizeFile(testdata::calibText()), 128, 0, "calib");
         HealOptions opt;
         opt.kd_weight = 0.5;
-        QVERIFY(testdata::throwsA<Error>([&] { healWithLora(s->model(), {}, nullptr, train, opt); }));
+        QVERIFY(testdata::throwsWith([&] { healWithLora(s->model(), {}, nullptr, train, opt); }, "distillation needs the original model as teacher"));
         opt.kd_weight = 0;
         opt.seq_len = 64; // windows of another length
-        QVERIFY(testdata::throwsA<Error>([&] { healWithLora(s->model(), {}, nullptr, train, opt); }));
+        QVERIFY(testdata::throwsWith([&] { healWithLora(s->model(), {}, nullptr, train, opt); }, "healing text: no window of 64 tokens"));
     }
 };
 

@@ -81,14 +81,14 @@ private Q_SLOTS:
         const auto s = ModelSession::open(testdata::stories260K());
         const TokenWindows calib = calibrationWindows(s->tokenizeFile(testdata::calibText()), CalibOptions{}, "calib");
         const std::string q = "model.layers.0.self_attn.q_proj.weight";
-        QVERIFY(testdata::throwsA<Error>([&] { factorizeModel(s->model(), calib, {{q, 0}}, false); }));
-        QVERIFY(testdata::throwsA<Error>([&] { factorizeModel(s->model(), calib, {{q, 65}}, false); }));
-        QVERIFY(testdata::throwsA<Error>([&] { factorizeModel(s->model(), calib, {{"model.layers.9.mlp.up_proj.weight", 4}}, false); }));
+        QVERIFY(testdata::throwsWith([&] { factorizeModel(s->model(), calib, {{q, 0}}, false); }, "rank 0 for 'model.layers.0.self_attn.q_proj.weight' is outside 1..64"));
+        QVERIFY(testdata::throwsWith([&] { factorizeModel(s->model(), calib, {{q, 65}}, false); }, "rank 65 for 'model.layers.0.self_attn.q_proj.weight' is outside 1..64"));
+        QVERIFY(testdata::throwsWith([&] { factorizeModel(s->model(), calib, {{"model.layers.9.mlp.up_proj.weight", 4}}, false); }, "rank given for 'model.layers.9.mlp.up_proj.weight', which this model does not have as a weight matrix (a plan for another model?)"));
         const auto spectra = computeSpectra(s->model(), {q});
-        QVERIFY(testdata::throwsA<Error>([&] { ranksByBudget(spectra, 0.0); }));
-        QVERIFY(testdata::throwsA<Error>([&] { ranksByBudget(spectra, 1.5); }));
-        QVERIFY(testdata::throwsA<Error>([&] { ranksByEnergy(spectra, 0.0); }));
-        QVERIFY(testdata::throwsA<Error>([&] { linearLayers(s->model(), "nothing_matches"); }));
+        QVERIFY(testdata::throwsWith([&] { ranksByBudget(spectra, 0.0); }, "parameter budget 0.000000 is outside (0, 1]"));
+        QVERIFY(testdata::throwsWith([&] { ranksByBudget(spectra, 1.5); }, "parameter budget 1.500000 is outside (0, 1]"));
+        QVERIFY(testdata::throwsWith([&] { ranksByEnergy(spectra, 0.0); }, "energy threshold 0.000000 is outside (0, 1]"));
+        QVERIFY(testdata::throwsWith([&] { linearLayers(s->model(), "nothing_matches"); }, "layer regex 'nothing_matches' matches no linear layer (names look like model.layers.3.mlp.up_proj.weight)"));
         // a calibration set with a single window of 2 tokens gives a singular XᵀX: damped and said
         TokenWindows tiny = cutWindows(s->tokenizeFile(testdata::calibText()), 2, 1, "tiny");
         const LowRankResult r = factorizeModel(s->model(), tiny, {{q, 8}}, true);
@@ -135,7 +135,7 @@ private Q_SLOTS:
         SpectrumOptions small;
         small.top_k = 4;
         const auto spectra = computeSpectra(s->model(), {name}, {}, small);
-        QVERIFY(testdata::throwsA<Error>([&] { ranksByEnergy(spectra, 0.99); }));
+        QVERIFY(testdata::throwsWith([&] { ranksByEnergy(spectra, 0.99); }, "model.layers.1.mlp.gate_proj.weight: 0.990000 of the energy lies beyond the top 4 singular values computed; raise --top-k or use the exact spectrum"));
     }
 
     // The disk cache returns what was computed, and a damaged entry is recomputed.

@@ -178,15 +178,15 @@ private Q_SLOTS:
         const std::vector<int32_t> shortIds(50, 5);
         EvalOptions opt;
         opt.seq_len = 128;
-        QVERIFY(testdata::throwsA<tailor::Error>([&] { evaluatePerplexity(*m, shortIds, opt); }));
+        QVERIFY(testdata::throwsWith([&] { evaluatePerplexity(*m, shortIds, opt); }, "evaluation text: 50 tokens is shorter than one window of 128 tokens"));
         opt.seq_len = 16;
         opt.drop_blocks = {0, 1, 2, 3, 4};
-        QVERIFY(testdata::throwsA<tailor::Error>([&] { evaluatePerplexity(*m, shortIds, opt); }));
+        QVERIFY(testdata::throwsWith([&] { evaluatePerplexity(*m, shortIds, opt); }, "cannot drop every block of the model"));
         opt.drop_blocks = {7};
-        QVERIFY(testdata::throwsA<tailor::Error>([&] { evaluatePerplexity(*m, shortIds, opt); }));
+        QVERIFY(testdata::throwsWith([&] { evaluatePerplexity(*m, shortIds, opt); }, "block 7 is out of range (the model has 5 blocks: 0..4)"));
         opt.drop_blocks = {};
         std::vector<int32_t> badIds(64, 9999);
-        QVERIFY(testdata::throwsA<tailor::Error>([&] { evaluatePerplexity(*m, badIds, opt); }));
+        QVERIFY(testdata::throwsWith([&] { evaluatePerplexity(*m, badIds, opt); }, "token id 9999 is outside the vocabulary (512 tokens)"));
     }
 };
 

@@ -80,16 +80,16 @@ private Q_SLOTS:
                            s->model().raw("model.layers.0.mlp.up_proj.weight").to(at::kFloat)));
         QatOptions bad = o;
         bad.quant_noise = 0;
-        QVERIFY(testdata::throwsA<Error>([&] { quantAwareTrain(s->model(), train, bad); }));
+        QVERIFY(testdata::throwsWith([&] { quantAwareTrain(s->model(), train, bad); }, "Quant-Noise share 0.000000 is outside (0, 1]"));
         bad = o;
         bad.scheme.bits = 9;
-        QVERIFY(testdata::throwsA<Error>([&] { quantAwareTrain(s->model(), train, bad); }));
+        QVERIFY(testdata::throwsWith([&] { quantAwareTrain(s->model(), train, bad); }, "quantization to 9 bits is not supported (2 to 8 bits)"));
         bad = o;
         bad.seq_len = 64; // windows of 128
-        QVERIFY(testdata::throwsA<Error>([&] { quantAwareTrain(s->model(), train, bad); }));
+        QVERIFY(testdata::throwsWith([&] { quantAwareTrain(s->model(), train, bad); }, "training text: no window of 64 tokens"));
         bad = o;
         bad.scheme = QuantScheme::parse("q4_0"); // stories260K's down_proj is 172 wide
-        QVERIFY(testdata::throwsA<Error>([&] { quantAwareTrain(s->model(), train, bad); }));
+        QVERIFY(testdata::throwsWith([&] { quantAwareTrain(s->model(), train, bad); }, "tensor 'model.layers.0.mlp.down_proj.weight': q4_0 needs a multiple of 32 input columns, it has 172"));
     }
 };
 

@@ -171,9 +171,9 @@ private Q_SLOTS:
     void badSettings()
     {
         const auto m = Model::load(testdata::stories260K());
-        QVERIFY(testdata::throwsA<Error>([] { QuantScheme::parse("int9_sym_g32"); }));
-        QVERIFY(testdata::throwsA<Error>([] { QuantScheme::parse("int1_sym_channel"); }));
-        QVERIFY(testdata::throwsA<Error>([] { QuantScheme::parse("float4"); }));
+        QVERIFY(testdata::throwsWith([] { QuantScheme::parse("int9_sym_g32"); }, "quantization to 9 bits is not supported (2 to 8 bits)"));
+        QVERIFY(testdata::throwsWith([] { QuantScheme::parse("int1_sym_channel"); }, "quantization to 1 bits is not supported (2 to 8 bits)"));
+        QVERIFY(testdata::throwsWith([] { QuantScheme::parse("float4"); }, "unknown quantization scheme 'float4' (examples: int4_sym_g32, int8_sym_channel, q8_0, q4_k)"));
         QuantOptions qo;
         qo.scheme = QuantScheme::parse("q4_0"); // down_proj has 172 input columns
         try {
@@ -185,9 +185,9 @@ private Q_SLOTS:
         }
         qo.scheme = QuantScheme::parse("int4_sym_g32");
         qo.layers_regex = "no_such_layer";
-        QVERIFY(testdata::throwsA<Error>([&] { quantizeModel(*m, nullptr, qo); }));
+        QVERIFY(testdata::throwsWith([&] { quantizeModel(*m, nullptr, qo); }, "layer regex 'no_such_layer' matches no linear layer (names look like model.layers.3.mlp.up_proj.weight)"));
         qo.layers_regex = "([";
-        QVERIFY(testdata::throwsA<Error>([&] { quantizeModel(*m, nullptr, qo); }));
+        QVERIFY(testdata::throwsWith([&] { quantizeModel(*m, nullptr, qo); }, "layer regex '([' does not compile: missing terminating ] for character class"));
     }
 
     // Mixed precision: the first matching rule decides; bits per weight and the
@@ -278,7 +278,7 @@ private Q_SLOTS:
         QVERIFY(at::equal(r.model->raw("model.embed_tokens.weight"),
                           fakeQuantize(s->model().raw("model.embed_tokens.weight").to(at::kFloat), *qo.embeddings)));
         qo.lm_head = QuantScheme::parse("int8_sym_channel"); // tied: refused
-        QVERIFY(testdata::throwsA<Error>([&] { quantizeModel(s->model(), &calib, qo); }));
+        QVERIFY(testdata::throwsWith([&] { quantizeModel(s->model(), &calib, qo); }, "this model ties lm_head to the embedding table: quantize the embeddings instead"));
         // an untied model: lm_head gets its own scheme and an output error on the final hidden states
         QTemporaryDir dir;
         testdata::writeTinyUntiedModel(dir.path(), 2, "F32");
@@ -327,9 +327,9 @@ private Q_SLOTS:
             QVERIFY(testdata::relErr(full.at(n), v) < 1e-6);
         ActQuantOptions bad;
         bad.bits = 9;
-        QVERIFY(testdata::throwsA<Error>([&] { calibrateActRanges(*r.model, calib, bad); }));
+        QVERIFY(testdata::throwsWith([&] { calibrateActRanges(*r.model, calib, bad); }, "activation bits 9 are outside 2 to 8 bits"));
         bad.bits = 8, bad.range = ActRange::Percentile, bad.percentile = 30;
-        QVERIFY(testdata::throwsA<Error>([&] { calibrateActRanges(*r.model, calib, bad); }));
+        QVERIFY(testdata::throwsWith([&] { calibrateActRanges(*r.model, calib, bad); }, "activation percentile 30.000000 is outside (50, 100]"));
     }
 
     void badMixedPlans()

@@ -163,7 +163,7 @@ private Q_SLOTS:
     {
         QTemporaryDir dir;
         const auto tok = Tokenizer::load(badTokenizer(dir, R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[]}})"));
-        QVERIFY(testdata::throwsA<Error>([&] { tok->encode("abc"); }));
+        QVERIFY(testdata::throwsWith([&] { tok->encode("abc"); }, "the text has the character 'b', which the vocabulary lacks and no unk_token covers"));
     }
 };
 
