@@ -21,11 +21,13 @@
 namespace tailor::cli {
 
 namespace {
+QJsonObject stats(const SpeedStats& v)
+{
+    return QJsonObject{{"median", v.median}, {"min", v.min}, {"max", v.max}, {"runs", v.runs}};
+}
+
 QJsonObject toJson(const DecodeSpeed& s)
 {
-    const auto stats = [](const SpeedStats& v) {
-        return QJsonObject{{"median", v.median}, {"min", v.min}, {"max", v.max}, {"runs", v.runs}};
-    };
     return QJsonObject{{"prefill_tokens_per_s", stats(s.prefill)},
                        {"decode_tokens_per_s", stats(s.decode)},
                        {"weight_bytes_per_token", double(s.weight_bytes_per_token)},
@@ -38,9 +40,6 @@ QJsonObject toJson(const DecodeSpeed& s)
 
 QJsonObject toJson(const BatchThroughput& b)
 {
-    const auto stats = [](const SpeedStats& v) {
-        return QJsonObject{{"median", v.median}, {"min", v.min}, {"max", v.max}, {"runs", v.runs}};
-    };
     return QJsonObject{{"batch", double(b.batch)},
                        {"prefill_tokens_per_s", stats(b.prefill)},
                        {"decode_tokens_per_s", stats(b.decode)},
