@@ -5,7 +5,6 @@
 
 #include <ATen/core/grad_mode.h>
 #include <algorithm>
-#include <functional>
 #include <numeric>
 
 namespace tailor {
@@ -166,12 +165,10 @@ ModelConfig prunedConfig(const ModelConfig& c, const WidthPlan& plan)
         kv.push_back(c.n_head_kv - int64_t(plan.groups[b].size()));
         ff.push_back(c.intermediate_size - int64_t(plan.channels[b].size()));
     }
-    const bool uniform = std::adjacent_find(kv.begin(), kv.end(), std::not_equal_to<>()) == kv.end() &&
-                         std::adjacent_find(ff.begin(), ff.end(), std::not_equal_to<>()) == ff.end();
     p.n_head_kv = *std::max_element(kv.begin(), kv.end());
     p.n_head = p.n_head_kv * (c.n_head / c.n_head_kv);
     p.intermediate_size = *std::max_element(ff.begin(), ff.end());
-    if (!uniform) {
+    if (!plan.uniform()) {
         p.block_n_head_kv = kv;
         p.block_intermediate_size = ff;
     }
