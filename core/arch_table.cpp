@@ -35,10 +35,10 @@ const std::vector<ArchFamily>& archFamilies()
 {
     static const std::vector<ArchFamily> rows = {
         // model_type  gguf arch  qkv_bias qk_norm permute_qk pre
-        {"llama", "llama", false, false, true, ""},   // Llama 2/3, TinyLlama, SmolLM
-        {"mistral", "llama", false, false, true, ""}, // llama.cpp runs Mistral as llama
-        {"qwen2", "qwen2", true, false, false, "qwen2"},
-        {"qwen3", "qwen3", false, true, false, "qwen2"}, // same tokenizer family as Qwen2
+        {"llama", "llama", false, false, true, "", "deci"},   // Llama 2/3, TinyLlama, SmolLM
+        {"mistral", "llama", false, false, true, "", "deci"}, // llama.cpp runs Mistral as llama
+        {"qwen2", "qwen2", true, false, false, "qwen2", ""},
+        {"qwen3", "qwen3", false, true, false, "qwen2", ""}, // same tokenizer family as Qwen2
     };
     return rows;
 }

@@ -25,6 +25,9 @@ struct ArchFamily {
     bool qk_norm;           // per-head RMSNorm of q and k before RoPE (Qwen3)
     bool gguf_permute_qk;   // llama.cpp's converter permutes q/k rows to its RoPE layout
     const char* gguf_pre;   // tokenizer.ggml.pre for byte-level tokenizers; "" = from the split regex
+    // llama.cpp's architecture for blocks of different widths (non-uniform
+    // width pruning): per-block head counts and feed-forward lengths; "" = none
+    const char* gguf_arch_per_block_widths;
 };
 
 const std::vector<ArchFamily>& archFamilies();

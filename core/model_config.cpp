@@ -210,6 +210,14 @@ int64_t ModelConfig::intermediate(int64_t block) const
     return block_intermediate_size.empty() ? intermediate_size : block_intermediate_size.at(std::size_t(block));
 }
 
+std::pair<int, int> ModelConfig::firstWidthDifference(const std::vector<int>& blocks) const
+{
+    for (int b : blocks)
+        if (headsKv(b) != headsKv(blocks.front()) || intermediate(b) != intermediate(blocks.front()))
+            return {blocks.front(), b};
+    return {-1, -1};
+}
+
 int64_t ModelConfig::blockParameters() const { return blockParameters(-1); }
 
 int64_t ModelConfig::blockParameters(int64_t block) const

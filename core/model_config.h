@@ -3,6 +3,7 @@
 // Supported `model_type`s: the rows of archFamilies() (arch_table.h).
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tailor {
@@ -45,6 +46,8 @@ struct ModelConfig {
     int64_t headsKv(int64_t block) const;
     int64_t heads(int64_t block) const; // headsKv(block) × query heads per group
     int64_t intermediate(int64_t block) const;
+    // The first two of `blocks` whose widths differ, or {-1, -1} when they all agree.
+    std::pair<int, int> firstWidthDifference(const std::vector<int>& blocks) const;
 
     // Parses and validates; errors read "config.json: key 'x' ...".
     static ModelConfig fromFile(const std::string& path);

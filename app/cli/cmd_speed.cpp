@@ -97,12 +97,7 @@ int cmdSpeed(const Argv& argv)
         throw UsageError("--batch " + std::to_string(batch) + ": give a batch between 1 and 256");
     std::optional<BatchThroughput> denseBatch, cutBatch;
     if (batch > 0) {
-        BatchThroughputOptions bo;
-        bo.batch = batch;
-        bo.prompt_tokens = so.prompt_tokens;
-        bo.decode_tokens = so.decode_tokens;
-        bo.repeats = so.repeats;
-        bo.threads = so.threads;
+        BatchThroughputOptions bo = batchOptions(so, batch);
         denseBatch = measureBatchThroughput(session->model(), bo, progressPrinter(args.flag("json")));
         if (compare) {
             bo.drop_blocks = drop;

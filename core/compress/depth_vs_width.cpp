@@ -99,12 +99,7 @@ DepthWidthComparison compareDepthWidth(const ModelSession& session, const DepthW
     wide.block_share_removed = 1.0 - double(parametersAfterWidth(model, width) - (c.totalParameters() - int64_t(blockParams))) / blockParams;
 
     DecodeSpeedOptions sp = opt.speed;
-    BatchThroughputOptions bp;
-    bp.batch = opt.batch;
-    bp.prompt_tokens = sp.prompt_tokens;
-    bp.decode_tokens = sp.decode_tokens;
-    bp.repeats = sp.repeats;
-    bp.threads = sp.threads;
+    BatchThroughputOptions bp = batchOptions(sp, opt.batch);
     const double share = opt.batch > 0 ? 0.025 : 0.05;
     int step = 0;
     using Run = std::tuple<DepthWidthArm*, const Model*, std::vector<int>>;

@@ -15,15 +15,25 @@ namespace tailor {
 
 using Clock = std::chrono::steady_clock;
 
+BatchThroughputOptions batchOptions(const DecodeSpeedOptions& s, int64_t batch)
+{
+    BatchThroughputOptions b;
+    b.batch = batch;
+    b.prompt_tokens = s.prompt_tokens;
+    b.decode_tokens = s.decode_tokens;
+    b.repeats = s.repeats;
+    b.threads = s.threads;
+    b.drop_blocks = s.drop_blocks;
+    return b;
+}
+
 BatchThroughput measureBatchThroughput(const Model& model, const BatchThroughputOptions& opt, const ProgressFn& progress)
 {
     if (opt.batch < 1 || opt.prompt_tokens < 1 || opt.decode_tokens < 1 || opt.repeats < 1)
         throw Error("throughput runs need at least one sequence, one prompt token, one decoded token and one repeat");
     const ModelConfig& c = model.config();
     const int64_t B = opt.batch, P = opt.prompt_tokens, D = opt.decode_tokens, positions = P + D;
-    if (positions > c.max_position_embeddings)
-        throw Error("a prompt of " + std::to_string(P) + " and " + std::to_string(D) + " decoded tokens do not fit the model's context (" +
-                    std::to_string(c.max_position_embeddings) + ")");
+    requireSpeedRunFits(c, P, D);
     BatchThroughput r;
     r.batch = B;
     setComputeThreads(opt.threads);
@@ -36,7 +46,9 @@ BatchThroughput measureBatchThroughput(const Model& model, const BatchThroughput
     // fp32 copies of the kept blocks when they fit in half of the free memory
     // (as the batch-1 decoder decides); otherwise each step widens a block
     // again, which is what a checkpoint too large for fp32 costs this path.
-    const int64_t blockBytes = 4 * c.blockParameters() * int64_t(kept.size());
+    int64_t blockBytes = 0;
+    for (int b : kept)
+        blockBytes += 4 * c.blockParameters(b);
     r.weights_widened_once = blockBytes < decode::availableMemory() / 2;
     std::vector<BlockWeights> wide;
     if (r.weights_widened_once)
@@ -46,12 +58,14 @@ BatchThroughput measureBatchThroughput(const Model& model, const BatchThroughput
     const RopeTable rope = makeRope(c, positions);
     const at::Tensor head = model.lmHead(), norm = model.finalNorm();
 
-    // Different prompts per sequence, spread over the vocabulary: the speed does not depend on the text.
+    // a different prompt per sequence
     const int64_t vocab = c.vocab_size;
     at::Tensor prompt = at::empty({B, P}, at::kLong);
-    for (int64_t s = 0; s < B; ++s)
+    for (int64_t s = 0; s < B; ++s) {
+        const std::vector<int32_t> ids = speedPrompt(vocab, P, s);
         for (int64_t i = 0; i < P; ++i)
-            prompt[s][i] = (i * 7919 + 13 + s * 104729) % vocab;
+            prompt[s][i] = ids[std::size_t(i)];
+    }
 
     std::vector<double> pre, dec;
     const int total = opt.repeats + 1;

@@ -34,6 +34,9 @@ struct BatchThroughput {
     std::vector<std::vector<float>> last_logits;
 };
 
+// The batch-1 run's settings (prompt, decoded tokens, repeats, threads, dropped blocks) at batch B.
+BatchThroughputOptions batchOptions(const DecodeSpeedOptions& batch1, int64_t batch);
+
 BatchThroughput measureBatchThroughput(const Model& model, const BatchThroughputOptions& opt, const ProgressFn& progress = {});
 
 } // namespace tailor

@@ -89,6 +89,21 @@ double measureReadBandwidth(int64_t bytes)
     return best;
 }
 
+void requireSpeedRunFits(const ModelConfig& c, int64_t promptTokens, int64_t decodeTokens)
+{
+    if (promptTokens + decodeTokens > c.max_position_embeddings)
+        throw Error("a prompt of " + std::to_string(promptTokens) + " and " + std::to_string(decodeTokens) +
+                    " decoded tokens do not fit the model's context (" + std::to_string(c.max_position_embeddings) + ")");
+}
+
+std::vector<int32_t> speedPrompt(int64_t vocab, int64_t n, int64_t sequence)
+{
+    std::vector<int32_t> ids(std::size_t(std::max<int64_t>(0, n)));
+    for (int64_t i = 0; i < n; ++i)
+        ids[std::size_t(i)] = int32_t((i * 7919 + 13 + sequence * 104729) % vocab);
+    return ids;
+}
+
 DecodeSpeed measureDecodeSpeed(const Model& model, const DecodeSpeedOptions& opt, const ProgressFn& progress)
 {
     if (opt.prompt_tokens < 1 || opt.decode_tokens < 1 || opt.repeats < 1)
@@ -98,18 +113,12 @@ DecodeSpeed measureDecodeSpeed(const Model& model, const DecodeSpeedOptions& opt
     decode::DecoderOptions dopt;
     dopt.drop_blocks = opt.drop_blocks;
     dopt.max_positions = opt.prompt_tokens + opt.decode_tokens;
-    if (dopt.max_positions > model.config().max_position_embeddings)
-        throw Error("a prompt of " + std::to_string(opt.prompt_tokens) + " and " + std::to_string(opt.decode_tokens) +
-                    " decoded tokens do not fit the model's context (" + std::to_string(model.config().max_position_embeddings) + ")");
+    requireSpeedRunFits(model.config(), opt.prompt_tokens, opt.decode_tokens);
     decode::Decoder d(model, dopt);
     r.weight_bytes_per_token = d.weightBytesPerToken();
     r.kv_bytes_per_token = d.kvBytesPerToken(opt.prompt_tokens + opt.decode_tokens / 2);
     r.kept_blocks = d.keptBlocks();
-    // Token ids spread over the vocabulary: the speed does not depend on the text.
-    const int64_t vocab = model.config().vocab_size;
-    std::vector<int32_t> prompt(std::size_t(opt.prompt_tokens));
-    for (int64_t i = 0; i < opt.prompt_tokens; ++i)
-        prompt[std::size_t(i)] = int32_t((i * 7919 + 13) % vocab);
+    const std::vector<int32_t> prompt = speedPrompt(model.config().vocab_size, opt.prompt_tokens);
     std::vector<double> pre, dec;
     const int total = opt.repeats + 1;
     for (int run = 0; run < total; ++run) {

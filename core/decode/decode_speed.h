@@ -21,6 +21,15 @@ struct SpeedStats {
 // Median, min and max of per-run tokens/s.
 SpeedStats speedStats(std::vector<double> perRun);
 
+struct ModelConfig;
+
+// Errors when a prompt and the decoded tokens do not fit the model's context.
+void requireSpeedRunFits(const ModelConfig& c, int64_t promptTokens, int64_t decodeTokens);
+
+// A prompt of n token ids spread over the vocabulary (speed does not depend on
+// the text); `sequence` gives each sequence of a batch its own.
+std::vector<int32_t> speedPrompt(int64_t vocab, int64_t n, int64_t sequence = 0);
+
 struct DecodeSpeedOptions {
     std::vector<int> drop_blocks;
     int64_t prompt_tokens = 64;

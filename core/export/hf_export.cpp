@@ -64,19 +64,17 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
     // Non-uniform width pruning: config.json has one width for all blocks.
     // Refused before anything is written; the kept blocks' widths when they agree.
     const ModelConfig& c = model.config();
-    int firstKept = -1;
-    for (int b = 0; b < model.nBlocks(); ++b) {
-        if (skip[std::size_t(b)])
-            continue;
-        if (firstKept < 0)
-            firstKept = b;
-        else if (c.headsKv(b) != c.headsKv(firstKept) || c.intermediate(b) != c.intermediate(firstKept))
-            throw Error("HF export: blocks " + std::to_string(firstKept) + " and " + std::to_string(b) + " have different widths (" +
-                        std::to_string(c.headsKv(firstKept)) + " and " + std::to_string(c.headsKv(b)) + " KV heads, " +
-                        std::to_string(c.intermediate(firstKept)) + " and " + std::to_string(c.intermediate(b)) +
-                        " MLP channels) after non-uniform width pruning, and config.json holds one width for all blocks: "
-                        "export as GGUF (llama.cpp's deci architecture holds per-block widths) or prune uniformly");
-    }
+    std::vector<int> keptBlocks;
+    for (int b = 0; b < model.nBlocks(); ++b)
+        if (!skip[std::size_t(b)])
+            keptBlocks.push_back(b);
+    const int firstKept = keptBlocks.empty() ? -1 : keptBlocks.front();
+    if (const auto [a, b] = c.firstWidthDifference(keptBlocks); b >= 0)
+        throw Error("HF export: blocks " + std::to_string(a) + " and " + std::to_string(b) + " have different widths (" +
+                    std::to_string(c.headsKv(a)) + " and " + std::to_string(c.headsKv(b)) + " KV heads, " +
+                    std::to_string(c.intermediate(a)) + " and " + std::to_string(c.intermediate(b)) +
+                    " MLP channels) after non-uniform width pruning, and config.json holds one width for all blocks: "
+                    "export as GGUF (llama.cpp's deci architecture holds per-block widths) or prune uniformly");
     const QString outDir = QFileInfo(QString::fromStdString(outDirIn)).absoluteFilePath();
     // --force replaces the output: never let that be the model being read
     const QString srcCanonical = QFileInfo(QString::fromStdString(model.checkpoint().dir())).canonicalFilePath();

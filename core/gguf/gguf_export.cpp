@@ -152,13 +152,11 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
     // Blocks of different widths (non-uniform width pruning) are llama.cpp's
     // deci architecture: llama's graph and tensor layout with per-block head
     // counts and feed-forward lengths (arrays instead of numbers).
-    bool perBlock = false;
-    for (int b : kept)
-        perBlock = perBlock || c.headsKv(b) != c.headsKv(kept.front()) || c.intermediate(b) != c.intermediate(kept.front());
-    if (perBlock && std::string(family.gguf_arch) != "llama")
+    const bool perBlock = !kept.empty() && c.firstWidthDifference(kept).second >= 0;
+    if (perBlock && !*family.gguf_arch_per_block_widths)
         throw Error("GGUF export: the blocks have different widths after non-uniform width pruning; llama.cpp holds per-block widths "
                     "only for llama-family models (its deci architecture), not for '" + c.model_type + "': prune uniformly");
-    const std::string arch = perBlock ? "deci" : family.gguf_arch;
+    const std::string arch = perBlock ? family.gguf_arch_per_block_widths : family.gguf_arch;
     const bool permuteQK = family.gguf_permute_qk;
     if (opt.imatrix)
         checkImatrix(model, *opt.imatrix);
