@@ -77,6 +77,7 @@ BatchThroughput measureBatchThroughput(const Model& model, const BatchThroughput
             for (std::size_t i = 0; i < kept.size(); ++i)
                 h = blockForward(weights(i), c, h, rope, nullptr, &caches[i]);
             const at::Tensor last = h.select(1, h.size(1) - 1); // [B, hidden]
+            // headLogits would widen an lm_head above the fp32 cache limit at every step
             return at::linear(rmsNorm(last, norm, c.rms_norm_eps), head); // [B, vocab]
         };
         auto t0 = Clock::now();
