@@ -11,7 +11,7 @@ int main(int argc, char** argv)
     QApplication app(argc, argv);
     QApplication::setOrganizationName("Tailor");
     QApplication::setApplicationName("Tailor");
-    QApplication::setApplicationVersion("0.1.0");
+    QApplication::setApplicationVersion(TAILOR_VERSION); // CMakeLists.txt project(VERSION): one version number
     QApplication::setWindowIcon(QIcon(":/icons/tailor.svg"));
     QCommandLineParser parser;
     parser.setApplicationDescription("Tailor: cut large language models to fit");

@@ -7,10 +7,10 @@
 // Usage: bench_blocks [MODEL_DIR] [CALIB_TEXT] [ROUNDS]
 #include "bench_common.h"
 
-#include "core/block_importance.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/analysis/block_importance.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 
 #include <algorithm>
 #include <sys/resource.h>

@@ -8,12 +8,12 @@
 // predicted from the weight bytes a token reads.
 //   bench_decode MODEL_DIR [PROMPT=128] [DECODE=32] [REPEATS=3] [THREADS=2]
 #include "bench_common.h"
-#include "core/compute_threads.h"
+#include "core/util/compute_threads.h"
 #include "core/decode/decode_speed.h"
 #include "core/decode/packed_matrix.h"
-#include "core/gguf/gguf_export.h"
-#include "core/model.h"
-#include "core/model_session.h"
+#include "core/export/gguf_export.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
 
 #include <llama.h>
 

@@ -7,11 +7,11 @@
 // Usage: bench_eval [--blocks N] [--threads T] [--work DIR]
 #include "bench_common.h"
 
-#include "core/compute_threads.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
-#include "core/synthetic_checkpoint.h"
+#include "core/util/compute_threads.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
+#include "tests/support/synthetic_checkpoint.h"
 
 #include <QDir>
 #include <QTemporaryDir>

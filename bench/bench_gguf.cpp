@@ -6,16 +6,16 @@
 // (scripts/fetch_fixtures.sh).
 //   bench_gguf MODEL_DIR [TYPE]      (the synthetic 1.1B shape: bench_write_synthetic)
 #include "bench_common.h"
-#include "core/compute_threads.h"
-#include "core/gguf/ggml_blocks.h"
+#include "core/util/compute_threads.h"
+#include "core/formats/gguf/ggml_blocks.h"
 
 #include <ATen/Parallel.h>
-#include "core/gguf/ggml_quants.h"
-#include "core/gguf/gguf_export.h"
-#include "core/gguf/gguf_reader.h"
-#include "core/gguf/imatrix.h"
-#include "core/model.h"
-#include "core/model_session.h"
+#include "core/formats/gguf/ggml_quants.h"
+#include "core/export/gguf_export.h"
+#include "core/formats/gguf/gguf_reader.h"
+#include "core/analysis/imatrix.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
 
 #include <llama.h>
 

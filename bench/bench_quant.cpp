@@ -5,10 +5,10 @@
 // of that layer over the calibration set (the cost of collecting its inputs).
 //   bench_quant MODEL_DIR [CALIB_TEXT] [--gptq-blocks N]
 #include "bench_common.h"
-#include "core/compute_threads.h"
-#include "core/layer_selection.h"
-#include "core/model.h"
-#include "core/model_session.h"
+#include "core/util/compute_threads.h"
+#include "core/model/layer_selection.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
 #include "core/quant/quant_report.h"
 
 #include <cstring>

@@ -2,7 +2,7 @@
 // ratios in scripts/bench_scale.sh): prints GFLOP/s of at::mm on 2048² fp32.
 #include "bench_common.h"
 
-#include "core/compute_threads.h"
+#include "core/util/compute_threads.h"
 
 int main()
 {

@@ -6,11 +6,11 @@
 // With --top-k the randomized mode is timed too, with its worst relative error
 // of the top K against the exact values.
 #include "bench_common.h"
-#include "core/compute_threads.h"
-#include "core/layer_selection.h"
+#include "core/util/compute_threads.h"
+#include "core/model/layer_selection.h"
 #include "core/lowrank/spectrum.h"
-#include "core/model_session.h"
-#include "core/model.h"
+#include "core/model/model_session.h"
+#include "core/model/model.h"
 
 #include <cstring>
 

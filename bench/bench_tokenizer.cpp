@@ -3,7 +3,7 @@
 // Usage: bench_tokenizer [TOKENIZER_DIR] [TEXT_FILE]
 #include "bench_common.h"
 
-#include "core/model_session.h"
+#include "core/model/model_session.h"
 #include "core/tokenizer/tokenizer.h"
 
 #include <memory>

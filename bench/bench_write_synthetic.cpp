@@ -2,7 +2,7 @@
 //   bench_write_synthetic 1b|7b DIR [--blocks N]
 // BF16, sharded safetensors with an index, random weights scaled like a
 // trained model, the tok512 tokenizer (vocab ids stay below 32000).
-#include "core/synthetic_checkpoint.h"
+#include "tests/support/synthetic_checkpoint.h"
 
 #include <cstdio>
 #include <cstring>

@@ -1,6 +1,6 @@
 #pragma once
 // Small synthetic checkpoints for shapes no fixture has (tests linking the engine only).
-#include "core/synthetic_checkpoint.h"
+#include "tests/support/synthetic_checkpoint.h"
 #include "test_data.h"
 
 namespace testdata {

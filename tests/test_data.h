@@ -2,7 +2,7 @@
 // Paths of the fixtures shipped in the repository and a reader for the golden
 // figures (produced by an independent PyTorch implementation, see
 // tests/data/golden/PROVENANCE.md).
-#include "core/compute_threads.h"
+#include "core/util/compute_threads.h"
 
 #include <cstdio>
 #include <QFile>

@@ -1,6 +1,6 @@
 #include "job_runner.h"
 
-#include "core/error.h"
+#include "core/util/error.h"
 
 #include <QMetaObject>
 #include <QtConcurrent/QtConcurrent>

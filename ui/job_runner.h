@@ -10,7 +10,7 @@
 // short work (a model open, a histogram, a cached lookup) has its own lane so
 // it never waits behind a scan. A job submitted with a `supersedes` key
 // cancels the earlier jobs of that key (a setting changed twice runs once).
-#include "core/progress.h"
+#include "core/util/progress.h"
 
 #include <QObject>
 #include <QPointer>

@@ -1,4 +1,5 @@
 #include "main_window.h"
+#include "plan_store.h"
 #include "docks/eval_dock.h"
 #include "docks/job_dock.h"
 #include "docks/log_dock.h"
@@ -12,7 +13,7 @@
 #include "views/lowrank_view.h"
 #include "views/width_view.h"
 
-#include "core/model_session.h"
+#include "core/model/model_session.h"
 
 #include <QApplication>
 #include <QCloseEvent>
@@ -29,7 +30,7 @@
 
 namespace tailor::ui {
 
-MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), runner_(new JobRunner(this))
+MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent), runner_(new JobRunner(this)), store_(new PlanStore(this))
 {
     setWindowTitle(tr("Tailor"));
     setAcceptDrops(true);
@@ -59,10 +60,14 @@ void MainWindow::buildLayout()
     tabs_->addTab(quant_, tr("Quantization"));
     lowrank_ = new LowRankView(runner_, tabs_);
     tabs_->addTab(lowrank_, tr("Low rank"));
-    compress_ = new CompressView(runner_, blocks_, lowrank_, quant_, tabs_);
+    compress_ = new CompressView(runner_, store_, tabs_);
     tabs_->addTab(compress_, tr("Compress && Export"));
     width_ = new WidthView(runner_, tabs_);
     tabs_->addTab(width_, tr("Width (heads, channels)"));
+    blocks_->setPlanStore(store_);
+    quant_->setPlanStore(store_);
+    lowrank_->setPlanStore(store_);
+    width_->setPlanStore(store_);
     setCentralWidget(tabs_);
     statusBar()->showMessage(tr("Ready"));
 }
@@ -116,7 +121,8 @@ void MainWindow::connectSignals()
     connect(quant_, &QuantView::message, log_, &LogDock::append);
     connect(compress_, &CompressView::message, log_, &LogDock::append);
     // a plan picked on the size budget's Pareto chart becomes the plan's quantization
-    connect(quant_->budgetPanel(), &BudgetPanel::planPicked, compress_, &CompressView::setQuantPlan);
+    connect(quant_->budgetPanel(), &BudgetPanel::planPicked, store_,
+            [this](const PlanQuant& q, const QString& label) { store_->setQuant(q, label); });
     connect(tabs_, &QTabWidget::currentChanged, this, [](int i) { QSettings().setValue(keys::kCurrentTab, i); });
 }
 
@@ -129,6 +135,7 @@ void MainWindow::openModel(const QString& dirIn)
         [dir](const ProgressFn&) { return ModelSession::open(dir.toStdString()); },
         this, [this, dir](const std::shared_ptr<ModelSession>& s) {
             session_ = s;
+            store_->reset(s->dir()); // choices made for another model do not carry over
             tree_->setSummary(s->summary());
             eval_->setSession(s);
             blocks_->setSession(s);

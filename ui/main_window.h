@@ -18,6 +18,7 @@ class QuantView;
 class LowRankView;
 class WidthView;
 class CompressView;
+class PlanStore;
 class EvalDock;
 class JobDock;
 class JobRunner;
@@ -43,6 +44,7 @@ public:
     LowRankView* lowRankView() const { return lowrank_; }
     WidthView* widthView() const { return width_; }
     CompressView* compressView() const { return compress_; }
+    PlanStore* planStore() const { return store_; }
     QTabWidget* tabs() const { return tabs_; }
 
 Q_SIGNALS:
@@ -62,6 +64,7 @@ private:
     void rebuildRecentMenu();
 
     JobRunner* runner_;
+    PlanStore* store_; // the user's choices; every view edits or reads this one
     std::shared_ptr<ModelSession> session_;
     QTabWidget* tabs_ = nullptr;
     BlocksView* blocks_ = nullptr;

@@ -1,4 +1,6 @@
 #include "cli_args.h"
+#include "core/util/block_list.h"
+#include "core/util/error.h"
 
 #include <cstdlib>
 
@@ -87,31 +89,21 @@ double Args::getDouble(const std::string& key, double def) const
     return v;
 }
 
-std::vector<int> parseIntList(const std::string& text, const std::string& what, int n)
+std::vector<int> parseBlockArg(const std::string& text, const std::string& what, int n)
 {
-    std::vector<int> out;
-    std::size_t p = 0;
-    while (p <= text.size() && !text.empty()) {
-        const auto comma = text.find(',', p);
-        const std::string item = text.substr(p, comma == std::string::npos ? std::string::npos : comma - p);
-        char* end = nullptr;
-        const long v = std::strtol(item.c_str(), &end, 10);
-        if (item.empty() || *end != '\0')
-            throw UsageError(what + ": '" + item + "' is not an integer");
-        out.push_back(v < 0 && n > 0 ? int(n + v) : int(v));
-        if (comma == std::string::npos)
-            break;
-        p = comma + 1;
+    try {
+        return parseBlockList(text, n, what);
+    } catch (const Error& e) {
+        throw UsageError(e.what());
     }
-    return out;
 }
 
-std::vector<int> Args::getIntList(const std::string& key, int n) const
+std::vector<int> Args::getBlockList(const std::string& key, int n) const
 {
     auto it = values_.find(key);
     if (it == values_.end())
         return {};
-    return parseIntList(it->second, "--" + key, n);
+    return parseBlockArg(it->second, "--" + key, n);
 }
 
 } // namespace tailor::cli

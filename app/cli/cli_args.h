@@ -29,8 +29,9 @@ public:
     std::string require(const std::string& key) const;
     long long getInt(const std::string& key, long long def) const;
     double getDouble(const std::string& key, double def) const;
-    // "0,1,2,3,-2,-1" -> ints; negative indexes count from n when n > 0
-    std::vector<int> getIntList(const std::string& key, int n = 0) const;
+    // A block list, "2, 5-7, -1" (core/util/block_list.h); negative indexes
+    // count from n when n > 0. Errors are usage errors naming the option.
+    std::vector<int> getBlockList(const std::string& key, int n = 0) const;
 
 private:
     std::vector<std::string> positional_;
@@ -39,6 +40,6 @@ private:
     std::set<std::string> flags_;
 };
 
-std::vector<int> parseIntList(const std::string& text, const std::string& what, int n = 0);
+std::vector<int> parseBlockArg(const std::string& text, const std::string& what, int n = 0);
 
 } // namespace tailor::cli

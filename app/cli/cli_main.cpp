@@ -5,7 +5,7 @@
 #include "cli_main.h"
 #include "cli_args.h"
 #include "commands.h"
-#include "core/error.h"
+#include "core/util/error.h"
 
 #include <cstdio>
 #include <cstring>
@@ -71,6 +71,10 @@ int tailor::cli::run(const std::vector<std::string>& argv, std::string* errorLin
     if (argv.empty() || argv[0] == "--help" || argv[0] == "-h") {
         usage(argv.empty() ? stderr : stdout);
         return argv.empty() ? 2 : 0;
+    }
+    if (argv[0] == "--version") {
+        std::printf("tailor-cli %s\n", TAILOR_VERSION); // CMakeLists.txt project(VERSION)
+        return 0;
     }
     const Argv args(argv.begin() + 1, argv.end());
     for (const auto& c : kCommands) {

@@ -2,7 +2,7 @@
 // What every subcommand shares: JSON on stdout, progress with ETA on stderr
 // (throttled), and Ctrl-C turned into a cancel request the engine sees at its
 // next safe point.
-#include "core/progress.h"
+#include "core/util/progress.h"
 
 #include <QJsonObject>
 #include <string>

@@ -5,11 +5,11 @@
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
-#include "core/atomic_file.h"
-#include "core/block_importance.h"
-#include "core/block_scan_json.h"
-#include "core/error.h"
-#include "core/model_session.h"
+#include "core/util/atomic_file.h"
+#include "core/analysis/block_importance.h"
+#include "core/analysis/block_scan_json.h"
+#include "core/util/error.h"
+#include "core/model/model_session.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>
@@ -27,20 +27,24 @@ void writeJsonFile(const std::string& path, const QJsonObject& o)
 
 std::pair<int, int> parseRange(const std::string& s, int n)
 {
-    const auto dash = s.find('-', 1);
-    const auto parts = dash == std::string::npos ? parseIntList(s, "--only-blocks")
-                                                 : parseIntList(s.substr(0, dash) + "," + s.substr(dash + 1), "--only-blocks");
-    const int a = parts.at(0), b = parts.size() > 1 ? parts[1] : parts[0];
-    if (a < 0 || b >= n || a > b)
-        throw Error("--only-blocks " + s + " is outside the model's blocks 0-" + std::to_string(n - 1));
-    return {a, b};
+    const auto parts = parseBlockArg(s, "--only-blocks", n);
+    if (parts.empty() || parts.back() - parts.front() + 1 != int(parts.size()))
+        throw UsageError("--only-blocks " + s + " is not one range of blocks A-B");
+    return {parts.front(), parts.back()};
 }
 
 void printTable(const BlockScanResult& r)
 {
-    std::printf("dense calibration PPL %.4f\n%5s %12s %12s %10s %s\n", r.dense_ppl, "block", "ppl_without", "taylor", "bi", "");
-    for (const auto& b : r.blocks)
-        std::printf("%5d %12.4f %12.4f %10.5f %s\n", b.index, b.ppl, b.taylor, b.bi, b.excluded ? "excluded" : "");
+    std::printf("dense calibration PPL %.4f\n%5s", r.dense_ppl, "block");
+    for (const auto& c : blockCriteria())
+        std::printf(" %12s", c.key);
+    std::printf("\n");
+    for (const auto& b : r.blocks) {
+        std::printf("%5d", b.index);
+        for (const auto& c : blockCriteria())
+            std::printf(" %12.5g", b.*c.score);
+        std::printf(" %s\n", b.excluded ? "excluded" : "");
+    }
 }
 
 } // namespace
@@ -54,18 +58,14 @@ int cmdBlocks(const Argv& argv)
     const std::string criterion = args.get("criterion", "all");
     BlockScanOptions opt;
     opt.threads = int(args.getInt("threads", 0));
-    opt.ppl = criterion == "all" || criterion == "ppl";
-    opt.taylor = criterion == "all" || criterion == "taylor";
-    opt.bi = criterion == "all" || criterion == "bi";
-    if (!opt.ppl && !opt.taylor && !opt.bi)
-        throw UsageError("--criterion must be ppl, taylor, bi or all");
-    const std::string ex = args.get("exclude", "0,1,2,3,-2,-1");
-    if (ex != "none" && !ex.empty()) {
-        opt.excluded = parseIntList(ex, "--exclude", L);
-        for (int e : opt.excluded)
-            if (e < 0 || e >= L)
-                throw Error("--exclude: block " + std::to_string(e) + " is out of range (0-" + std::to_string(L - 1) + ")");
+    if (criterion != "all") {
+        try {
+            enableCriteria(opt, {criterionFromName(criterion)});
+        } catch (const Error& e) {
+            throw UsageError(std::string("--criterion: ") + e.what() + " or all");
+        }
     }
+    opt.excluded = parseBlockArg(args.get("exclude", kTaylorPlusExclusion), "--exclude", L);
     if (args.has("only-blocks"))
         std::tie(opt.only_from, opt.only_to) = parseRange(args.get("only-blocks"), L);
     CalibOptions co;
@@ -78,16 +78,13 @@ int cmdBlocks(const Argv& argv)
 
     const auto progress = progressPrinter(false);
     const BlockScanResult r = scanBlocks(session->model(), calib, opt, progress);
-    ScanFingerprint fp{session->dir(), session->summary().file_bytes, L, calib.count, calib.seq_len, hashIds(calib.ids), {}, opt.excluded, {}};
-    for (const char* c : {"ppl", "taylor", "bi"})
-        if ((std::string(c) == "ppl" && opt.ppl) || (std::string(c) == "taylor" && opt.taylor) || (std::string(c) == "bi" && opt.bi))
-            fp.criteria.push_back(c);
+    const ScanFingerprint fp = scanFingerprint(*session, calib, opt);
     QJsonObject out = scanToJson(r, fp, opt.only_from, opt.only_to < 0 ? L - 1 : opt.only_to);
     for (const auto& m : r.warnings)
         std::fprintf(stderr, "warning: %s\n", m.c_str());
     if (args.has("suggest")) {
         const int k = int(args.getInt("suggest", 1));
-        const Criterion c = criterionFromName(criterion == "all" ? "ppl" : criterion);
+        const Criterion c = criterion == "all" ? blockCriteria().front().id : criterionFromName(criterion);
         const auto pick = args.flag("iterative") ? suggestIterative(session->model(), calib, c, k, opt, progress)
                                                  : suggestOneShot(r, c, k);
         QJsonArray a;

@@ -7,7 +7,7 @@
 // typed as llama-quantize would for --type (f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k_s/m/l
 // q4_k_s/m q5_k_s/m q6_k), with an importance matrix and per-tensor overrides (also "gguf" in the plan).
 // --text gives each stage's PPL, KLD and top-1 agreement against the dense model, --task its
-// multiple-choice accuracy (core/mc_tasks.h). The --heal-* options add healing to the plan or override its settings. --dry-run only checks
+// multiple-choice accuracy (core/eval/mc_tasks.h). The --heal-* options add healing to the plan or override its settings. --dry-run only checks
 // the plan against its model.
 #include "cli_args.h"
 #include "cli_output.h"
@@ -15,12 +15,12 @@
 #include "core/compress/apply_plan.h"
 #include "core/compress/compression_report.h"
 #include "ui/report/report_writer.h"
-#include "core/error.h"
+#include "core/util/error.h"
 #include "core/export/hf_export.h"
-#include "core/gguf/gguf_export.h"
-#include "core/gguf/imatrix.h"
-#include "core/model_session.h"
-#include "core/result_json.h"
+#include "core/export/gguf_export.h"
+#include "core/analysis/imatrix.h"
+#include "core/model/model_session.h"
+#include "core/eval/result_json.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -1,6 +1,6 @@
 // tailor-cli eval MODEL_DIR|PLAN.json --text FILE [--seq-len L] [--max-windows N] [--threads T]
 //                           [--batch-tokens N] [--drop 2,5] [--base BASE_DIR|PLAN.json] [--json]
-// --base adds the drift from a base model on the same windows (core/fidelity.h):
+// --base adds the drift from a base model on the same windows (core/eval/fidelity.h):
 // kld_mean, kld_median, kld_p99, kld_max, top1_agreement, base_ppl. A plan (either
 // side) is applied first and its compressed model evaluated, so any pair compares:
 // the original against a plan, a plan against another, a reopened export against either.
@@ -10,12 +10,12 @@
 #include "commands.h"
 #include "core/compress/apply_plan.h"
 #include "core/compress/compression_plan.h"
-#include "core/error.h"
-#include "core/fidelity.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
-#include "core/token_windows.h"
-#include "core/result_json.h"
+#include "core/util/error.h"
+#include "core/eval/fidelity.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
+#include "core/util/token_windows.h"
+#include "core/eval/result_json.h"
 
 #include <QFileInfo>
 #include <cstdio>
@@ -116,7 +116,7 @@ int cmdEval(const Argv& argv)
     auto options = kEvalOptions;
     options.insert("drop");
     const Args args(argv, options, {"json"});
-    return runEval(args, args.getIntList("drop"));
+    return runEval(args, args.getBlockList("drop"));
 }
 
 int cmdDrop(const Argv& argv)
@@ -124,7 +124,7 @@ int cmdDrop(const Argv& argv)
     auto options = kEvalOptions;
     options.insert("blocks");
     const Args args(argv, options, {"json"});
-    const auto blocks = args.getIntList("blocks");
+    const auto blocks = args.getBlockList("blocks");
     if (blocks.empty())
         throw UsageError("--blocks needs at least one block index");
     return runEval(args, blocks);

@@ -5,8 +5,8 @@
 #include "cli_output.h"
 #include "commands.h"
 #include "core/compress/apply_plan.h"
-#include "core/generate.h"
-#include "core/model_session.h"
+#include "core/decode/generate.h"
+#include "core/model/model_session.h"
 
 #include <QFileInfo>
 #include <QJsonArray>
@@ -36,7 +36,7 @@ int cmdGenerate(const Argv& argv)
     opt.temperature = args.getDouble("temperature", 0);
     opt.top_p = args.getDouble("top-p", 1.0);
     opt.seed = uint64_t(args.getInt("seed", 0));
-    opt.drop_blocks = args.getIntList("drop");
+    opt.drop_blocks = args.getBlockList("drop");
     if (plan && !opt.drop_blocks.empty())
         throw UsageError("--drop with a plan: the plan says which blocks to drop");
     if (plan)

@@ -6,8 +6,8 @@
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
-#include "core/gguf/imatrix.h"
-#include "core/model_session.h"
+#include "core/analysis/imatrix.h"
+#include "core/model/model_session.h"
 
 #include <QJsonObject>
 #include <cstdio>

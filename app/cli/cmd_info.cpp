@@ -2,9 +2,9 @@
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
-#include "core/gguf/gguf_reader.h"
-#include "core/model_session.h"
-#include "core/result_json.h"
+#include "core/formats/gguf/gguf_reader.h"
+#include "core/model/model_session.h"
+#include "core/eval/result_json.h"
 
 #include <QFileInfo>
 #include <QJsonArray>

@@ -4,13 +4,13 @@
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
-#include "core/error.h"
+#include "core/util/error.h"
 #include "core/lowrank/factorize.h"
 #include "core/lowrank/spectrum.h"
 #include "core/lowrank/spectrum_cache.h"
-#include "core/result_json.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/eval/result_json.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -9,8 +9,8 @@
 #include "commands.h"
 #include "scheme_args.h"
 #include "core/export/hf_export.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "core/quant/qat.h"
 #include "core/quant/quant_report.h"
 

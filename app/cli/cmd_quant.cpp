@@ -8,11 +8,12 @@
 #include "cli_output.h"
 #include "commands.h"
 #include "scheme_args.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "core/quant/act_quant.h"
 #include "core/quant/quant_report.h"
-#include "core/result_json.h"
+#include "core/util/error.h"
+#include "core/eval/result_json.h"
 
 #include <QJsonArray>
 #include <cmath>
@@ -34,10 +35,11 @@ int cmdQuant(const Argv& argv)
     QuantOptions qo;
     qo.scheme = schemeFromArgs(args);
     qo.layers_regex = args.get("layers");
-    const std::string method = args.get("method", "rtn");
-    if (method != "rtn" && method != "gptq")
-        throw UsageError("--method must be rtn or gptq");
-    qo.method = method == "gptq" ? QuantMethod::Gptq : QuantMethod::Rtn;
+    try {
+        qo.method = quantMethodFromName(args.get("method", "rtn"));
+    } catch (const Error& e) {
+        throw UsageError(std::string("--") + e.what());
+    }
     qo.act_order = args.flag("act-order");
     if (args.has("mixed")) {
         if (args.has("scheme") || args.has("bits") || args.has("layers") || args.has("method"))

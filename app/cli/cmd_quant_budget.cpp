@@ -1,7 +1,7 @@
 // tailor-cli quant MODEL --calib FILE (--target-bpw B | --target-size BYTES[K|M|G] | --target-size q4_k_m)
 //                  [--imatrix FILE] [--schemes a,b,...] [--base-type q8_0] [--text FILE] [--seq-len L] [--windows N]
 //                  [--eval-seq-len L] [--max-windows N] [--points N] [--probe reference|every] [--no-reference] [--out PLAN.json] [--force] [--json]
-// A per-layer quantization type for a size budget (core/quant/budget_search.h):
+// A per-layer quantization type for a size budget (core/compress/budget_search.h):
 // KLD sensitivity per layer and candidate on the calibration windows, the
 // allocation of least predicted KLD, and the measured KLD of the chosen plan,
 // of plans along the Pareto curve and of the uniform schemes (bit budgets) or
@@ -15,15 +15,15 @@
 #include "cli_output.h"
 #include "commands.h"
 #include "core/compress/compression_plan.h"
-#include "core/compute_threads.h"
-#include "core/error.h"
-#include "core/gguf/gguf_export.h"
-#include "core/gguf/gguf_mixture.h"
-#include "core/gguf/imatrix.h"
-#include "core/model_session.h"
-#include "core/quant/budget_search.h"
+#include "core/util/compute_threads.h"
+#include "core/util/error.h"
+#include "core/export/gguf_export.h"
+#include "core/formats/gguf/gguf_mixture.h"
+#include "core/analysis/imatrix.h"
+#include "core/model/model_session.h"
+#include "core/compress/budget_search.h"
 #include "core/quant/quant_scheme.h"
-#include "core/result_json.h"
+#include "core/eval/result_json.h"
 
 #include <QJsonArray>
 #include <QFileInfo>

@@ -11,7 +11,7 @@
 #include "core/compress/apply_plan.h"
 #include "core/decode/batch_throughput.h"
 #include "core/decode/decode_speed.h"
-#include "core/model_session.h"
+#include "core/model/model_session.h"
 
 #include <QFileInfo>
 #include <QJsonArray>
@@ -49,16 +49,13 @@ QJsonObject toJson(const BatchThroughput& b)
 
 void print(const char* label, const BatchThroughput& b)
 {
-    std::printf("%-10s batch %lld: decode %.1f tokens/s (%.1f-%.1f), prefill %.1f tokens/s (%.1f-%.1f), summed over the sequences\n", label,
-                (long long)b.batch, b.decode.median, b.decode.min, b.decode.max, b.prefill.median, b.prefill.min, b.prefill.max);
+    std::printf("%-10s batch %lld: decode %s tokens/s, prefill %s tokens/s, summed over the sequences\n", label, (long long)b.batch,
+                speedRange(b.decode, 1).c_str(), speedRange(b.prefill, 0).c_str());
 }
 
 void print(const char* label, const DecodeSpeed& s)
 {
-    std::printf("%-10s decode %.2f tokens/s (%.2f-%.2f, %d runs), prefill %.1f tokens/s (%.1f-%.1f); %d blocks, %.1f MB of weights a "
-                "token + %.2f MB of KV cache; roofline %.2f tokens/s at %.1f GB/s; %d threads\n",
-                label, s.decode.median, s.decode.min, s.decode.max, s.decode.runs, s.prefill.median, s.prefill.min, s.prefill.max,
-                s.kept_blocks, double(s.weight_bytes_per_token) / 1e6, double(s.kv_bytes_per_token) / 1e6, s.roofline_tokens_per_s, s.read_bandwidth / 1e9, s.threads);
+    std::printf("%-10s %s\n", label, describeSpeed(s).c_str());
 }
 } // namespace
 
@@ -75,7 +72,7 @@ int cmdSpeed(const Argv& argv)
     so.decode_tokens = args.getInt("decode-tokens", 32);
     so.repeats = int(args.getInt("repeats", 3));
     so.threads = int(args.getInt("threads", 0));
-    std::vector<int> drop = args.getIntList("drop");
+    std::vector<int> drop = args.getBlockList("drop");
     if (plan && !drop.empty())
         throw UsageError("--drop with a plan: the plan says which blocks to drop");
     std::shared_ptr<Model> compressed;

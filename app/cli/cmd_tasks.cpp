@@ -1,12 +1,12 @@
 // tailor-cli tasks MODEL_DIR --task FILE.jsonl [--drop 2,5] [--base BASE_DIR] [--max-items N] [--json]
-// Multiple-choice accuracy as lm-evaluation-harness measures it (core/mc_tasks.h):
+// Multiple-choice accuracy as lm-evaluation-harness measures it (core/eval/mc_tasks.h):
 // acc and acc_norm with their standard errors; --base scores a base model on
 // the same items too, for the drop in accuracy.
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
-#include "core/mc_tasks.h"
-#include "core/model_session.h"
+#include "core/eval/mc_tasks.h"
+#include "core/model/model_session.h"
 
 #include <QJsonObject>
 #include <cstdio>
@@ -28,7 +28,7 @@ int cmdTasks(const Argv& argv)
     const std::string task = args.require("task");
     const std::vector<McItem> items = readTaskFile(task);
     McOptions o;
-    o.drop_blocks = args.getIntList("drop");
+    o.drop_blocks = args.getBlockList("drop");
     o.max_items = args.getInt("max-items", 0);
     const McResult r = evaluateTask(session->model(), session->tokenizer(), items, o, task, progressPrinter(false));
     QJsonObject out = toJson(r);

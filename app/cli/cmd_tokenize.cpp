@@ -2,8 +2,8 @@
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
-#include "core/error.h"
-#include "core/model_session.h"
+#include "core/util/error.h"
+#include "core/model/model_session.h"
 #include "core/tokenizer/tokenizer.h"
 
 #include <QJsonArray>

@@ -11,8 +11,8 @@
 #include "commands.h"
 #include "core/compress/compression_plan.h"
 #include "core/compress/width_prune.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 
 #include <QFileInfo>
 #include <QJsonArray>

@@ -1,18 +1,18 @@
 #include "apply_plan.h"
-#include "core/fidelity.h"
-#include "core/mc_tasks.h"
-#include "core/result_json.h"
-#include "core/llama_forward.h"
+#include "core/eval/fidelity.h"
+#include "core/eval/mc_tasks.h"
+#include "core/eval/result_json.h"
+#include "core/model/llama_forward.h"
 
 #include <limits>
 #include <map>
-#include "core/arch_table.h"
-#include "core/error.h"
+#include "core/model/arch_table.h"
+#include "core/util/error.h"
 #include "core/lowrank/factorize.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/gguf/imatrix.h"
-#include "core/perplexity.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/analysis/imatrix.h"
+#include "core/eval/perplexity.h"
 #include "core/quant/quant_report.h"
 
 #include <algorithm>
@@ -148,7 +148,8 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
     }
     if (plan.quant) {
         QuantOptions qo;
-        qo.method = plan.quant->method == "gptq" ? QuantMethod::Gptq : QuantMethod::Rtn;
+        qo.method = plan.quant->method;
+        qo.act_order = plan.quant->act_order;
         if (plan.quant->rules.empty()) {
             qo.scheme = QuantScheme::parse(plan.quant->scheme);
             qo.layers_regex = plan.quant->layers;

@@ -7,7 +7,7 @@
 // model (dropped blocks skipped), as the compressed model will see them.
 #include "compression_plan.h"
 #include "core/heal/lora_heal.h"
-#include "core/progress.h"
+#include "core/util/progress.h"
 
 #include <QJsonObject>
 #include <functional>
@@ -25,14 +25,14 @@ class ModelSession;
 struct StageReport {
     std::string stage; // dense, drop, lowrank, heal, quant
     double ppl = 0;    // on the evaluation text (L = 256), 0 when none was given
-    // Drift from the dense model on the same windows (core/fidelity.h): 0 and 1
+    // Drift from the dense model on the same windows (core/eval/fidelity.h): 0 and 1
     // for the dense stage, NaN when there is no evaluation text.
     double kld_mean = 0, kld_p99 = 0, top1_agreement = 1;
     int64_t parameters = 0;
     // Stored size: 16 bits per parameter (BF16/F16 export), quantized layers at
     // their scheme's bits per weight (scales included).
     double size_bytes = 0;
-    // Multiple-choice task accuracy (core/mc_tasks.h; NaN without a task file).
+    // Multiple-choice task accuracy (core/eval/mc_tasks.h; NaN without a task file).
     // Last: stages are built by aggregate initialization of the fields above.
     double task_acc = std::numeric_limits<double>::quiet_NaN(), task_acc_stderr = std::numeric_limits<double>::quiet_NaN();
     double task_acc_norm = std::numeric_limits<double>::quiet_NaN();
@@ -57,7 +57,7 @@ struct AppliedPlan {
     bool heal_cancelled = false;
 };
 
-// `taskFile` (JSON Lines, core/mc_tasks.h): every stage's multiple-choice accuracy too.
+// `taskFile` (JSON Lines, core/eval/mc_tasks.h): every stage's multiple-choice accuracy too.
 AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, const std::string& evalText,
                       const ProgressFn& progress = {}, const std::function<void(const HealStep&)>& onHealStep = {},
                       const std::string& taskFile = {});

@@ -1,14 +1,14 @@
 #include "compression_plan.h"
 
 #include <regex>
-#include "core/atomic_file.h"
-#include "core/error.h"
-#include "core/json_file.h"
+#include "core/util/atomic_file.h"
+#include "core/util/error.h"
+#include "core/util/json_file.h"
 #include "core/lowrank/factorize.h"
-#include "core/model.h"
-#include "core/perplexity.h"
+#include "core/model/model.h"
+#include "core/eval/perplexity.h"
 #include "core/quant/quant_scheme.h"
-#include "core/gguf/gguf_mixture.h"
+#include "core/formats/gguf/gguf_mixture.h"
 
 #include <QFile>
 #include <QJsonArray>
@@ -55,7 +55,12 @@ CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::strin
         const QJsonObject q = o.value("quant").toObject();
         PlanQuant pq;
         pq.scheme = q.value("scheme").toString().toStdString();
-        pq.method = q.value("method").toString("rtn").toStdString();
+        try {
+            pq.method = quantMethodFromName(q.value("method").toString("rtn").toStdString());
+        } catch (const Error& e) {
+            throw Error(label + ": quant " + e.what());
+        }
+        pq.act_order = q.value("act_order").toBool(false);
         pq.layers = q.value("layers").toString().toStdString();
         pq.imatrix = q.value("imatrix").toString().toStdString();
         if (q.contains("rules")) {
@@ -75,8 +80,6 @@ CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::strin
             }
         } else
             QuantScheme::parse(pq.scheme); // validates the name
-        if (pq.method != "rtn" && pq.method != "gptq")
-            throw Error(label + ": quant method '" + pq.method + "' is not rtn or gptq");
         p.quant = pq;
     }
     if (o.contains("heal")) {
@@ -156,7 +159,9 @@ QJsonObject CompressionPlan::toJson() const
         o["whiten"] = whiten;
     }
     if (quant) {
-        QJsonObject q{{"method", QString::fromStdString(quant->method)}};
+        QJsonObject q{{"method", quantMethodName(quant->method)}};
+        if (quant->act_order)
+            q["act_order"] = true;
         if (quant->rules.empty()) {
             q["scheme"] = QString::fromStdString(quant->scheme);
             q["layers"] = QString::fromStdString(quant->layers);
@@ -212,7 +217,7 @@ void CompressionPlan::validate(const Model& model) const
         validateWidthPlan(model, *width); // a plan made for another model fails here
     else
         validateRanks(model, ranks); // (with a width stage, factorizeModel checks ranks on the narrower layers)
-    if ((!ranks.empty() && whiten) || (quant && quant->method == "gptq"))
+    if ((!ranks.empty() && whiten) || (quant && quant->method == QuantMethod::Gptq))
         if (calib.empty())
             throw Error("the plan needs 'calib' (a calibration text) for whitened SVD or GPTQ");
 }

@@ -2,7 +2,7 @@
 // A compression plan: blocks to drop, per-layer ranks, healing and
 // quantization, stored as JSON that the GUI and the CLI both read and write:
 //   {"model": DIR, "drop_blocks": [2, 5], "ranks": {tensor: k},
-//    "quant": {"scheme": "int4_sym_g32", "method": "gptq", "layers": REGEX}
+//    "quant": {"scheme": "int4_sym_g32", "method": "gptq", "act_order": true, "layers": REGEX}
 //             or {"rules": [{"layers": REGEX, "scheme": NAME}, ...], "imatrix": FILE},
 //    "calib": FILE, "heal": {"text": FILE, "steps": 200, "rank": 8, ...},
 //    "gguf": {"type": "q4_k_m", "imatrix": FILE, "tensor_types": ["attn_v=q8_0"]},
@@ -13,6 +13,7 @@
 // Absent parts mean "leave as is": {"model": DIR, "drop_blocks": [2]} is valid.
 #include "core/compress/width_prune.h"
 #include "core/heal/lora_heal.h"
+#include "core/quant/quant_report.h"
 
 #include <QJsonObject>
 
@@ -32,7 +33,8 @@ struct PlanQuantRule {
 
 struct PlanQuant {
     std::string scheme;        // e.g. int4_sym_g32, q8_0
-    std::string method = "rtn"; // rtn | gptq
+    QuantMethod method = QuantMethod::Rtn; // "method": "rtn" | "gptq"
+    bool act_order = false;                // GPTQ's columns by decreasing activation ("act_order": true)
     std::string layers;        // regex, empty = all linear layers
     // Mixed precision (a budget's allocation, tailor-cli quant --target-bpw):
     // the first rule matching a layer decides its scheme; when present,

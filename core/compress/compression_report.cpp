@@ -1,10 +1,10 @@
 #include "compression_report.h"
 #include "core/compress/markdown_number.h"
-#include "core/block_importance.h"
-#include "core/generate.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/result_json.h"
+#include "core/analysis/block_importance.h"
+#include "core/decode/generate.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/result_json.h"
 
 #include <QDirIterator>
 #include <QFileInfo>
@@ -74,7 +74,7 @@ CompressionReport buildReport(const ModelSession& session, const CompressionPlan
     if (!opt.calib_text.empty()) {
         reportProgress(progress, 0.0, "block influence of the dense model");
         BlockScanOptions so;
-        so.ppl = so.taylor = false;
+        enableCriteria(so, {Criterion::Bi});
         const auto scan = scanBlocks(dense, session.calibration(opt.calib_text), so);
         for (const auto& b : scan.blocks)
             r.block_influence.push_back(b.bi);

@@ -1,11 +1,11 @@
 #include "depth_vs_width.h"
 #include "core/compress/markdown_number.h"
 #include "width_prune.h"
-#include "core/block_importance.h"
-#include "core/error.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/result_json.h"
+#include "core/analysis/block_importance.h"
+#include "core/util/error.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/result_json.h"
 
 #include <QJsonArray>
 #include <algorithm>
@@ -64,7 +64,7 @@ DepthWidthComparison compareDepthWidth(const ModelSession& session, const DepthW
 
     BlockScanOptions so;
     const Criterion crit = criterionFromName(opt.block_criterion);
-    so.ppl = crit == Criterion::Ppl, so.taylor = crit == Criterion::Taylor, so.bi = crit == Criterion::Bi;
+    enableCriteria(so, {crit});
     so.excluded = taylorPlusExcluded(N);
     const BlockScanResult scan = scanBlocks(model, calib, so, part(0, 0.08));
     const std::vector<int> drop = suggestOneShot(scan, crit, k);
@@ -83,14 +83,18 @@ DepthWidthComparison compareDepthWidth(const ModelSession& session, const DepthW
     widthPlan.width_criterion = opt.unit_criterion;
 
     const double blockParams = double(c.blockParameters()) * N;
-    DepthWidthArm dense{"dense", "the original model", {}, {}, 0, {}};
-    DepthWidthArm depth{"depth", std::to_string(k) + " blocks (" + joined(drop) + ") by " + criterionName(crit), depthPlan, {},
-                        double(k) * double(c.blockParameters()) / blockParams, {}};
+    DepthWidthArm dense, depth, wide;
+    dense.name = "dense";
+    dense.description = "the original model";
+    depth.name = "depth";
+    depth.description = std::to_string(k) + " blocks (" + joined(drop) + ") by " + criterionName(crit);
+    depth.plan = depthPlan;
+    depth.block_share_removed = double(k) * double(c.blockParameters()) / blockParams;
     const int64_t groups = wc.heads / std::max<int64_t>(1, scores.heads_per_group);
-    DepthWidthArm wide{"width",
-                       std::to_string(wc.heads) + " heads (" + std::to_string(groups) + (groups == 1 ? " KV group) and " : " KV groups) and ") +
-                           std::to_string(wc.channels) + " MLP channels per block by " + opt.unit_criterion,
-                       widthPlan, {}, 0, {}};
+    wide.name = "width";
+    wide.description = std::to_string(wc.heads) + " heads (" + std::to_string(groups) + (groups == 1 ? " KV group) and " : " KV groups) and ") +
+                       std::to_string(wc.channels) + " MLP channels per block by " + opt.unit_criterion;
+    wide.plan = widthPlan;
     const AppliedPlan a = applyPlan(session, depthPlan, opt.eval_text, part(0.15, 0.35), {}, opt.task);
     dense.result = a.stages.front();
     depth.result = a.stages.back();

@@ -1,7 +1,7 @@
 #include "width_prune.h"
-#include "core/error.h"
-#include "core/llama_forward.h"
-#include "core/model.h"
+#include "core/util/error.h"
+#include "core/model/llama_forward.h"
+#include "core/model/model.h"
 
 #include <ATen/core/grad_mode.h>
 #include <algorithm>

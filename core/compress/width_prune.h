@@ -12,8 +12,8 @@
 // magnitude Σ|W|. Uniform pruning removes the same counts from every block,
 // so every loader runs the result; ranked pruning lets the importance decide
 // each block's counts (GGUF only). Torch-free API.
-#include "core/progress.h"
-#include "core/token_windows.h"
+#include "core/util/progress.h"
+#include "core/util/token_windows.h"
 
 #include <memory>
 #include <string>

@@ -1,10 +1,10 @@
 #include "batch_throughput.h"
 #include "huge_pages.h"
-#include "core/compute_threads.h"
-#include "core/error.h"
-#include "core/llama_forward.h"
-#include "core/model.h"
-#include "core/perplexity.h"
+#include "core/util/compute_threads.h"
+#include "core/util/error.h"
+#include "core/model/llama_forward.h"
+#include "core/model/model.h"
+#include "core/eval/perplexity.h"
 
 #include <ATen/Parallel.h>
 

@@ -1,14 +1,15 @@
 #include "decode_speed.h"
 #include "decoder.h"
 #include "huge_pages.h"
-#include "core/compute_threads.h"
-#include "core/error.h"
-#include "core/model.h"
+#include "core/util/compute_threads.h"
+#include "core/util/error.h"
+#include "core/model/model.h"
 
 #include <ATen/Parallel.h>
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <chrono>
 
 namespace tailor {
@@ -47,6 +48,25 @@ double sumPortable(const float* p, int64_t n)
 }
 
 } // namespace
+
+std::string speedRange(const SpeedStats& s, int decimals)
+{
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "%.*f (%.*f\u2013%.*f)", decimals, s.median, decimals, s.min, decimals, s.max);
+    return buf;
+}
+
+std::string describeSpeed(const DecodeSpeed& s)
+{
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  "decode %.1f tokens/s (%.1f\u2013%.1f, %d runs), prefill %.0f tokens/s (%.0f\u2013%.0f); %d blocks, %.1f MB of weights + "
+                  "%.2f MB of KV cache a token; roofline %.1f tokens/s at %.1f GB/s; %d threads",
+                  s.decode.median, s.decode.min, s.decode.max, s.decode.runs, s.prefill.median, s.prefill.min, s.prefill.max,
+                  s.kept_blocks, double(s.weight_bytes_per_token) / 1e6, double(s.kv_bytes_per_token) / 1e6, s.roofline_tokens_per_s,
+                  s.read_bandwidth / 1e9, s.threads);
+    return buf;
+}
 
 SpeedStats speedStats(std::vector<double> v)
 {

@@ -4,7 +4,7 @@
 // repeated runs with their spread, beside the roofline of this machine (the
 // weight bytes a token reads ÷ the measured memory read bandwidth), so a user
 // sees how close a figure is to the limit. Torch-free API.
-#include "core/progress.h"
+#include "core/util/progress.h"
 
 #include <cstdint>
 #include <vector>
@@ -53,6 +53,15 @@ struct DecodeSpeed {
 };
 
 DecodeSpeed measureDecodeSpeed(const Model& model, const DecodeSpeedOptions& opt, const ProgressFn& progress = {});
+
+// How speeds read everywhere (CLI lines, the GUI's labels and tables), so the
+// same run never looks different in two places:
+// "41.2 (40.1–42.0)", the median and the spread of the counted runs.
+std::string speedRange(const SpeedStats& s, int decimals);
+// "decode 41.2 tokens/s (40.1–42.0, 3 runs), prefill 900 tokens/s (880–910);
+//  12 blocks, 4.4 MB of weights + 0.05 MB of KV cache a token; roofline
+//  2000.0 tokens/s at 10.0 GB/s; 2 threads"
+std::string describeSpeed(const DecodeSpeed& s);
 
 // Bytes/s at which the compute threads read a buffer much larger than the
 // caches (best of a few passes).

@@ -1,11 +1,11 @@
 #include "decoder.h"
 #include "huge_pages.h"
 #include "packed_matrix.h"
-#include "core/error.h"
-#include "core/gguf/ggml_blocks.h"
-#include "core/llama_forward.h"
-#include "core/model.h"
-#include "core/perplexity.h"
+#include "core/util/error.h"
+#include "core/formats/gguf/ggml_blocks.h"
+#include "core/model/llama_forward.h"
+#include "core/model/model.h"
+#include "core/eval/perplexity.h"
 
 #include <ATen/Parallel.h>
 #include <ATen/core/grad_mode.h>

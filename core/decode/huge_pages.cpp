@@ -1,5 +1,5 @@
 #include "huge_pages.h"
-#include "core/error.h"
+#include "core/util/error.h"
 
 #include <ATen/Parallel.h>
 

@@ -1,8 +1,8 @@
 #include "packed_matrix.h"
-#include "core/error.h"
-#include "core/gguf/ggml_fp16.h"
-#include "core/gguf/ggml_quants.h"
-#include "core/gguf/ggml_scales.h"
+#include "core/util/error.h"
+#include "core/formats/gguf/ggml_fp16.h"
+#include "core/formats/gguf/ggml_quants.h"
+#include "core/formats/gguf/ggml_scales.h"
 
 #include <ATen/Parallel.h>
 #include <immintrin.h>

@@ -4,7 +4,7 @@
 // checkpoint, or bytes encoded once). Decoding one token reads every weight
 // once, so its speed is set by how many bytes the matrix has, not by a fp32
 // copy of it. Torch-free.
-#include "core/gguf/gguf_types.h"
+#include "core/formats/gguf/gguf_types.h"
 
 #include <cstdint>
 #include <memory>

@@ -1,10 +1,10 @@
 #include "hf_export.h"
-#include "core/arch_table.h"
-#include "core/atomic_file.h"
-#include "core/error.h"
-#include "core/model.h"
-#include "core/perplexity.h"
-#include "core/safetensors_writer.h"
+#include "core/model/arch_table.h"
+#include "core/util/atomic_file.h"
+#include "core/util/error.h"
+#include "core/model/model.h"
+#include "core/eval/perplexity.h"
+#include "core/formats/safetensors_writer.h"
 
 #include <QDateTime>
 #include <QDir>

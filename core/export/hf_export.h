@@ -10,7 +10,7 @@
 // as the pair <name>.lora_A.weight [k, in] and <name>.lora_B.weight [out, k]
 // (W = lora_B · lora_A, PEFT's shapes) instead of <name>.weight; Tailor's
 // loader multiplies them back (Checkpoint::factoredWeights).
-#include "core/progress.h"
+#include "core/util/progress.h"
 
 #include <cstdint>
 #include <string>

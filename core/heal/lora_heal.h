@@ -7,8 +7,8 @@
 // block after block, so its memory is one block's activations). At the end the
 // adapters are merged into the weights: W' = W + (α/r)·B·A.
 // A cancelled run keeps the adapters of the last completed step. Torch-free API.
-#include "core/progress.h"
-#include "core/token_windows.h"
+#include "core/util/progress.h"
+#include "core/util/token_windows.h"
 
 #include <QJsonObject>
 

@@ -5,8 +5,8 @@
 // back into B). Ranks per layer by hand, by an energy threshold, or by a
 // parameter budget. The returned model carries A·B merged (dense) for
 // evaluation. Torch-free API.
-#include "core/progress.h"
-#include "core/token_windows.h"
+#include "core/util/progress.h"
+#include "core/util/token_windows.h"
 #include "spectrum.h"
 
 #include <map>

@@ -1,8 +1,8 @@
 #include "spectrum.h"
-#include "core/arch_table.h"
-#include "core/compute_threads.h"
-#include "core/error.h"
-#include "core/model.h"
+#include "core/model/arch_table.h"
+#include "core/util/compute_threads.h"
+#include "core/util/error.h"
+#include "core/model/model.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>

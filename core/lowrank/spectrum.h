@@ -4,8 +4,8 @@
 // (exp of the entropy of σ/Σσ), ranks for 90/95/99 % energy, and the
 // break-even rank k* = mn/(m+n) above which W ≈ A·B saves no parameters.
 // Torch-free API.
-#include "core/layer_selection.h"
-#include "core/progress.h"
+#include "core/model/layer_selection.h"
+#include "core/util/progress.h"
 
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
 #include "spectrum_cache.h"
-#include "core/model_session.h"
-#include "core/result_cache.h"
+#include "core/model/model_session.h"
+#include "core/util/result_cache.h"
 
 #include <QDateTime>
 #include <QFileInfo>

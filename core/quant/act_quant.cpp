@@ -1,9 +1,9 @@
 #include "act_quant.h"
-#include "core/arch_table.h"
-#include "core/compute_threads.h"
-#include "core/error.h"
-#include "core/llama_forward.h"
-#include "core/model.h"
+#include "core/model/arch_table.h"
+#include "core/util/compute_threads.h"
+#include "core/util/error.h"
+#include "core/model/llama_forward.h"
+#include "core/model/model.h"
 
 #include <ATen/core/grad_mode.h>
 #include <algorithm>

@@ -4,7 +4,7 @@
 // measured. Ranges are static per layer input, calibrated on the calibration
 // text by min-max or a percentile of |x|, or dynamic per token (the row's
 // max |x|). q/k/v share one input, gate/up another. Torch-free API.
-#include "core/token_windows.h"
+#include "core/util/token_windows.h"
 
 #include <map>
 #include <string>

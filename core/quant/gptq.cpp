@@ -1,5 +1,5 @@
 #include "gptq.h"
-#include "core/error.h"
+#include "core/util/error.h"
 
 namespace tailor {
 

@@ -1,8 +1,8 @@
 #include <algorithm>
 #include "linear_quantizer.h"
-#include "core/gguf/ggml_blocks.h"
-#include "core/gguf/ggml_quants.h"
-#include "core/gguf/ggml_scales.h"
+#include "core/formats/gguf/ggml_blocks.h"
+#include "core/formats/gguf/ggml_quants.h"
+#include "core/formats/gguf/ggml_scales.h"
 
 namespace tailor {
 

@@ -1,11 +1,11 @@
 #include "qat.h"
 #include "linear_quantizer.h"
-#include "core/arch_table.h"
-#include "core/compute_threads.h"
-#include "core/error.h"
-#include "core/layer_selection.h"
-#include "core/llama_forward.h"
-#include "core/model.h"
+#include "core/model/arch_table.h"
+#include "core/util/compute_threads.h"
+#include "core/util/error.h"
+#include "core/model/layer_selection.h"
+#include "core/model/llama_forward.h"
+#include "core/model/model.h"
 #include "core/train/training.h"
 
 #include <ATen/CPUGeneratorImpl.h>

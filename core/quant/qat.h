@@ -8,8 +8,8 @@
 // decay on a text. The result quantizes better: round-to-nearest of the
 // trained weights loses less than round-to-nearest of the original ones.
 // Torch-free API.
-#include "core/progress.h"
-#include "core/token_windows.h"
+#include "core/util/progress.h"
+#include "core/util/token_windows.h"
 #include "quant_scheme.h"
 
 #include <functional>

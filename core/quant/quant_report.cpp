@@ -3,20 +3,20 @@
 #include "gptq.h"
 #include "linear_quantizer.h"
 #include "rtn_kernel.h"
-#include "core/allocator_policy.h"
-#include "core/arch_table.h"
-#include "core/compute_threads.h"
-#include "core/error.h"
-#include "core/gguf/ggml_blocks.h"
-#include "core/gguf/imatrix.h"
-#include "core/llama_forward.h"
-#include "core/json_file.h"
-#include "core/memory_estimate.h"
-#include "core/model.h"
-#include "core/perplexity.h"
+#include "core/util/allocator_policy.h"
+#include "core/model/arch_table.h"
+#include "core/util/compute_threads.h"
+#include "core/util/error.h"
+#include "core/formats/gguf/ggml_blocks.h"
+#include "core/analysis/imatrix.h"
+#include "core/model/llama_forward.h"
+#include "core/util/json_file.h"
+#include "core/model/memory_estimate.h"
+#include "core/model/model.h"
+#include "core/eval/perplexity.h"
 
 #include <ATen/core/grad_mode.h>
-#include "core/layer_selection.h"
+#include "core/model/layer_selection.h"
 
 #include <set>
 #include <map>
@@ -28,6 +28,18 @@
 #include <cmath>
 
 namespace tailor {
+
+QuantMethod quantMethodFromName(const std::string& name)
+{
+    if (name == "rtn")
+        return QuantMethod::Rtn;
+    if (name == "gptq")
+        return QuantMethod::Gptq;
+    throw Error("method '" + name + "' is not rtn or gptq");
+}
+
+const char* quantMethodName(QuantMethod m) { return m == QuantMethod::Gptq ? "gptq" : "rtn"; }
+
 
 namespace {
 
@@ -321,10 +333,11 @@ void readMixedPlan(const std::string& path, QuantOptions& opt)
         } catch (const Error& e) {
             throw Error(path + ": rule " + std::to_string(i) + ": " + e.what());
         }
-        const QString method = r.value("method").toString("rtn");
-        if (method != "rtn" && method != "gptq")
-            throw Error(path + ": rule " + std::to_string(i) + ": method '" + method.toStdString() + "' is not rtn or gptq");
-        rule.method = method == "gptq" ? QuantMethod::Gptq : QuantMethod::Rtn;
+        try {
+            rule.method = quantMethodFromName(r.value("method").toString("rtn").toStdString());
+        } catch (const Error& e) {
+            throw Error(path + ": rule " + std::to_string(i) + ": " + e.what());
+        }
         opt.rules.push_back(rule);
     }
     try {

@@ -6,8 +6,8 @@
 // statistics, the relative output error on calibration activations
 // ||WX - ŴX|| / ||WX||, and non-finite weights. The fake-quantized model
 // (dequantized fp32 weights) is returned for perplexity. Torch-free API.
-#include "core/progress.h"
-#include "core/token_windows.h"
+#include "core/util/progress.h"
+#include "core/util/token_windows.h"
 #include "quant_scheme.h"
 
 #include <limits>
@@ -22,6 +22,10 @@ class Model;
 struct Imatrix;
 
 enum class QuantMethod { Rtn, Gptq };
+// Names as the CLI, plan files and mixed-plan rules spell them ("rtn",
+// "gptq"), parsed here once; the error says what is accepted.
+QuantMethod quantMethodFromName(const std::string& name);
+const char* quantMethodName(QuantMethod m);
 
 struct QuantRule {
     std::string layers; // regex searched in the tensor name; empty matches every layer

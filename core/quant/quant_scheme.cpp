@@ -1,5 +1,5 @@
 #include "quant_scheme.h"
-#include "core/error.h"
+#include "core/util/error.h"
 
 #include <cctype>
 #include <regex>

@@ -4,13 +4,13 @@
 // qmin = -qmax-1) or asymmetric (z = round(-min/s), 0..2^b-1), per tensor, per
 // output channel or per group of G input columns; or one of llama.cpp's block
 // types (q4_0 q4_1 q5_0 q5_1 q8_0 q2_k q3_k q4_k q5_k q6_k), computed by the
-// same quantizers a GGUF export writes (core/gguf/ggml_quants.h), so the
+// same quantizers a GGUF export writes (core/formats/gguf/ggml_quants.h), so the
 // errors studied are those llama.cpp will run with. Names: int4_sym_g32,
 // int3_asym_g16, int8_sym_channel, int8_asym_tensor, q8_0, q4_k. When G does
 // not divide the input width, the last group of each row is shorter and has
 // its own scale (no padding); the llama.cpp types need a multiple of their
 // block (32, or 256 for the K types) and refuse otherwise.
-#include "core/gguf/gguf_types.h"
+#include "core/formats/gguf/gguf_types.h"
 
 #include <cstdint>
 #include <string>

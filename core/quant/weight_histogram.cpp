@@ -1,7 +1,7 @@
 #include "weight_histogram.h"
 #include "linear_quantizer.h"
-#include "core/error.h"
-#include "core/model.h"
+#include "core/util/error.h"
+#include "core/model/model.h"
 
 #include <ATen/core/grad_mode.h>
 

@@ -1,5 +1,5 @@
 #include "added_tokens.h"
-#include "core/error.h"
+#include "core/util/error.h"
 
 #include <QJsonObject>
 #include <algorithm>

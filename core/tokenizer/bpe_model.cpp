@@ -1,5 +1,5 @@
 #include "bpe_model.h"
-#include "core/error.h"
+#include "core/util/error.h"
 
 #include <QJsonArray>
 #include <QJsonDocument>

@@ -1,6 +1,6 @@
 #include "decoder.h"
 #include "byte_level.h"
-#include "core/error.h"
+#include "core/util/error.h"
 
 #include <QJsonArray>
 #include <QJsonObject>

@@ -1,6 +1,6 @@
 #include "text_pipeline.h"
 #include "byte_level.h"
-#include "core/error.h"
+#include "core/util/error.h"
 
 #include <QJsonArray>
 #include <QJsonObject>
@@ -205,7 +205,7 @@ public:
     bool useRegex = true;
     QRegularExpression rx{QStringLiteral("'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"),
                           QRegularExpression::UseUnicodePropertiesOption};
-    QStringList split(const QString& piece, bool first) const override
+    QStringList split(const QString& piece, bool /*first*/) const override
     {
         QString s = piece;
         if (addPrefixSpace && !s.startsWith(' '))

@@ -3,7 +3,7 @@
 #include "bpe_model.h"
 #include "decoder.h"
 #include "text_pipeline.h"
-#include "core/error.h"
+#include "core/util/error.h"
 
 #include <QDir>
 #include <QFile>

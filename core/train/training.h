@@ -4,8 +4,8 @@
 // warm-up then cosine learning-rate decay, gradient-norm clipping, and a
 // seeded sampler of training windows that reshuffles every epoch, and the
 // distillation loss from a teacher model.
-#include "core/llama_forward.h"
-#include "core/token_windows.h"
+#include "core/model/llama_forward.h"
+#include "core/util/token_windows.h"
 
 #include <ATen/ATen.h>
 #include <random>

@@ -1,10 +1,10 @@
 // Block importance against the independent goldens (#4), shards and merge (#8),
 // suggestions and bad settings.
-#include "core/block_importance.h"
-#include "core/block_scan_json.h"
-#include "core/error.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/analysis/block_importance.h"
+#include "core/analysis/block_scan_json.h"
+#include "core/util/error.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "synthetic_models.h"
 #include "test_data.h"
 

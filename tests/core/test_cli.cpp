@@ -58,6 +58,10 @@ private Q_SLOTS:
         QCOMPARE(o.value("dtype").toString(), QString("BF16"));
         QCOMPARE(o.value("parameters").toDouble(), 2280576.0);
         QCOMPARE(o.value("tensors").toArray().size(), 2 + 12 * 9);
+        // one version number: the project's (CMakeLists.txt), as the package carries it
+        const Run v = cli({"--version"});
+        QCOMPARE(v.code, 0);
+        QCOMPARE(QString(v.out).trimmed(), QString("tailor-cli " TAILOR_VERSION));
     }
 
     void evalJsonMatchesGolden_data()

@@ -2,12 +2,13 @@
 #include <ATen/ATen.h>
 // gives the in-memory perplexity; sharded export; refusals leave nothing behind.
 #include "core/compress/apply_plan.h"
-#include "core/error.h"
+#include "core/compress/plan_prediction.h"
+#include "core/util/error.h"
 #include "core/export/hf_export.h"
-#include "core/gguf/gguf_export.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/export/gguf_export.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "test_data.h"
 
 #include <QDir>
@@ -52,6 +53,37 @@ private Q_SLOTS:
         QVERIFY(testdata::relErr(again, testdata::toDoubles(testdata::golden("stories260K").value("eval_ppl_L256_drop"))[2]) < 1e-4);
         QVERIFY(QFile::exists(QString::fromStdString(out) + "/README.md"));
         QVERIFY(QFile::exists(QString::fromStdString(out) + "/tokenizer.json"));
+    }
+
+    // The Compress view's prediction (predictPlan, from shapes alone) equals what
+    // the run counts: drop, per-block widths, low rank and quantization together.
+    void predictionMatchesRun()
+    {
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const int L = int(s->summary().n_layer);
+        WidthPlan w;
+        w.groups.assign(std::size_t(L), {});
+        w.channels.assign(std::size_t(L), {0, 1, 2, 3, 4, 5, 6, 7});
+        w.groups[3] = {0};
+        w.channels[5] = {9};
+        CompressionPlan plan = planFor(testdata::tinystories12L(),
+            {{"drop_blocks", QJsonArray{6, 10}},
+             {"ranks", QJsonObject{{"model.layers.4.mlp.up_proj.weight", 32}, {"model.layers.9.self_attn.q_proj.weight", 16}}},
+             {"quant", QJsonObject{{"scheme", "int8_sym_channel"}}}});
+        plan.width = w;
+        const PlanPrediction p = predictPlan(*s, plan);
+        const AppliedPlan a = applyPlan(*s, plan, testdata::validText());
+        QCOMPARE(a.stages.back().stage, std::string("quant"));
+        qInfo("predicted %lld parameters, %.0f bytes; the run: %lld, %.0f", (long long)p.parameters_after, p.bytes,
+              (long long)a.stages.back().parameters, a.stages.back().size_bytes);
+        QCOMPARE(p.parameters_before, a.stages.front().parameters);
+        QCOMPARE(p.parameters_after, a.stages.back().parameters);
+        QVERIFY(testdata::relErr(p.bytes, a.stages.back().size_bytes) < 0.01);
+        QVERIFY(p.decode_speedup > 1.1);
+        // a plan that does not fit the model is refused with the same message as the run's
+        CompressionPlan bad = plan;
+        bad.drop_blocks = {40};
+        QVERIFY(testdata::throwsWith([&] { predictPlan(*s, bad); }, "block 40"));
     }
 
     // Low-rank layers exported factored (lora_A / lora_B) reopen to the same model,

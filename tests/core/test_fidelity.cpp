@@ -1,10 +1,10 @@
 // KL divergence and top-1 agreement against a base model (#16), against the
 // independent golden for tinystories-12L without blocks 5, 6, 7.
-#include "core/error.h"
-#include "core/fidelity.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/util/error.h"
+#include "core/eval/fidelity.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "test_data.h"
 
 #include <QTest>

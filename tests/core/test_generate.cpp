@@ -3,10 +3,10 @@
 // full forward; sampling is reproducible by seed.
 #include <ATen/ATen.h>
 
-#include "core/error.h"
-#include "core/generate.h"
-#include "core/llama_forward.h"
-#include "core/model_session.h"
+#include "core/util/error.h"
+#include "core/decode/generate.h"
+#include "core/model/llama_forward.h"
+#include "core/model/model_session.h"
 #include "core/tokenizer/tokenizer.h"
 #include "test_data.h"
 

@@ -4,10 +4,10 @@
 // branch of the scale searches (zero blocks, constant blocks, all-positive and
 // all-negative blocks, outliers, fp16 subnormal scales, real weights). Bytes
 // must be equal, and so must the dequantized floats.
-#include "core/error.h"
-#include "core/gguf/ggml_quants.h"
-#include "core/gguf/gguf_types.h"
-#include "core/safetensors_reader.h"
+#include "core/util/error.h"
+#include "core/formats/gguf/ggml_quants.h"
+#include "core/formats/gguf/gguf_types.h"
+#include "core/formats/safetensors_reader.h"
 #include "test_data.h"
 
 #include <ggml.h>

@@ -3,13 +3,13 @@
 // embedded tokenizer agree with the model, with Tailor's reader and with an
 // independent one (@huggingface/gguf); damaged files are refused by name.
 #include <ATen/ATen.h>
-#include "core/arch_table.h"
-#include "core/error.h"
-#include "core/gguf/gguf_export.h"
-#include "core/gguf/gguf_reader.h"
-#include "core/gguf/gguf_vocab.h"
-#include "core/model.h"
-#include "core/model_session.h"
+#include "core/model/arch_table.h"
+#include "core/util/error.h"
+#include "core/export/gguf_export.h"
+#include "core/formats/gguf/gguf_reader.h"
+#include "core/formats/gguf/gguf_vocab.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
 #include "core/quant/linear_quantizer.h"
 #include "test_data.h"
 

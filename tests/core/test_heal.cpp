@@ -2,14 +2,14 @@
 // pruning; cancelling keeps the finished steps; healed plans export and reopen
 // with the same perplexity; bad healing settings are refused by name.
 #include <ATen/ATen.h>
-#include "core/block_importance.h"
+#include "core/analysis/block_importance.h"
 #include "core/compress/apply_plan.h"
-#include "core/error.h"
+#include "core/util/error.h"
 #include "core/export/hf_export.h"
 #include "core/heal/lora_heal.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "test_data.h"
 
 #include <QJsonArray>

@@ -5,18 +5,18 @@
 // same tensor names, types and bytes as Tailor's direct export, on
 // stories260K, tinystories-12L and a synthetic checkpoint whose rows are
 // multiples of 256 (so that every K-quant path runs rather than falling back).
-#include "core/error.h"
+#include "core/util/error.h"
 #include "core/compress/width_prune.h"
-#include "core/gguf/gguf_export.h"
-#include "core/quant/budget_search.h"
-#include "core/gguf/gguf_mixture.h"
-#include "core/gguf/gguf_reader.h"
-#include "core/gguf/imatrix.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
-#include "core/token_windows.h"
-#include "core/synthetic_checkpoint.h"
+#include "core/export/gguf_export.h"
+#include "core/compress/budget_search.h"
+#include "core/formats/gguf/gguf_mixture.h"
+#include "core/formats/gguf/gguf_reader.h"
+#include "core/analysis/imatrix.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
+#include "core/util/token_windows.h"
+#include "tests/support/synthetic_checkpoint.h"
 #include "test_data.h"
 
 #include <gguf.h>
@@ -26,6 +26,8 @@
 #include <QDir>
 #include <QTemporaryDir>
 #include <QFileInfo>
+#include <QJsonDocument>
+#include <QJsonObject>
 #include <QTest>
 #include <cstring>
 #include <map>
@@ -453,6 +455,45 @@ private Q_SLOTS:
                              "widths only for llama-family models (its deci architecture), not for 'qwen3': prune uniformly"));
             QVERIFY(!QFileInfo::exists(QString::fromStdString(qf)));
         }
+    }
+
+    // llama3 RoPE scaling, written once (llama3RopeDivisor): the forward pass
+    // divides its frequencies by it, the export stores it as rope_freqs, and
+    // llama.cpp, which only reads rope_freqs, computes the same PPL. The
+    // scaling is strong here (original context 256) so that it matters.
+    void llama3RopeScalingEqualsLlamaDecode()
+    {
+        const QString dir = tmp_.filePath("llama3-rope");
+        QVERIFY(QDir().mkpath(dir));
+        const QString src = QString::fromStdString(testdata::tinystories12L());
+        for (const char* f : {"model.safetensors", "tokenizer.json", "tokenizer_config.json"})
+            QVERIFY(QFile::link(src + "/" + f, dir + "/" + f));
+        QJsonObject cfg = testdata::readJson(src + "/config.json").object();
+        cfg["rope_scaling"] = QJsonObject{{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                                          {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 256}};
+        QFile out(dir + "/config.json");
+        QVERIFY(out.open(QIODevice::WriteOnly));
+        out.write(QJsonDocument(cfg).toJson());
+        out.close();
+        const auto scaled = ModelSession::open(dir.toStdString());
+        const auto plain = ModelSession::open(testdata::tinystories12L());
+        QCOMPARE(scaled->model().config().rope_scaling.type, std::string("llama3"));
+        GgufExportOptions o;
+        o.type = "f32";
+        const std::string file = tmp_.filePath("llama3-rope.gguf").toStdString();
+        exportGguf(scaled->model(), {}, file, o);
+        QVERIFY(gguf::File::open(file)->tensor("rope_freqs.weight"));
+        const TokenWindows w = cutWindows(scaled->tokenizeFile(testdata::validText()), 256, 8, "valid");
+        EvalOptions eo;
+        eo.seq_len = 256;
+        const double ours = evaluateWindows(scaled->model(), w, eo).ppl;
+        const double unscaled = evaluateWindows(plain->model(), w, eo).ppl;
+        const double theirs = llamaPerplexity(file, w);
+        qInfo("llama3 RoPE: Tailor %.6f, llama.cpp %.6f (rel %.2g); without the scaling %.6f", ours, theirs,
+              testdata::relErr(ours, theirs), unscaled);
+        QVERIFY(testdata::relErr(ours, unscaled) > 1e-3); // the scaling changes the model
+        QVERIFY(testdata::relErr(ours, theirs) < 1e-5);
+        QFile::remove(QString::fromStdString(file));
     }
 
     // Qwen3 (q/k RMSNorm, no q/k permutation, the qwen2 pre-tokenizer): the

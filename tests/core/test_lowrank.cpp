@@ -1,12 +1,12 @@
 // Low-rank lab engine (#6): singular values against the golden, energy and
 // break-even figures, randomized top-k against the golden, the disk cache,
 // whitened vs plain SVD at equal budgets, bad settings.
-#include "core/error.h"
+#include "core/util/error.h"
 #include "core/lowrank/factorize.h"
 #include "core/lowrank/spectrum.h"
 #include "core/lowrank/spectrum_cache.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "test_data.h"
 
 #include <QDir>

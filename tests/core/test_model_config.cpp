@@ -1,7 +1,7 @@
 // config.json parsing for the supported architectures (#2).
-#include "core/error.h"
-#include "core/memory_estimate.h"
-#include "core/model_config.h"
+#include "core/util/error.h"
+#include "core/model/memory_estimate.h"
+#include "core/model/model_config.h"
 
 #include <QtTest>
 

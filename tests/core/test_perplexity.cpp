@@ -2,11 +2,11 @@
 #include <ATen/ATen.h>
 #include <c10/core/InferenceMode.h>
 
-#include "core/error.h"
-#include "core/llama_forward.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/util/error.h"
+#include "core/model/llama_forward.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "test_data.h"
 
 #include <QtTest>

@@ -3,10 +3,10 @@
 // on a held-out text than round-to-nearest of the original weights; a
 // cancelled run keeps its steps; bad settings are refused.
 #include <ATen/ATen.h>
-#include "core/error.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/util/error.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "core/quant/qat.h"
 #include "core/quant/quant_report.h"
 #include "test_data.h"

@@ -2,15 +2,15 @@
 // the per-layer report and bad settings.
 #include <ATen/ATen.h>
 
-#include "core/error.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/util/error.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "core/quant/linear_quantizer.h"
 #include "core/quant/act_quant.h"
 #include "core/quant/quant_report.h"
 #include "core/quant/rtn_kernel.h"
-#include "core/synthetic_checkpoint.h"
+#include "tests/support/synthetic_checkpoint.h"
 #include "synthetic_models.h"
 #include "test_data.h"
 

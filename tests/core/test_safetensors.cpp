@@ -1,10 +1,10 @@
 // safetensors and checkpoint validation: every broken variant is generated into
 // a temporary directory and must be refused with a message naming file and
 // tensor (#2). Pattern after llama.cpp's tests/test-gguf.cpp.
-#include "core/checkpoint.h"
-#include "core/error.h"
-#include "core/safetensors_reader.h"
-#include "core/safetensors_writer.h"
+#include "core/model/checkpoint.h"
+#include "core/util/error.h"
+#include "core/formats/safetensors_reader.h"
+#include "core/formats/safetensors_writer.h"
 #include "test_data.h"
 
 #include <QDir>

@@ -1,11 +1,11 @@
 // Multiple-choice task accuracy (#16): the log-likelihoods equal the plain
 // evaluation path's on the same ids; the shipped TinyStories task is above
 // chance for the demo model; malformed task files are refused by line.
-#include "core/error.h"
-#include "core/mc_tasks.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/util/error.h"
+#include "core/eval/mc_tasks.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "core/tokenizer/tokenizer.h"
 #include "test_data.h"
 

@@ -1,7 +1,7 @@
 // Tokenizer exactness against Hugging Face's reference implementation (#3):
 // ids of tests/data/golden/tokenizers for four tokenizer.json files, the ids of
 // the two TinyStories texts, decode round trips and bad input.
-#include "core/error.h"
+#include "core/util/error.h"
 #include "core/tokenizer/tokenizer.h"
 #include "test_data.h"
 

@@ -9,12 +9,12 @@
 #include "core/compress/width_prune.h"
 #include "core/compress/depth_vs_width.h"
 #include "core/decode/decoder.h"
-#include "core/error.h"
+#include "core/util/error.h"
 #include "core/export/hf_export.h"
-#include "core/llama_forward.h"
-#include "core/model.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/model/llama_forward.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "test_data.h"
 
 #include <QTemporaryDir>

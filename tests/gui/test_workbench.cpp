@@ -6,6 +6,7 @@
 #include "ui/docks/job_dock.h"
 #include "ui/job_runner.h"
 #include "ui/main_window.h"
+#include "ui/plan_store.h"
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
 #include "ui/stall_meter.h"
@@ -22,10 +23,10 @@
 #include <QSlider>
 
 #include "core/compress/compression_plan.h"
-#include "core/fidelity.h"
-#include "core/quant/budget_search.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/eval/fidelity.h"
+#include "core/compress/budget_search.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 #include "test_data.h"
 
 #include <QPlainTextEdit>
@@ -236,6 +237,18 @@ private slots:
         QVERIFY(p.width.has_value());
         QCOMPARE(p.width->channels, v->plan()->channels);
         QCOMPARE(p.width_criterion, std::string("taylor"));
+        // "Use in plan": the cut becomes the plan store's width stage, shown on the Compress page
+        QTest::mouseClick(v->useInPlanButton(), Qt::LeftButton);
+        PlanStore* store = w_->planStore();
+        QVERIFY(store->plan().width.has_value());
+        QCOMPARE(store->plan().width->channels, v->plan()->channels);
+        CompressView* c = w_->compressView();
+        QVERIFY2(c->widthLabel()->text() == "12 KV groups and 672 MLP channels removed (uniform, by taylor)", qPrintable(c->widthLabel()->text()));
+        QVERIFY2(c->prediction()->text().contains("Predicted"), qPrintable(c->prediction()->text()));
+        QCOMPARE(c->plan().width->groups, v->plan()->groups);
+        c->clearWidthButton()->click(); // (the Compress page is not the visible tab)
+        QVERIFY(!store->plan().width.has_value() && !c->plan().width.has_value());
+        QCOMPARE(c->widthLabel()->text(), QString("none"));
         // per block by importance: as many units in all, blocks of different widths
         v->perBlockCheck()->setChecked(true);
         QVERIFY(v->plan().has_value() && !v->plan()->uniform());
@@ -343,12 +356,31 @@ private slots:
     {
         CompressView* v = w_->compressView();
         w_->tabs()->setCurrentWidget(v);
-        v->takeFromViews();
+        // #14: one plan store. The blocks marked in Blocks and the ranks of Low rank are
+        // already the plan; the Quantization view's scheme joins it with "Use in plan",
+        // act-order included.
+        QuantView* q = w_->quantView();
+        q->methodBox()->setCurrentIndex(2); // GPTQ, act-order
+        q->useInPlanButton()->click();      // (the Quantization view is not the visible tab)
+        QVERIFY(v->plan().quant.has_value());
+        QVERIFY(v->plan().quant->method == QuantMethod::Gptq && v->plan().quant->act_order);
+        QCOMPARE(v->methodBox()->currentText(), QString("gptq, act-order"));
+        q->methodBox()->setCurrentIndex(0);
+        q->useInPlanButton()->click();
+        QVERIFY(v->plan().quant->method == QuantMethod::Rtn && !v->plan().quant->act_order);
         const std::set<int> marked = w_->blocksView()->markedBlocks();
         QVERIFY(!marked.empty());
         QCOMPARE(v->plan().drop_blocks, std::vector<int>(marked.begin(), marked.end()));
+        QVERIFY(!w_->lowRankView()->ranks().empty());
         QCOMPARE(v->plan().ranks, w_->lowRankView()->ranks());
-        QCOMPARE(v->plan().quant->scheme, w_->quantView()->scheme().name());
+        QCOMPARE(v->plan().quant->scheme, q->scheme().name());
+        // blocks typed on the Compress page are the Blocks view's marks, and back
+        const QString typed = v->dropEdit()->text();
+        v->dropEdit()->setText("1, 2");
+        QCOMPARE(w_->blocksView()->markedBlocks(), (std::set<int>{1, 2}));
+        w_->blocksView()->setMarkedBlocks(marked);
+        QCOMPARE(v->dropEdit()->text(), typed);
+        QCOMPARE(w_->planStore()->plan().drop_blocks, std::vector<int>(marked.begin(), marked.end()));
         QVERIFY(v->prediction()->text().contains("Predicted"));
         v->healBox()->setChecked(true);
         v->healSteps()->setValue(20);

@@ -3,7 +3,7 @@
 #include "ui/resource_paths.h"
 #include "ui/settings_keys.h"
 
-#include "core/model_session.h"
+#include "core/model/model_session.h"
 
 #include <QFileDialog>
 #include <QFileInfo>

@@ -1,7 +1,7 @@
 #pragma once
 // Perplexity of the open model on a text file, by the window protocol, run as
 // a background job; the result appears when the job ends.
-#include "core/perplexity.h"
+#include "core/eval/perplexity.h"
 
 #include <QDockWidget>
 #include <memory>

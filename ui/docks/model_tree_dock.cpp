@@ -1,6 +1,6 @@
 #include "model_tree_dock.h"
 
-#include "core/model_session.h"
+#include "core/model/model_session.h"
 
 #include <QHeaderView>
 #include <QLabel>

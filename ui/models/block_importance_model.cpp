@@ -8,6 +8,29 @@ namespace tailor::ui {
 
 BlockImportanceModel::BlockImportanceModel(QObject* parent) : QAbstractTableModel(parent) {}
 
+int BlockImportanceModel::scoreColumn(Criterion c)
+{
+    const auto& rows = blockCriteria();
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        if (rows[i].id == c)
+            return FirstCriterion + 2 * int(i);
+    return -1;
+}
+
+int BlockImportanceModel::excludedColumn() { return FirstCriterion + 2 * int(blockCriteria().size()); }
+
+namespace {
+// The criterion a column shows (score or rank), or null for the fixed columns.
+const CriterionRow* criterionAt(int column, bool* isRank)
+{
+    const int k = column - BlockImportanceModel::FirstCriterion;
+    if (k < 0 || k >= 2 * int(blockCriteria().size()))
+        return nullptr;
+    *isRank = k % 2 == 1;
+    return &blockCriteria()[std::size_t(k / 2)];
+}
+} // namespace
+
 void BlockImportanceModel::setResult(const BlockScanResult& r)
 {
     const bool sameShape = r.blocks.size() == result_.blocks.size();
@@ -15,10 +38,14 @@ void BlockImportanceModel::setResult(const BlockScanResult& r)
         beginResetModel();
     result_ = r;
     if (!sameShape) {
-        marked_.clear();
+        // marks are the plan's blocks (they may come before any scan): keep those the result has
+        const std::size_t before = marked_.size();
+        marked_.erase(marked_.lower_bound(int(r.blocks.size())), marked_.end());
         endResetModel();
+        if (marked_.size() != before && !r.blocks.empty())
+            Q_EMIT markedChanged(marked_);
     } else if (rowCount() > 0) {
-        Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, ColumnCount - 1));
+        Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, excludedColumn()));
     }
 }
 
@@ -35,16 +62,18 @@ int BlockImportanceModel::rowCount(const QModelIndex& parent) const
     return parent.isValid() ? 0 : int(result_.blocks.size());
 }
 
-int BlockImportanceModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : ColumnCount; }
+int BlockImportanceModel::columnCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : excludedColumn() + 1; }
 
 int BlockImportanceModel::rankOf(int block, Criterion c) const
 {
     const double v = scoreOf(result_.blocks[std::size_t(block)], c);
     if (std::isnan(v) || result_.blocks[std::size_t(block)].excluded)
         return 0;
+    // 1 = the first to drop: the lowest score when a higher one is more important.
+    const bool higherKept = criterionRow(c).higher_is_important;
     int rank = 1;
     for (const auto& b : result_.blocks)
-        if (!b.excluded && !std::isnan(scoreOf(b, c)) && scoreOf(b, c) < v)
+        if (!b.excluded && !std::isnan(scoreOf(b, c)) && (higherKept ? scoreOf(b, c) < v : scoreOf(b, c) > v))
             ++rank;
     return rank;
 }
@@ -66,17 +95,13 @@ QVariant BlockImportanceModel::data(const QModelIndex& index, int role) const
     switch (role) {
     case Qt::DisplayRole:
     case Qt::UserRole:
-        switch (index.column()) {
-        case Block: return b.index;
-        case Ppl: return number(b.ppl, 4);
-        case PplRank: return rank(Criterion::Ppl);
-        case Taylor: return number(b.taylor, 4);
-        case TaylorRank: return rank(Criterion::Taylor);
-        case Bi: return number(b.bi, 5);
-        case BiRank: return rank(Criterion::Bi);
-        case Excluded: return b.excluded ? tr("kept (+)") : QString();
-        default: return {};
-        }
+        if (index.column() == Block)
+            return b.index;
+        if (index.column() == excludedColumn())
+            return b.excluded ? tr("kept (+)") : QString();
+        if (bool isRank = false; const CriterionRow* c = criterionAt(index.column(), &isRank))
+            return isRank ? rank(c->id) : number(b.*c->score, c->decimals);
+        return {};
     case Qt::CheckStateRole:
         if (index.column() == Drop)
             return marked_.count(b.index) ? Qt::Checked : Qt::Unchecked;
@@ -88,7 +113,7 @@ QVariant BlockImportanceModel::data(const QModelIndex& index, int role) const
     case Qt::ToolTipRole:
         return b.excluded ? tr("Excluded from the candidates by the \"+\" heuristic") : QVariant();
     case Qt::TextAlignmentRole:
-        return index.column() == Excluded ? QVariant() : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return index.column() == excludedColumn() ? QVariant() : QVariant(Qt::AlignRight | Qt::AlignVCenter);
     default:
         return {};
     }
@@ -98,18 +123,15 @@ QVariant BlockImportanceModel::headerData(int section, Qt::Orientation o, int ro
 {
     if (o != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
-    switch (section) {
-    case Drop: return tr("Drop");
-    case Block: return tr("Block");
-    case Ppl: return tr("PPL without");
-    case PplRank: return tr("rank");
-    case Taylor: return tr("Taylor");
-    case TaylorRank: return tr("rank");
-    case Bi: return tr("BI");
-    case BiRank: return tr("rank");
-    case Excluded: return tr("+ heuristic");
-    default: return {};
-    }
+    if (section == Drop)
+        return tr("Drop");
+    if (section == Block)
+        return tr("Block");
+    if (section == excludedColumn())
+        return tr("+ heuristic");
+    if (bool isRank = false; const CriterionRow* c = criterionAt(section, &isRank))
+        return isRank ? tr("rank") : c->is_perplexity ? tr("%1 without").arg(QString::fromUtf8(c->label)) : QString::fromUtf8(c->label);
+    return {};
 }
 
 Qt::ItemFlags BlockImportanceModel::flags(const QModelIndex& index) const

@@ -1,8 +1,9 @@
 #pragma once
-// Table of block scores: a Drop check box per block, each criterion with its
-// rank among the candidates (1 = least important), and whether the "+"
-// heuristic excludes the block. Excluded rows are greyed.
-#include "core/block_importance.h"
+// Table of block scores: a Drop check box per block, each criterion of
+// blockCriteria() as a score column and its rank among the candidates
+// (1 = least important), and whether the "+" heuristic excludes the block.
+// Excluded rows are greyed.
+#include "core/analysis/block_importance.h"
 
 #include <QAbstractTableModel>
 #include <set>
@@ -12,7 +13,10 @@ namespace tailor::ui {
 class BlockImportanceModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { Drop, Block, Ppl, PplRank, Taylor, TaylorRank, Bi, BiRank, Excluded, ColumnCount };
+    // Fixed columns; the criteria follow Block, two columns each (score, rank).
+    enum Column { Drop, Block, FirstCriterion };
+    static int scoreColumn(Criterion c);
+    static int excludedColumn();
 
     explicit BlockImportanceModel(QObject* parent = nullptr);
     void setResult(const BlockScanResult& r);

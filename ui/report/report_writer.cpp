@@ -1,8 +1,8 @@
 #include "report_writer.h"
 #include "ui/plots/plot_view.h"
 
-#include "core/atomic_file.h"
-#include "core/error.h"
+#include "core/util/atomic_file.h"
+#include "core/util/error.h"
 
 #include <QDir>
 #include <QFileInfo>

@@ -1,15 +1,17 @@
 #include "blocks_view.h"
+#include "ui/plan_store.h"
+#include "core/util/block_list.h"
 #include "ui/job_runner.h"
 #include "ui/models/block_importance_model.h"
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
 #include "ui/settings_keys.h"
 
-#include "core/fidelity.h"
-#include "core/model_session.h"
-#include "core/error.h"
-#include "core/perplexity.h"
-#include "core/result_cache.h"
+#include "core/eval/fidelity.h"
+#include "core/model/model_session.h"
+#include "core/util/error.h"
+#include "core/eval/perplexity.h"
+#include "core/util/result_cache.h"
 
 #include <QCheckBox>
 #include <QJsonArray>
@@ -39,31 +41,6 @@
 namespace tailor::ui {
 
 namespace {
-// Criterion names on the checkboxes and in the charts' notes, in Criterion order.
-const char* const kCriterionLabels[3] = {"PPL", "Taylor", "BI"};
-
-
-const char* kCriterionTitles[3] = {"PPL without the block (lower = less important)",
-                                   "Taylor importance Σ|W·∂L/∂W|", "Block Influence 1 − cos(h_in, h_out)"};
-
-std::vector<int> parseExclude(const QString& text, int n)
-{
-    std::vector<int> out;
-    if (text.trimmed().isEmpty() || text.trimmed() == "none")
-        return out;
-    for (const QString& part : text.split(',', Qt::SkipEmptyParts)) {
-        bool ok = false;
-        int v = part.trimmed().toInt(&ok);
-        if (!ok)
-            throw Error("excluded blocks: '" + part.toStdString() + "' is not a block index");
-        if (v < 0)
-            v += n;
-        if (v < 0 || v >= n)
-            throw Error("excluded blocks: " + part.trimmed().toStdString() + " is outside 0-" + std::to_string(n - 1));
-        out.push_back(v);
-    }
-    return out;
-}
 
 } // namespace
 
@@ -99,14 +76,15 @@ void BlocksView::buildLayout()
     seqLen_ = new QSpinBox(calibBox);
     seqLen_->setRange(2, 1 << 16);
     seqLen_->setValue(st.value(keys::kBlocksSeqLen, 128).toInt());
-    exclude_ = new QLineEdit(st.value(keys::kBlocksExclude, "0,1,2,3,-2,-1").toString(), calibBox);
+    exclude_ = new QLineEdit(st.value(keys::kBlocksExclude, kTaylorPlusExclusion).toString(), calibBox);
     exclude_->setToolTip(tr("Blocks never proposed for dropping (Taylor+: first four and last two). "
                             "Negative indexes count from the end; 'none' for no exclusion."));
     auto* critRow = new QHBoxLayout;
-    for (int i = 0; i < 3; ++i) {
-        useCriterion_[i] = new QCheckBox(tr(kCriterionLabels[i]), calibBox);
-        useCriterion_[i]->setChecked(true);
-        critRow->addWidget(useCriterion_[i]);
+    for (const auto& c : blockCriteria()) {
+        auto* box = new QCheckBox(QString::fromUtf8(c.label), calibBox);
+        box->setChecked(true);
+        critRow->addWidget(box);
+        useCriterion_.push_back(box);
     }
     scan_ = new QPushButton(tr("Run scan"), calibBox);
     scan_->setEnabled(false);
@@ -130,7 +108,8 @@ void BlocksView::buildLayout()
     suggestK_->setRange(1, 1024);
     suggestK_->setValue(3);
     suggestCriterion_ = new QComboBox(selBox);
-    suggestCriterion_->addItems({"ppl", "taylor", "bi"});
+    for (const auto& c : blockCriteria())
+        suggestCriterion_->addItem(QString::fromUtf8(c.key));
     iterative_ = new QCheckBox(tr("iterative"), selBox);
     iterative_->setToolTip(tr("Drop the least important block, re-score the pruned model, repeat"));
     suggestButton_ = new QPushButton(tr("Suggest"), selBox);
@@ -173,11 +152,12 @@ void BlocksView::buildLayout()
     left->addWidget(table_, 1);
 
     auto* charts = new QSplitter(Qt::Vertical, this);
-    for (int i = 0; i < 3; ++i) {
-        plots_[i] = new PlotView(charts);
-        plots_[i]->setTitle(tr(kCriterionTitles[i]));
-        plots_[i]->setAxisLabels(tr("block"), QString());
-        charts->addWidget(plots_[i]);
+    for (const auto& c : blockCriteria()) {
+        auto* plot = new PlotView(charts);
+        plot->setTitle(QString::fromUtf8(c.title));
+        plot->setAxisLabels(tr("block"), QString());
+        charts->addWidget(plot);
+        plots_.push_back(plot);
     }
     auto* leftWidget = new QWidget(this);
     leftWidget->setLayout(left);
@@ -246,16 +226,36 @@ void BlocksView::saveSettings() const
 
 std::set<int> BlocksView::markedBlocks() const { return model_->marked(); }
 void BlocksView::setMarkedBlocks(const std::set<int>& b) { model_->setMarked(b); }
+
+void BlocksView::setPlanStore(PlanStore* store)
+{
+    connect(model_, &BlockImportanceModel::markedChanged, store,
+            [store](const std::set<int>& m) { store->setDropBlocks({m.begin(), m.end()}); });
+    connect(store, &PlanStore::changed, this, [this, store](int parts) {
+        if (!(parts & PlanStore::Blocks))
+            return;
+        const auto& drop = store->plan().drop_blocks;
+        const std::set<int> marks(drop.begin(), drop.end());
+        if (marks != model_->marked())
+            model_->setMarked(marks);
+    });
+}
 const BlockScanResult& BlocksView::result() const { return model_->result(); }
-PlotView* BlocksView::plot(Criterion c) const { return plots_[int(c)]; }
+PlotView* BlocksView::plot(Criterion c) const
+{
+    const auto& rows = blockCriteria();
+    for (std::size_t i = 0; i < rows.size(); ++i)
+        if (rows[i].id == c)
+            return plots_[i];
+    return nullptr;
+}
 
 BlockScanOptions BlocksView::scanOptions() const
 {
     BlockScanOptions o;
-    o.ppl = useCriterion_[0]->isChecked();
-    o.taylor = useCriterion_[1]->isChecked();
-    o.bi = useCriterion_[2]->isChecked();
-    o.excluded = parseExclude(exclude_->text(), session_ ? int(session_->summary().n_layer) : 0);
+    for (std::size_t i = 0; i < blockCriteria().size(); ++i)
+        o.*blockCriteria()[i].enabled = useCriterion_[i]->isChecked();
+    o.excluded = parseBlockList(exclude_->text().toStdString(), session_ ? int(session_->summary().n_layer) : 0, "excluded blocks");
     return o;
 }
 
@@ -277,15 +277,6 @@ CalibOptions BlocksView::calibOptions() const
     return c;
 }
 
-ScanFingerprint BlocksView::fingerprint(const ModelSession& session, const TokenWindows& calib, const BlockScanOptions& opt)
-{
-    ScanFingerprint fp{session.dir(), session.summary().file_bytes, int(session.summary().n_layer),
-                       calib.count, calib.seq_len, hashIds(calib.ids), {}, opt.excluded, {}};
-    if (opt.ppl) fp.criteria.push_back("ppl");
-    if (opt.taylor) fp.criteria.push_back("taylor");
-    if (opt.bi) fp.criteria.push_back("bi");
-    return fp;
-}
 
 void BlocksView::loadCached()
 {
@@ -303,7 +294,7 @@ void BlocksView::loadCached()
         tr("Look up cached block scores"),
         [session, calibPath, co, opt](const ProgressFn&) -> std::optional<QJsonObject> {
             const TokenWindows calib = session->calibration(calibPath, co);
-            return ResultCache::load("blocks", fingerprintToJson(fingerprint(*session, calib, opt)));
+            return ResultCache::load("blocks", fingerprintToJson(scanFingerprint(*session, calib, opt)));
         },
         this, [this, rev](const std::optional<QJsonObject>& cached) {
             if (!cached || rev != revision_)
@@ -346,7 +337,7 @@ void BlocksView::runScan()
                             self->pending_ = partial;
                     }, Qt::QueuedConnection);
             });
-            const ScanFingerprint fp = fingerprint(*session, calib, opt);
+            const ScanFingerprint fp = scanFingerprint(*session, calib, opt);
             const QJsonObject json = scanToJson(r, fp, 0, int(r.blocks.size()) - 1);
             ResultCache::store("blocks", fingerprintToJson(fp), json);
             return json;
@@ -499,19 +490,21 @@ void BlocksView::refreshPlots()
         labels << QString::number(b.index);
         styles.push_back(model_->marked().count(b.index) ? BarStyle::Marked : b.excluded ? BarStyle::Greyed : BarStyle::Normal);
     }
-    for (int c = 0; c < 3; ++c) {
+    for (std::size_t i = 0; i < blockCriteria().size(); ++i) {
+        const CriterionRow& c = blockCriteria()[i];
         std::vector<double> v;
         for (const auto& b : r.blocks)
-            v.push_back(scoreOf(b, Criterion(c)));
+            v.push_back(b.*c.score);
         const bool computed = std::any_of(v.begin(), v.end(), [](double x) { return !std::isnan(x); });
-        if (c == 0 && computed) {
-            plots_[c]->setLogY(true);
-            plots_[c]->setBars(v, labels, styles, r.dense_ppl, tr("dense %1").arg(r.dense_ppl, 0, 'f', 3));
+        if (c.is_perplexity && computed) {
+            plots_[i]->setLogY(true);
+            plots_[i]->setBars(v, labels, styles, r.dense_ppl, tr("dense %1").arg(r.dense_ppl, 0, 'f', 3));
         } else {
-            plots_[c]->setBars(v, labels, styles);
+            plots_[i]->setBars(v, labels, styles);
         }
-        plots_[c]->setPlaceholder(computed || r.blocks.empty() ? QString()
-                                  : tr("Not computed: tick %1 and run the scan").arg(tr(kCriterionLabels[c])));
+        plots_[i]->setPlaceholder(computed || r.blocks.empty()
+                                      ? QString()
+                                      : tr("Not computed: tick %1 and run the scan").arg(QString::fromUtf8(c.label)));
     }
 }
 

@@ -3,8 +3,8 @@
 // as bar charts and a ranking table, the "+" exclusions greyed; blocks marked
 // for dropping by clicking a bar or ticking a box; "Suggest k" and "Evaluate
 // selection" run in the background and compare with the dense model.
-#include "core/block_importance.h"
-#include "core/block_scan_json.h"
+#include "core/analysis/block_importance.h"
+#include "core/analysis/block_scan_json.h"
 
 #include <QWidget>
 #include <memory>
@@ -28,6 +28,7 @@ class ModelSession;
 namespace tailor::ui {
 
 class JobRunner;
+class PlanStore;
 class PlotView;
 class BlockImportanceModel;
 
@@ -42,6 +43,9 @@ public:
     // For tests and the compression plan.
     std::set<int> markedBlocks() const;
     void setMarkedBlocks(const std::set<int>& blocks);
+    // The marks are the plan's blocks to drop: they go to the store, and
+    // blocks typed on the Compress page come back as marks.
+    void setPlanStore(PlanStore* store);
     const BlockScanResult& result() const;
     PlotView* plot(Criterion c) const;
     QPushButton* scanButton() const { return scan_; }
@@ -70,17 +74,16 @@ private:
     BlockScanOptions scanOptions() const;
     std::optional<BlockScanOptions> validScanOptions(); // says what is wrong in the status line
     CalibOptions calibOptions() const;
-    static ScanFingerprint fingerprint(const ModelSession& session, const TokenWindows& calib, const BlockScanOptions& opt);
 
     JobRunner* runner_;
     std::shared_ptr<ModelSession> session_;
     BlockImportanceModel* model_;
-    PlotView* plots_[3];
+    std::vector<PlotView*> plots_; // one per row of blockCriteria()
     QLineEdit* calib_;
     QSpinBox* windows_;
     QSpinBox* seqLen_;
     QLineEdit* exclude_;
-    QCheckBox* useCriterion_[3];
+    std::vector<QCheckBox*> useCriterion_; // one per row of blockCriteria()
     QPushButton* scan_;
     QSpinBox* suggestK_;
     QComboBox* suggestCriterion_;

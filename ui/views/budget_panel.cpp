@@ -2,8 +2,8 @@
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
-#include "core/model_session.h"
-#include "core/token_windows.h"
+#include "core/model/model_session.h"
+#include "core/util/token_windows.h"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>

@@ -8,7 +8,7 @@
 // the heat map beside it shows each layer's KLD when quantized alone.
 // Clicking a point picks that plan: planPicked hands it to the Compress view.
 #include "core/compress/compression_plan.h"
-#include "core/quant/budget_search.h"
+#include "core/compress/budget_search.h"
 
 #include <QWidget>
 #include <memory>

@@ -1,33 +1,29 @@
 #include "compress_view.h"
-#include "ui/job_runner.h"
-#include "ui/plots/plot_view.h"
 #include "depth_width_panel.h"
+#include "export_dialog.h"
+#include "samples_panel.h"
+#include "ui/job_runner.h"
+#include "ui/plan_store.h"
+#include "ui/plots/plot_view.h"
 #include "ui/report/report_writer.h"
 #include "ui/resource_paths.h"
-#include "ui/views/blocks_view.h"
-#include "ui/views/lowrank_view.h"
-#include "ui/views/quant_view.h"
 
-#include "core/block_importance.h"
 #include "core/compress/compression_report.h"
-#include "core/error.h"
+#include "core/compress/plan_prediction.h"
+#include "core/export/gguf_export.h"
+#include "core/formats/gguf/gguf_mixture.h"
+#include "core/analysis/imatrix.h"
 #include "core/export/hf_export.h"
-#include "core/decode/decode_speed.h"
-#include "core/generate.h"
-#include "core/gguf/gguf_export.h"
-#include "core/model_session.h"
+#include "core/model/model_session.h"
 #include "core/quant/quant_scheme.h"
-#include "core/gguf/gguf_mixture.h"
-#include "core/gguf/imatrix.h"
+#include "core/util/block_list.h"
+#include "core/util/error.h"
 
 #include <optional>
 #include <QCheckBox>
 #include <QComboBox>
-#include <QDialog>
-#include <QDialogButtonBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
-#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -37,7 +33,6 @@
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPlainTextEdit>
-#include <QPointer>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
@@ -51,48 +46,14 @@
 namespace tailor::ui {
 
 namespace {
-const QString kAsStored = QStringLiteral("as stored");
-const QString kMixedPrefix = QStringLiteral("mixed: "); // the quant item of a per-layer plan (a size budget's)
+const QString kMixedPrefix = QStringLiteral("mixed: "); // PlanStore::quantLabel() of a per-layer plan
 
-struct Samples {
-    GenerateResult dense, compressed;
-    DecodeSpeed denseSpeed, compressedSpeed;
-};
-
-QString speedText(const QString& label, const DecodeSpeed& s)
+// The method box's row for a plan's method and back.
+int methodIndex(const PlanQuant& q) { return q.method == QuantMethod::Rtn ? 0 : q.act_order ? 2 : 1; }
+void setMethod(PlanQuant& q, int index)
 {
-    return QObject::tr("<b>%1</b>: decode %2 tokens/s (%3–%4), prefill %5 tokens/s; %6 MB of weights and %8 MB of KV cache a token, roofline %7 tokens/s")
-        .arg(label)
-        .arg(s.decode.median, 0, 'f', 1)
-        .arg(s.decode.min, 0, 'f', 1)
-        .arg(s.decode.max, 0, 'f', 1)
-        .arg(s.prefill.median, 0, 'f', 0)
-        .arg(double(s.weight_bytes_per_token) / 1e6, 0, 'f', 1)
-        .arg(s.roofline_tokens_per_s, 0, 'f', 1)
-        .arg(double(s.kv_bytes_per_token) / 1e6, 0, 'f', 2);
-}
-
-// "2, 5-7" -> {2, 5, 6, 7}
-std::vector<int> parseBlocks(const QString& text)
-{
-    std::set<int> out;
-    for (const QString& part : text.split(',', Qt::SkipEmptyParts)) {
-        const QString p = part.trimmed();
-        bool ok1 = true, ok2 = true;
-        if (p.contains('-')) {
-            const int a = p.section('-', 0, 0).trimmed().toInt(&ok1), b = p.section('-', 1, 1).trimmed().toInt(&ok2);
-            if (!ok1 || !ok2 || b < a)
-                throw Error("blocks to drop: '" + p.toStdString() + "' is not a block range");
-            for (int i = a; i <= b; ++i)
-                out.insert(i);
-        } else {
-            const int a = p.toInt(&ok1);
-            if (!ok1)
-                throw Error("blocks to drop: '" + p.toStdString() + "' is not a block index");
-            out.insert(a);
-        }
-    }
-    return {out.begin(), out.end()};
+    q.method = index == 0 ? QuantMethod::Rtn : QuantMethod::Gptq;
+    q.act_order = index == 2;
 }
 
 QString blocksText(const std::vector<int>& b)
@@ -104,11 +65,22 @@ QString blocksText(const std::vector<int>& b)
 }
 } // namespace
 
-CompressView::CompressView(JobRunner* runner, BlocksView* blocks, LowRankView* lowrank, QuantView* quant, QWidget* parent)
-    : QWidget(parent), runner_(runner), blocks_(blocks), lowrankView_(lowrank), quantView_(quant)
+CompressView::CompressView(JobRunner* runner, PlanStore* store, QWidget* parent) : QWidget(parent), runner_(runner), store_(store)
 {
     buildLayout();
+    connect(store_, &PlanStore::changed, this, [this](int parts) {
+        showStore(parts);
+        updatePrediction();
+    });
+    showStore(PlanStore::All);
 }
+
+QPlainTextEdit* CompressView::denseText() const { return samples_->denseText(); }
+QPlainTextEdit* CompressView::compressedText() const { return samples_->compressedText(); }
+QPushButton* CompressView::generateButton() const { return samples_->generateButton(); }
+QLabel* CompressView::denseSpeed() const { return samples_->denseSpeed(); }
+QLabel* CompressView::compressedSpeed() const { return samples_->compressedSpeed(); }
+void CompressView::generateSamples() { samples_->generate(); }
 
 void CompressView::buildLayout()
 {
@@ -123,10 +95,11 @@ void CompressView::buildLayout()
     for (const std::string& n : ggmlSchemeNames())
         quant_->addItem(QString::fromStdString(n));
     method_ = new QComboBox(this);
-    method_->addItems({"rtn", "gptq"});
+    method_->addItems({"rtn", "gptq", "gptq, act-order"}); // in this order: methodIndex()
     calib_ = new QLineEdit(demoCalibText(), this);
-    fromViews_ = new QPushButton(tr("Take from the views"), this);
-    fromViews_->setToolTip(tr("Blocks marked in Blocks, ranks chosen in Low rank, the scheme of Quantization"));
+    widthLabel_ = new QLabel(tr("none"), this);
+    widthLabel_->setToolTip(tr("Heads and MLP channels removed: the Width view's \"Use in plan\""));
+    clearWidth_ = new QPushButton(tr("Clear"), this);
     loadPlan_ = new QPushButton(tr("Load plan…"), this);
     savePlan_ = new QPushButton(tr("Save plan…"), this);
     prediction_ = new QLabel(this);
@@ -134,7 +107,6 @@ void CompressView::buildLayout()
     auto* planBox = new QGroupBox(tr("Plan"), this);
     auto* planForm = new QFormLayout(planBox);
     auto* planButtons = new QHBoxLayout;
-    planButtons->addWidget(fromViews_);
     planButtons->addWidget(loadPlan_);
     planButtons->addWidget(savePlan_);
     planForm->addRow(planButtons);
@@ -143,6 +115,10 @@ void CompressView::buildLayout()
     rankRow->addWidget(ranksLabel_, 1);
     rankRow->addWidget(whiten_);
     planForm->addRow(tr("Low rank"), rankRow);
+    auto* widthRow = new QHBoxLayout;
+    widthRow->addWidget(widthLabel_, 1);
+    widthRow->addWidget(clearWidth_);
+    planForm->addRow(tr("Width"), widthRow);
     auto* quantRow = new QHBoxLayout;
     quantRow->addWidget(quant_, 1);
     quantRow->addWidget(method_);
@@ -219,36 +195,16 @@ void CompressView::buildLayout()
     healPlot_ = new PlotView(this);
     healPlot_->setTitle(tr("Healing loss per step"));
     healPlot_->setAxisLabels(tr("step"), tr("loss"));
-    prompt_ = new QLineEdit(QStringLiteral("Once upon a time"), this);
-    generate_ = new QPushButton(tr("Generate"), this);
-    generate_->setEnabled(false);
-    denseText_ = new QPlainTextEdit(this);
-    compressedText_ = new QPlainTextEdit(this);
-    for (auto* t : {denseText_, compressedText_}) {
-        t->setReadOnly(true);
-        t->setMinimumHeight(90);
-    }
-    denseSpeed_ = new QLabel(tr("dense"), this);
-    compressedSpeed_ = new QLabel(tr("compressed"), this);
-    for (QLabel* l : {denseSpeed_, compressedSpeed_})
-        l->setWordWrap(true); // median, spread, bytes and roofline: two lines beside each other
-    auto* promptRow = new QHBoxLayout;
-    promptRow->addWidget(new QLabel(tr("Prompt"), this));
-    promptRow->addWidget(prompt_, 1);
-    promptRow->addWidget(generate_);
-    auto* sideBySide = new QGridLayout;
-    sideBySide->addWidget(denseSpeed_, 0, 0);
-    sideBySide->addWidget(compressedSpeed_, 0, 1);
-    sideBySide->addWidget(denseText_, 1, 0);
-    sideBySide->addWidget(compressedText_, 1, 1);
+    samples_ = new SamplesPanel(runner_, this);
+    connect(samples_, &SamplesPanel::samplesReady, this, &CompressView::samplesReady);
+    connect(samples_, &SamplesPanel::ended, this, [this] { restoreButtons(); });
 
     auto* right = new QWidget(this);
     auto* rightLayout = new QVBoxLayout(right);
     rightLayout->addWidget(stages_);
     rightLayout->addWidget(summary_);
     rightLayout->addWidget(healPlot_, 1);
-    rightLayout->addLayout(promptRow);
-    rightLayout->addLayout(sideBySide);
+    rightLayout->addWidget(samples_);
 
     // the plan's own run, or the depth-against-width experiment at one budget
     pages_ = new QTabWidget(this);
@@ -275,12 +231,23 @@ void CompressView::buildLayout()
     root->setContentsMargins(0, 0, 0, 0);
     root->addWidget(split);
 
-    connect(fromViews_, &QPushButton::clicked, this, [this] { takeFromViews(); });
-    connect(drop_, &QLineEdit::textChanged, this, [this] { updatePrediction(); });
-    connect(quant_, &QComboBox::currentTextChanged, this, [this] { updatePrediction(); });
+    // typed blocks go to the store when they parse (the prediction names the problem otherwise)
+    connect(drop_, &QLineEdit::textChanged, this, [this] {
+        try {
+            store_->setDropBlocks(parseBlockList(drop_->text().toStdString(), 0, "blocks to drop"));
+        } catch (const std::exception&) {
+        }
+        updatePrediction();
+    });
+    connect(quant_, &QComboBox::currentTextChanged, this, [this] { storeQuantChoice(); });
+    connect(method_, &QComboBox::currentTextChanged, this, [this] { storeQuantChoice(); });
+    connect(whiten_, &QCheckBox::toggled, this, [this] { updatePrediction(); });
+    connect(clearWidth_, &QPushButton::clicked, this, [this] { store_->setWidth(std::nullopt); });
     connect(run_, &QPushButton::clicked, this, [this] { run(); });
-    connect(export_, &QPushButton::clicked, this, [this] { exportDialog(); });
-    connect(generate_, &QPushButton::clicked, this, [this] { generateSamples(); });
+    connect(export_, &QPushButton::clicked, this, [this] {
+        if (const auto r = askExport(this))
+            exportTo(r->path, r->format, r->type, r->force, r->imatrix);
+    });
     connect(savePlan_, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Save plan"), "plan.json", tr("Plans (*.json)"));
         if (path.isEmpty())
@@ -308,13 +275,11 @@ void CompressView::setSession(std::shared_ptr<ModelSession> s)
     session_ = std::move(s);
     ++revision_;
     applied_.reset();
-    ranks_.clear();
     curve_.clear();
     stages_->setRowCount(0);
     healPlot_->clear();
     export_->setEnabled(false);
-    generate_->setEnabled(false);
-    ranksLabel_->setText(tr("none"));
+    samples_->setModels(session_, nullptr);
     depthWidth_->setSession(session_);
     updatePrediction();
 }
@@ -323,19 +288,14 @@ CompressionPlan CompressView::plan() const
 {
     if (!session_)
         throw Error("open a model first");
-    CompressionPlan p;
+    CompressionPlan p = store_->plan();
     p.model = session_->dir();
     p.calib = calib_->text().toStdString();
-    p.drop_blocks = parseBlocks(drop_->text());
-    p.ranks = ranks_;
+    parseBlockList(drop_->text().toStdString(), 0, "blocks to drop"); // a typo is named, not silently ignored
     p.whiten = whiten_->isChecked();
     const QString q = quant_->currentText().trimmed();
-    if (q.startsWith(kMixedPrefix) && mixed_)
-        p.quant = *mixed_;
-    else if (!q.isEmpty() && q != "none") {
+    if (!q.startsWith(kMixedPrefix) && !q.isEmpty() && q != "none")
         QuantScheme::parse(q.toStdString()); // names the problem
-        p.quant = PlanQuant{q.toStdString(), method_->currentText().toStdString(), ""};
-    }
     if (heal_->isChecked()) {
         PlanHeal h;
         h.text = healText_->text().toStdString();
@@ -353,16 +313,7 @@ CompressionPlan CompressView::plan() const
 
 void CompressView::setPlan(const CompressionPlan& p)
 {
-    drop_->setText(blocksText(p.drop_blocks));
-    ranks_ = p.ranks;
-    ranksLabel_->setText(ranks_.empty() ? tr("none") : tr("%1 layers").arg(ranks_.size()));
     whiten_->setChecked(p.whiten);
-    if (p.quant && !p.quant->rules.empty())
-        setQuantPlan(*p.quant, tr("%1 rules from the plan").arg(p.quant->rules.size()));
-    else
-        quant_->setCurrentText(p.quant ? QString::fromStdString(p.quant->scheme) : QStringLiteral("none"));
-    if (p.quant)
-        method_->setCurrentText(QString::fromStdString(p.quant->method));
     if (!p.calib.empty())
         calib_->setText(QString::fromStdString(p.calib));
     heal_->setChecked(p.heal.has_value());
@@ -374,44 +325,75 @@ void CompressView::setPlan(const CompressionPlan& p)
         kd_->setValue(p.heal->options.kd_weight);
         temperature_->setValue(p.heal->options.temperature);
     }
-    updatePrediction();
+    store_->setPlan(p, p.quant ? tr("%1 rules from the plan").arg(p.quant->rules.size()) : QString());
 }
 
-void CompressView::setQuantPlan(const PlanQuant& q, const QString& label)
+void CompressView::showStore(int parts)
 {
-    for (int i = quant_->count() - 1; i >= 0; --i)
-        if (quant_->itemText(i).startsWith(kMixedPrefix))
-            quant_->removeItem(i);
-    if (q.rules.empty()) {
-        mixed_.reset();
-        const QString scheme = QString::fromStdString(q.scheme);
-        if (quant_->findText(scheme) < 0)
-            quant_->addItem(scheme);
-        quant_->setCurrentText(scheme);
-    } else {
-        mixed_ = q;
-        const QString item = kMixedPrefix + label;
-        quant_->addItem(item);
-        quant_->setCurrentText(item);
-        method_->setCurrentText(QString::fromStdString(q.method));
+    const CompressionPlan& p = store_->plan();
+    if (parts & PlanStore::Blocks) {
+        // leave what the user is typing alone while it means the same blocks
+        std::vector<int> typed;
+        try {
+            typed = parseBlockList(drop_->text().toStdString(), 0, "blocks to drop");
+        } catch (const std::exception&) {
+        }
+        const std::set<int> unique(typed.begin(), typed.end());
+        if (std::vector<int>(unique.begin(), unique.end()) != p.drop_blocks)
+            drop_->setText(blocksText(p.drop_blocks));
     }
-    updatePrediction();
+    if (parts & PlanStore::Ranks)
+        ranksLabel_->setText(p.ranks.empty() ? tr("none") : tr("%1 layers").arg(p.ranks.size()));
+    if (parts & PlanStore::Width) {
+        if (!p.width) {
+            widthLabel_->setText(tr("none"));
+        } else {
+            int64_t groups = 0, channels = 0;
+            for (const auto& g : p.width->groups)
+                groups += int64_t(g.size());
+            for (const auto& c : p.width->channels)
+                channels += int64_t(c.size());
+            widthLabel_->setText(tr("%1 KV groups and %2 MLP channels removed (%3%4)")
+                                     .arg(groups)
+                                     .arg(channels)
+                                     .arg(p.width->uniform() ? tr("uniform") : tr("per block"))
+                                     .arg(p.width_criterion.empty() ? QString() : tr(", by %1").arg(QString::fromStdString(p.width_criterion))));
+        }
+        clearWidth_->setEnabled(p.width.has_value());
+    }
+    if (parts & PlanStore::Quant) {
+        const QSignalBlocker quiet(quant_), quietMethod(method_);
+        for (int i = quant_->count() - 1; i >= 0; --i)
+            if (quant_->itemText(i).startsWith(kMixedPrefix))
+                quant_->removeItem(i);
+        const QString label = store_->quantLabel();
+        if (quant_->findText(label) < 0)
+            quant_->addItem(label);
+        quant_->setCurrentText(label);
+        if (p.quant)
+            method_->setCurrentIndex(methodIndex(*p.quant));
+    }
 }
 
-void CompressView::takeFromViews()
+void CompressView::storeQuantChoice()
 {
-    const std::set<int> marked = blocks_->markedBlocks();
-    drop_->setText(blocksText({marked.begin(), marked.end()}));
-    ranks_ = lowrankView_->ranks();
-    ranksLabel_->setText(ranks_.empty() ? tr("none") : tr("%1 layers").arg(ranks_.size()));
-    try {
-        const QString scheme = QString::fromStdString(quantView_->scheme().name());
-        if (quant_->findText(scheme) < 0)
-            quant_->addItem(scheme);
-        quant_->setCurrentText(scheme);
-        method_->setCurrentText(quantView_->method());
-    } catch (const std::exception&) {
-        quant_->setCurrentText("none");
+    const QString q = quant_->currentText().trimmed();
+    if (q.startsWith(kMixedPrefix)) { // the per-layer rules stay; only their method follows the box
+        if (auto cur = store_->plan().quant) {
+            setMethod(*cur, method_->currentIndex());
+            store_->setQuant(cur, q.mid(kMixedPrefix.size()));
+        }
+    } else if (q.isEmpty() || q == "none") {
+        store_->setQuant(std::nullopt);
+    } else {
+        try {
+            QuantScheme::parse(q.toStdString());
+            PlanQuant pq;
+            pq.scheme = q.toStdString();
+            setMethod(pq, method_->currentIndex());
+            store_->setQuant(pq);
+        } catch (const std::exception&) { // a half-typed name: the prediction says what is wrong
+        }
     }
     updatePrediction();
 }
@@ -424,35 +406,14 @@ void CompressView::updatePrediction()
     }
     try {
         const CompressionPlan p = plan();
-        const ModelSummary& s = session_->summary();
-        const DropSavings d = dropSavings(session_->model(), p.drop_blocks);
-        int64_t params = d.parameters_after, linear = 0;
-        double quantBits = 0;
-        const bool quantized = p.quant.has_value();
-        for (const auto& t : s.tensors) {
-            if (t.block >= 0 && std::find(p.drop_blocks.begin(), p.drop_blocks.end(), t.block) != p.drop_blocks.end())
-                continue;
-            const auto r = ranks_.find(t.name);
-            int64_t n = t.parameters;
-            if (r != ranks_.end() && t.shape.size() == 2) {
-                n = r->second * (t.shape[0] + t.shape[1]);
-                params -= t.parameters - n;
-            }
-            const bool isLinear = t.shape.size() == 2 && t.block >= 0;
-            const std::string name = quantized && isLinear ? p.quant->schemeFor(t.name) : std::string();
-            if (!name.empty()) { // a mixed plan gives each layer its own scheme
-                linear += n;
-                quantBits += double(n) * QuantScheme::parse(name).bitsPerWeight(t.shape[1]);
-            }
-        }
-        const double bytes = quantized ? (quantBits + double(params - linear) * 16) / 8 : double(params) * 2;
+        const PlanPrediction e = predictPlan(*session_, p);
         prediction_->setText(tr("Predicted: %1 → %2 parameters (%3 % fewer); ≈ %4 MB (BF16%5); decode speed-up from dropped blocks ≈ %6×")
-                                 .arg(s.parameters)
-                                 .arg(params)
-                                 .arg(100.0 * double(s.parameters - params) / double(s.parameters), 0, 'f', 1)
-                                 .arg(bytes / 1e6, 0, 'f', 2)
-                                 .arg(quantized ? tr(", linear layers ") + quant_->currentText() : QString())
-                                 .arg(1.0 / std::max(1e-9, 1.0 - d.flop_reduction), 0, 'f', 2));
+                                 .arg(e.parameters_before)
+                                 .arg(e.parameters_after)
+                                 .arg(100.0 * double(e.parameters_before - e.parameters_after) / double(e.parameters_before), 0, 'f', 1)
+                                 .arg(e.bytes / 1e6, 0, 'f', 2)
+                                 .arg(e.quantized ? tr(", linear layers ") + store_->quantLabel() : QString())
+                                 .arg(e.decode_speedup, 0, 'f', 2));
     } catch (const std::exception& e) {
         prediction_->setText("<span style='color:#c0392b'>" + QString::fromStdString(e.what()).toHtmlEscaped() + "</span>");
     }
@@ -474,7 +435,7 @@ void CompressView::run()
     healPlot_->clear();
     run_->setEnabled(false);
     export_->setEnabled(false);
-    generate_->setEnabled(false);
+    samples_->generateButton()->setEnabled(false);
     summary_->setText(tr("Running the plan…"));
     runJob_ = runner_->submit<AppliedPlan>(
         tr("Compress: drop → low rank → heal → quantize"),
@@ -494,6 +455,7 @@ void CompressView::run()
                 return;
             applied_ = std::make_shared<AppliedPlan>(a);
             appliedPlan_ = p;
+            samples_->setModels(session_, applied_);
             showStages();
             Q_EMIT message(tr("Plan applied: %1 stages").arg(a.stages.size()));
             Q_EMIT runFinished();
@@ -550,76 +512,6 @@ void CompressView::showStages()
     }
 }
 
-void CompressView::exportDialog()
-{
-    QDialog dlg(this);
-    dlg.setWindowTitle(tr("Export the compressed model"));
-    auto* form = new QFormLayout(&dlg);
-    auto* format = new QComboBox(&dlg);
-    format->addItems({tr("Hugging Face folder"), tr("GGUF file (llama.cpp)")});
-    auto* type = new QComboBox(&dlg);
-    auto* path = new QLineEdit(&dlg);
-    auto* browse = new QPushButton(tr("…"), &dlg);
-    auto fillTypes = [type, format] {
-        type->clear();
-        if (format->currentIndex() == 0) {
-            type->addItems({kAsStored, "BF16", "F16", "F32"});
-            return;
-        }
-        // llama-quantize's file types, typed per tensor as it would
-        for (const gguf::Mixture& m : gguf::mixtures())
-            type->addItem(QString(m.name).toUpper());
-        type->setCurrentText("Q4_K_M");
-    };
-    fillTypes();
-    connect(format, &QComboBox::currentIndexChanged, &dlg, fillTypes);
-    connect(browse, &QPushButton::clicked, &dlg, [&] {
-        const QString p = format->currentIndex() == 0 ? QFileDialog::getSaveFileName(&dlg, tr("Output folder"))
-                                                      : QFileDialog::getSaveFileName(&dlg, tr("GGUF file"), "model.gguf", "GGUF (*.gguf)");
-        if (!p.isEmpty())
-            path->setText(p);
-    });
-    auto* pathRow = new QHBoxLayout;
-    pathRow->addWidget(path, 1);
-    pathRow->addWidget(browse);
-    form->addRow(tr("Format"), format);
-    form->addRow(tr("Tensor type"), type);
-    auto* imatrix = new QLineEdit(&dlg);
-    imatrix->setPlaceholderText(tr("optional: importance matrix (tailor-cli imatrix, or llama.cpp's)"));
-    auto* imBrowse = new QPushButton(tr("…"), &dlg);
-    connect(imBrowse, &QPushButton::clicked, &dlg, [&] {
-        const QString p = QFileDialog::getOpenFileName(&dlg, tr("Importance matrix"), {}, "imatrix (*.gguf)");
-        if (!p.isEmpty())
-            imatrix->setText(p);
-    });
-    auto* imRow = new QHBoxLayout;
-    imRow->addWidget(imatrix, 1);
-    imRow->addWidget(imBrowse);
-    form->addRow(tr("Importance matrix"), imRow);
-    auto showImatrix = [&] {
-        imatrix->setEnabled(format->currentIndex() == 1);
-        imBrowse->setEnabled(format->currentIndex() == 1);
-    };
-    showImatrix();
-    connect(format, &QComboBox::currentIndexChanged, &dlg, showImatrix);
-    form->addRow(tr("Output"), pathRow);
-    form->addRow(new QLabel(tr("A report (Markdown, JSON, charts) is written to <output>.report."), &dlg));
-    auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dlg);
-    form->addRow(buttons);
-    connect(buttons, &QDialogButtonBox::accepted, &dlg, &QDialog::accept);
-    connect(buttons, &QDialogButtonBox::rejected, &dlg, &QDialog::reject);
-    if (dlg.exec() != QDialog::Accepted || path->text().isEmpty())
-        return;
-    bool force = false;
-    if (QFileInfo::exists(path->text())) {
-        if (QMessageBox::question(this, tr("Export"), tr("%1 exists. Replace it?").arg(path->text())) != QMessageBox::Yes)
-            return;
-        force = true;
-    }
-    exportTo(path->text(), format->currentIndex() == 0 ? "hf" : "gguf", type->currentText(), force,
-             format->currentIndex() == 1 ? imatrix->text() : QString());
-}
-
 void CompressView::exportTo(const QString& path, const QString& format, const QString& type, bool force, const QString& imatrixFile)
 {
     if (!applied_ || !session_)
@@ -628,7 +520,7 @@ void CompressView::exportTo(const QString& path, const QString& format, const QS
     auto applied = applied_;
     const CompressionPlan p = appliedPlan_;
     const std::string out = path.toStdString(), fmt = format.toStdString();
-    const std::string ty = type == kAsStored ? std::string() : type.toUpper().toStdString();
+    const std::string ty = type.toUpper().toStdString(); // "" = as stored
     const std::string evalText = evalText_->text().toStdString(), im = imatrixFile.toStdString();
     const std::optional<DepthWidthComparison> comparison = depthWidth_->comparison();
     export_->setEnabled(false);
@@ -681,68 +573,6 @@ void CompressView::exportTo(const QString& path, const QString& format, const QS
         });
 }
 
-void CompressView::generateSamples()
-{
-    if (!applied_ || !session_)
-        return;
-    auto session = session_;
-    auto applied = applied_;
-    const std::string prompt = prompt_->text().toStdString();
-    generate_->setEnabled(false);
-    // The texts stream into their boxes as the tokens come (queued to the UI
-    // thread; the pointers go null if the view is gone).
-    const auto streamTo = [](QPlainTextEdit* box) {
-        QPointer<QPlainTextEdit> p(box);
-        return [p](const std::string& text) {
-            QMetaObject::invokeMethod(
-                p, [p, t = QString::fromStdString(text)] { if (p) p->setPlainText(t); }, Qt::QueuedConnection);
-        };
-    };
-    denseText_->clear();
-    compressedText_->clear();
-    denseSpeed_->setText(tr("<b>dense</b>: generating…"));
-    compressedSpeed_->setText(tr("<b>compressed</b>: waiting"));
-    runner_->submit<Samples>(
-        tr("Generate: dense and compressed"),
-        [session, applied, prompt, toDense = streamTo(denseText_), toCompressed = streamTo(compressedText_)](const ProgressFn& progress) {
-            const auto part = [&progress](double from, double to) {
-                return ProgressFn([&progress, from, to](const Progress& p) {
-                    return !progress || progress(Progress{from + (to - from) * p.fraction, p.stage});
-                });
-            };
-            GenerateOptions g;
-            g.max_positions = 100;
-            Samples s;
-            g.on_text = toDense;
-            s.dense = generate(session->model(), session->tokenizer(), prompt, g, part(0, 0.25));
-            g.drop_blocks = applied->drop_blocks;
-            g.on_text = toCompressed;
-            s.compressed = generate(*applied->model, session->tokenizer(), prompt, g, part(0.25, 0.5));
-            // speeds from repeated runs: medians after a warm-up, with the spread
-            DecodeSpeedOptions so;
-            so.prompt_tokens = std::min<int64_t>(64, session->summary().max_position_embeddings / 2);
-            so.decode_tokens = std::min<int64_t>(32, session->summary().max_position_embeddings / 2);
-            s.denseSpeed = measureDecodeSpeed(session->model(), so, part(0.5, 0.75));
-            so.drop_blocks = applied->drop_blocks;
-            s.compressedSpeed = measureDecodeSpeed(*applied->model, so, part(0.75, 1));
-            return s;
-        },
-        this,
-        [this](const Samples& s) {
-            denseText_->setPlainText(QString::fromStdString(s.dense.text));
-            compressedText_->setPlainText(QString::fromStdString(s.compressed.text));
-            denseSpeed_->setText(speedText(tr("dense"), s.denseSpeed));
-            compressedSpeed_->setText(speedText(tr("compressed"), s.compressedSpeed) +
-                                      tr("; %1× the dense decode").arg(s.compressedSpeed.decode.median / std::max(1e-9, s.denseSpeed.decode.median), 0, 'f', 2));
-            Q_EMIT samplesReady();
-        },
-        [this](const JobEnd& end) {
-            restoreButtons();
-            if (!end.done())
-                compressedSpeed_->setText(endText(end, tr("Generation")));
-        });
-}
-
 // Every job's end gives the buttons back: Run whenever no run is going,
 // Export and Generate whenever there is an applied plan to use.
 void CompressView::restoreButtons()
@@ -750,7 +580,7 @@ void CompressView::restoreButtons()
     const bool running = runner_->isActive(runJob_);
     run_->setEnabled(session_ != nullptr && !running);
     export_->setEnabled(applied_ != nullptr && !running);
-    generate_->setEnabled(applied_ != nullptr && !running);
+    samples_->generateButton()->setEnabled(applied_ != nullptr && !running);
 }
 
 QString CompressView::endText(const JobEnd& end, const QString& what)

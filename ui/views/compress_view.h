@@ -1,11 +1,12 @@
 #pragma once
-// The Compress & Export view (#7): the plan assembled from the other views
-// (blocks marked, ranks, quantization) or loaded from a plan file, predicted
-// parameters, size and speed-up, healing settings, a Run button (progress per
+// The Compress & Export view (#7): the plan of the PlanStore (blocks marked
+// in Blocks, ranks of Low rank, the quantization and widths the other views
+// put in the plan, or a plan file) with its engine-predicted parameters, size
+// and speed-up (predictPlan), healing settings, a Run button (progress per
 // stage in the job dock), the before/after table, the live healing loss, an
-// export dialog (Hugging Face folder or GGUF, with a report), and a prompt box
-// showing the dense and the compressed model's continuations side by side
-// with their prefill and decode speed.
+// export dialog (export_dialog.h: Hugging Face folder or GGUF, with a report),
+// and the prompt box (samples_panel.h) with the dense and the compressed
+// model's continuations and speeds side by side.
 #include "core/compress/apply_plan.h"
 
 #include <QWidget>
@@ -29,32 +30,30 @@ class ModelSession;
 
 namespace tailor::ui {
 
-class BlocksView;
 class DepthWidthPanel;
 class JobRunner;
 struct JobEnd;
-class LowRankView;
+class PlanStore;
 class PlotView;
-class QuantView;
+class SamplesPanel;
 
 class CompressView : public QWidget {
     Q_OBJECT
 public:
-    CompressView(JobRunner* runner, BlocksView* blocks, LowRankView* lowrank, QuantView* quant, QWidget* parent = nullptr);
+    CompressView(JobRunner* runner, PlanStore* store, QWidget* parent = nullptr);
     void setSession(std::shared_ptr<ModelSession> s);
 
-    // The plan as the controls describe it (throws Error on bad entries).
+    // The store's plan with this page's calibration, whitening and healing
+    // settings (throws Error on bad entries).
     CompressionPlan plan() const;
+    // A whole plan (a plan file): into the store, and this page's settings.
     void setPlan(const CompressionPlan& p);
-    void takeFromViews();
-    // A quantization picked elsewhere (the size budget's Pareto chart): one
-    // scheme, or per-layer rules shown as "mixed: LABEL".
-    void setQuantPlan(const PlanQuant& q, const QString& label);
     void run();
     // Export of the last run: format "hf" | "gguf", type F32/F16/BF16 (or "": as stored) | F32/F16/Q8_0/Q4_0;
     // a report folder <path>.report is written beside it.
     void exportTo(const QString& path, const QString& format, const QString& type, bool force, const QString& imatrixFile = {});
     void generateSamples();
+    SamplesPanel* samples() const { return samples_; }
 
     QLineEdit* dropEdit() const { return drop_; }
     QCheckBox* healBox() const { return heal_; }
@@ -66,16 +65,19 @@ public:
     DepthWidthPanel* depthWidthPanel() const { return depthWidth_; }
     QTabWidget* pages() const { return pages_; }
     QPushButton* runButton() const { return run_; }
-    QPushButton* generateButton() const { return generate_; }
+    QPushButton* generateButton() const;
     QPushButton* exportButton() const { return export_; }
     QLabel* summary() const { return summary_; }
-    QLabel* compressedSpeed() const { return compressedSpeed_; }
-    QLabel* denseSpeed() const { return denseSpeed_; }
+    QLabel* compressedSpeed() const;
+    QLabel* denseSpeed() const;
     QTableWidget* stagesTable() const { return stages_; }
     PlotView* healPlot() const { return healPlot_; }
     QLabel* prediction() const { return prediction_; }
-    QPlainTextEdit* denseText() const { return denseText_; }
-    QPlainTextEdit* compressedText() const { return compressedText_; }
+    QLabel* widthLabel() const { return widthLabel_; }
+    QPushButton* clearWidthButton() const { return clearWidth_; }
+    QComboBox* methodBox() const { return method_; }
+    QPlainTextEdit* denseText() const;
+    QPlainTextEdit* compressedText() const;
     const AppliedPlan* applied() const { return applied_.get(); }
     int healPoints() const { return int(curve_.size()); }
 
@@ -87,21 +89,17 @@ Q_SIGNALS:
 
 private:
     void buildLayout();
+    void showStore(int parts); // the store's parts in this page's controls
+    void storeQuantChoice();   // the scheme box into the store
     void updatePrediction();
     void showStages();
     void addHealStep(const HealStep& h);
-    void exportDialog();
     void restoreButtons();
     static QString endText(const JobEnd& end, const QString& what);
 
     JobRunner* runner_;
-    BlocksView* blocks_;
-    LowRankView* lowrankView_;
-    QuantView* quantView_;
+    PlanStore* store_;
     std::shared_ptr<ModelSession> session_;
-    std::map<std::string, int64_t> ranks_;
-    std::optional<PlanQuant> mixed_;
-    std::string quantScheme_;
     std::shared_ptr<AppliedPlan> applied_;
     CompressionPlan appliedPlan_;
     std::vector<HealStep> curve_;
@@ -110,6 +108,8 @@ private:
 
     QLineEdit* drop_;
     QLabel* ranksLabel_;
+    QLabel* widthLabel_;
+    QPushButton* clearWidth_;
     QCheckBox* whiten_;
     QComboBox* quant_;
     QComboBox* method_;
@@ -126,7 +126,6 @@ private:
     QLineEdit* taskFile_;
     QTabWidget* pages_;
     DepthWidthPanel* depthWidth_;
-    QPushButton* fromViews_;
     QPushButton* loadPlan_;
     QPushButton* savePlan_;
     QPushButton* run_;
@@ -134,12 +133,7 @@ private:
     QTableWidget* stages_;
     QLabel* summary_;
     PlotView* healPlot_;
-    QLineEdit* prompt_;
-    QPushButton* generate_;
-    QPlainTextEdit* denseText_;
-    QPlainTextEdit* compressedText_;
-    QLabel* denseSpeed_;
-    QLabel* compressedSpeed_;
+    SamplesPanel* samples_;
 };
 
 } // namespace tailor::ui

@@ -1,7 +1,8 @@
 #include "depth_width_panel.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
-#include "core/model_session.h"
+#include "core/analysis/block_importance.h"
+#include "core/model/model_session.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -49,7 +50,9 @@ DepthWidthPanel::DepthWidthPanel(JobRunner* runner, std::function<DepthWidthOpti
     budget_->setSuffix(tr(" % of the block parameters"));
     budget_->setValue(25);
     blockCriterion_ = new QComboBox(this);
-    blockCriterion_->addItems({"bi", "ppl", "taylor"});
+    for (const auto& c : blockCriteria())
+        blockCriterion_->addItem(QString::fromUtf8(c.key));
+    blockCriterion_->setCurrentText(QString::fromUtf8(criterionName(Criterion::Bi))); // ShortGPT's default: one pass
     blockCriterion_->setToolTip(tr("How the depth arm chooses its blocks (Block Influence, perplexity without the block, Taylor+)"));
     unitCriterion_ = new QComboBox(this);
     unitCriterion_->addItems({"taylor", "activation", "magnitude"});
@@ -157,12 +160,11 @@ void DepthWidthPanel::show(const DepthWidthComparison& c)
                                 num(100 * r.top1_agreement, 2, " %"),
                                 std::isfinite(r.task_acc) ? QString("%1 ± %2").arg(r.task_acc, 0, 'f', 3).arg(r.task_acc_stderr, 0, 'f', 3) : "–",
                                 QString::number(r.parameters),
-                                QString("%1 (%2–%3)").arg(num(a.speed.decode.median, 1), num(a.speed.decode.min, 1), num(a.speed.decode.max, 1)),
+                                QString::fromStdString(speedRange(a.speed.decode, 1)),
                                 num(a.speed.prefill.median, 0),
                                 dense > 0 ? num(a.speed.decode.median / dense, 3, "×") : "–",
                                 a.batch.batch > 0 ? num(a.batch.prefill.median, 0) : "–",
-                                a.batch.batch > 0 ? QString("%1 (%2–%3)").arg(num(a.batch.decode.median, 1), num(a.batch.decode.min, 1),
-                                                                              num(a.batch.decode.max, 1))
+                                a.batch.batch > 0 ? QString::fromStdString(speedRange(a.batch.decode, 1))
                                                   : "–",
                                 denseBatch > 0 ? num(a.batch.decode.median / denseBatch, 3, "×") : "–"};
         for (int row = 0; row < cells.size(); ++row)

@@ -1,13 +1,14 @@
 #include "lowrank_view.h"
+#include "ui/plan_store.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
 
-#include "core/atomic_file.h"
+#include "core/util/atomic_file.h"
 #include "core/lowrank/factorize.h"
 #include "core/lowrank/spectrum_cache.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -286,6 +287,11 @@ int64_t LowRankView::rankOf(std::size_t i) const
 {
     const auto it = ranks_.find(spectra_[i].name);
     return it == ranks_.end() ? std::min(spectra_[i].rows, spectra_[i].cols) : it->second;
+}
+
+void LowRankView::setPlanStore(PlanStore* store)
+{
+    connect(this, &LowRankView::ranksChanged, store, [this, store] { store->setRanks(ranks_); });
 }
 
 void LowRankView::setRanks(const std::map<std::string, int64_t>& ranks)

@@ -31,6 +31,7 @@ class ModelSession;
 namespace tailor::ui {
 
 class JobRunner;
+class PlanStore;
 class PlotView;
 
 class LowRankView : public QWidget {
@@ -42,6 +43,8 @@ public:
     // Ranks chosen so far; layers absent keep full rank (not factorized).
     const std::map<std::string, int64_t>& ranks() const { return ranks_; }
     void setRanks(const std::map<std::string, int64_t>& ranks);
+    // The ranks chosen here are the plan's (every change goes to the store).
+    void setPlanStore(PlanStore* store);
     // Writes {"tensor": rank} as `tailor-cli lowrank --ranks` reads it.
     void saveRanks(const QString& path) const;
 

@@ -1,12 +1,13 @@
 #include "quant_view.h"
+#include "ui/plan_store.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
 #include "budget_panel.h"
 
-#include "core/arch_table.h"
-#include "core/model_session.h"
-#include "core/quant/budget_search.h"
+#include "core/model/arch_table.h"
+#include "core/model/model_session.h"
+#include "core/compress/budget_search.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -15,6 +16,7 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QPushButton>
 #include <QLineEdit>
 #include <QSortFilterProxyModel>
 #include <QSpinBox>
@@ -94,6 +96,18 @@ void QuantView::buildLayout()
     form->addRow(tr("Calibration"), calib_);
     form->addRow(tr("Heat map"), metric_);
     form->addRow(logCounts_);
+    useInPlan_ = new QPushButton(tr("Use in plan"), this);
+    useInPlan_->setToolTip(tr("This scheme and method become the compression plan's quantization (Compress & Export)"));
+    useInPlan_->setEnabled(false);
+    form->addRow(useInPlan_);
+    connect(useInPlan_, &QPushButton::clicked, this, [this] {
+        try {
+            store_->setQuant(planQuant());
+            status_->setText(tr("The plan quantizes with %1.").arg(QString::fromStdString(scheme().name())));
+        } catch (const std::exception& e) {
+            status_->setText(QString::fromUtf8(e.what()));
+        }
+    });
     left->addLayout(form);
     status_ = new QLabel(tr("Open a model."), this);
     status_->setWordWrap(true);
@@ -171,9 +185,19 @@ void QuantView::buildLayout()
     });
 }
 
-QString QuantView::method() const
+PlanQuant QuantView::planQuant() const
 {
-    return method_->currentIndex() == 0 ? QStringLiteral("rtn") : QStringLiteral("gptq");
+    PlanQuant q;
+    q.scheme = scheme().name();
+    q.method = method_->currentIndex() == 0 ? QuantMethod::Rtn : QuantMethod::Gptq;
+    q.act_order = method_->currentIndex() == 2;
+    return q;
+}
+
+void QuantView::setPlanStore(PlanStore* store)
+{
+    store_ = store;
+    useInPlan_->setEnabled(store_ != nullptr);
 }
 
 QuantScheme QuantView::scheme() const

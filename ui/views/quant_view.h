@@ -5,6 +5,7 @@
 // its widest group, the distribution of group scales, and the error histogram.
 // Changing bits, group, symmetry or clipping recomputes in the background.
 // A second page finds a type per layer for a size budget (budget_panel.h).
+#include "core/compress/compression_plan.h"
 #include "core/quant/quant_report.h"
 #include "core/quant/weight_histogram.h"
 
@@ -17,6 +18,7 @@ class QCheckBox;
 class QComboBox;
 class QLabel;
 class QLineEdit;
+class QPushButton;
 class QSortFilterProxyModel;
 class QSpinBox;
 class QStandardItemModel;
@@ -31,6 +33,7 @@ class ModelSession;
 namespace tailor::ui {
 
 class BudgetPanel;
+class PlanStore;
 class JobRunner;
 class PlotView;
 
@@ -53,7 +56,11 @@ public:
         const auto it = kldAlone_.find(layer);
         return it == kldAlone_.end() ? std::numeric_limits<double>::quiet_NaN() : it->second;
     }
-    QString method() const; // "rtn" or "gptq"
+    // The scheme and method as the plan takes them (act-order included);
+    // "Use in plan" puts it in the plan store. Throws Error on a bad scheme.
+    PlanQuant planQuant() const;
+    void setPlanStore(PlanStore* store);
+    QPushButton* useInPlanButton() const { return useInPlan_; }
     QTableView* table() const { return table_; }
     PlotView* histogramPlot() const { return histogram_; }
     const WeightHistogram& lastHistogram() const { return hist_; }
@@ -83,6 +90,8 @@ private:
     void measureKldAlone();
 
     JobRunner* runner_;
+    PlanStore* store_ = nullptr;
+    QPushButton* useInPlan_;
     std::shared_ptr<ModelSession> session_;
     QComboBox* format_;
     QSpinBox* bits_;

@@ -1,11 +1,12 @@
 #include "width_view.h"
+#include "ui/plan_store.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
 #include "core/compress/compression_plan.h"
-#include "core/error.h"
-#include "core/model_session.h"
-#include "core/perplexity.h"
+#include "core/util/error.h"
+#include "core/model/model_session.h"
+#include "core/eval/perplexity.h"
 
 #include <QCheckBox>
 #include <QComboBox>
@@ -61,6 +62,8 @@ WidthView::WidthView(JobRunner* runner, QWidget* parent) : QWidget(parent), runn
     score_ = new QPushButton(tr("Score units"), this);
     evaluate_ = new QPushButton(tr("Evaluate the cut"), this);
     save_ = new QPushButton(tr("Save plan…"), this);
+    useInPlan_ = new QPushButton(tr("Use in plan"), this);
+    useInPlan_->setToolTip(tr("This cut becomes the compression plan's width stage (Compress & Export)"));
     summary_ = new QLabel(tr("Open a model, then score its heads and channels."), this);
     summary_->setWordWrap(true);
     evalResult_ = new QLabel(this);
@@ -80,6 +83,7 @@ WidthView::WidthView(JobRunner* runner, QWidget* parent) : QWidget(parent), runn
     buttons->addWidget(score_);
     buttons->addWidget(evaluate_);
     buttons->addWidget(save_);
+    buttons->addWidget(useInPlan_);
     auto* left = new QVBoxLayout;
     left->addLayout(form);
     left->addLayout(buttons);
@@ -98,6 +102,10 @@ WidthView::WidthView(JobRunner* runner, QWidget* parent) : QWidget(parent), runn
     connect(heads_, &QSpinBox::valueChanged, this, &WidthView::updateCut);
     connect(channels_, &QSpinBox::valueChanged, this, &WidthView::updateCut);
     connect(perBlock_, &QCheckBox::toggled, this, &WidthView::updateCut);
+    connect(useInPlan_, &QPushButton::clicked, this, [this] {
+        if (store_ && plan_)
+            store_->setWidth(plan_, criterion_->currentText().toStdString());
+    });
     connect(save_, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Save width plan"), {}, tr("Plans (*.json)"));
         if (!path.isEmpty())
@@ -118,6 +126,7 @@ void WidthView::setSession(std::shared_ptr<ModelSession> s)
     score_->setEnabled(open);
     evaluate_->setEnabled(false);
     save_->setEnabled(false);
+    useInPlan_->setEnabled(false);
     if (!open)
         return;
     const ModelSummary& m = session_->summary();
@@ -202,6 +211,7 @@ void WidthView::updateCut()
     channelPlot_->setAxisLabels(tr("channel"), tr("block"));
     evaluate_->setEnabled(plan_.has_value());
     save_->setEnabled(plan_.has_value());
+    useInPlan_->setEnabled(plan_.has_value());
 }
 
 void WidthView::runEvaluation()
@@ -242,6 +252,8 @@ void WidthView::runEvaluation()
         },
         o);
 }
+
+void WidthView::setPlanStore(PlanStore* store) { store_ = store; }
 
 void WidthView::savePlan(const QString& path) const
 {

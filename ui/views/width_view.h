@@ -25,6 +25,7 @@ class ModelSession;
 namespace tailor::ui {
 
 class JobRunner;
+class PlanStore;
 class PlotView;
 
 class WidthView : public QWidget {
@@ -37,6 +38,9 @@ public:
     const std::optional<WidthPlan>& plan() const { return plan_; }
     // Writes a plan with the width stage (CompressionPlan JSON).
     void savePlan(const QString& path) const;
+    // "Use in plan" puts the current cut in the plan store.
+    void setPlanStore(PlanStore* store);
+    QPushButton* useInPlanButton() const { return useInPlan_; }
 
     QComboBox* criterionBox() const { return criterion_; }
     QSpinBox* headsSpin() const { return heads_; }
@@ -66,7 +70,8 @@ private:
     QLineEdit* calib_;
     QSpinBox *heads_, *channels_;
     QCheckBox* perBlock_; // counts per block by importance (non-uniform; GGUF export only)
-    QPushButton *score_, *evaluate_, *save_;
+    QPushButton *score_, *evaluate_, *save_, *useInPlan_;
+    PlanStore* store_ = nullptr;
     QLabel *summary_, *evalResult_;
     PlotView *groupPlot_, *channelPlot_;
 };

@@ -1,0 +1,50 @@
+#pragma once
+// The importance matrix of llama.cpp (tools/imatrix): for every linear layer
+// of every block, per input column, the sum of the squared activations that
+// entered it over the calibration tokens, and the number of tokens. Its
+// quantizers take the mean (sum / count, in float, as llama-quantize divides)
+// as the weight of each column. Saved and read in llama.cpp's imatrix GGUF
+// format: general.type = "imatrix", imatrix.datasets / chunk_count /
+// chunk_size, and per layer "<tensor>.in_sum2" [cols, 1] and "<tensor>.counts"
+// [1, 1], F32, names sorted (common/imatrix-loader.cpp reads it).
+#include "core/util/progress.h"
+#include "core/util/token_windows.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tailor {
+
+class Model;
+
+struct ImatrixEntry {
+    std::vector<float> sums; // Σ x_j² over tokens, per input column
+    float count = 0;         // tokens
+};
+
+struct Imatrix {
+    std::map<std::string, ImatrixEntry> entries; // GGUF tensor name -> entry ("blk.3.attn_q.weight")
+    std::vector<std::string> datasets;
+    uint32_t chunkCount = 0, chunkSize = 0;
+    std::string source; // the file it came from, for messages
+
+    // Importance weights for a tensor (sums / count); empty when there is no entry.
+    std::vector<float> weights(const std::string& tensor) const;
+};
+
+// Runs the calibration windows through the model block by block and sums the
+// squares of every linear layer's inputs (q/k/v share the attention input,
+// gate/up the MLP input). Names use the model's own block numbers.
+Imatrix computeImatrix(const Model& model, const TokenWindows& calib, const std::string& dataset, const ProgressFn& progress = {});
+
+void writeImatrix(const Imatrix& m, const std::string& path, bool force);
+// Throws naming the file and the entry for anything malformed.
+Imatrix readImatrix(const std::string& path);
+
+// Checks an importance matrix against the tensors it will weight (GGUF name ->
+// row length); refuses one from another model or with missing layers, naming
+// the first layer that does not fit.
+void checkImatrixFits(const Imatrix& m, const std::map<std::string, int64_t>& columns);
+
+} // namespace tailor

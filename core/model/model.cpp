@@ -1,0 +1,224 @@
+#include "model.h"
+#include "arch_table.h"
+#include "core/util/error.h"
+
+namespace tailor {
+
+std::vector<at::Tensor*> BlockWeights::all()
+{
+    std::vector<at::Tensor*> v;
+    for (auto& p : named(0))
+        v.push_back(p.second);
+    return v;
+}
+
+namespace {
+// Where each block role is held in BlockWeights.
+const std::pair<TensorRole, at::Tensor BlockWeights::*> kBlockSlots[] = {
+    {TensorRole::AttnNorm, &BlockWeights::attn_norm}, {TensorRole::AttnQ, &BlockWeights::wq},
+    {TensorRole::AttnK, &BlockWeights::wk},           {TensorRole::AttnV, &BlockWeights::wv},
+    {TensorRole::AttnO, &BlockWeights::wo},           {TensorRole::AttnQBias, &BlockWeights::bq},
+    {TensorRole::AttnKBias, &BlockWeights::bk},       {TensorRole::AttnVBias, &BlockWeights::bv},
+    {TensorRole::AttnQNorm, &BlockWeights::q_norm},   {TensorRole::AttnKNorm, &BlockWeights::k_norm},
+    {TensorRole::FfnNorm, &BlockWeights::ffn_norm},   {TensorRole::FfnGate, &BlockWeights::w_gate},
+    {TensorRole::FfnUp, &BlockWeights::w_up},         {TensorRole::FfnDown, &BlockWeights::w_down},
+};
+} // namespace
+
+at::Tensor* BlockWeights::slot(TensorRole role)
+{
+    for (const auto& [r, member] : kBlockSlots)
+        if (r == role)
+            return &(this->*member);
+    throw Error(std::string("tensor role '") + roleInfo(role).kind + "' is not a block weight");
+}
+
+std::vector<std::pair<std::string, at::Tensor*>> BlockWeights::named(int b)
+{
+    std::vector<std::pair<std::string, at::Tensor*>> v;
+    for (const auto& [role, member] : kBlockSlots)
+        if ((this->*member).defined())
+            v.emplace_back(hfTensorName(role, b), &(this->*member));
+    return v;
+}
+
+at::ScalarType scalarTypeOf(DType t)
+{
+    switch (t) {
+    case DType::F32: return at::kFloat;
+    case DType::F16: return at::kHalf;
+    case DType::BF16: return at::kBFloat16;
+    case DType::I8: return at::kChar;
+    case DType::U8: return at::kByte;
+    case DType::I32: return at::kInt;
+    case DType::I64: return at::kLong;
+    }
+    return at::kFloat;
+}
+
+at::Tensor tensorFromCheckpoint(const CheckpointTensor& t)
+{
+    const at::ScalarType st = scalarTypeOf(t.info->dtype);
+    auto keep = t.file; // the deleter holds the mapping until the last view is gone
+    return at::from_blob(const_cast<void*>(t.info->data), t.info->shape,
+                         [keep](void*) mutable { keep.reset(); },
+                         at::TensorOptions().dtype(st));
+}
+
+std::shared_ptr<Model> Model::load(const std::string& dir)
+{
+    auto m = std::make_shared<Model>();
+    m->ckpt_ = Checkpoint::open(dir);
+    // A factored export (Tailor's own, see hf_export.h) stores W as
+    // <base>.lora_B.weight · <base>.lora_A.weight: the product is the weight.
+    for (const auto& [name, pair] : m->ckpt_->factoredWeights()) {
+        const at::Tensor b = tensorFromCheckpoint(*pair.first).to(at::kFloat), a = tensorFromCheckpoint(*pair.second).to(at::kFloat);
+        m->replace(name, b.mm(a));
+        m->setFactors(name, b, a);
+    }
+    return m;
+}
+
+std::shared_ptr<Model> Model::derive() const
+{
+    auto m = std::make_shared<Model>();
+    m->ckpt_ = ckpt_;
+    std::lock_guard<std::mutex> lock(mutex_);
+    m->replaced_ = replaced_;
+    m->factors_ = factors_;
+    m->lazy_ = lazy_;
+    m->packing_ = packing_;
+    m->config_ = config_;
+    return m;
+}
+
+void Model::replaceLazily(const std::string& name, TensorTransform f)
+{
+    const at::Tensor before = raw(name);
+    std::lock_guard<std::mutex> lock(mutex_);
+    replaced_.erase(name);
+    factors_.erase(name);
+    lazy_[name] = {before, std::move(f)};
+    packing_.erase(name);
+    blockCache_.clear();
+    headCache_ = at::Tensor();
+}
+
+void Model::setFactors(const std::string& name, const at::Tensor& b, const at::Tensor& a)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    factors_[name] = {b, a};
+}
+
+void Model::setConfig(const ModelConfig& c)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    config_ = std::make_shared<const ModelConfig>(c);
+    blockCache_.clear();
+    headCache_ = at::Tensor();
+}
+
+void Model::setGgmlPacking(const std::string& name, GgmlPacking p)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    packing_[name] = std::move(p);
+}
+
+const Model::GgmlPacking* Model::ggmlPacking(const std::string& name) const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = packing_.find(name);
+    return it == packing_.end() ? nullptr : &it->second;
+}
+
+std::pair<at::Tensor, at::Tensor> Model::factors(const std::string& name) const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto it = factors_.find(name);
+    return it == factors_.end() ? std::pair<at::Tensor, at::Tensor>{} : it->second;
+}
+
+at::Tensor Model::raw(const std::string& name) const
+{
+    auto it = replaced_.find(name);
+    if (it != replaced_.end())
+        return it->second;
+    const auto lz = lazy_.find(name);
+    if (lz != lazy_.end())
+        return lz->second.second(lz->second.first);
+    return tensorFromCheckpoint(ckpt_->get(name));
+}
+
+void Model::replace(const std::string& name, const at::Tensor& t)
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    replaced_[name] = t;
+    factors_.erase(name);
+    lazy_.erase(name);
+    packing_.erase(name);
+    blockCache_.clear();
+    headCache_ = at::Tensor();
+}
+
+at::Tensor Model::fp32(const std::string& name) const
+{
+    at::Tensor t = raw(name);
+    // contiguous fp32 copy; for F32 checkpoints, clone so that callers may write
+    return t.scalar_type() == at::kFloat ? t.clone() : t.to(at::kFloat);
+}
+
+bool Model::cacheAll() const
+{
+    return config().totalParameters() * 4 <= kFp32CacheBytes;
+}
+
+BlockWeights Model::block(int i) const
+{
+    if (i < 0 || i >= nBlocks())
+        throw Error("block " + std::to_string(i) + " is out of range (the model has " +
+                    std::to_string(nBlocks()) + " blocks)");
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = blockCache_.find(i);
+    if (it != blockCache_.end())
+        return it->second;
+    BlockWeights w;
+    for (TensorRole role : blockRoles(config()))
+        *w.slot(role) = fp32(hfTensorName(role, i));
+    if (cacheAll())
+        blockCache_[i] = w;
+    return w;
+}
+
+at::Tensor Model::finalNorm() const
+{
+    return fp32(hfTensorName(TensorRole::OutputNorm));
+}
+
+at::Tensor Model::lmHead() const
+{
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (headCache_.defined())
+        return headCache_;
+    const auto role = config().tie_word_embeddings ? TensorRole::TokenEmbd : TensorRole::Output;
+    // Widening the head per batch costs little next to the batch's matmuls;
+    // keeping a large fp32 copy would cost memory (0.5 GB for a 7B model).
+    at::Tensor head = fp32(hfTensorName(role));
+    if (head.numel() * 4 <= kFp32CacheBytes)
+        headCache_ = head;
+    return head;
+}
+
+at::Tensor Model::embed(const at::Tensor& ids) const
+{
+    const at::Tensor table = raw(hfTensorName(TensorRole::TokenEmbd));
+    const int64_t vocab = table.size(0);
+    if (ids.numel() > 0) {
+        const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
+        if (lo < 0 || hi >= vocab)
+            throw Error("token id " + std::to_string(lo < 0 ? lo : hi) + " is outside the vocabulary (" +
+                        std::to_string(vocab) + " tokens)");
+    }
+    return at::embedding(table, ids).to(at::kFloat);
+}
+
+} // namespace tailor
