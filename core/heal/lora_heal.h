@@ -7,6 +7,7 @@
 // block after block, so its memory is one block's activations). At the end the
 // adapters are merged into the weights: W' = W + (α/r)·B·A.
 // A cancelled run keeps the adapters of the last completed step. Torch-free API.
+#include "core/model/arch_table.h"
 #include "core/util/progress.h"
 #include "core/util/token_windows.h"
 
@@ -25,8 +26,8 @@ struct HealOptions {
     int64_t rank = 8;
     double alpha = 16;
     double dropout = 0.05;
-    // q k v o gate up down: the paper's choice (all linear layers of the blocks)
-    std::vector<std::string> targets = {"q", "k", "v", "o", "gate", "up", "down"};
+    // every weight matrix of the blocks (q k v o gate up down): the paper's choice
+    std::vector<std::string> targets = blockLinearKinds();
     double lr = 3e-4;
     double weight_decay = 0.0;
     int64_t warmup_steps = 20;

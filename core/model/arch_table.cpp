@@ -60,6 +60,15 @@ std::string supportedModelTypes()
     return s;
 }
 
+std::vector<std::string> blockLinearKinds()
+{
+    std::vector<std::string> kinds;
+    for (const auto& info : tensorRoles())
+        if (info.perBlock && info.isLinear)
+            kinds.push_back(info.kind);
+    return kinds;
+}
+
 const TensorRoleInfo& roleInfo(TensorRole role)
 {
     for (const auto& r : tensorRoles())

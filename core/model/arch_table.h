@@ -47,6 +47,9 @@ struct TensorRoleInfo {
 
 const std::vector<TensorRoleInfo>& tensorRoles();
 const TensorRoleInfo& roleInfo(TensorRole role);
+// The kinds of a block's weight matrices in table order (q k v o gate up
+// down): LoRA's default targets, the views' block × matrix heat maps.
+std::vector<std::string> blockLinearKinds();
 
 // Roles a block of this configuration has (q/k/v bias only with attention_bias).
 std::vector<TensorRole> blockRoles(const ModelConfig& c);

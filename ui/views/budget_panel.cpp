@@ -1,4 +1,5 @@
 #include "budget_panel.h"
+#include "core/model/arch_table.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
@@ -20,7 +21,13 @@
 namespace tailor::ui {
 
 namespace {
-const QStringList kMatrices{"q", "k", "v", "o", "gate", "up", "down"};
+// the heat map's columns: the block matrices of the role table
+const QStringList kMatrices = [] {
+    QStringList k;
+    for (const auto& kind : blockLinearKinds())
+        k << QString::fromStdString(kind);
+    return k;
+}();
 
 QString describe(const BudgetPlan& p, bool file)
 {

@@ -35,9 +35,8 @@ namespace {
 // the heat map's columns: the block matrices of the role table (q k v o gate up down)
 const QStringList kKinds = [] {
     QStringList k;
-    for (const auto& info : tensorRoles())
-        if (info.perBlock && info.isLinear)
-            k << info.kind;
+    for (const auto& kind : blockLinearKinds())
+        k << QString::fromStdString(kind);
     return k;
 }();
 const QStringList kColumns = {"layer", "MSE", "max |err|", "SQNR dB", "output err", "kurtosis", ">3σ %", ">6σ %"};
