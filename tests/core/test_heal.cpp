@@ -77,8 +77,10 @@ private Q_SLOTS:
         QVERIFY(lora.curve[0].lr < lora.curve[19].lr);
         QVERIFY(std::abs(lora.curve[19].lr - opt.lr) < 1e-12);
         QVERIFY(lora.curve.back().lr < 1e-7);
-        // the session's model is untouched
-        QCOMPARE(evalPpl(dense, evalIds, drop), pruned);
+        // the session's model is untouched: the same PPL up to the thread count's
+        // summation order (it adapts to other programs' load between the two runs)
+        const double again = evalPpl(dense, evalIds, drop);
+        QVERIFY2(testdata::relErr(again, pruned) < testdata::kSameComputation, qPrintable(QString("%1 vs %2").arg(again, 0, 'g', 12).arg(pruned, 0, 'g', 12)));
     }
 
     // Cancelling keeps the steps that finished: the model is usable and changed.
