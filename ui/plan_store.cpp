@@ -34,10 +34,10 @@ PlanStore::PlanStore(QObject* parent) : QObject(parent) {}
 QString PlanStore::quantLabel() const
 {
     if (!plan_.quant)
-        return QStringLiteral("none");
+        return noQuantLabel();
     if (plan_.quant->rules.empty())
         return QString::fromStdString(plan_.quant->scheme);
-    return QStringLiteral("mixed: ") + (mixedLabel_.isEmpty() ? tr("%1 rules").arg(plan_.quant->rules.size()) : mixedLabel_);
+    return mixedPrefix() + (mixedLabel_.isEmpty() ? tr("%1 rules").arg(plan_.quant->rules.size()) : mixedLabel_);
 }
 
 void PlanStore::setDropBlocks(std::vector<int> blocks)

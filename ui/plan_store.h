@@ -22,8 +22,12 @@ public:
     explicit PlanStore(QObject* parent = nullptr);
 
     const CompressionPlan& plan() const { return plan_; }
-    // How the quantization is shown: the scheme name, or "mixed: …" for per-layer rules.
+    // How the quantization is shown: the scheme name, noQuantLabel(), or
+    // mixedPrefix() + a label for per-layer rules. The Compress page's scheme
+    // box shows these and reads them back.
     QString quantLabel() const;
+    static QString noQuantLabel() { return QStringLiteral("none"); }
+    static QString mixedPrefix() { return QStringLiteral("mixed: "); }
 
     void setDropBlocks(std::vector<int> blocks); // kept sorted and unique
     void setRanks(const std::map<std::string, int64_t>& ranks);

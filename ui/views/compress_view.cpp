@@ -46,7 +46,8 @@
 namespace tailor::ui {
 
 namespace {
-const QString kMixedPrefix = QStringLiteral("mixed: "); // PlanStore::quantLabel() of a per-layer plan
+const QString kMixedPrefix = PlanStore::mixedPrefix();
+const QString kNoQuant = PlanStore::noQuantLabel();
 
 // The method box's row for a plan's method and back.
 int methodIndex(const PlanQuant& q) { return q.method == QuantMethod::Rtn ? 0 : q.act_order ? 2 : 1; }
@@ -91,7 +92,7 @@ void CompressView::buildLayout()
     whiten_->setChecked(true);
     quant_ = new QComboBox(this);
     quant_->setEditable(true);
-    quant_->addItems({"none", "int8_sym_channel", "int4_sym_g32", "int4_asym_g32"});
+    quant_->addItems({kNoQuant, "int8_sym_channel", "int4_sym_g32", "int4_asym_g32"});
     for (const std::string& n : ggmlSchemeNames())
         quant_->addItem(QString::fromStdString(n));
     method_ = new QComboBox(this);
@@ -294,7 +295,7 @@ CompressionPlan CompressView::plan() const
     parseBlockList(drop_->text().toStdString(), 0, "blocks to drop"); // a typo is named, not silently ignored
     p.whiten = whiten_->isChecked();
     const QString q = quant_->currentText().trimmed();
-    if (!q.startsWith(kMixedPrefix) && !q.isEmpty() && q != "none")
+    if (!q.startsWith(kMixedPrefix) && !q.isEmpty() && q != kNoQuant)
         QuantScheme::parse(q.toStdString()); // names the problem
     if (heal_->isChecked()) {
         PlanHeal h;
@@ -383,7 +384,7 @@ void CompressView::storeQuantChoice()
             setMethod(*cur, method_->currentIndex());
             store_->setQuant(cur, q.mid(kMixedPrefix.size()));
         }
-    } else if (q.isEmpty() || q == "none") {
+    } else if (q.isEmpty() || q == kNoQuant) {
         store_->setQuant(std::nullopt);
     } else {
         try {
