@@ -1,5 +1,7 @@
 #include "plan_prediction.h"
 #include "core/analysis/block_importance.h"
+#include "core/compress/width_prune.h"
+#include "core/model/arch_table.h"
 #include "core/model/model_config.h"
 #include "core/model/model_session.h"
 #include "core/model/model.h"
@@ -11,31 +13,17 @@ namespace tailor {
 
 namespace {
 
-// The share of a tensor's rows (q k v gate up) or columns (o down) a width
-// plan keeps in its block; 1 outside the plan.
-struct WidthShare {
-    double rows = 1, cols = 1;
-};
-
-WidthShare widthShare(const ModelConfig& c, const WidthPlan* w, const TensorSummary& t)
+// A tensor's shape after the width stage: the narrower config's shape for
+// its role in its block (the arch table's rule, as the pruned checkpoint is
+// validated against); tensors outside the blocks keep theirs.
+std::vector<int64_t> shapeAfterWidth(const ModelConfig& narrow, const TensorSummary& t)
 {
-    if (!w || t.block < 0 || t.block >= int(w->groups.size()))
-        return {};
-    const int b = t.block;
-    const double heads = 1.0 - double(w->removedHeads(c, b)) / double(c.heads(b));
-    const double groups = 1.0 - double(w->groups[std::size_t(b)].size()) / double(c.headsKv(b));
-    const double channels = 1.0 - double(w->channels[std::size_t(b)].size()) / double(c.intermediate(b));
-    if (t.kind == "q")
-        return {heads, 1};
-    if (t.kind == "k" || t.kind == "v")
-        return {groups, 1};
-    if (t.kind == "o")
-        return {1, heads};
-    if (t.kind == "gate" || t.kind == "up")
-        return {channels, 1};
-    if (t.kind == "down")
-        return {1, channels};
-    return {};
+    if (t.block < 0)
+        return t.shape;
+    for (TensorRole role : blockRoles(narrow))
+        if (hfTensorName(role, t.block) == t.name)
+            return expectedShape(narrow, role, t.block);
+    return t.shape;
 }
 
 } // namespace
@@ -44,9 +32,8 @@ PlanPrediction predictPlan(const ModelSession& session, const CompressionPlan& p
 {
     const Model& model = session.model();
     plan.validate(model);
-    const ModelConfig& c = model.config();
     const ModelSummary& s = session.summary();
-    const WidthPlan* width = plan.width ? &*plan.width : nullptr;
+    const ModelConfig narrow = plan.width ? prunedConfig(model.config(), *plan.width) : model.config();
     auto dropped = [&](int b) { return std::find(plan.drop_blocks.begin(), plan.drop_blocks.end(), b) != plan.drop_blocks.end(); };
 
     PlanPrediction p;
@@ -56,18 +43,19 @@ PlanPrediction predictPlan(const ModelSession& session, const CompressionPlan& p
     for (const auto& t : s.tensors) {
         if (t.block >= 0 && dropped(t.block))
             continue;
-        const WidthShare w = widthShare(c, width, t);
-        const bool matrix = t.shape.size() == 2;
-        const int64_t rows = matrix ? int64_t(double(t.shape[0]) * w.rows + 0.5) : 0;
-        const int64_t cols = matrix ? int64_t(double(t.shape[1]) * w.cols + 0.5) : 0;
-        int64_t n = matrix ? rows * cols : int64_t(double(t.parameters) * w.rows + 0.5);
+        const std::vector<int64_t> shape = shapeAfterWidth(narrow, t);
+        const bool matrix = shape.size() == 2;
+        const int64_t rows = matrix ? shape[0] : 0, cols = matrix ? shape[1] : 0;
+        int64_t n = 1;
+        for (int64_t d : shape)
+            n *= d;
         if (const auto r = plan.ranks.find(t.name); r != plan.ranks.end() && matrix)
             n = r->second * (rows + cols);
         p.parameters_after += n;
         // a mixed plan gives each layer its own scheme; "" = stays as it is
-        const std::string scheme = p.quantized && matrix && t.block >= 0 ? plan.quant->schemeFor(t.name) : std::string();
+        const std::optional<QuantScheme> scheme = p.quantized && matrix && t.block >= 0 ? plan.quant->schemeFor(t.name) : std::nullopt;
         // as applyPlan stores it: a quantized low-rank layer is multiplied back first
-        bits += scheme.empty() ? double(n) * 16.0 : double(rows * cols) * QuantScheme::parse(scheme).bitsPerWeight(cols);
+        bits += !scheme ? double(n) * 16.0 : double(rows * cols) * scheme->bitsPerWeight(cols);
     }
     p.bytes = bits / 8;
     const DropSavings d = dropSavings(model, plan.drop_blocks);

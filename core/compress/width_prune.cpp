@@ -155,6 +155,8 @@ at::Tensor spans(const std::vector<int64_t>& units, int64_t width)
     return at::tensor(idx, at::kLong);
 }
 
+} // namespace
+
 // The config of the narrower model: whole KV groups and channels fewer; per
 // block when the plan's counts differ between blocks.
 ModelConfig prunedConfig(const ModelConfig& c, const WidthPlan& plan)
@@ -174,8 +176,6 @@ ModelConfig prunedConfig(const ModelConfig& c, const WidthPlan& plan)
     }
     return p;
 }
-
-} // namespace
 
 WidthCriterion widthCriterionFromName(const std::string& name)
 {

@@ -67,6 +67,11 @@ void validateWidthPlan(const Model& model, const WidthPlan& plan);
 // config with the new head counts and intermediate size.
 std::shared_ptr<Model> applyWidthPlan(const Model& model, const WidthPlan& plan);
 
+// The config of the pruned model: the plan's heads and channels fewer, per
+// block when its counts differ between blocks (the arch table's
+// expectedShape(config, role, block) then gives each tensor's new shape).
+ModelConfig prunedConfig(const ModelConfig& c, const WidthPlan& plan);
+
 // Parameters of the model after the plan (every tensor, embedding included).
 int64_t parametersAfterWidth(const Model& model, const WidthPlan& plan);
 

@@ -113,10 +113,12 @@ std::string ggufTensorName(TensorRole role, int block)
     return name;
 }
 
-std::vector<int64_t> expectedShape(const ModelConfig& c, TensorRole role)
+std::vector<int64_t> expectedShape(const ModelConfig& c, TensorRole role, int block)
 {
-    const int64_t H = c.hidden_size, I = c.intermediate_size;
-    const int64_t Q = c.n_head * c.head_dim, KV = c.n_head_kv * c.head_dim;
+    const bool own = block >= 0 && roleInfo(role).perBlock;
+    const int64_t H = c.hidden_size, I = own ? c.intermediate(block) : c.intermediate_size;
+    const int64_t Q = (own ? c.heads(block) : c.n_head) * c.head_dim;
+    const int64_t KV = (own ? c.headsKv(block) : c.n_head_kv) * c.head_dim;
     switch (role) {
     case TensorRole::TokenEmbd:
     case TensorRole::Output: return {c.vocab_size, H};

@@ -59,7 +59,9 @@ std::vector<TensorRole> globalRoles(const ModelConfig& c);
 std::string hfTensorName(TensorRole role, int block = -1);
 // llama.cpp's name of the role in block `block`: "blk.3.attn_q.weight", "token_embd.weight".
 std::string ggufTensorName(TensorRole role, int block = -1);
-std::vector<int64_t> expectedShape(const ModelConfig& c, TensorRole role);
+// The shape config.json implies for a role; with a block, that block's own
+// widths (a width-pruned model's blocks may differ in heads and channels).
+std::vector<int64_t> expectedShape(const ModelConfig& c, TensorRole role, int block = -1);
 
 // "model.layers.7.mlp.down_proj.weight" -> 7; -1 for tensors outside blocks.
 int blockIndexOfTensor(const std::string& name);

@@ -112,7 +112,7 @@ void Checkpoint::validateArchitecture() const
     auto check = [&](TensorRole role, int block) {
         const std::string name = hfTensorName(role, block);
         const auto* t = find(name);
-        const auto want = expectedShape(config_, role);
+        const auto want = expectedShape(config_, role, block);
         if (!t && name.size() > 7 && want.size() == 2) { // factored as lora_B · lora_A?
             const std::string base = name.substr(0, name.size() - 7);
             const auto *b = find(base + ".lora_B.weight"), *a = find(base + ".lora_A.weight");
