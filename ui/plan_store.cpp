@@ -36,7 +36,7 @@ QString PlanStore::quantLabel() const
     if (!plan_.quant)
         return noQuantLabel();
     if (plan_.quant->rules.empty())
-        return QString::fromStdString(plan_.quant->scheme);
+        return QString::fromStdString(plan_.quant->scheme.name());
     return mixedPrefix() + (mixedLabel_.isEmpty() ? tr("%1 rules").arg(plan_.quant->rules.size()) : mixedLabel_);
 }
 

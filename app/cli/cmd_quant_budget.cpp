@@ -68,10 +68,10 @@ QJsonObject planJson(const BudgetPlan& p)
     return o;
 }
 
-bool allGgml(const std::map<std::string, std::string>& scheme)
+bool allGgml(const SchemeByTensor& scheme)
 {
     for (const auto& [n, s] : scheme)
-        if (QuantScheme::parse(s).format != QuantFormat::Ggml)
+        if (s.format != QuantFormat::Ggml)
             return false;
     return true;
 }
@@ -154,7 +154,7 @@ int cmdQuantBudget(const Argv& argv)
         out["size_of"] = QString::fromStdString(sizeOf);
     QJsonObject chosen = planJson(r.chosen), schemes;
     for (const auto& [n, s] : r.chosen.scheme)
-        schemes[QString::fromStdString(n)] = QString::fromStdString(s);
+        schemes[QString::fromStdString(n)] = QString::fromStdString(s.name());
     chosen["schemes"] = schemes;
     out["chosen"] = chosen;
     QJsonArray frontier, refs, sens, warnings;
@@ -165,7 +165,7 @@ int cmdQuantBudget(const Argv& argv)
     for (const auto& t : r.tensors) {
         QJsonArray options;
         for (const auto& s : t.schemes)
-            options.append(QJsonObject{{"scheme", QString::fromStdString(s.scheme)}, {"bytes", s.bytes},
+            options.append(QJsonObject{{"scheme", QString::fromStdString(s.scheme.name())}, {"bytes", s.bytes},
                                        {"output_rel_err", s.output_rel_err}, {"kld", s.kld}, {"measured", s.measured}});
         sens.append(QJsonObject{{"name", QString::fromStdString(t.name)}, {"gguf_name", QString::fromStdString(t.gguf_name)},
                                 {"kind", QString::fromStdString(t.kind)}, {"block", t.block}, {"params", double(t.params)},

@@ -151,11 +151,11 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
         qo.method = plan.quant->method;
         qo.act_order = plan.quant->act_order;
         if (plan.quant->rules.empty()) {
-            qo.scheme = QuantScheme::parse(plan.quant->scheme);
+            qo.scheme = plan.quant->scheme;
             qo.layers_regex = plan.quant->layers;
         } else
             for (const auto& r : plan.quant->rules)
-                qo.rules.push_back({r.layers, QuantScheme::parse(r.scheme), qo.method});
+                qo.rules.push_back({r.layers, r.scheme, qo.method});
         Imatrix importance;
         if (!plan.quant->imatrix.empty()) {
             importance = readImatrix(plan.quant->imatrix);

@@ -168,7 +168,7 @@ std::vector<TensorSensitivity> measureSensitivity(const Model& model, const Toke
                 if (!fits(s, cols))
                     continue; // see candidateBytes
                 const at::Tensor deq = fakeQuantizeWeighted(raw, s, importance);
-                t.schemes.push_back({s.name(), optionBytes(s, rows, cols, opt.target), outputError(x, w, deq), 0.0, false});
+                t.schemes.push_back({s, optionBytes(s, rows, cols, opt.target), outputError(x, w, deq), 0.0, false});
                 deqs.push_back(deq);
             }
             if (t.schemes.empty())
@@ -204,7 +204,7 @@ std::vector<TensorSensitivity> measureSensitivity(const Model& model, const Toke
     return out;
 }
 
-std::shared_ptr<Model> quantizedByScheme(const Model& model, const std::map<std::string, std::string>& scheme,
+std::shared_ptr<Model> quantizedByScheme(const Model& model, const SchemeByTensor& scheme,
                                          const Imatrix* imatrix)
 {
     std::shared_ptr<Model> out = model.derive();
@@ -214,7 +214,7 @@ std::shared_ptr<Model> quantizedByScheme(const Model& model, const std::map<std:
             const auto it = scheme.find(name);
             if (it == scheme.end())
                 continue;
-            const QuantScheme s = QuantScheme::parse(it->second);
+            const QuantScheme s = it->second;
             std::vector<float> importance = importanceOf(imatrix, role, b);
             if (s.format == QuantFormat::Ggml && !gguf::typeInfo(s.ggml).takesImatrix)
                 importance.clear();
@@ -225,7 +225,7 @@ std::shared_ptr<Model> quantizedByScheme(const Model& model, const std::map<std:
     return out;
 }
 
-std::vector<std::string> ggufTensorTypes(const Model& model, const std::map<std::string, std::string>& scheme)
+std::vector<std::string> ggufTensorTypes(const Model& model, const SchemeByTensor& scheme)
 {
     std::vector<std::string> out;
     for (int b = 0; b < model.nBlocks(); ++b)
@@ -234,7 +234,7 @@ std::vector<std::string> ggufTensorTypes(const Model& model, const std::map<std:
             if (it == scheme.end())
                 continue;
             const std::string escaped = std::regex_replace(ggufTensorName(role, b), std::regex("\\."), "\\.");
-            out.push_back("^" + escaped + "$=" + it->second);
+            out.push_back("^" + escaped + "$=" + it->second.name());
         }
     return out;
 }
@@ -246,7 +246,7 @@ struct Evaluator {
     const BudgetOptions& opt;
     double linearParams = 0;
 
-    GgufExportOptions exportOptions(const std::map<std::string, std::string>& scheme) const
+    GgufExportOptions exportOptions(const SchemeByTensor& scheme) const
     {
         GgufExportOptions go;
         go.type = opt.base_type;
@@ -263,7 +263,7 @@ struct Evaluator {
         p.measured = compareToBase(model, *q, eval, fo);
     }
 
-    BudgetPlan plan(const std::string& label, const std::map<std::string, std::string>& scheme, double predicted) const
+    BudgetPlan plan(const std::string& label, const SchemeByTensor& scheme, double predicted) const
     {
         BudgetPlan p;
         p.label = label;
@@ -277,7 +277,7 @@ struct Evaluator {
                 const at::Tensor raw = model.raw(name);
                 const auto it = scheme.find(name);
                 bits += it == scheme.end() ? 16.0 * double(raw.numel())
-                                           : QuantScheme::parse(it->second).bitsPerWeight(raw.size(1)) * double(raw.numel());
+                                           : it->second.bitsPerWeight(raw.size(1)) * double(raw.numel());
             }
         p.bits_per_weight = bits / linearParams;
         if (opt.target == BudgetTarget::GgufFileBytes) { // the values the file holds, embedding and output included
@@ -290,9 +290,9 @@ struct Evaluator {
     }
 };
 
-std::map<std::string, std::string> schemeOf(const std::vector<TensorSensitivity>& t, const Allocation& a)
+SchemeByTensor schemeOf(const std::vector<TensorSensitivity>& t, const Allocation& a)
 {
-    std::map<std::string, std::string> m;
+    SchemeByTensor m;
     for (std::size_t i = 0; i < t.size(); ++i)
         m[t[i].name] = t[i].schemes[std::size_t(a.choice[i])].scheme;
     return m;
@@ -328,10 +328,15 @@ BudgetResult searchBudget(const Model& model, const TokenWindows& calib, const T
         if (opt.value > original)
             throw Error("a target of " + fmt("%.0f", opt.value) + " bytes is above the model's own size as an F16 GGUF (" +
                         fmt("%.0f", original) + " bytes): nothing to quantize");
-        std::map<std::string, std::string> first;
+        // every tensor at its first candidate that fits (candidateBytes' options[0])
+        const std::vector<QuantScheme> candidates = candidateSchemes(opt);
+        SchemeByTensor first;
         double firstBytes = 0;
-        for (const auto& t : shapes)
-            first[t.name] = t.options[0].scheme, firstBytes += t.options[0].bytes;
+        for (const auto& t : shapes) {
+            const int64_t cols = model.raw(t.name).size(1);
+            first[t.name] = *std::find_if(candidates.begin(), candidates.end(), [&](const QuantScheme& s) { return fits(s, cols); });
+            firstBytes += t.options[0].bytes;
+        }
         fixed = double(ggufFileSize(model, {}, ev.exportOptions(first), &res.warnings)) - firstBytes;
         toBytes = 1.0;
     }
@@ -357,7 +362,7 @@ BudgetResult searchBudget(const Model& model, const TokenWindows& calib, const T
     for (const auto& t : res.tensors) {
         AllocationTensor a{t.name, {}};
         for (const auto& s : t.schemes)
-            a.options.push_back({s.scheme, s.bytes, s.kld});
+            a.options.push_back({s.scheme.name(), s.bytes, s.kld});
         items.push_back(std::move(a));
     }
     res.max_value = (maximumUsefulBytes(items) + fixed) / toBytes;
@@ -383,7 +388,7 @@ BudgetResult searchBudget(const Model& model, const TokenWindows& calib, const T
     if (opt.reference) {
         if (opt.target == BudgetTarget::LinearBitsPerWeight) {
             // each candidate that fits every layer, alone
-            std::vector<std::string> uniform;
+            std::vector<QuantScheme> uniform;
             for (const auto& s : res.tensors[0].schemes) {
                 bool everywhere = true;
                 for (const auto& t : res.tensors)
@@ -393,7 +398,7 @@ BudgetResult searchBudget(const Model& model, const TokenWindows& calib, const T
                     uniform.push_back(s.scheme);
             }
             for (const auto& s : uniform) {
-                std::map<std::string, std::string> m;
+                SchemeByTensor m;
                 double predicted = 0;
                 for (const auto& t : res.tensors) {
                     m[t.name] = s;
@@ -401,10 +406,10 @@ BudgetResult searchBudget(const Model& model, const TokenWindows& calib, const T
                         if (x.scheme == s)
                             predicted += x.kld;
                 }
-                BudgetPlan p = ev.plan(s, m, predicted);
+                BudgetPlan p = ev.plan(s.name(), m, predicted);
                 p.reference = true;
                 res.references.push_back(std::move(p));
-                step(s);
+                step(s.name());
             }
         } else { // llama-quantize's own mixtures, as it would type them (fallbacks included)
             for (const auto& mix : kReferenceMixtures) {

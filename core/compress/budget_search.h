@@ -18,6 +18,7 @@
 // bytes of the whole GGUF file (candidates are llama.cpp types, and the plan
 // is a GGUF export with one type per tensor).
 #include "core/eval/fidelity.h"
+#include "core/quant/quant_scheme.h"
 #include "core/util/progress.h"
 #include "core/util/token_windows.h"
 
@@ -55,7 +56,7 @@ struct BudgetOptions {
 std::vector<std::string> defaultBudgetSchemes(BudgetTarget target);
 
 struct SchemeSensitivity {
-    std::string scheme;
+    QuantScheme scheme;
     double bytes = 0;          // this tensor's bytes with the scheme (padded as in a GGUF file for file budgets)
     double output_rel_err = 0; // ||WX - ŴX|| / ||WX|| on the calibration inputs
     double kld = 0;            // mean KLD with only this tensor quantized (measured or scaled)
@@ -69,9 +70,12 @@ struct TensorSensitivity {
     std::vector<SchemeSensitivity> schemes; // the candidates this tensor's shape allows
 };
 
+// HF tensor name -> its scheme.
+using SchemeByTensor = std::map<std::string, QuantScheme>;
+
 struct BudgetPlan {
     std::string label;                         // "chosen", "frontier 3", "q4_0", "q4_k_m"
-    std::map<std::string, std::string> scheme; // HF tensor name -> scheme (empty for llama-quantize mixtures)
+    SchemeByTensor scheme;                     // empty for llama-quantize mixtures
     double bits_per_weight = 0;                // over the blocks' linear weights
     uint64_t file_bytes = 0;                   // GGUF file size (file budgets)
     double predicted_kld = -1;                 // summed sensitivities; -1 when not predicted
@@ -102,10 +106,10 @@ BudgetResult searchBudget(const Model& model, const TokenWindows& calib, const T
 
 // The model quantized tensor by tensor as `scheme` says (lazily; llama.cpp
 // types keep their packing for the decoder).
-std::shared_ptr<Model> quantizedByScheme(const Model& model, const std::map<std::string, std::string>& scheme,
+std::shared_ptr<Model> quantizedByScheme(const Model& model, const SchemeByTensor& scheme,
                                          const Imatrix* imatrix);
 
 // GGUF --tensor-type rules that give each tensor its type ("^blk\.3\.attn_v\.weight$=q4_k").
-std::vector<std::string> ggufTensorTypes(const Model& model, const std::map<std::string, std::string>& scheme);
+std::vector<std::string> ggufTensorTypes(const Model& model, const SchemeByTensor& scheme);
 
 } // namespace tailor

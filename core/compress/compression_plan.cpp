@@ -16,14 +16,17 @@
 
 namespace tailor {
 
-std::string PlanQuant::schemeFor(const std::string& tensor) const
+std::optional<QuantScheme> PlanQuant::schemeFor(const std::string& tensor) const
 {
-    if (rules.empty())
-        return layers.empty() || std::regex_search(tensor, std::regex(layers)) ? scheme : std::string();
+    if (rules.empty()) {
+        if (layers.empty() || std::regex_search(tensor, std::regex(layers)))
+            return scheme;
+        return std::nullopt;
+    }
     for (const auto& r : rules)
         if (r.layers.empty() || std::regex_search(tensor, std::regex(r.layers)))
             return r.scheme;
-    return {};
+    return std::nullopt;
 }
 
 CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::string& label)
@@ -54,7 +57,6 @@ CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::strin
     if (o.contains("quant")) {
         const QJsonObject q = o.value("quant").toObject();
         PlanQuant pq;
-        pq.scheme = q.value("scheme").toString().toStdString();
         try {
             pq.method = quantMethodFromName(q.value("method").toString("rtn").toStdString());
         } catch (const Error& e) {
@@ -69,17 +71,22 @@ CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::strin
             int i = 0;
             for (const auto& v : q.value("rules").toArray()) {
                 const QJsonObject r = v.toObject();
-                PlanQuantRule rule{r.value("layers").toString().toStdString(), r.value("scheme").toString().toStdString()};
+                PlanQuantRule rule{r.value("layers").toString().toStdString(), {}};
                 try {
-                    QuantScheme::parse(rule.scheme);
+                    rule.scheme = QuantScheme::parse(r.value("scheme").toString().toStdString());
                 } catch (const Error& e) {
                     throw Error(label + ": quant rule " + std::to_string(i) + ": " + e.what());
                 }
                 pq.rules.push_back(rule);
                 ++i;
             }
-        } else
-            QuantScheme::parse(pq.scheme); // validates the name
+        } else {
+            try {
+                pq.scheme = QuantScheme::parse(q.value("scheme").toString().toStdString());
+            } catch (const Error& e) {
+                throw Error(label + ": quant 'scheme': " + e.what());
+            }
+        }
         p.quant = pq;
     }
     if (o.contains("heal")) {
@@ -163,12 +170,12 @@ QJsonObject CompressionPlan::toJson() const
         if (quant->act_order)
             q["act_order"] = true;
         if (quant->rules.empty()) {
-            q["scheme"] = QString::fromStdString(quant->scheme);
+            q["scheme"] = QString::fromStdString(quant->scheme.name());
             q["layers"] = QString::fromStdString(quant->layers);
         } else {
             QJsonArray rules;
             for (const auto& r : quant->rules)
-                rules.append(QJsonObject{{"layers", QString::fromStdString(r.layers)}, {"scheme", QString::fromStdString(r.scheme)}});
+                rules.append(QJsonObject{{"layers", QString::fromStdString(r.layers)}, {"scheme", QString::fromStdString(r.scheme.name())}});
             q["rules"] = rules;
         }
         if (!quant->imatrix.empty())

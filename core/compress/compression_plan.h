@@ -26,13 +26,15 @@ namespace tailor {
 
 class Model;
 
+// Schemes are parsed where they enter (plan file, CLI, widget) and carried
+// as values; a plan file holds their names.
 struct PlanQuantRule {
     std::string layers; // regex searched in the HF tensor name
-    std::string scheme;
+    QuantScheme scheme;
 };
 
 struct PlanQuant {
-    std::string scheme;        // e.g. int4_sym_g32, q8_0
+    QuantScheme scheme;        // e.g. int4_sym_g32, q8_0 (unused when rules are given)
     QuantMethod method = QuantMethod::Rtn; // "method": "rtn" | "gptq"
     bool act_order = false;                // GPTQ's columns by decreasing activation ("act_order": true)
     std::string layers;        // regex, empty = all linear layers
@@ -42,8 +44,8 @@ struct PlanQuant {
     std::vector<PlanQuantRule> rules;
     std::string imatrix; // importance matrix for llama.cpp's types (GGUF file)
 
-    // The scheme a linear layer gets ("" when it stays as it is).
-    std::string schemeFor(const std::string& tensor) const;
+    // The scheme a linear layer gets (none when it stays as it is).
+    std::optional<QuantScheme> schemeFor(const std::string& tensor) const;
 };
 
 struct PlanHeal {

@@ -59,7 +59,7 @@ CompressionReport buildReport(const ModelSession& session, const CompressionPlan
     r.stages = applied.stages;
     r.drop_blocks = applied.drop_blocks;
     r.ranks = plan.ranks;
-    r.quant_scheme = !plan.quant ? std::string() : plan.quant->rules.empty() ? plan.quant->scheme : "mixed (" + std::to_string(plan.quant->rules.size()) + " rules)";
+    r.quant_scheme = !plan.quant ? std::string() : plan.quant->rules.empty() ? plan.quant->scheme.name() : "mixed (" + std::to_string(plan.quant->rules.size()) + " rules)";
     r.quant_bits_per_weight = applied.quant_bits_per_weight;
     r.parameters_dense = applied.stages.empty() ? 0 : applied.stages.front().parameters;
     r.parameters_compressed = applied.stages.empty() ? 0 : applied.stages.back().parameters;

@@ -50,6 +50,9 @@ std::string QuantScheme::name() const
     return "int" + std::to_string(bits) + (symmetric ? "_sym_" : "_asym_") + g + (clip == ClipMethod::Mse ? "_mse" : "");
 }
 
+bool operator==(const QuantScheme& a, const QuantScheme& b) { return a.name() == b.name(); }
+bool operator!=(const QuantScheme& a, const QuantScheme& b) { return !(a == b); }
+
 void QuantScheme::validate() const
 {
     if (bits < 2 || bits > 8)

@@ -39,6 +39,11 @@ struct QuantScheme {
     double bitsPerWeight(int64_t in) const;             // incl. fp16 scales (and zero points)
 };
 
+// The same scheme: the name says every choice that changes the result
+// (fields a scheme does not use, e.g. the group of a per-channel one, do not count).
+bool operator==(const QuantScheme& a, const QuantScheme& b);
+bool operator!=(const QuantScheme& a, const QuantScheme& b);
+
 // Every scheme name the GUI and CLI offer for llama.cpp's block types.
 std::vector<std::string> ggmlSchemeNames();
 

@@ -197,7 +197,7 @@ private Q_SLOTS:
         for (const auto& t : r.tensors) {
             const gguf::TensorInfo* ti = f->tensor(t.gguf_name);
             QVERIFY(ti);
-            QCOMPARE(QString::fromStdString(gguf::typeName(ti->type)).toLower(), QString::fromStdString(r.chosen.scheme.at(t.name)));
+            QCOMPARE(QString::fromStdString(gguf::typeName(ti->type)).toLower(), QString::fromStdString(r.chosen.scheme.at(t.name).name()));
             ++checked;
         }
         QCOMPARE(checked, 84);

@@ -227,7 +227,10 @@ private Q_SLOTS:
         QTest::newRow("every block") << R"({"drop_blocks": [0,1,2,3,4]})" << "every block";
         QTest::newRow("tensor of another model") << R"({"ranks": {"model.layers.11.mlp.up_proj.weight": 8}})" << "does not have";
         QTest::newRow("rank too large") << R"({"ranks": {"model.layers.1.mlp.up_proj.weight": 100}})" << "outside 1..64";
-        QTest::newRow("bad scheme") << R"({"quant": {"scheme": "int11_sym_g32"}})" << "bits";
+        QTest::newRow("bad scheme") << R"({"quant": {"scheme": "int11_sym_g32"}})"
+                                    << "plan.json: quant 'scheme': quantization to 11 bits is not supported (2 to 8 bits)";
+        QTest::newRow("bad rule scheme") << R"({"quant": {"rules": [{"layers": "mlp", "scheme": "q9_9"}]}})"
+                                         << "plan.json: quant rule 0: unknown quantization scheme 'q9_9'";
         QTest::newRow("gptq without calib") << R"({"quant": {"scheme": "int4_sym_g32", "method": "gptq"}})" << "calib";
     }
     void badPlans()

@@ -292,12 +292,12 @@ private Q_SLOTS:
         Prepared& p = prepared("synthetic-256");
         const Model& m = p.session->model();
         const char* types[] = {"q2_k", "q3_k", "q4_k", "q5_k", "q6_k", "q8_0", "q4_0", "q5_1"};
-        std::map<std::string, std::string> scheme;
+        SchemeByTensor scheme;
         int i = 0;
         for (int b = 0; b < m.nBlocks(); ++b)
             for (const char* role : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
                                      "mlp.up_proj", "mlp.down_proj"})
-                scheme["model.layers." + std::to_string(b) + "." + role + ".weight"] = types[(i++ * 5) % 8];
+                scheme["model.layers." + std::to_string(b) + "." + role + ".weight"] = QuantScheme::parse(types[(i++ * 5) % 8]);
         GgufExportOptions o;
         o.type = "q8_0";
         o.imatrix = &p.imatrix;

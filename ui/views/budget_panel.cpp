@@ -258,7 +258,7 @@ void BudgetPanel::pick(int series, int index)
         return;
     }
     PlanQuant q;
-    std::string first = p->scheme.begin()->second;
+    const QuantScheme first = p->scheme.begin()->second;
     bool uniform = true;
     for (const auto& [n, s] : p->scheme)
         uniform = uniform && s == first;

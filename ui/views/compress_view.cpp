@@ -388,9 +388,8 @@ void CompressView::storeQuantChoice()
         store_->setQuant(std::nullopt);
     } else {
         try {
-            QuantScheme::parse(q.toStdString());
             PlanQuant pq;
-            pq.scheme = q.toStdString();
+            pq.scheme = QuantScheme::parse(q.toStdString());
             setMethod(pq, method_->currentIndex());
             store_->setQuant(pq);
         } catch (const std::exception&) { // a half-typed name: the prediction says what is wrong

@@ -187,7 +187,7 @@ void QuantView::buildLayout()
 PlanQuant QuantView::planQuant() const
 {
     PlanQuant q;
-    q.scheme = scheme().name();
+    q.scheme = scheme();
     q.method = method_->currentIndex() == 0 ? QuantMethod::Rtn : QuantMethod::Gptq;
     q.act_order = method_->currentIndex() == 2;
     return q;
