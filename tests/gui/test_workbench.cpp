@@ -45,6 +45,7 @@
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QScopeGuard>
+#include <QSet>
 #include <QTimer>
 #include <QtTest>
 #include <QListWidget>
@@ -91,6 +92,25 @@ private slots:
         w_->openModel(demoModelDir());
         QTRY_VERIFY_WITH_TIMEOUT(w_->session() != nullptr, 30000);
         QCOMPARE(int(w_->session()->summary().n_layer), 12);
+        QVERIFY(!w_->blocksView()->showingCachedResult()); // an empty cache: nothing to show yet
+    }
+
+    // Every test function starts from the demo model, idle, on the first tab
+    // and pages, and sets the choices it needs itself: none relies on what an
+    // earlier one left, so any one runs alone (`test_workbench compressView`)
+    // or in any order.
+    void init()
+    {
+        QTRY_VERIFY_WITH_TIMEOUT(!w_->jobs()->busy(), 120000);
+        const QString demo = QFileInfo(demoModelDir()).canonicalFilePath();
+        auto onDemo = [&] { return w_->session() && QFileInfo(QString::fromStdString(w_->session()->dir())).canonicalFilePath() == demo; };
+        if (!onDemo()) {
+            w_->openModel(demoModelDir());
+            QTRY_VERIFY_WITH_TIMEOUT(onDemo(), 60000);
+        }
+        w_->quantView()->pages()->setCurrentIndex(0);
+        w_->compressView()->pages()->setCurrentIndex(0);
+        w_->tabs()->setCurrentIndex(0);
     }
 
     void evaluationMatchesCli()
@@ -115,7 +135,7 @@ private slots:
     void blocksScanMarkAndEvaluate()
     {
         BlocksView* v = w_->blocksView();
-        QVERIFY(!v->showingCachedResult());
+        v->setMarkedBlocks({}); // the click below marks block 6 alone
         StallMeter stalls;
         QSignalSpy done(v, &BlocksView::scanFinished);
         QTest::mouseClick(v->scanButton(), Qt::LeftButton);
@@ -151,6 +171,12 @@ private slots:
         QVERIFY(v->selectionTable()->item(3, 1)->text().startsWith(QString::number(100 * kld.value("top1_agreement").toDouble(), 'f', 2)));
         w_->blocksView()->setFocus();
         saveShot(w_.get(), "blocks-view.png");
+
+        // the scores are cached on disk: reopening the model shows them at once
+        w_->openModel(demoModelDir());
+        QTRY_VERIFY_WITH_TIMEOUT(v->showingCachedResult(), 30000);
+        QCOMPARE(v->result().blocks.size(), std::size_t(12));
+        QVERIFY(testdata::relErr(v->result().blocks[6].ppl, ppl[6]) < 1e-3);
     }
 
     // #5: select a layer, change the bits, see histogram and range lines update.
@@ -158,8 +184,10 @@ private slots:
     {
         QuantView* q = w_->quantView();
         w_->tabs()->setCurrentWidget(q);
-        QTRY_VERIFY_WITH_TIMEOUT(!q->report().layers.empty(), 60000);
+        q->formatBox()->setCurrentIndex(0); // linear, 4 bits (what another test may have changed)
+        q->bitsSpin()->setValue(4);
         QCOMPARE(QString::fromStdString(q->scheme().name()), QString("int4_sym_g32"));
+        QTRY_VERIFY_WITH_TIMEOUT(q->report().scheme == "int4_sym_g32" && !w_->jobs()->busy(), 60000);
         const QString layer = "model.layers.1.self_attn.q_proj.weight";
         QSignalSpy hist(q, &QuantView::histogramReady);
         q->selectLayer(layer);
@@ -198,7 +226,7 @@ private slots:
         QVERIFY(q->heatmapPlot()->placeholder().isEmpty());
         const auto session = w_->session();
         const std::string down11 = "model.layers.11.mlp.down_proj.weight";
-        const auto one = quantizedByScheme(session->model(), std::map<std::string, std::string>{{down11, "q5_1"}}, nullptr);
+        const auto one = quantizedByScheme(session->model(), SchemeByTensor{{down11, QuantScheme::parse("q5_1")}}, nullptr);
         const FidelityResult f = compareToBase(session->model(), *one, session->calibration(demoCalibText().toStdString()), {});
         QVERIFY2(testdata::relErr(q->kldAlone(down11), f.kld_mean) < testdata::kSameComputation,
                  qPrintable(QString("%1 vs %2").arg(q->kldAlone(down11)).arg(f.kld_mean)));
@@ -275,6 +303,7 @@ private slots:
         LowRankView* v = w_->lowRankView();
         w_->tabs()->setCurrentWidget(v);
         QTRY_VERIFY_WITH_TIMEOUT(v->spectra().size() == 84, 60000);
+        v->setRanks({}); // every layer at full rank to begin with
         const QString layer = "model.layers.1.mlp.gate_proj.weight";
         v->layerBox()->setCurrentText(layer);
         const auto want = testdata::toDoubles(testdata::golden("tinystories-12L").value("svdvals_" + layer));
@@ -343,8 +372,32 @@ private slots:
                  qPrintable(QString("%1 vs %2").arg(v->lastCalibPpl()).arg(cli["calib_ppl"].toDouble())));
         QVERIFY(v->evaluation()->text().contains(QString::number(v->lastCalibPpl(), 'f', 4)));
 
-        // spectra are cached on disk per layer, so reopening shows them at once
-        QCOMPARE(QDir(cacheDir_.path()).entryList({"spectra-*.json"}).size(), 84);
+        // spectra are cached on disk per layer, so reopening shows them at once: every
+        // layer of this model has its file (other models' files may be there too)
+        const QString model = QFileInfo(QString::fromStdString(w_->session()->dir())).absoluteFilePath();
+        QSet<QString> cached;
+        for (const QFileInfo& fi : QDir(cacheDir_.path()).entryInfoList({"spectra-*.json"})) {
+            QFile file(fi.filePath());
+            QVERIFY(file.open(QIODevice::ReadOnly));
+            const QJsonObject key = QJsonDocument::fromJson(file.readAll()).object().value("key").toObject();
+            if (key.value("model").toString() == model)
+                cached.insert(key.value("layer").toString());
+        }
+        QCOMPARE(cached.size(), 84);
+        for (const auto& s : v->spectra())
+            QVERIFY(cached.contains(QString::fromStdString(s.name)));
+
+        // #14: ranks that come with a loaded plan are the view's ranks, shown in its table
+        const CompressionPlan before = w_->planStore()->plan();
+        QCOMPARE(before.ranks, v->ranks());
+        CompressionPlan loaded = before;
+        loaded.ranks = {{q0, 12}};
+        w_->planStore()->setPlan(loaded);
+        QCOMPARE(v->ranks(), loaded.ranks);
+        QCOMPARE(v->rankTable()->item(0, 2)->text(), QString("12"));
+        QCOMPARE(v->rankTable()->item(1, 2)->text(), QString());
+        w_->planStore()->setPlan(before);
+        QCOMPARE(v->ranks(), before.ranks);
         saveShot(w_.get(), "lowrank-view.png");
         w_->tabs()->setCurrentIndex(0);
     }
@@ -354,6 +407,14 @@ private slots:
     // box shows both continuations.
     void compressView()
     {
+        // the choices this test runs with, made in their views: block 6 marked
+        // in Blocks, ranks by a 0.6 budget in Low rank
+        w_->blocksView()->setMarkedBlocks({6});
+        LowRankView* lr = w_->lowRankView();
+        w_->tabs()->setCurrentWidget(lr);
+        QTRY_VERIFY_WITH_TIMEOUT(lr->spectra().size() == 84, 120000);
+        lr->budgetSpin()->setValue(0.6);
+        lr->budgetButton()->click();
         CompressView* v = w_->compressView();
         w_->tabs()->setCurrentWidget(v);
         // #14: one plan store. The blocks marked in Blocks and the ranks of Low rank are
@@ -373,7 +434,7 @@ private slots:
         QCOMPARE(v->plan().drop_blocks, std::vector<int>(marked.begin(), marked.end()));
         QVERIFY(!w_->lowRankView()->ranks().empty());
         QCOMPARE(v->plan().ranks, w_->lowRankView()->ranks());
-        QCOMPARE(v->plan().quant->scheme, q->scheme().name());
+        QCOMPARE(v->plan().quant->scheme.name(), q->scheme().name());
         // blocks typed on the Compress page are the Blocks view's marks, and back
         const QString typed = v->dropEdit()->text();
         v->dropEdit()->setText("1, 2");
@@ -470,13 +531,6 @@ private slots:
         QVERIFY(v->applied()->heal_curve.size() >= 3 && v->applied()->heal_curve.size() < 5000);
         QVERIFY(v->generateButton()->isEnabled());
         w_->tabs()->setCurrentIndex(0);
-    }
-
-    void cachedScoresOnReopen()
-    {
-        w_->openModel(demoModelDir());
-        QTRY_VERIFY_WITH_TIMEOUT(w_->blocksView()->showingCachedResult(), 30000);
-        QCOMPARE(w_->blocksView()->result().blocks.size(), std::size_t(12));
     }
 
     void cancelKeepsFinishedBlocks()
@@ -623,6 +677,11 @@ private slots:
         }
         v->evalTextEdit()->setText(evalDir.filePath("eval.txt"));
         const auto restore = qScopeGuard([v] { v->evalTextEdit()->setText(demoEvalText()); });
+        // the export at the end writes a run's model: a short run (one block dropped) first
+        v->setPlan(CompressionPlan::fromJson(QJsonObject{{"model", demoModelDir()}, {"drop_blocks", QJsonArray{5}}}, "plan"));
+        QSignalSpy ran(v, &CompressView::runFinished);
+        v->runButton()->click();
+        QTRY_VERIFY_WITH_TIMEOUT(ran.count() == 1 && v->exportButton()->isEnabled(), 120000);
         QSignalSpy compared(d, &DepthWidthPanel::compared);
         QTest::mouseClick(d->compareButton(), Qt::LeftButton);
         QVERIFY(!d->compareButton()->isEnabled());
@@ -701,7 +760,7 @@ private slots:
         QVERIFY(plan.quant.has_value());
         QCOMPARE(int(plan.quant->rules.size()), 84);
         for (const auto& [name, scheme] : r.chosen.scheme)
-            QCOMPARE(plan.quant->schemeFor(name), scheme);
+            QCOMPARE(plan.quant->schemeFor(name).value_or(QuantScheme{}).name(), scheme.name());
         // saved as a mixed-precision plan and loaded back
         QTemporaryDir tmp;
         plan.save(tmp.filePath("mixed.json").toStdString());

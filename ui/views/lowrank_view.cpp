@@ -292,6 +292,17 @@ int64_t LowRankView::rankOf(std::size_t i) const
 void LowRankView::setPlanStore(PlanStore* store)
 {
     connect(this, &LowRankView::ranksChanged, store, [this, store] { store->setRanks(ranks_); });
+    // ranks chosen elsewhere (a loaded plan file, the Compress page) are shown
+    // as they are: not filtered by the spectra, which may not exist yet (the
+    // plan's validation judges them when it runs)
+    connect(store, &PlanStore::changed, this, [this, store](int parts) {
+        if (!(parts & PlanStore::Ranks) || store->plan().ranks == ranks_)
+            return;
+        ranks_ = store->plan().ranks;
+        refreshTable();
+        refreshOverview();
+        showLayer();
+    });
 }
 
 void LowRankView::setRanks(const std::map<std::string, int64_t>& ranks)
