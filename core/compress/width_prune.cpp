@@ -21,38 +21,44 @@ std::vector<double> toVector(const at::Tensor& t)
     return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
 }
 
-// Per-unit sums of |W| (grads undefined) or |W ⊙ G| over the unit's weights.
-UnitSums unitSums(const BlockWeights& w, const BlockWeights* grads, const ModelConfig& c)
+// Width units come from the role table (arch_table.h): which dimension of
+// which tensor is made of KV groups or MLP channels. A unit is a run of
+// dimension / units consecutive elements (a group's query heads in q and o,
+// its key/value head in k and v, one element for a channel).
+bool hasWidthUnit(const TensorRoleInfo& info) { return info.rowUnit != WidthUnit::None || info.colUnit != WidthUnit::None; }
+WidthUnit unitOf(const TensorRoleInfo& info, int64_t dim) { return dim == 0 ? info.rowUnit : info.colUnit; }
+
+// Per-unit sums of |W| (grads undefined) or |W ⊙ G| over the unit's weights:
+// every tensor dimension made of units, summed over the tensor's other dimension.
+UnitSums unitSums(BlockWeights w, const BlockWeights* grads, const ModelConfig& c)
 {
     at::NoGradGuard ng;
-    const int64_t nkv = c.n_head_kv;
-    const auto prod = [&](const at::Tensor& wt, const at::Tensor BlockWeights::*member) {
-        const at::Tensor a = wt.detach().to(at::kDouble).abs();
-        return grads ? a * ((*grads).*member).to(at::kDouble).abs() : a;
-    };
-    // rows of q (and its bias) and columns of o belong to the group of their head
-    at::Tensor groups = prod(w.wq, &BlockWeights::wq).sum(1).view({nkv, -1}).sum(1);
-    groups += prod(w.wk, &BlockWeights::wk).sum(1).view({nkv, -1}).sum(1);
-    groups += prod(w.wv, &BlockWeights::wv).sum(1).view({nkv, -1}).sum(1);
-    groups += prod(w.wo, &BlockWeights::wo).sum(0).view({nkv, -1}).sum(1);
-    if (w.bq.defined()) {
-        groups += prod(w.bq, &BlockWeights::bq).view({nkv, -1}).sum(1);
-        groups += prod(w.bk, &BlockWeights::bk).view({nkv, -1}).sum(1);
-        groups += prod(w.bv, &BlockWeights::bv).view({nkv, -1}).sum(1);
+    BlockWeights g = grads ? *grads : BlockWeights{};
+    at::Tensor groups = at::zeros({c.n_head_kv}, at::kDouble), channels = at::zeros({c.intermediate_size}, at::kDouble);
+    for (const TensorRoleInfo& info : tensorRoles()) {
+        if (!info.perBlock || !hasWidthUnit(info) || !w.slot(info.role)->defined())
+            continue;
+        at::Tensor a = w.slot(info.role)->detach().to(at::kDouble).abs();
+        if (grads)
+            a = a * g.slot(info.role)->to(at::kDouble).abs();
+        for (int64_t dim = 0; dim < a.dim(); ++dim) {
+            const WidthUnit unit = unitOf(info, dim);
+            if (unit == WidthUnit::None)
+                continue;
+            at::Tensor& sums = unit == WidthUnit::KvGroup ? groups : channels;
+            const at::Tensor perElement = a.dim() == 1 ? a : a.sum(1 - dim);
+            sums += perElement.view({sums.size(0), -1}).sum(1);
+        }
     }
-    const at::Tensor channels = prod(w.w_gate, &BlockWeights::w_gate).sum(1) + prod(w.w_up, &BlockWeights::w_up).sum(1) +
-                                prod(w.w_down, &BlockWeights::w_down).sum(0);
     return {toVector(groups), toVector(channels)};
 }
 
 BlockWeights gradsOf(BlockWeights& w)
 {
     BlockWeights g;
-    for (TensorRole role : linearRoles())
-        *g.slot(role) = w.slot(role)->grad();
-    for (TensorRole role : {TensorRole::AttnQBias, TensorRole::AttnKBias, TensorRole::AttnVBias})
-        if (w.slot(role)->defined())
-            *g.slot(role) = w.slot(role)->grad();
+    for (const TensorRoleInfo& info : tensorRoles())
+        if (info.perBlock && hasWidthUnit(info) && w.slot(info.role)->defined())
+            *g.slot(info.role) = w.slot(info.role)->grad();
     return g;
 }
 
@@ -331,28 +337,25 @@ std::shared_ptr<Model> applyWidthPlan(const Model& model, const WidthPlan& plan)
 {
     validateWidthPlan(model, plan);
     const ModelConfig& c = model.config();
-    const int64_t g = c.n_head / c.n_head_kv, hd = c.head_dim;
     std::shared_ptr<Model> out = model.derive();
     for (int b = 0; b < model.nBlocks(); ++b) {
         const std::vector<int64_t> groups = keptOf(c.n_head_kv, plan.groups[std::size_t(b)]);
         const std::vector<int64_t> channels = keptOf(c.intermediate_size, plan.channels[std::size_t(b)]);
-        const at::Tensor qIdx = spans(groups, g * hd), kvIdx = spans(groups, hd), chIdx = at::tensor(channels, at::kLong);
-        const auto cut = [&](TensorRole role, int dim, const at::Tensor& idx) {
+        for (TensorRole role : blockRoles(c)) {
+            const TensorRoleInfo& info = roleInfo(role);
+            if (!hasWidthUnit(info))
+                continue;
             const std::string name = hfTensorName(role, b);
-            out->replace(name, model.raw(name).index_select(dim, idx).contiguous());
-        };
-        cut(TensorRole::AttnQ, 0, qIdx);
-        cut(TensorRole::AttnK, 0, kvIdx);
-        cut(TensorRole::AttnV, 0, kvIdx);
-        cut(TensorRole::AttnO, 1, qIdx);
-        if (c.attention_bias) {
-            cut(TensorRole::AttnQBias, 0, qIdx);
-            cut(TensorRole::AttnKBias, 0, kvIdx);
-            cut(TensorRole::AttnVBias, 0, kvIdx);
+            at::Tensor t = model.raw(name);
+            for (int64_t dim = 0; dim < t.dim(); ++dim) {
+                const WidthUnit unit = unitOf(info, dim);
+                if (unit == WidthUnit::None)
+                    continue;
+                const bool kv = unit == WidthUnit::KvGroup;
+                t = t.index_select(dim, spans(kv ? groups : channels, t.size(dim) / (kv ? c.n_head_kv : c.intermediate_size)));
+            }
+            out->replace(name, t.contiguous());
         }
-        cut(TensorRole::FfnGate, 0, chIdx);
-        cut(TensorRole::FfnUp, 0, chIdx);
-        cut(TensorRole::FfnDown, 1, chIdx);
     }
     out->setConfig(prunedConfig(c, plan));
     return out;
@@ -368,20 +371,23 @@ std::shared_ptr<Model> maskWidthPlan(const Model& model, const WidthPlan& plan)
 {
     validateWidthPlan(model, plan);
     const ModelConfig& c = model.config();
-    const int64_t g = c.n_head / c.n_head_kv, hd = c.head_dim;
     std::shared_ptr<Model> out = model.derive();
     for (int b = 0; b < model.nBlocks(); ++b) {
         std::vector<int64_t> groups(plan.groups[std::size_t(b)].begin(), plan.groups[std::size_t(b)].end());
         std::vector<int64_t> channels(plan.channels[std::size_t(b)].begin(), plan.channels[std::size_t(b)].end());
-        const auto zeroColumns = [&](TensorRole role, const at::Tensor& idx) {
+        // the columns a removed unit feeds (o's of its heads, down's of its channels)
+        for (TensorRole role : blockRoles(c)) {
+            const TensorRoleInfo& info = roleInfo(role);
+            if (info.colUnit == WidthUnit::None)
+                continue;
             const std::string name = hfTensorName(role, b);
             at::Tensor t = model.raw(name).clone();
+            const bool kv = info.colUnit == WidthUnit::KvGroup;
+            const at::Tensor idx = spans(kv ? groups : channels, t.size(1) / (kv ? c.n_head_kv : c.intermediate_size));
             if (idx.numel() > 0)
                 t.index_fill_(1, idx, 0);
             out->replace(name, t);
-        };
-        zeroColumns(TensorRole::AttnO, spans(groups, g * hd));
-        zeroColumns(TensorRole::FfnDown, at::tensor(channels, at::kLong));
+        }
     }
     return out;
 }

@@ -36,6 +36,12 @@ const ArchFamily* archFamily(const std::string& modelType);
 // "llama, mistral, qwen2 and qwen3", for messages.
 std::string supportedModelTypes();
 
+// The width-pruning unit a tensor dimension is made of (core/compress/width_prune.h):
+// KV groups (q rows and o columns hold a group's query heads, k and v rows
+// its key/value head, each group a run of equal length) or MLP channels (gate
+// and up rows, down columns). None: width pruning leaves the dimension whole.
+enum class WidthUnit { None, KvGroup, Channel };
+
 struct TensorRoleInfo {
     TensorRole role;
     const char* hf;   // "{bid}" stands for the block index
@@ -43,6 +49,8 @@ struct TensorRoleInfo {
     const char* kind; // short label used by the views: q k v o gate up down norm ...
     bool perBlock;
     bool isLinear;    // a weight matrix that quantization and low rank act on
+    WidthUnit rowUnit = WidthUnit::None; // dimension 0 (a bias's only one)
+    WidthUnit colUnit = WidthUnit::None; // dimension 1
 };
 
 const std::vector<TensorRoleInfo>& tensorRoles();
