@@ -161,6 +161,15 @@ at::Tensor spans(const std::vector<int64_t>& units, int64_t width)
     return at::tensor(idx, at::kLong);
 }
 
+// The elements of the given units along a dimension of `size` elements made
+// of `unit` (KV groups or channels).
+at::Tensor unitElements(WidthUnit unit, const std::vector<int64_t>& groups, const std::vector<int64_t>& channels, int64_t size,
+                        const ModelConfig& c)
+{
+    const bool kv = unit == WidthUnit::KvGroup;
+    return spans(kv ? groups : channels, size / (kv ? c.n_head_kv : c.intermediate_size));
+}
+
 } // namespace
 
 // The config of the narrower model: whole KV groups and channels fewer; per
@@ -351,8 +360,7 @@ std::shared_ptr<Model> applyWidthPlan(const Model& model, const WidthPlan& plan)
                 const WidthUnit unit = unitOf(info, dim);
                 if (unit == WidthUnit::None)
                     continue;
-                const bool kv = unit == WidthUnit::KvGroup;
-                t = t.index_select(dim, spans(kv ? groups : channels, t.size(dim) / (kv ? c.n_head_kv : c.intermediate_size)));
+                t = t.index_select(dim, unitElements(unit, groups, channels, t.size(dim), c));
             }
             out->replace(name, t.contiguous());
         }
@@ -382,8 +390,7 @@ std::shared_ptr<Model> maskWidthPlan(const Model& model, const WidthPlan& plan)
                 continue;
             const std::string name = hfTensorName(role, b);
             at::Tensor t = model.raw(name).clone();
-            const bool kv = info.colUnit == WidthUnit::KvGroup;
-            const at::Tensor idx = spans(kv ? groups : channels, t.size(1) / (kv ? c.n_head_kv : c.intermediate_size));
+            const at::Tensor idx = unitElements(info.colUnit, groups, channels, t.size(1), c);
             if (idx.numel() > 0)
                 t.index_fill_(1, idx, 0);
             out->replace(name, t);
