@@ -1,35 +1,54 @@
 #include "plan_store.h"
+#include "resource_paths.h"
 
-#include <algorithm>
+#include <QJsonArray>
+
 #include <set>
 
 namespace tailor::ui {
 
 namespace {
 
-bool sameQuant(const std::optional<PlanQuant>& a, const std::optional<PlanQuant>& b)
+// The JSON keys each part writes (CompressionPlan::toJson).
+const std::vector<std::pair<PlanStore::Part, std::vector<const char*>>>& partKeys()
 {
-    if (a.has_value() != b.has_value())
-        return false;
-    if (!a)
-        return true;
-    if (a->scheme != b->scheme || a->method != b->method || a->act_order != b->act_order || a->layers != b->layers || a->imatrix != b->imatrix ||
-        a->rules.size() != b->rules.size())
-        return false;
-    for (std::size_t i = 0; i < a->rules.size(); ++i)
-        if (a->rules[i].layers != b->rules[i].layers || a->rules[i].scheme != b->rules[i].scheme)
-            return false;
-    return true;
+    static const std::vector<std::pair<PlanStore::Part, std::vector<const char*>>> keys = {
+        {PlanStore::Model, {"model"}},   {PlanStore::Blocks, {"drop_blocks"}},
+        {PlanStore::Ranks, {"ranks"}},   {PlanStore::Quant, {"quant"}},
+        {PlanStore::Width, {"width"}},   {PlanStore::Texts, {"calib", "eval", "task"}},
+        {PlanStore::Heal, {"heal"}},     {PlanStore::Whiten, {"whiten"}},
+    };
+    return keys;
 }
 
-bool sameWidth(const std::optional<WidthPlan>& a, const std::optional<WidthPlan>& b)
+QJsonObject partsJson(const CompressionPlan& p, PlanStore::Parts parts)
 {
-    return a.has_value() == b.has_value() && (!a || (a->groups == b->groups && a->channels == b->channels));
+    const QJsonObject all = p.toJson();
+    QJsonObject o;
+    for (const auto& [part, keys] : partKeys())
+        if (parts & part)
+            for (const char* k : keys)
+                if (all.contains(QLatin1String(k)))
+                    o[QLatin1String(k)] = all[QLatin1String(k)];
+    return o;
 }
 
 } // namespace
 
-PlanStore::PlanStore(QObject* parent) : QObject(parent) {}
+PlanStore::PlanStore(QObject* parent) : QObject(parent)
+{
+    plan_.calib = demoCalibText().toStdString();
+    plan_.eval_text = demoEvalText().toStdString();
+    plan_.whiten = true; // the workbench factorizes with whitened SVD unless the user unticks it
+}
+
+void PlanStore::edit(Parts parts, const std::function<void(CompressionPlan&)>& f, bool force)
+{
+    const QJsonObject before = partsJson(plan_, parts);
+    f(plan_);
+    if (force || partsJson(plan_, parts) != before)
+        Q_EMIT changed(parts);
+}
 
 QString PlanStore::quantLabel() const
 {
@@ -43,56 +62,60 @@ QString PlanStore::quantLabel() const
 void PlanStore::setDropBlocks(std::vector<int> blocks)
 {
     const std::set<int> unique(blocks.begin(), blocks.end());
-    blocks.assign(unique.begin(), unique.end());
-    if (blocks == plan_.drop_blocks)
-        return;
-    plan_.drop_blocks = std::move(blocks);
-    Q_EMIT changed(Blocks);
+    edit(Blocks, [&](CompressionPlan& p) { p.drop_blocks.assign(unique.begin(), unique.end()); });
 }
 
 void PlanStore::setRanks(const std::map<std::string, int64_t>& ranks)
 {
-    if (ranks == plan_.ranks)
-        return;
-    plan_.ranks = ranks;
-    Q_EMIT changed(Ranks);
+    edit(Ranks, [&](CompressionPlan& p) { p.ranks = ranks; });
 }
 
 void PlanStore::setQuant(const std::optional<PlanQuant>& q, const QString& label)
 {
     const QString newLabel = q && !q->rules.empty() ? label : QString();
-    if (sameQuant(q, plan_.quant) && newLabel == mixedLabel_)
-        return;
-    plan_.quant = q;
+    const bool relabel = newLabel != mixedLabel_;
     mixedLabel_ = newLabel;
-    Q_EMIT changed(Quant);
+    edit(Quant, [&](CompressionPlan& p) { p.quant = q; }, relabel);
 }
 
 void PlanStore::setWidth(const std::optional<WidthPlan>& w, const std::string& criterion)
 {
-    if (sameWidth(w, plan_.width) && (!w || criterion == plan_.width_criterion))
-        return;
-    plan_.width = w;
-    plan_.width_criterion = w ? criterion : std::string();
-    Q_EMIT changed(Width);
+    edit(Width, [&](CompressionPlan& p) {
+        p.width = w;
+        p.width_criterion = w ? criterion : std::string();
+    });
 }
 
-void PlanStore::setPlan(const CompressionPlan& p, const QString& quantLabel)
+void PlanStore::setCalib(const std::string& path) { edit(Texts, [&](CompressionPlan& p) { p.calib = path; }); }
+void PlanStore::setEvalText(const std::string& path) { edit(Texts, [&](CompressionPlan& p) { p.eval_text = path; }); }
+void PlanStore::setTask(const std::string& path) { edit(Texts, [&](CompressionPlan& p) { p.task = path; }); }
+void PlanStore::setWhiten(bool whiten) { edit(Whiten, [&](CompressionPlan& p) { p.whiten = whiten; }); }
+void PlanStore::setHeal(const std::optional<PlanHeal>& heal) { edit(Heal, [&](CompressionPlan& p) { p.heal = heal; }); }
+
+void PlanStore::setPlan(const CompressionPlan& in, const QString& quantLabel)
 {
-    std::vector<int> blocks = p.drop_blocks;
-    const std::set<int> unique(blocks.begin(), blocks.end());
-    plan_ = p;
-    plan_.drop_blocks.assign(unique.begin(), unique.end());
+    CompressionPlan p = in;
+    const std::set<int> unique(p.drop_blocks.begin(), p.drop_blocks.end());
+    p.drop_blocks.assign(unique.begin(), unique.end());
+    if (p.calib.empty())
+        p.calib = plan_.calib;
+    if (p.eval_text.empty())
+        p.eval_text = plan_.eval_text;
     mixedLabel_ = p.quant && !p.quant->rules.empty() ? quantLabel : QString();
-    Q_EMIT changed(All);
+    edit(all(), [&](CompressionPlan& cur) { cur = p; }, true);
 }
 
 void PlanStore::reset(const std::string& modelDir)
 {
-    plan_ = CompressionPlan{};
-    plan_.model = modelDir;
+    CompressionPlan p;
+    p.model = modelDir;
+    p.calib = plan_.calib;
+    p.eval_text = plan_.eval_text;
+    p.task = plan_.task;
+    p.whiten = plan_.whiten;
+    p.heal = plan_.heal;
     mixedLabel_.clear();
-    Q_EMIT changed(All);
+    edit(all(), [&](CompressionPlan& cur) { cur = p; }, true);
 }
 
 } // namespace tailor::ui

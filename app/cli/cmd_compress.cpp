@@ -12,13 +12,10 @@
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
-#include "core/compress/apply_plan.h"
-#include "core/compress/compression_report.h"
+#include "core/compress/plan_pipeline.h"
+#include "core/formats/gguf/gguf_mixture.h"
 #include "ui/report/report_writer.h"
 #include "core/util/error.h"
-#include "core/export/hf_export.h"
-#include "core/export/gguf_export.h"
-#include "core/analysis/imatrix.h"
 #include "core/model/model_session.h"
 #include "core/eval/result_json.h"
 
@@ -67,33 +64,27 @@ int cmdCompress(const Argv& argv)
         plan.heal = h;
     } else if (args.has("heal-steps") || args.has("kd-weight"))
         throw UsageError("healing options need --heal-text FILE (or 'heal' in the plan)");
+    // the command line's texts and export settings go into the plan and the target; then the one pipeline
+    if (args.has("text"))
+        plan.eval_text = args.get("text");
+    if (args.has("task"))
+        plan.task = args.get("task");
     const bool dryRun = args.flag("dry-run");
-    const std::string outDir = dryRun ? args.get("out") : args.require("out");
-    const std::string format = args.get("format", "hf");
-    if (format != "hf" && format != "gguf")
-        throw UsageError("--format " + format + ": 'hf' (a Hugging Face directory) or 'gguf' (one file for llama.cpp)");
-    // HF: each tensor as stored unless --type; GGUF: the plan's type, else F16
-    const PlanGguf planGguf = plan.gguf.value_or(PlanGguf{});
-    std::string type = args.get("type", format == "gguf" ? (planGguf.type.empty() ? "f16" : planGguf.type) : "");
-    GgufExportOptions go;
-    std::optional<Imatrix> imatrix;
-    if (format == "gguf") {
-        go.type = gguf::mixture(type).name; // an unknown name fails here, before any work
-        std::vector<std::string> specs = planGguf.tensor_types;
-        for (const std::string& t : args.getAll("tensor-type"))
-            specs.insert(specs.begin(), t); // the command line wins over the plan
-        for (const std::string& t : specs)
-            go.overrides.push_back(gguf::parseTypeOverride(t));
-        const std::string im = args.get("imatrix", planGguf.imatrix);
-        if (!im.empty())
-            imatrix = readImatrix(im);
-        go.imatrix = imatrix ? &*imatrix : nullptr;
-    } else {
-        if (args.has("imatrix") || args.has("tensor-type"))
-            throw UsageError("--imatrix and --tensor-type apply to --format gguf");
-        for (auto& ch : type)
-            ch = char(std::toupper(static_cast<unsigned char>(ch)));
-    }
+    ExportTarget target;
+    target.path = dryRun ? args.get("out") : args.require("out");
+    target.format = args.get("format", "hf");
+    target.type = args.get("type");
+    target.imatrix = args.get("imatrix");
+    target.tensor_types = args.getAll("tensor-type");
+    target.force = args.flag("force");
+    target.factored = args.flag("factored");
+    target.report = args.has("report");
+    target.report_options.prompt = args.get("prompt", target.report_options.prompt);
+    if (target.format != "hf" && target.format != "gguf")
+        throw UsageError("--format " + target.format + ": 'hf' (a Hugging Face directory) or 'gguf' (one file for llama.cpp)");
+    if (target.format == "hf" && (args.has("imatrix") || args.has("tensor-type")))
+        throw UsageError("--imatrix and --tensor-type apply to --format gguf");
+    target = target.resolved(plan); // unknown types and overrides fail here, before any work
     const auto session = inPlan([&] { return ModelSession::open(plan.model); });
     // --dry-run: the plan checked against its model, nothing computed or written
     if (dryRun) {
@@ -102,45 +93,27 @@ int cmdCompress(const Argv& argv)
         return 0;
     }
     const auto progress = progressPrinter(false);
-    const AppliedPlan applied = applyPlan(*session, plan, args.get("text"), progress, {}, args.get("task"));
-    QJsonArray stages, warnings, curve;
-    QJsonArray tensorTypes;
-    if (format == "gguf") {
-        go.force = args.flag("force");
-        const GgufExportReport r = exportGguf(*applied.model, applied.drop_blocks, outDir, go, progress);
-        for (const auto& w : r.warnings)
-            warnings.append(QString::fromStdString(w));
-        for (const auto& t : r.types)
-            tensorTypes.append(QJsonObject{{"name", QString::fromStdString(t.name)},
-                                           {"type", QString::fromStdString(gguf::typeName(t.type))},
-                                           {"imatrix", t.imatrix}, {"overridden", t.overridden}});
-    } else {
-        HfExportOptions eo;
-        eo.dtype = type;
-        eo.force = args.flag("force");
-        eo.factored = args.flag("factored");
-        eo.model_card = "Plan:\n\n```json\n" + QJsonDocument(plan.toJson()).toJson().toStdString() + "```\n";
-        exportHf(*applied.model, applied.drop_blocks, outDir, eo, progress);
-    }
+    const AppliedPlan applied = runPlan(*session, plan, progress);
+    const ExportResult exported = exportRun(*session, plan, applied, target, progress);
+    const std::string& outDir = exported.path;
+    QJsonArray stages, warnings, curve, tensorTypes;
+    for (const auto& w : exported.warnings)
+        warnings.append(QString::fromStdString(w));
+    for (const auto& t : exported.types)
+        tensorTypes.append(QJsonObject{{"name", QString::fromStdString(t.name)},
+                                       {"type", QString::fromStdString(gguf::typeName(t.type))},
+                                       {"imatrix", t.imatrix}, {"overridden", t.overridden}});
     for (const auto& s : applied.stages)
         stages.append(stageReportJson(s));
     for (const auto& w : applied.warnings)
         warnings.append(QString::fromStdString(w));
     QJsonObject extra;
-    if (args.has("report")) {
-        ReportOptions ro;
-        ro.calib_text = plan.calib.empty() ? args.get("text") : plan.calib;
-        ro.prompt = args.get("prompt", ro.prompt);
-        CompressionReport r = buildReport(*session, plan, applied, ro, progress);
-        r.output = outDir;
-        r.format = format;
-        r.type = type;
-        r.bytes_output = pathBytes(outDir);
-        const QStringList files = ui::writeReportFolder(r, QString::fromStdString(args.get("report")), args.flag("force"));
+    if (exported.report) {
+        const QStringList files = ui::writeReportFolder(*exported.report, QString::fromStdString(args.get("report")), args.flag("force"));
         extra["report"] = QString::fromStdString(args.get("report"));
         extra["report_files"] = QJsonArray::fromStringList(files);
-        extra["bytes_output"] = double(r.bytes_output);
-        const QJsonObject json = r.toJson();
+        extra["bytes_output"] = double(exported.bytes_output);
+        const QJsonObject json = exported.report->toJson();
         extra["dense"] = json["dense"];
         extra["compressed"] = json["compressed"];
     }
@@ -148,7 +121,7 @@ int cmdCompress(const Argv& argv)
         curve.append(QJsonObject{{"step", double(h.step)}, {"loss", h.loss}, {"ce", h.ce}, {"kd", h.kd}, {"lr", h.lr}});
     if (args.flag("json")) {
         QJsonObject o{{"out", QString::fromStdString(outDir)}, {"stages", stages}, {"warnings", warnings}, {"heal_curve", curve}};
-        if (format == "gguf")
+        if (exported.format == "gguf")
             o["tensor_types"] = tensorTypes;
         for (auto it = extra.begin(); it != extra.end(); ++it)
             o[it.key()] = it.value();

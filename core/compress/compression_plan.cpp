@@ -1,9 +1,12 @@
 #include "compression_plan.h"
 
+#include <map>
+#include <mutex>
 #include <regex>
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 #include "core/util/json_file.h"
+#include "core/util/json_reader.h"
 #include "core/lowrank/factorize.h"
 #include "core/model/model.h"
 #include "core/eval/perplexity.h"
@@ -16,129 +19,175 @@
 
 namespace tailor {
 
+namespace {
+// Each pattern compiled once, not for every layer asked about (a budget plan
+// has a rule per tensor). Nodes of a std::map stay put, so references last.
+const std::regex& compiledRegex(const std::string& pattern)
+{
+    static std::mutex lock;
+    static std::map<std::string, std::regex> cache;
+    const std::lock_guard<std::mutex> hold(lock);
+    auto it = cache.find(pattern);
+    if (it == cache.end())
+        it = cache.emplace(pattern, std::regex(pattern)).first;
+    return it->second;
+}
+} // namespace
+
 std::optional<QuantScheme> PlanQuant::schemeFor(const std::string& tensor) const
 {
     if (rules.empty()) {
-        if (layers.empty() || std::regex_search(tensor, std::regex(layers)))
+        if (layers.empty() || std::regex_search(tensor, compiledRegex(layers)))
             return scheme;
         return std::nullopt;
     }
     for (const auto& r : rules)
-        if (r.layers.empty() || std::regex_search(tensor, std::regex(r.layers)))
+        if (r.layers.empty() || std::regex_search(tensor, compiledRegex(r.layers)))
             return r.scheme;
     return std::nullopt;
 }
 
+namespace {
+
+// A regex the plan gives for tensor names, checked where it is read.
+std::string readRegex(JsonReader& r, const char* key)
+{
+    const std::string pattern = r.string(key);
+    try {
+        std::regex check(pattern);
+    } catch (const std::regex_error&) {
+        r.fail(r.keyName(key), "'" + pattern + "' is not a valid regular expression");
+    }
+    return pattern;
+}
+
+QuantScheme readScheme(JsonReader& r, const char* key)
+{
+    const std::string name = r.requireString(key);
+    try {
+        return QuantScheme::parse(name);
+    } catch (const Error& e) {
+        r.fail(r.keyName(key), e.what());
+    }
+}
+
+PlanQuant readQuant(JsonReader q)
+{
+    PlanQuant pq;
+    const std::string method = q.string("method", "rtn");
+    try {
+        pq.method = quantMethodFromName(method);
+    } catch (const Error& e) {
+        q.fail(q.keyName("method"), e.what());
+    }
+    pq.act_order = q.boolean("act_order", false);
+    pq.imatrix = q.string("imatrix");
+    if (q.has("rules")) {
+        const QJsonArray rules = q.array("rules");
+        if (rules.isEmpty())
+            q.fail(q.keyName("rules"), "must be a non-empty list of {\"layers\": REGEX, \"scheme\": NAME}");
+        for (int i = 0; i < rules.size(); ++i) {
+            JsonReader r = q.objectAt(rules[i], q.keyName("rules") + "[" + std::to_string(i) + "]");
+            PlanQuantRule rule;
+            rule.layers = readRegex(r, "layers");
+            rule.scheme = readScheme(r, "scheme");
+            r.finish();
+            pq.rules.push_back(rule);
+        }
+        // a single-scheme plan's keys have no meaning beside rules: refuse them rather than drop them
+        if (q.has("scheme") || q.has("layers"))
+            q.fail(q.keyName(q.has("scheme") ? "scheme" : "layers"), "not used when 'rules' are given");
+    } else {
+        pq.scheme = readScheme(q, "scheme");
+        pq.layers = readRegex(q, "layers");
+    }
+    q.finish();
+    return pq;
+}
+
+std::vector<std::vector<int>> readUnitLists(JsonReader& w, const char* key)
+{
+    if (!w.has(key))
+        w.fail(w.keyName(key), "missing (a list per block of removed units)");
+    std::vector<std::vector<int>> out;
+    const QJsonArray blocks = w.array(key);
+    for (int b = 0; b < blocks.size(); ++b) {
+        const std::string where = w.keyName(key) + "[" + std::to_string(b) + "]";
+        if (!blocks[b].isArray())
+            w.fail(where, "expected a list of unit indexes, got " + jsonValueText(blocks[b]));
+        std::vector<int> units;
+        const QJsonArray a = blocks[b].toArray();
+        for (int i = 0; i < a.size(); ++i)
+            units.push_back(int(w.integerAt(a[i], where + "[" + std::to_string(i) + "]", 0, INT32_MAX)));
+        out.push_back(units);
+    }
+    return out;
+}
+
+} // namespace
+
 CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::string& label)
 {
+    JsonReader r(o, label);
     CompressionPlan p;
-    if (!o.value("model").isString())
-        throw Error(label + ": key 'model' (the model directory) is missing or not a string");
-    p.model = o.value("model").toString().toStdString();
-    p.calib = o.value("calib").toString().toStdString();
-    if (o.contains("drop_blocks")) {
-        if (!o.value("drop_blocks").isArray())
-            throw Error(label + ": key 'drop_blocks' must be a list of block indexes");
-        for (const auto& v : o.value("drop_blocks").toArray()) {
-            if (!v.isDouble())
-                throw Error(label + ": 'drop_blocks' holds a value that is not a block index");
-            p.drop_blocks.push_back(v.toInt());
-        }
+    p.model = r.requireString("model");
+    p.calib = r.string("calib");
+    p.eval_text = r.string("eval");
+    p.task = r.string("task");
+    const QJsonArray drops = r.array("drop_blocks");
+    for (int i = 0; i < drops.size(); ++i)
+        p.drop_blocks.push_back(int(r.integerAt(drops[i], "drop_blocks[" + std::to_string(i) + "]", INT32_MIN, INT32_MAX)));
+    if (r.has("ranks")) {
+        const JsonReader ranks = r.object("ranks"); // refuses a non-object
+        const QJsonObject given = o.value("ranks").toObject();
+        for (auto it = given.begin(); it != given.end(); ++it)
+            p.ranks[it.key().toStdString()] = ranks.integerAt(it.value(), "ranks." + it.key().toStdString(), 1, INT64_MAX);
     }
-    if (o.contains("ranks")) {
-        const QJsonObject r = o.value("ranks").toObject();
-        for (auto it = r.begin(); it != r.end(); ++it) {
-            if (!it.value().isDouble())
-                throw Error(label + ": rank of '" + it.key().toStdString() + "' is not a number");
-            p.ranks[it.key().toStdString()] = int64_t(it.value().toDouble());
-        }
-        p.whiten = o.value("whiten").toBool(false);
+    p.whiten = r.boolean("whiten", false);
+    if (r.has("quant"))
+        p.quant = readQuant(r.object("quant"));
+    if (r.has("heal")) {
+        JsonReader h = r.object("heal");
+        PlanHeal ph;
+        ph.text = h.requireString("text");
+        ph.options = HealOptions::fromJson(h);
+        p.heal = ph;
     }
-    if (o.contains("quant")) {
-        const QJsonObject q = o.value("quant").toObject();
-        PlanQuant pq;
-        try {
-            pq.method = quantMethodFromName(q.value("method").toString("rtn").toStdString());
-        } catch (const Error& e) {
-            throw Error(label + ": quant " + e.what());
-        }
-        pq.act_order = q.value("act_order").toBool(false);
-        pq.layers = q.value("layers").toString().toStdString();
-        pq.imatrix = q.value("imatrix").toString().toStdString();
-        if (q.contains("rules")) {
-            if (!q.value("rules").isArray() || q.value("rules").toArray().isEmpty())
-                throw Error(label + ": quant 'rules' must be a non-empty list of {\"layers\": REGEX, \"scheme\": NAME}");
-            int i = 0;
-            for (const auto& v : q.value("rules").toArray()) {
-                const QJsonObject r = v.toObject();
-                PlanQuantRule rule{r.value("layers").toString().toStdString(), {}};
-                try {
-                    rule.scheme = QuantScheme::parse(r.value("scheme").toString().toStdString());
-                } catch (const Error& e) {
-                    throw Error(label + ": quant rule " + std::to_string(i) + ": " + e.what());
-                }
-                pq.rules.push_back(rule);
-                ++i;
-            }
-        } else {
-            try {
-                pq.scheme = QuantScheme::parse(q.value("scheme").toString().toStdString());
-            } catch (const Error& e) {
-                throw Error(label + ": quant 'scheme': " + e.what());
-            }
-        }
-        p.quant = pq;
-    }
-    if (o.contains("heal")) {
-        if (!o.value("heal").isObject())
-            throw Error(label + ": key 'heal' must be an object of healing settings");
-        const QJsonObject h = o.value("heal").toObject();
-        if (!h.value("text").isString())
-            throw Error(label + ": 'heal' needs 'text', the file to train on");
-        p.heal = PlanHeal{h.value("text").toString().toStdString(), HealOptions::fromJson(h, label)};
-    }
-    if (o.contains("gguf")) {
-        if (!o.value("gguf").isObject())
-            throw Error(label + ": key 'gguf' must be an object {\"type\", \"imatrix\", \"tensor_types\"}");
-        const QJsonObject g = o.value("gguf").toObject();
+    if (r.has("gguf")) {
+        JsonReader g = r.object("gguf");
         PlanGguf pg;
-        pg.type = g.value("type").toString().toStdString();
-        pg.imatrix = g.value("imatrix").toString().toStdString();
-        if (!pg.type.empty())
-            gguf::mixture(pg.type); // validates the name
-        for (const QJsonValue& v : g.value("tensor_types").toArray()) {
-            if (!v.isString())
-                throw Error(label + ": gguf.tensor_types holds strings \"REGEX=TYPE\"");
-            gguf::parseTypeOverride(v.toString().toStdString());
-            pg.tensor_types.push_back(v.toString().toStdString());
+        pg.type = g.string("type");
+        pg.imatrix = g.string("imatrix");
+        try {
+            if (!pg.type.empty())
+                gguf::mixture(pg.type); // validates the name
+        } catch (const Error& e) {
+            g.fail(g.keyName("type"), e.what());
         }
+        const QJsonArray tt = g.array("tensor_types");
+        for (int i = 0; i < tt.size(); ++i) {
+            const std::string where = g.keyName("tensor_types") + "[" + std::to_string(i) + "]";
+            const std::string spec = g.stringAt(tt[i], where);
+            try {
+                gguf::parseTypeOverride(spec); // the type and the regex
+            } catch (const Error& e) {
+                g.fail(where, e.what());
+            }
+            pg.tensor_types.push_back(spec);
+        }
+        g.finish();
         p.gguf = pg;
     }
-    if (o.contains("width")) {
-        const QJsonObject w = o.value("width").toObject();
-        const auto lists = [&](const char* key) {
-            std::vector<std::vector<int>> out;
-            if (!w.value(key).isArray())
-                throw Error(label + ": 'width' needs '" + key + "', a list per block of removed units");
-            for (const QJsonValue& block : w.value(key).toArray()) {
-                if (!block.isArray())
-                    throw Error(label + ": width." + key + " holds one list of unit indexes per block");
-                std::vector<int> units;
-                for (const QJsonValue& u : block.toArray()) {
-                    if (!u.isDouble() || u.toDouble() != double(u.toInt()))
-                        throw Error(label + ": width." + key + " holds a value that is not a unit index");
-                    units.push_back(u.toInt());
-                }
-                out.push_back(units);
-            }
-            return out;
-        };
+    if (r.has("width")) {
+        JsonReader w = r.object("width");
         WidthPlan wp;
-        wp.groups = lists("groups");
-        wp.channels = lists("channels");
+        wp.groups = readUnitLists(w, "groups");
+        wp.channels = readUnitLists(w, "channels");
+        p.width_criterion = w.string("criterion");
+        w.finish();
         p.width = wp;
-        p.width_criterion = w.value("criterion").toString().toStdString();
     }
+    r.finish();
     return p;
 }
 
@@ -152,6 +201,12 @@ QJsonObject CompressionPlan::toJson() const
     QJsonObject o{{"model", QString::fromStdString(model)}};
     if (!calib.empty())
         o["calib"] = QString::fromStdString(calib);
+    if (!eval_text.empty())
+        o["eval"] = QString::fromStdString(eval_text);
+    if (!task.empty())
+        o["task"] = QString::fromStdString(task);
+    if (whiten)
+        o["whiten"] = true;
     if (!drop_blocks.empty()) {
         QJsonArray a;
         for (int b : drop_blocks)
@@ -163,7 +218,6 @@ QJsonObject CompressionPlan::toJson() const
         for (const auto& [n, k] : ranks)
             r[QString::fromStdString(n)] = double(k);
         o["ranks"] = r;
-        o["whiten"] = whiten;
     }
     if (quant) {
         QJsonObject q{{"method", quantMethodName(quant->method)}};
@@ -171,7 +225,8 @@ QJsonObject CompressionPlan::toJson() const
             q["act_order"] = true;
         if (quant->rules.empty()) {
             q["scheme"] = QString::fromStdString(quant->scheme.name());
-            q["layers"] = QString::fromStdString(quant->layers);
+            if (!quant->layers.empty())
+                q["layers"] = QString::fromStdString(quant->layers);
         } else {
             QJsonArray rules;
             for (const auto& r : quant->rules)

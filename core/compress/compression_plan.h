@@ -4,13 +4,16 @@
 //   {"model": DIR, "drop_blocks": [2, 5], "ranks": {tensor: k},
 //    "quant": {"scheme": "int4_sym_g32", "method": "gptq", "act_order": true, "layers": REGEX}
 //             or {"rules": [{"layers": REGEX, "scheme": NAME}, ...], "imatrix": FILE},
-//    "calib": FILE, "heal": {"text": FILE, "steps": 200, "rank": 8, ...},
+//    "calib": FILE, "eval": FILE, "task": FILE.jsonl, "whiten": true, "heal": {"text": FILE, "steps": 200, "rank": 8, ...},
 //    "gguf": {"type": "q4_k_m", "imatrix": FILE, "tensor_types": ["attn_v=q8_0"]},
 //    "width": {"criterion": "taylor", "groups": [[1], [0], ...], "channels": [[5, 17, ...], ...]}}
 // ("width": per block, the KV groups and MLP channels removed, applied after
 // dropping and before low rank; width_prune.h.)
 // ("heal" takes the settings of HealOptions, core/heal/lora_heal.h).
 // Absent parts mean "leave as is": {"model": DIR, "drop_blocks": [2]} is valid.
+// Read strictly (core/util/json_reader.h): values of the wrong type, integers
+// that are not integers, bad regexes and unknown keys are refused with the
+// key's name; toJson() writes every choice, so fromJson(toJson(p)) is p.
 #include "core/compress/width_prune.h"
 #include "core/heal/lora_heal.h"
 #include "core/quant/quant_report.h"
@@ -63,7 +66,9 @@ struct PlanGguf {
 
 struct CompressionPlan {
     std::string model;
-    std::string calib; // calibration text for whitened SVD / GPTQ (optional)
+    std::string calib;     // calibration text for whitened SVD / GPTQ (optional)
+    std::string eval_text; // "eval": each stage's PPL, KLD and top-1 on this text (optional)
+    std::string task;      // "task": each stage's multiple-choice accuracy (JSON Lines, optional)
     std::vector<int> drop_blocks;
     std::map<std::string, int64_t> ranks;
     bool whiten = false;
@@ -73,6 +78,7 @@ struct CompressionPlan {
     std::optional<WidthPlan> width;
     std::string width_criterion; // how the units were chosen (for the report)
 
+    // `label` names the file in errors.
     static CompressionPlan fromJson(const QJsonObject& o, const std::string& label);
     static CompressionPlan fromFile(const std::string& path);
     QJsonObject toJson() const;

@@ -1,4 +1,5 @@
 #include "lora_heal.h"
+#include "core/util/json_reader.h"
 #include "core/model/arch_table.h"
 #include "core/util/compute_threads.h"
 #include "core/util/error.h"
@@ -39,43 +40,35 @@ struct Adapter {
 
 } // namespace
 
-HealOptions HealOptions::fromJson(const QJsonObject& o, const std::string& label)
+HealOptions HealOptions::fromJson(JsonReader& r)
 {
-    static const std::set<QString> known = {"rank",        "alpha",      "dropout",     "targets",    "lr",        "weight_decay",
-                                            "warmup_steps", "steps",      "epochs",      "micro_batch", "grad_accum", "seq_len",
-                                            "max_grad_norm", "kd_weight", "temperature", "seed",        "text"};
     HealOptions h;
-    for (auto it = o.begin(); it != o.end(); ++it) {
-        if (!known.count(it.key()))
-            throw Error(label + ": unknown healing setting '" + it.key().toStdString() + "'");
-        if (it.key() != "targets" && it.key() != "text" && !it.value().isDouble())
-            throw Error(label + ": healing setting '" + it.key().toStdString() + "' must be a number");
-    }
-    auto num = [&](const char* k, double def) { return o.contains(k) ? o.value(k).toDouble() : def; };
-    h.rank = int64_t(num("rank", double(h.rank)));
-    h.alpha = num("alpha", h.alpha);
-    h.dropout = num("dropout", h.dropout);
-    h.lr = num("lr", h.lr);
-    h.weight_decay = num("weight_decay", h.weight_decay);
-    h.warmup_steps = int64_t(num("warmup_steps", double(h.warmup_steps)));
-    h.steps = int64_t(num("steps", double(h.steps)));
-    h.epochs = int64_t(num("epochs", double(h.epochs)));
-    h.micro_batch = int64_t(num("micro_batch", double(h.micro_batch)));
-    h.grad_accum = int64_t(num("grad_accum", double(h.grad_accum)));
-    h.seq_len = int64_t(num("seq_len", double(h.seq_len)));
-    h.max_grad_norm = num("max_grad_norm", h.max_grad_norm);
-    h.kd_weight = num("kd_weight", h.kd_weight);
-    h.temperature = num("temperature", h.temperature);
-    h.seed = uint64_t(num("seed", double(h.seed)));
-    if (o.contains("targets")) {
+    h.rank = r.integer("rank", h.rank);
+    h.alpha = r.number("alpha", h.alpha);
+    h.dropout = r.number("dropout", h.dropout);
+    h.lr = r.number("lr", h.lr);
+    h.weight_decay = r.number("weight_decay", h.weight_decay);
+    h.warmup_steps = r.integer("warmup_steps", h.warmup_steps);
+    h.steps = r.integer("steps", h.steps);
+    h.epochs = r.integer("epochs", h.epochs);
+    h.micro_batch = r.integer("micro_batch", h.micro_batch);
+    h.grad_accum = r.integer("grad_accum", h.grad_accum);
+    h.seq_len = r.integer("seq_len", h.seq_len);
+    h.max_grad_norm = r.number("max_grad_norm", h.max_grad_norm);
+    h.kd_weight = r.number("kd_weight", h.kd_weight);
+    h.temperature = r.number("temperature", h.temperature);
+    h.seed = uint64_t(r.integer("seed", int64_t(h.seed), 0));
+    if (r.has("targets")) {
         h.targets.clear();
-        for (const auto& t : o.value("targets").toArray())
-            h.targets.push_back(t.toString().toStdString());
+        const QJsonArray t = r.array("targets");
+        for (int i = 0; i < t.size(); ++i)
+            h.targets.push_back(r.stringAt(t[i], r.keyName("targets") + "[" + std::to_string(i) + "]"));
     }
+    r.finish();
     try {
         h.validate();
     } catch (const Error& e) {
-        throw Error(label + ": " + e.what());
+        r.fail(r.path(), e.what());
     }
     return h;
 }

@@ -22,6 +22,8 @@ namespace tailor {
 
 class Model;
 
+class JsonReader;
+
 struct HealOptions {
     int64_t rank = 8;
     double alpha = 16;
@@ -43,7 +45,8 @@ struct HealOptions {
 
     // {"rank", "alpha", "dropout", "targets", "lr", "weight_decay", "warmup_steps", "steps", "epochs",
     //  "micro_batch", "grad_accum", "seq_len", "max_grad_norm", "kd_weight", "temperature", "seed", "text"}
-    static HealOptions fromJson(const QJsonObject& o, const std::string& label);
+    // Reads the settings from the plan's "heal" object (its "text" is the caller's).
+    static HealOptions fromJson(JsonReader& r);
     QJsonObject toJson() const;
     void validate() const; // throws Error naming the bad setting
 };

@@ -163,6 +163,43 @@ QByteArray mutateJsonFile(const QByteArray& base, std::mt19937& rng)
                         : QJsonDocument(QJsonArray{v}).toJson(QJsonDocument::Compact);
 }
 
+// An accepted plan must mean what its file says (#27): every value in the file
+// stands at the same place in the plan the engine reproduces (toJson). A key
+// the plan leaves out may only have held what leaving it out means: "", [], {}
+// or false. Returns the first difference, empty when there is none.
+QString differenceInMeaning(const QJsonValue& file, const QJsonValue& plan, const QString& at)
+{
+    if (plan.isUndefined()) {
+        const bool empty = (file.isString() && file.toString().isEmpty()) || (file.isArray() && file.toArray().isEmpty()) ||
+                           (file.isObject() && file.toObject().isEmpty()) || (file.isBool() && !file.toBool());
+        return empty ? QString() : at + ": in the file, not in the plan";
+    }
+    if (file.isObject() && plan.isObject()) {
+        const QJsonObject f = file.toObject(), p = plan.toObject();
+        for (auto it = f.begin(); it != f.end(); ++it) {
+            const QString d = differenceInMeaning(it.value(), p.value(it.key()), at + "." + it.key());
+            if (!d.isEmpty())
+                return d;
+        }
+        return {};
+    }
+    if (file.isArray() && plan.isArray()) {
+        const QJsonArray f = file.toArray(), p = plan.toArray();
+        if (f.size() != p.size())
+            return at + QString(": %1 elements in the file, %2 in the plan").arg(f.size()).arg(p.size());
+        for (int i = 0; i < f.size(); ++i) {
+            const QString d = differenceInMeaning(f[i], p[i], at + QString("[%1]").arg(i));
+            if (!d.isEmpty())
+                return d;
+        }
+        return {};
+    }
+    if (file != plan)
+        return at + ": " + QJsonDocument(QJsonArray{file}).toJson(QJsonDocument::Compact) + " in the file, " +
+               QJsonDocument(QJsonArray{plan}).toJson(QJsonDocument::Compact) + " in the plan";
+    return {};
+}
+
 bool finitePplIn(const QByteArray& json)
 {
     const double ppl = QJsonDocument::fromJson(json).object().value("ppl").toDouble(-1);
@@ -339,20 +376,32 @@ private Q_SLOTS:
     void planCampaign()
     {
         const QString plan = tmp_.filePath("plan.json");
+        const QString calib = QString::fromStdString(testdata::calibText());
         const QJsonObject base{{"model", model_},
+                               {"calib", calib},
+                               {"eval", calib},
                                {"drop_blocks", QJsonArray{2}},
                                {"ranks", QJsonObject{{"model.layers.0.mlp.up_proj.weight", 8}}},
-                               {"quant", QJsonObject{{"scheme", "int4_sym_g32"}, {"method", "rtn"}}},
-                               {"heal", QJsonObject{{"text", QString::fromStdString(testdata::calibText())}, {"steps", 2}, {"rank", 4}}}};
+                               {"whiten", true},
+                               {"quant", QJsonObject{{"scheme", "int4_sym_g32"}, {"method", "rtn"}, {"layers", "mlp"}}},
+                               {"gguf", QJsonObject{{"type", "q8_0"}, {"tensor_types", QJsonArray{"attn_v=q8_0"}}}},
+                               {"heal", QJsonObject{{"text", calib}, {"steps", 2}, {"rank", 4}, {"lr", 1e-3}}}};
         writeFile(plan, QJsonDocument(base).toJson());
-        QCOMPARE(runCli({"compress", "--plan", plan, "--dry-run"}).code, 0);
+        const Outcome valid = runCli({"compress", "--plan", plan, "--dry-run"});
+        QVERIFY2(valid.code == 0, valid.error.c_str());
         std::mt19937 rng(17);
         int refused = 0;
         for (int i = 0; i < kMutations; ++i) {
-            writeFile(plan, mutateJsonFile(QJsonDocument(base).toJson(), rng));
+            const QByteArray file = mutateJsonFile(QJsonDocument(base).toJson(), rng);
+            writeFile(plan, file);
             const Outcome o = runCli({"compress", "--plan", plan, "--dry-run"});
             checkOutcome(o, plan, i);
             refused += o.code != 0;
+            if (o.code == 0) { // accepted: it must mean what the file says
+                const QJsonObject read = QJsonDocument::fromJson(o.out).object().value("plan").toObject();
+                const QString d = differenceInMeaning(QJsonDocument::fromJson(file).object(), read, "plan");
+                QVERIFY2(d.isEmpty(), qPrintable(QString("mutation %1: accepted, but %2\nfile: %3").arg(i).arg(d, QString::fromUtf8(file))));
+            }
         }
         qInfo("plans: %d of %d mutations refused", refused, kMutations);
     }

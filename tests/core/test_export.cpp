@@ -218,6 +218,29 @@ private Q_SLOTS:
         QVERIFY2(left.isEmpty(), qPrintable(left.join(", ")));
     }
 
+    // Every choice a plan holds is written back (#27): a file that states every
+    // key comes back identical, and the reader's plan reads back to itself.
+    void planRoundTrips()
+    {
+        const QByteArray text =
+            "{\"model\": \"m\", \"calib\": \"c.txt\", \"eval\": \"e.txt\", \"task\": \"t.jsonl\", \"drop_blocks\": [2, 5], "
+            "\"ranks\": {\"model.layers.0.mlp.up_proj.weight\": 8}, \"whiten\": true, "
+            "\"quant\": {\"method\": \"gptq\", \"act_order\": true, \"rules\": [{\"layers\": \"mlp\", \"scheme\": \"q4_k\"}, {\"layers\": \"\", \"scheme\": \"q8_0\"}], "
+            "\"imatrix\": \"i.gguf\"}, "
+            "\"heal\": {\"text\": \"h.txt\", \"rank\": 4, \"alpha\": 8, \"dropout\": 0.1, \"targets\": [\"q\", \"v\"], \"lr\": 0.001, \"weight_decay\": 0.01, "
+            "\"warmup_steps\": 3, \"steps\": 7, \"epochs\": 0, \"micro_batch\": 2, \"grad_accum\": 2, \"seq_len\": 64, \"max_grad_norm\": 0.5, "
+            "\"kd_weight\": 0.5, \"temperature\": 3, \"seed\": 9}, "
+            "\"gguf\": {\"type\": \"q4_k_m\", \"imatrix\": \"i.gguf\", \"tensor_types\": [\"attn_v=q8_0\"]}, "
+            "\"width\": {\"criterion\": \"taylor\", \"groups\": [[1], []], \"channels\": [[3, 4], [0]]}} ";
+        const QJsonObject file = QJsonDocument::fromJson(text).object();
+        QVERIFY(!file.isEmpty());
+        const CompressionPlan p = CompressionPlan::fromJson(file, "plan.json");
+        QCOMPARE(p.toJson(), file);
+        QCOMPARE(CompressionPlan::fromJson(p.toJson(), "again").toJson(), p.toJson());
+        QCOMPARE(p.quant->schemeFor("model.layers.0.mlp.up_proj.weight")->name(), std::string("q4_k"));
+        QCOMPARE(p.quant->schemeFor("model.layers.0.self_attn.q_proj.weight")->name(), std::string("q8_0"));
+    }
+
     void badPlans_data()
     {
         QTest::addColumn<QString>("json");
@@ -228,9 +251,22 @@ private Q_SLOTS:
         QTest::newRow("tensor of another model") << R"({"ranks": {"model.layers.11.mlp.up_proj.weight": 8}})" << "does not have";
         QTest::newRow("rank too large") << R"({"ranks": {"model.layers.1.mlp.up_proj.weight": 100}})" << "outside 1..64";
         QTest::newRow("bad scheme") << R"({"quant": {"scheme": "int11_sym_g32"}})"
-                                    << "plan.json: quant 'scheme': quantization to 11 bits is not supported (2 to 8 bits)";
+                                    << "plan.json: key 'quant.scheme': quantization to 11 bits is not supported (2 to 8 bits)";
         QTest::newRow("bad rule scheme") << R"({"quant": {"rules": [{"layers": "mlp", "scheme": "q9_9"}]}})"
-                                         << "plan.json: quant rule 0: unknown quantization scheme 'q9_9'";
+                                         << "plan.json: key 'quant.rules[0].scheme': unknown quantization scheme 'q9_9'";
+        // read strictly (#27): wrong types, fractions, unknown keys and bad regexes are named, never coerced
+        QTest::newRow("ranks not an object") << R"({"ranks": 5})" << "plan.json: key 'ranks': expected an object, got 5";
+        QTest::newRow("fractional block") << R"({"drop_blocks": [1.5]})" << "plan.json: key 'drop_blocks[0]': expected an integer, got 1.5";
+        QTest::newRow("whiten as text") << R"({"whiten": "yes"})" << "plan.json: key 'whiten': expected true or false, got \"yes\"";
+        QTest::newRow("unknown key") << R"({"drop_block": [1]})" << "plan.json: unknown key 'drop_block' (known: ";
+        QTest::newRow("unknown quant key") << R"({"quant": {"scheme": "q8_0", "act-order": true}})" << "plan.json: unknown key 'quant.act-order'";
+        QTest::newRow("bad rule regex") // not a raw string: moc loses its way in one with an open parenthesis
+            << "{\"quant\": {\"rules\": [{\"layers\": \"mlp(\", \"scheme\": \"q8_0\"}]}}"
+                                        << "plan.json: key 'quant.rules[0].layers': 'mlp(' is not a valid regular expression";
+        QTest::newRow("fractional rank") << R"({"ranks": {"model.layers.1.mlp.up_proj.weight": 4.5}})"
+                                         << "plan.json: key 'ranks.model.layers.1.mlp.up_proj.weight': expected an integer, got 4.5";
+        QTest::newRow("heal steps as text") << R"({"heal": {"text": "t.txt", "steps": "200"}})" << "plan.json: key 'heal.steps': expected an integer, got \"200\"";
+        QTest::newRow("bad gguf override") << R"({"gguf": {"tensor_types": ["attn_v=q9_9"]}})" << "plan.json: key 'gguf.tensor_types[0]': tensor type override";
         QTest::newRow("gptq without calib") << R"({"quant": {"scheme": "int4_sym_g32", "method": "gptq"}})" << "calib";
     }
     void badPlans()

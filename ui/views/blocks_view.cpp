@@ -1,4 +1,5 @@
 #include "blocks_view.h"
+#include "ui/plan_binding.h"
 #include "ui/plan_store.h"
 #include "core/util/block_list.h"
 #include "ui/job_runner.h"
@@ -213,8 +214,6 @@ void BlocksView::setSession(std::shared_ptr<ModelSession> s)
         loadCached();
 }
 
-void BlocksView::setEvalText(const QString& path) { evalText_->setText(path); }
-
 void BlocksView::saveSettings() const
 {
     QSettings st;
@@ -229,9 +228,13 @@ void BlocksView::setMarkedBlocks(const std::set<int>& b) { model_->setMarked(b);
 
 void BlocksView::setPlanStore(PlanStore* store)
 {
+    store_ = store;
+    store->setCalib(calib_->text().trimmed().toStdString()); // the remembered calibration text is the workbench's
+    bindPlanText(calib_, store, PlanText::Calib);
+    bindPlanText(evalText_, store, PlanText::Eval);
     connect(model_, &BlockImportanceModel::markedChanged, store,
             [store](const std::set<int>& m) { store->setDropBlocks({m.begin(), m.end()}); });
-    connect(store, &PlanStore::changed, this, [this, store](int parts) {
+    connect(store, &PlanStore::changed, this, [this, store](PlanStore::Parts parts) {
         if (!(parts & PlanStore::Blocks))
             return;
         const auto& drop = store->plan().drop_blocks;
@@ -287,7 +290,7 @@ void BlocksView::loadCached()
         return;
     }
     auto session = session_;
-    const std::string calibPath = calib_->text().toStdString();
+    const std::string calibPath = store_->plan().calib;
     const CalibOptions co = calibOptions();
     const int rev = revision_;
     runner_->submit<std::optional<QJsonObject>>(
@@ -318,7 +321,7 @@ void BlocksView::runScan()
         return;
     const BlockScanOptions opt = *settings;
     auto session = session_;
-    const std::string calibPath = calib_->text().toStdString();
+    const std::string calibPath = store_->plan().calib;
     const CalibOptions co = calibOptions();
     const int rev = revision_;
     QPointer<BlocksView> self(this);
@@ -397,7 +400,7 @@ void BlocksView::suggest()
         return;
     const BlockScanOptions opt = *settings;
     auto session = session_;
-    const std::string calibPath = calib_->text().toStdString();
+    const std::string calibPath = store_->plan().calib;
     const CalibOptions co = calibOptions();
     runner_->submit<std::vector<int>>(
         tr("Suggest %1 blocks (iterative)").arg(k),
@@ -423,8 +426,8 @@ void BlocksView::evaluateSelection()
     };
     auto session = session_;
     const std::vector<int> drop(model_->marked().begin(), model_->marked().end());
-    const std::string calibPath = calib_->text().toStdString();
-    const std::string evalPath = evalText_->text().toStdString();
+    const std::string calibPath = store_->plan().calib;
+    const std::string evalPath = store_->plan().eval_text;
     const CalibOptions co = calibOptions();
     evaluate_->setEnabled(false);
     QStringList names;

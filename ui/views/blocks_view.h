@@ -37,7 +37,6 @@ class BlocksView : public QWidget {
 public:
     BlocksView(JobRunner* runner, QWidget* parent = nullptr);
     void setSession(std::shared_ptr<ModelSession> s);
-    void setEvalText(const QString& path);
     void saveSettings() const;
 
     // For tests and the compression plan.
@@ -67,6 +66,7 @@ Q_SIGNALS:
     void selectionEvaluated();
 
 private:
+    PlanStore* store_ = nullptr;
     void buildLayout();
     void connectSignals();
     void refreshPlots();

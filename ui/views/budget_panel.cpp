@@ -1,4 +1,6 @@
 #include "budget_panel.h"
+#include "ui/plan_binding.h"
+#include "ui/plan_store.h"
 #include "core/model/arch_table.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
@@ -41,7 +43,7 @@ QString describe(const BudgetPlan& p, bool file)
 }
 } // namespace
 
-BudgetPanel::BudgetPanel(JobRunner* runner, QWidget* parent) : QWidget(parent), runner_(runner), calib_(demoCalibText())
+BudgetPanel::BudgetPanel(JobRunner* runner, QWidget* parent) : QWidget(parent), runner_(runner)
 {
     auto* root = new QVBoxLayout(this);
     auto* controls = new QHBoxLayout;
@@ -124,7 +126,11 @@ void BudgetPanel::setSession(std::shared_ptr<ModelSession> s)
     status_->setText(tr("Choose a target and find the plan."));
 }
 
-void BudgetPanel::setCalibText(const QString& path) { calib_ = path; }
+void BudgetPanel::setPlanStore(PlanStore* store)
+{
+    store_ = store;
+    bindPlanText(evalText_, store, PlanText::Eval);
+}
 
 void BudgetPanel::find()
 {
@@ -139,7 +145,7 @@ void BudgetPanel::find()
     if (!file && candidates_->currentIndex() == 1)
         o.schemes = defaultBudgetSchemes(BudgetTarget::GgufFileBytes);
     const auto s = session_;
-    const std::string calib = calib_.toStdString(), evalPath = evalText_->text().toStdString();
+    const std::string calib = store_->plan().calib, evalPath = store_->plan().eval_text;
     const int64_t windows = windows_->value();
     const int rev = ++revision_;
     find_->setEnabled(false);

@@ -28,6 +28,7 @@ class ModelSession;
 namespace tailor::ui {
 
 class JobRunner;
+class PlanStore;
 class PlotView;
 
 class BudgetPanel : public QWidget {
@@ -35,7 +36,8 @@ class BudgetPanel : public QWidget {
 public:
     BudgetPanel(JobRunner* runner, QWidget* parent = nullptr);
     void setSession(std::shared_ptr<ModelSession> s);
-    void setCalibText(const QString& path); // the Quantization view's calibration text
+    // The calibration and evaluation texts are the plan store's.
+    void setPlanStore(PlanStore* store);
 
     QComboBox* targetKind() const { return kind_; }
     QDoubleSpinBox* targetValue() const { return value_; }
@@ -66,7 +68,7 @@ private:
 
     JobRunner* runner_;
     std::shared_ptr<ModelSession> session_;
-    QString calib_;
+    PlanStore* store_ = nullptr;
     QComboBox* kind_;
     QDoubleSpinBox* value_;
     QComboBox* candidates_;

@@ -3,17 +3,14 @@
 #include "export_dialog.h"
 #include "samples_panel.h"
 #include "ui/job_runner.h"
+#include "ui/plan_binding.h"
 #include "ui/plan_store.h"
 #include "ui/plots/plot_view.h"
 #include "ui/report/report_writer.h"
 #include "ui/resource_paths.h"
 
-#include "core/compress/compression_report.h"
+#include "core/compress/plan_pipeline.h"
 #include "core/compress/plan_prediction.h"
-#include "core/export/gguf_export.h"
-#include "core/formats/gguf/gguf_mixture.h"
-#include "core/analysis/imatrix.h"
-#include "core/export/hf_export.h"
 #include "core/model/model_session.h"
 #include "core/quant/quant_scheme.h"
 #include "core/util/block_list.h"
@@ -33,6 +30,7 @@
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPlainTextEdit>
+#include <QPointer>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
@@ -69,11 +67,11 @@ QString blocksText(const std::vector<int>& b)
 CompressView::CompressView(JobRunner* runner, PlanStore* store, QWidget* parent) : QWidget(parent), runner_(runner), store_(store)
 {
     buildLayout();
-    connect(store_, &PlanStore::changed, this, [this](int parts) {
+    connect(store_, &PlanStore::changed, this, [this](PlanStore::Parts parts) {
         showStore(parts);
         updatePrediction();
     });
-    showStore(PlanStore::All);
+    showStore(PlanStore::all());
 }
 
 QPlainTextEdit* CompressView::denseText() const { return samples_->denseText(); }
@@ -97,7 +95,8 @@ void CompressView::buildLayout()
         quant_->addItem(QString::fromStdString(n));
     method_ = new QComboBox(this);
     method_->addItems({"rtn", "gptq", "gptq, act-order"}); // in this order: methodIndex()
-    calib_ = new QLineEdit(demoCalibText(), this);
+    calib_ = new QLineEdit(this);
+    bindPlanText(calib_, store_, PlanText::Calib);
     widthLabel_ = new QLabel(tr("none"), this);
     widthLabel_->setToolTip(tr("Heads and MLP channels removed: the Width view's \"Use in plan\""));
     clearWidth_ = new QPushButton(tr("Clear"), this);
@@ -157,7 +156,8 @@ void CompressView::buildLayout()
     healForm->addRow(tr("Distillation weight"), kd_);
     healForm->addRow(tr("Temperature"), temperature_);
 
-    evalText_ = new QLineEdit(demoEvalText(), this);
+    evalText_ = new QLineEdit(this);
+    bindPlanText(evalText_, store_, PlanText::Eval);
     run_ = new QPushButton(tr("Run plan"), this);
     export_ = new QPushButton(tr("Export…"), this);
     export_->setEnabled(false);
@@ -165,6 +165,7 @@ void CompressView::buildLayout()
     runRow->addWidget(run_);
     runRow->addWidget(export_);
     taskFile_ = new QLineEdit(this);
+    bindPlanText(taskFile_, store_, PlanText::Task);
     taskFile_->setPlaceholderText(tr("optional: a multiple-choice task (JSON Lines)"));
     taskFile_->setToolTip(tr("Each stage's accuracy on the task, the lm-evaluation-harness way; the demo task is %1")
                               .arg(resourcesDir() + "/data/tinystories-next-sentence.jsonl"));
@@ -213,11 +214,11 @@ void CompressView::buildLayout()
     depthWidth_ = new DepthWidthPanel(
         runner_,
         [this] {
-            const CompressionPlan p = plan(); // its calibration text and healing; throws with the problem
+            const CompressionPlan p = plan(); // its texts and healing; throws with the problem
             DepthWidthOptions o;
             o.calib = p.calib.empty() ? demoCalibText().toStdString() : p.calib;
-            o.eval_text = evalText_->text().trimmed().toStdString();
-            o.task = taskFile_->text().trimmed().toStdString();
+            o.eval_text = p.eval_text;
+            o.task = p.task;
             o.heal = p.heal;
             return o;
         },
@@ -236,13 +237,21 @@ void CompressView::buildLayout()
     connect(drop_, &QLineEdit::textChanged, this, [this] {
         try {
             store_->setDropBlocks(parseBlockList(drop_->text().toStdString(), 0, "blocks to drop"));
-        } catch (const std::exception&) {
+            dropError_.clear();
+        } catch (const std::exception& e) {
+            dropError_ = e.what(); // the store keeps the last valid blocks; run and save refuse with this
         }
         updatePrediction();
     });
     connect(quant_, &QComboBox::currentTextChanged, this, [this] { storeQuantChoice(); });
     connect(method_, &QComboBox::currentTextChanged, this, [this] { storeQuantChoice(); });
-    connect(whiten_, &QCheckBox::toggled, this, [this] { updatePrediction(); });
+    connect(whiten_, &QCheckBox::toggled, store_, &PlanStore::setWhiten);
+    for (QSpinBox* box : {healSteps_, healRank_})
+        connect(box, &QSpinBox::valueChanged, this, [this] { storeHeal(); });
+    for (QDoubleSpinBox* box : {healLr_, kd_, temperature_})
+        connect(box, &QDoubleSpinBox::valueChanged, this, [this] { storeHeal(); });
+    connect(heal_, &QCheckBox::toggled, this, [this] { storeHeal(); });
+    connect(healText_, &QLineEdit::textChanged, this, [this] { storeHeal(); });
     connect(clearWidth_, &QPushButton::clicked, this, [this] { store_->setWidth(std::nullopt); });
     connect(run_, &QPushButton::clicked, this, [this] { run(); });
     connect(export_, &QPushButton::clicked, this, [this] {
@@ -289,49 +298,67 @@ CompressionPlan CompressView::plan() const
 {
     if (!session_)
         throw Error("open a model first");
+    // entries that did not parse are named, not silently replaced by the store's last valid value
+    if (!dropError_.empty())
+        throw Error(dropError_);
+    if (!quantError_.empty())
+        throw Error(quantError_);
+    if (!healError_.empty())
+        throw Error(healError_);
     CompressionPlan p = store_->plan();
     p.model = session_->dir();
-    p.calib = calib_->text().toStdString();
-    parseBlockList(drop_->text().toStdString(), 0, "blocks to drop"); // a typo is named, not silently ignored
-    p.whiten = whiten_->isChecked();
-    const QString q = quant_->currentText().trimmed();
-    if (!q.startsWith(kMixedPrefix) && !q.isEmpty() && q != kNoQuant)
-        QuantScheme::parse(q.toStdString()); // names the problem
-    if (heal_->isChecked()) {
-        PlanHeal h;
-        h.text = healText_->text().toStdString();
-        h.options.steps = healSteps_->value();
-        h.options.rank = healRank_->value();
-        h.options.alpha = 2.0 * healRank_->value();
-        h.options.lr = healLr_->value();
-        h.options.kd_weight = kd_->value();
-        h.options.temperature = temperature_->value();
-        h.options.validate();
-        p.heal = h;
-    }
     return p;
 }
 
 void CompressView::setPlan(const CompressionPlan& p)
 {
-    whiten_->setChecked(p.whiten);
-    if (!p.calib.empty())
-        calib_->setText(QString::fromStdString(p.calib));
-    heal_->setChecked(p.heal.has_value());
-    if (p.heal) {
-        healText_->setText(QString::fromStdString(p.heal->text));
-        healSteps_->setValue(int(p.heal->options.steps));
-        healRank_->setValue(int(p.heal->options.rank));
-        healLr_->setValue(p.heal->options.lr);
-        kd_->setValue(p.heal->options.kd_weight);
-        temperature_->setValue(p.heal->options.temperature);
-    }
     store_->setPlan(p, p.quant ? tr("%1 rules from the plan").arg(p.quant->rules.size()) : QString());
 }
 
-void CompressView::showStore(int parts)
+void CompressView::storeHeal()
+{
+    healError_.clear();
+    if (!heal_->isChecked()) {
+        store_->setHeal(std::nullopt);
+        return;
+    }
+    PlanHeal h = store_->plan().heal.value_or(PlanHeal{});
+    h.text = healText_->text().trimmed().toStdString();
+    h.options.steps = healSteps_->value();
+    h.options.rank = healRank_->value();
+    h.options.alpha = 2.0 * healRank_->value();
+    h.options.lr = healLr_->value();
+    h.options.kd_weight = kd_->value();
+    h.options.temperature = temperature_->value();
+    try {
+        h.options.validate();
+        store_->setHeal(h);
+    } catch (const std::exception& e) {
+        healError_ = std::string("healing: ") + e.what();
+    }
+    updatePrediction();
+}
+
+void CompressView::showStore(PlanStore::Parts parts)
 {
     const CompressionPlan& p = store_->plan();
+    if (parts & PlanStore::Whiten) {
+        const QSignalBlocker quiet(whiten_);
+        whiten_->setChecked(p.whiten);
+    }
+    if (parts & PlanStore::Heal) {
+        const QSignalBlocker q1(heal_), q2(healText_), q3(healSteps_), q4(healRank_), q5(healLr_), q6(kd_), q7(temperature_);
+        heal_->setChecked(p.heal.has_value());
+        if (p.heal) { // unchecked, the boxes keep the last settings for the next time
+            healText_->setText(QString::fromStdString(p.heal->text));
+            healSteps_->setValue(int(p.heal->options.steps));
+            healRank_->setValue(int(p.heal->options.rank));
+            healLr_->setValue(p.heal->options.lr);
+            kd_->setValue(p.heal->options.kd_weight);
+            temperature_->setValue(p.heal->options.temperature);
+        }
+        healError_.clear();
+    }
     if (parts & PlanStore::Blocks) {
         // leave what the user is typing alone while it means the same blocks
         std::vector<int> typed;
@@ -379,6 +406,7 @@ void CompressView::showStore(int parts)
 void CompressView::storeQuantChoice()
 {
     const QString q = quant_->currentText().trimmed();
+    quantError_.clear();
     if (q.startsWith(kMixedPrefix)) { // the per-layer rules stay; only their method follows the box
         if (auto cur = store_->plan().quant) {
             setMethod(*cur, method_->currentIndex());
@@ -392,7 +420,8 @@ void CompressView::storeQuantChoice()
             pq.scheme = QuantScheme::parse(q.toStdString());
             setMethod(pq, method_->currentIndex());
             store_->setQuant(pq);
-        } catch (const std::exception&) { // a half-typed name: the prediction says what is wrong
+        } catch (const std::exception& e) { // a half-typed name: the prediction says what is wrong
+            quantError_ = e.what();
         }
     }
     updatePrediction();
@@ -429,7 +458,6 @@ void CompressView::run()
         return;
     }
     auto session = session_;
-    const std::string evalText = evalText_->text().toStdString(), task = taskFile_->text().trimmed().toStdString();
     const int rev = ++revision_;
     curve_.clear();
     healPlot_->clear();
@@ -439,15 +467,12 @@ void CompressView::run()
     summary_->setText(tr("Running the plan…"));
     runJob_ = runner_->submit<AppliedPlan>(
         tr("Compress: drop → low rank → heal → quantize"),
-        [this, session, p, evalText, task, rev](const ProgressFn& progress) {
-            // healing steps reach the curve while the job runs
-            return applyPlan(
-                *session, p, evalText, progress,
-                [this, rev](const HealStep& h) {
-                    QMetaObject::invokeMethod(
-                        this, [this, rev, h] { if (rev == revision_) addHealStep(h); }, Qt::QueuedConnection);
-                },
-                task);
+        [self = QPointer<CompressView>(this), session, p, rev](const ProgressFn& progress) {
+            // healing steps reach the curve while the job runs (if the view still exists)
+            return runPlan(*session, p, progress, [self, rev](const HealStep& h) {
+                QMetaObject::invokeMethod(
+                    self, [self, rev, h] { if (self && rev == self->revision_) self->addHealStep(h); }, Qt::QueuedConnection);
+            });
         },
         this,
         [this, rev, p](const AppliedPlan& a) {
@@ -519,44 +544,21 @@ void CompressView::exportTo(const QString& path, const QString& format, const QS
     auto session = session_;
     auto applied = applied_;
     const CompressionPlan p = appliedPlan_;
-    const std::string out = path.toStdString(), fmt = format.toStdString();
-    const std::string ty = type.toUpper().toStdString(); // "" = as stored
-    const std::string evalText = evalText_->text().toStdString(), im = imatrixFile.toStdString();
-    const std::optional<DepthWidthComparison> comparison = depthWidth_->comparison();
+    ExportTarget target;
+    target.path = path.toStdString();
+    target.format = format.toStdString();
+    target.type = type.toStdString(); // "" = as stored (HF) or the plan's type (GGUF)
+    target.imatrix = imatrixFile.toStdString();
+    target.force = force;
+    target.report_options.depth_width = depthWidth_->comparison();
     export_->setEnabled(false);
-    runner_->submit<CompressionReport>(
+    runner_->submit<ExportResult>(
         tr("Export %1").arg(path),
-        [session, applied, p, out, fmt, ty, force, evalText, im, comparison](const ProgressFn& progress) {
-            if (fmt == "gguf") {
-                GgufExportOptions o;
-                o.type = ty;
-                o.force = force;
-                std::optional<Imatrix> imatrix;
-                if (!im.empty())
-                    imatrix = readImatrix(im); // errors name the file; the job ends failed with them
-                o.imatrix = imatrix ? &*imatrix : nullptr;
-                exportGguf(*applied->model, applied->drop_blocks, out, o, progress);
-            } else {
-                HfExportOptions o;
-                o.dtype = ty;
-                o.force = force;
-                o.model_card = "Plan:\n\n```json\n" + QJsonDocument(p.toJson()).toJson().toStdString() + "```\n";
-                exportHf(*applied->model, applied->drop_blocks, out, o, progress);
-            }
-            ReportOptions ro;
-            ro.calib_text = p.calib.empty() ? evalText : p.calib;
-            ro.depth_width = comparison;
-            CompressionReport r = buildReport(*session, p, *applied, ro);
-            r.output = out;
-            r.format = fmt;
-            r.type = ty;
-            r.bytes_output = pathBytes(out);
-            return r;
-        },
+        [session, applied, p, target](const ProgressFn& progress) { return exportRun(*session, p, *applied, target, progress); },
         this,
-        [this, path, force](const CompressionReport& r) {
+        [this, path](const ExportResult& r) {
             try {
-                writeReportFolder(r, path + ".report", true);
+                writeReportFolder(*r.report, path + ".report", true);
             } catch (const std::exception& e) {
                 Q_EMIT message(tr("Report not written: %1").arg(QString::fromStdString(e.what())));
             }

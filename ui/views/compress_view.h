@@ -8,6 +8,7 @@
 // and the prompt box (samples_panel.h) with the dense and the compressed
 // model's continuations and speeds side by side.
 #include "core/compress/apply_plan.h"
+#include "ui/plan_store.h"
 
 #include <QWidget>
 #include <memory>
@@ -33,7 +34,6 @@ namespace tailor::ui {
 class DepthWidthPanel;
 class JobRunner;
 struct JobEnd;
-class PlanStore;
 class PlotView;
 class SamplesPanel;
 
@@ -43,10 +43,10 @@ public:
     CompressView(JobRunner* runner, PlanStore* store, QWidget* parent = nullptr);
     void setSession(std::shared_ptr<ModelSession> s);
 
-    // The store's plan with this page's calibration, whitening and healing
-    // settings (throws Error on bad entries).
+    // The store's plan for the open model; throws Error naming an entry on
+    // this page that does not parse (the store keeps its last valid value).
     CompressionPlan plan() const;
-    // A whole plan (a plan file): into the store, and this page's settings.
+    // A whole plan (a plan file): into the store, which every view shows.
     void setPlan(const CompressionPlan& p);
     void run();
     // Export of the last run: format "hf" | "gguf", type F32/F16/BF16 (or "": as stored) | F32/F16/Q8_0/Q4_0;
@@ -89,7 +89,8 @@ Q_SIGNALS:
 
 private:
     void buildLayout();
-    void showStore(int parts); // the store's parts in this page's controls
+    void showStore(PlanStore::Parts parts); // the store's parts in this page's controls
+    void storeHeal();                       // the healing boxes into the store
     void storeQuantChoice();   // the scheme box into the store
     void updatePrediction();
     void showStages();
@@ -105,6 +106,7 @@ private:
     std::vector<HealStep> curve_;
     int revision_ = 0;
     int runJob_ = -1;
+    std::string dropError_, quantError_, healError_; // entries that do not parse, named by plan()
 
     QLineEdit* drop_;
     QLabel* ranksLabel_;

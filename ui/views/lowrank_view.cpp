@@ -1,4 +1,6 @@
 #include "lowrank_view.h"
+#include "ui/plan_binding.h"
+#include "ui/plan_store.h"
 #include "ui/plan_store.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
@@ -291,11 +293,13 @@ int64_t LowRankView::rankOf(std::size_t i) const
 
 void LowRankView::setPlanStore(PlanStore* store)
 {
+    store_ = store;
+    bindPlanText(calib_, store, PlanText::Calib);
     connect(this, &LowRankView::ranksChanged, store, [this, store] { store->setRanks(ranks_); });
     // ranks chosen elsewhere (a loaded plan file, the Compress page) are shown
     // as they are: not filtered by the spectra, which may not exist yet (the
     // plan's validation judges them when it runs)
-    connect(store, &PlanStore::changed, this, [this, store](int parts) {
+    connect(store, &PlanStore::changed, this, [this, store](PlanStore::Parts parts) {
         if (!(parts & PlanStore::Ranks) || store->plan().ranks == ranks_)
             return;
         ranks_ = store->plan().ranks;
@@ -484,7 +488,7 @@ void LowRankView::runEvaluation()
     auto session = session_;
     const auto ranks = ranks_;
     const bool whiten = whiten_->isChecked();
-    const std::string calibPath = calib_->text().toStdString();
+    const std::string calibPath = store_->plan().calib;
     const int rev = revision_;
     evaluate_->setEnabled(false);
     evalResult_->setText(tr("Factorizing %1 layers…").arg(ranks.size()));

@@ -73,6 +73,7 @@ protected:
     void showEvent(QShowEvent* e) override;
 
 private:
+    PlanStore* store_ = nullptr;
     void computeSpectra();
     bool spectraPending_ = false;
     void showLayer();

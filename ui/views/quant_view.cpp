@@ -1,4 +1,6 @@
 #include "quant_view.h"
+#include "ui/plan_binding.h"
+#include "ui/plan_store.h"
 #include "ui/plan_store.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
@@ -152,7 +154,6 @@ void QuantView::buildLayout()
     pages_->addTab(budget_, tr("Size budget (mixed precision)"));
     root->addWidget(leftWidget);
     root->addWidget(pages_, 1);
-    connect(calib_, &QLineEdit::editingFinished, this, [this] { budget_->setCalibText(calib_->text()); });
     connect(budget_, &BudgetPanel::message, this, &QuantView::message);
 
     debounce_ = new QTimer(this);
@@ -196,6 +197,8 @@ PlanQuant QuantView::planQuant() const
 void QuantView::setPlanStore(PlanStore* store)
 {
     store_ = store;
+    bindPlanText(calib_, store, PlanText::Calib);
+    budget_->setPlanStore(store);
     useInPlan_->setEnabled(store_ != nullptr);
 }
 
@@ -250,7 +253,7 @@ void QuantView::recompute()
         return;
     }
     auto session = session_;
-    const std::string calibPath = calib_->text().toStdString();
+    const std::string calibPath = store_->plan().calib;
     const int rev = ++revision_;
     const QString label = QString::fromStdString(qo.scheme.name()) + (qo.method == QuantMethod::Gptq ? " (GPTQ)" : "");
     status_->setText(tr("Quantizing with %1…").arg(label));
@@ -340,7 +343,7 @@ void QuantView::measureKldAlone()
     if (s.format == QuantFormat::Linear && method_->currentIndex() != 0)
         status_->setText(tr("KLD per layer: round to nearest (GPTQ is not probed layer by layer)"));
     auto session = session_;
-    const std::string calibPath = calib_->text().toStdString();
+    const std::string calibPath = store_->plan().calib;
     const QString name = QString::fromStdString(s.name());
     const int rev = revision_;
     kldScheme_ = name;

@@ -1,4 +1,6 @@
 #include "width_view.h"
+#include "ui/plan_binding.h"
+#include "ui/plan_store.h"
 #include "ui/plan_store.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
@@ -145,7 +147,7 @@ void WidthView::runScores()
     if (!session_)
         return;
     auto session = session_;
-    const std::string calibPath = calib_->text().toStdString();
+    const std::string calibPath = store_->plan().calib;
     const WidthCriterion criterion = widthCriterionFromName(criterion_->currentText().toStdString());
     score_->setEnabled(false);
     JobOptions o;
@@ -253,7 +255,11 @@ void WidthView::runEvaluation()
         o);
 }
 
-void WidthView::setPlanStore(PlanStore* store) { store_ = store; }
+void WidthView::setPlanStore(PlanStore* store)
+{
+    store_ = store;
+    bindPlanText(calib_, store, PlanText::Calib);
+}
 
 void WidthView::savePlan(const QString& path) const
 {
