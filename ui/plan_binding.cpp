@@ -22,6 +22,8 @@ void bindPlanText(QLineEdit* edit, PlanStore* store, PlanText which)
             edit->setText(s);
         }
     };
+    // one name per text, so a test (or a style sheet) finds every view's copy
+    edit->setObjectName(which == PlanText::Calib ? "plan.calib" : which == PlanText::Eval ? "plan.eval" : "plan.task");
     show();
     QObject::connect(store, &PlanStore::changed, edit, [show](PlanStore::Parts parts) {
         if (parts & PlanStore::Texts)

@@ -72,6 +72,43 @@ void saveShot(QWidget* w, const QString& name)
     qInfo("screenshot: %s", qPrintable(path));
 }
 
+QByteArray fileBytes(const QString& path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+// Report JSON with what is measured rather than computed left out (speeds,
+// bandwidth, threads, the output path), numbers compared to `tol` relative.
+QString reportDifference(const QJsonValue& a, const QJsonValue& b, const QString& at, double tol)
+{
+    static const QSet<QString> measured = {"output", "prefill_tokens_per_s", "decode_tokens_per_s", "decode_tokens_per_s_min",
+                                           "decode_tokens_per_s_max", "prefill_tokens_per_s_min", "prefill_tokens_per_s_max",
+                                           "read_bandwidth_bytes_per_s", "roofline_tokens_per_s", "threads", "speed_runs"};
+    if (a.isObject() && b.isObject()) {
+        const QJsonObject x = a.toObject(), y = b.toObject();
+        if (x.keys() != y.keys())
+            return at + ": keys differ";
+        for (const QString& k : x.keys())
+            if (!measured.contains(k))
+                if (const QString d = reportDifference(x[k], y[k], at + "." + k, tol); !d.isEmpty())
+                    return d;
+        return {};
+    }
+    if (a.isArray() && b.isArray()) {
+        const QJsonArray x = a.toArray(), y = b.toArray();
+        if (x.size() != y.size())
+            return at + ": lengths differ";
+        for (int i = 0; i < x.size(); ++i)
+            if (const QString d = reportDifference(x[i], y[i], at + QString("[%1]").arg(i), tol); !d.isEmpty())
+                return d;
+        return {};
+    }
+    if (a.isDouble() && b.isDouble())
+        return testdata::relErr(a.toDouble(), b.toDouble()) <= tol ? QString() : at + QString(": %1 vs %2").arg(a.toDouble()).arg(b.toDouble());
+    return a == b ? QString() : at + ": differs";
+}
+
 } // namespace
 
 class TestWorkbench : public QObject {
@@ -111,6 +148,43 @@ private slots:
         w_->quantView()->pages()->setCurrentIndex(0);
         w_->compressView()->pages()->setCurrentIndex(0);
         w_->tabs()->setCurrentIndex(0);
+        w_->planStore()->setCalib(demoCalibText().toStdString());
+        w_->planStore()->setEvalText(demoEvalText().toStdString());
+        w_->planStore()->setTask({});
+    }
+
+    // #27: one calibration text and one evaluation text for the whole
+    // workbench. Every view that shows one shows the store's, and a change
+    // typed in any of them is the store's and every other view's.
+    void oneCalibrationText()
+    {
+        PlanStore* store = w_->planStore();
+        const QList<QLineEdit*> calibs = w_->findChildren<QLineEdit*>("plan.calib");
+        const QList<QLineEdit*> evals = w_->findChildren<QLineEdit*>("plan.eval");
+        QCOMPARE(calibs.size(), 5); // Blocks, Quantization, Low rank, Width, Compress
+        QCOMPARE(evals.size(), 3);  // Blocks, Size budget, Compress
+        QTemporaryDir dir;
+        const QString calib = dir.filePath("my-calibration.txt"), eval = dir.filePath("my-evaluation.txt");
+        for (QLineEdit* typedIn : {calibs.first(), calibs.last()}) {
+            typedIn->clear();
+            QTest::keyClicks(typedIn, calib + typedIn->parentWidget()->metaObject()->className());
+            const QString expected = calib + typedIn->parentWidget()->metaObject()->className();
+            QCOMPARE(QString::fromStdString(store->plan().calib), expected);
+            for (QLineEdit* e : calibs)
+                QCOMPARE(e->text(), expected);
+        }
+        evals[1]->setText(eval);
+        QCOMPARE(QString::fromStdString(store->plan().eval_text), eval);
+        for (QLineEdit* e : evals)
+            QCOMPARE(e->text(), eval);
+        // a loaded plan's texts reach every view; the Compress view runs with the store's plan
+        CompressionPlan p = store->plan();
+        p.calib = demoCalibText().toStdString();
+        store->setPlan(p);
+        for (QLineEdit* e : calibs)
+            QCOMPARE(e->text(), demoCalibText());
+        QCOMPARE(w_->compressView()->plan().eval_text, eval.toStdString());
+        QCOMPARE(w_->compressView()->plan().toJson().value("calib").toString(), demoCalibText());
     }
 
     void evaluationMatchesCli()
@@ -345,6 +419,9 @@ private slots:
         QCOMPARE(v->rankTable()->item(0, 2)->text(), QString());
         v->rankTable()->item(0, 2)->setText("10");
         QCOMPARE(v->ranks().at(q0), int64_t(10));
+        // #27: the table edits the store's ranks; the view has no copy of its own
+        QVERIFY(&v->ranks() == &w_->planStore()->plan().ranks);
+        QCOMPARE(w_->planStore()->plan().ranks.at(q0), int64_t(10));
         QCOMPARE(v->layerBox()->currentText(), QString::fromStdString(q0));
         QCOMPARE(v->rankSlider()->value(), 10);
 
@@ -362,7 +439,10 @@ private slots:
         QCOMPARE(QJsonDocument::fromJson(f.readAll()).object().size(), 84);
 
         // evaluate (whitened) in the background; equals tailor-cli lowrank with the saved ranks
+        v->whitenBox()->setChecked(false);
+        QVERIFY(!w_->planStore()->plan().whiten); // one whitening choice, the store's
         v->whitenBox()->setChecked(true);
+        QVERIFY(w_->planStore()->plan().whiten);
         QSignalSpy evaluated(v, &LowRankView::evaluated);
         QTest::mouseClick(v->evaluateButton(), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(evaluated.count() == 1, 300000);
@@ -531,6 +611,74 @@ private slots:
         QVERIFY(v->applied()->heal_curve.size() >= 3 && v->applied()->heal_curve.size() < 5000);
         QVERIFY(v->generateButton()->isEnabled());
         w_->tabs()->setCurrentIndex(0);
+    }
+
+    // #27: one pipeline. The same plan, run and exported from the Compress
+    // view and from tailor-cli compress, gives byte-identical files and the
+    // same report (what is computed; speeds are measured and differ).
+    void guiAndCliExportAlike()
+    {
+        QTemporaryDir tmp;
+        const QString evalText = tmp.filePath("eval.txt");
+        {
+            QFile text(demoEvalText()), part(evalText);
+            QVERIFY(text.open(QIODevice::ReadOnly) && part.open(QIODevice::WriteOnly));
+            for (int i = 0; i < 20; ++i)
+                part.write(text.readLine());
+        }
+        CompressView* v = w_->compressView();
+        CompressionPlan p = w_->planStore()->plan();
+        p.drop_blocks = {6};
+        p.ranks.clear();
+        p.quant.reset();
+        p.width.reset();
+        p.heal.reset();
+        p.task.clear();
+        p.eval_text = evalText.toStdString();
+        p.gguf = PlanGguf{"q4_k_m", "", {"attn_v=q8_0"}};
+        v->setPlan(p);
+        QCOMPARE(w_->planStore()->plan().eval_text, evalText.toStdString());
+        QSignalSpy finished(v, &CompressView::runFinished), exported(v, &CompressView::exported);
+        QTest::mouseClick(v->runButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 300000);
+        v->exportTo(tmp.filePath("gui.gguf"), "gguf", "", false);
+        QTRY_VERIFY_WITH_TIMEOUT(exported.count() == 1, 120000);
+        v->exportTo(tmp.filePath("gui-hf"), "hf", "", false);
+        QTRY_VERIFY_WITH_TIMEOUT(exported.count() == 2, 120000);
+
+        const QString planFile = tmp.filePath("plan.json");
+        v->plan().save(planFile.toStdString());
+        const QJsonObject g = cliJson({"compress", "--plan", planFile, "--out", tmp.filePath("cli.gguf"), "--format", "gguf", "--report",
+                                       tmp.filePath("cli.gguf.report"), "--json"});
+        QVERIFY(g.contains("stages"));
+        const QJsonObject h = cliJson({"compress", "--plan", planFile, "--out", tmp.filePath("cli-hf"), "--report", tmp.filePath("cli-hf.report"), "--json"});
+        QVERIFY(h.contains("stages"));
+
+        const QByteArray gguf = fileBytes(tmp.filePath("gui.gguf"));
+        QVERIFY(gguf.size() > 100000);
+        QVERIFY2(gguf == fileBytes(tmp.filePath("cli.gguf")), "the GUI's GGUF differs from the CLI's");
+        const QStringList files = QDir(tmp.filePath("gui-hf")).entryList(QDir::Files);
+        QVERIFY(files.contains("config.json") && files.contains("README.md"));
+        QCOMPARE(QDir(tmp.filePath("cli-hf")).entryList(QDir::Files), files);
+        // (the model card's title names the folder and its date the moment of export)
+        const auto comparable = [](const QString& name, QByteArray bytes) {
+            if (name != "README.md")
+                return bytes;
+            QList<QByteArray> lines = bytes.split('\n');
+            lines.removeIf([](const QByteArray& l) { return l.startsWith("# ") || l.startsWith("- exported: "); });
+            return lines.join('\n');
+        };
+        for (const QString& f : files)
+            QVERIFY2(comparable(f, fileBytes(tmp.filePath("gui-hf/" + f))) == comparable(f, fileBytes(tmp.filePath("cli-hf/" + f))),
+                     qPrintable(f + " differs"));
+        for (const QString& out : {QString("gguf"), QString("-hf")}) {
+            const QString gui = tmp.filePath((out == "gguf" ? "gui." : "gui") + out + ".report/report.json");
+            const QString cli = tmp.filePath((out == "gguf" ? "cli." : "cli") + out + ".report/report.json");
+            const QJsonObject a = QJsonDocument::fromJson(fileBytes(gui)).object(), b = QJsonDocument::fromJson(fileBytes(cli)).object();
+            QVERIFY2(!a.isEmpty() && !b.isEmpty(), qPrintable(gui));
+            const QString d = reportDifference(a, b, "report", testdata::kSameComputation);
+            QVERIFY2(d.isEmpty(), qPrintable(d));
+        }
     }
 
     void cancelKeepsFinishedBlocks()

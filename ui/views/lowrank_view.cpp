@@ -1,7 +1,6 @@
 #include "lowrank_view.h"
 #include "ui/plan_binding.h"
 #include "ui/plan_store.h"
-#include "ui/plan_store.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
@@ -26,6 +25,7 @@
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QSlider>
 #include <QSplitter>
 #include <QTableWidget>
@@ -160,14 +160,13 @@ LowRankView::LowRankView(JobRunner* runner, QWidget* parent) : QWidget(parent), 
             return;
         const LayerSpectrum& s = spectra_[std::size_t(i)];
         const int64_t full = std::min(s.rows, s.cols);
+        auto ranks = this->ranks();
         if (rank_->value() >= full)
-            ranks_.erase(s.name);
+            ranks.erase(s.name);
         else
-            ranks_[s.name] = rank_->value();
+            ranks[s.name] = rank_->value();
+        store_->setRanks(ranks); // the store's change refreshes this view
         updateRank();
-        refreshTable();
-        refreshOverview();
-        Q_EMIT ranksChanged();
     });
     connect(addOverlay_, &QPushButton::clicked, this, [this] {
         const int i = layer_->currentIndex();
@@ -215,8 +214,7 @@ void LowRankView::setSession(std::shared_ptr<ModelSession> s)
 {
     session_ = std::move(s);
     ++revision_;
-    spectra_.clear();
-    ranks_.clear();
+    spectra_.clear(); // (the ranks are the store's, reset by the main window for a new model)
     overlay_.clear();
     layer_->clear();
     table_->setRowCount(0);
@@ -285,48 +283,59 @@ void LowRankView::computeSpectra()
         JobOptions{JobLane::Long, QStringLiteral("spectra")});
 }
 
+const std::map<std::string, int64_t>& LowRankView::ranks() const
+{
+    static const std::map<std::string, int64_t> none;
+    return store_ ? store_->plan().ranks : none;
+}
+
 int64_t LowRankView::rankOf(std::size_t i) const
 {
-    const auto it = ranks_.find(spectra_[i].name);
-    return it == ranks_.end() ? std::min(spectra_[i].rows, spectra_[i].cols) : it->second;
+    const auto it = ranks().find(spectra_[i].name);
+    return it == ranks().end() ? std::min(spectra_[i].rows, spectra_[i].cols) : it->second;
 }
 
 void LowRankView::setPlanStore(PlanStore* store)
 {
     store_ = store;
     bindPlanText(calib_, store, PlanText::Calib);
-    connect(this, &LowRankView::ranksChanged, store, [this, store] { store->setRanks(ranks_); });
-    // ranks chosen elsewhere (a loaded plan file, the Compress page) are shown
-    // as they are: not filtered by the spectra, which may not exist yet (the
-    // plan's validation judges them when it runs)
-    connect(store, &PlanStore::changed, this, [this, store](PlanStore::Parts parts) {
-        if (!(parts & PlanStore::Ranks) || store->plan().ranks == ranks_)
+    // The ranks live in the store only: edits here go there, and whatever
+    // sets them (this view, a loaded plan file) is shown from there, as they
+    // are: not filtered by the spectra, which may not exist yet (the plan's
+    // validation judges them when it runs).
+    const auto showWhiten = [this, store] {
+        const QSignalBlocker quiet(whiten_);
+        whiten_->setChecked(store->plan().whiten);
+    };
+    showWhiten();
+    connect(whiten_, &QCheckBox::toggled, store, &PlanStore::setWhiten);
+    connect(store, &PlanStore::changed, this, [this, showWhiten](PlanStore::Parts parts) {
+        if (parts & PlanStore::Whiten)
+            showWhiten();
+        if (!(parts & PlanStore::Ranks))
             return;
-        ranks_ = store->plan().ranks;
         refreshTable();
         refreshOverview();
         showLayer();
+        Q_EMIT ranksChanged();
     });
 }
 
 void LowRankView::setRanks(const std::map<std::string, int64_t>& ranks)
 {
-    ranks_.clear();
+    std::map<std::string, int64_t> kept;
     for (const auto& [name, k] : ranks) {
         const auto it = std::find_if(spectra_.begin(), spectra_.end(), [&](const LayerSpectrum& s) { return s.name == name; });
         if (it != spectra_.end() && k >= 1 && k < std::min(it->rows, it->cols))
-            ranks_[name] = k; // full rank = not factorized
+            kept[name] = k; // full rank = not factorized
     }
-    refreshTable();
-    refreshOverview();
-    showLayer();
-    Q_EMIT ranksChanged();
+    store_->setRanks(kept);
 }
 
 void LowRankView::saveRanks(const QString& path) const
 {
     QJsonObject o;
-    for (const auto& [name, k] : ranks_)
+    for (const auto& [name, k] : ranks())
         o[QString::fromStdString(name)] = double(k);
     writeFileAtomically(path.toStdString(), QJsonDocument(o).toJson());
 }
@@ -421,9 +430,9 @@ void LowRankView::refreshTable()
         table_->item(int(i), ColSaved)->setText(factorized ? percent(double(mn - kept) / double(mn)) : QString());
         table_->item(int(i), ColSaved)->setForeground(kept > mn ? QBrush(Qt::red) : QBrush());
     }
-    totals_->setText(ranks_.empty() ? tr("No layer factorized.")
-                                    : tr("%1 layers factorized: %2 → %3 parameters; %4 of all linear-layer parameters saved")
-                                          .arg(ranks_.size())
+    totals_->setText(ranks().empty() ? tr("No layer factorized.")
+                                     : tr("%1 layers factorized: %2 → %3 parameters; %4 of all linear-layer parameters saved")
+                                           .arg(ranks().size())
                                           .arg(before)
                                           .arg(after)
                                           .arg(percent(double(before - after) / double(std::max<int64_t>(1, all)))));
@@ -466,28 +475,25 @@ void LowRankView::tableEdited(int row, int column)
                              .arg(full));
         return;
     }
+    auto ranks = this->ranks();
     if (k == full)
-        ranks_.erase(s.name);
+        ranks.erase(s.name);
     else
-        ranks_[s.name] = k;
-    refreshTable();
-    refreshOverview();
-    if (layer_->currentIndex() == row)
-        showLayer();
-    else
+        ranks[s.name] = k;
+    store_->setRanks(ranks); // refreshes the table, chart and layer from the store
+    if (layer_->currentIndex() != row)
         layer_->setCurrentIndex(row);
-    Q_EMIT ranksChanged();
 }
 
 void LowRankView::runEvaluation()
 {
-    if (!session_ || ranks_.empty()) {
+    if (!session_ || ranks().empty()) {
         evalResult_->setText(tr("Choose ranks first (slider, table, energy or budget)."));
         return;
     }
     auto session = session_;
-    const auto ranks = ranks_;
-    const bool whiten = whiten_->isChecked();
+    const auto ranks = this->ranks();
+    const bool whiten = store_->plan().whiten;
     const std::string calibPath = store_->plan().calib;
     const int rev = revision_;
     evaluate_->setEnabled(false);

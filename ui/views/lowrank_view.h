@@ -41,7 +41,8 @@ public:
     void setSession(std::shared_ptr<ModelSession> s);
 
     // Ranks chosen so far; layers absent keep full rank (not factorized).
-    const std::map<std::string, int64_t>& ranks() const { return ranks_; }
+    // The plan store's ranks (the view keeps no copy).
+    const std::map<std::string, int64_t>& ranks() const;
     void setRanks(const std::map<std::string, int64_t>& ranks);
     // The ranks chosen here are the plan's (every change goes to the store).
     void setPlanStore(PlanStore* store);
@@ -87,7 +88,6 @@ private:
     JobRunner* runner_;
     std::shared_ptr<ModelSession> session_;
     std::vector<LayerSpectrum> spectra_;
-    std::map<std::string, int64_t> ranks_;
     std::vector<int> overlay_;
     QComboBox* layer_;
     QSlider* rank_;

@@ -1,7 +1,6 @@
 #include "width_view.h"
 #include "ui/plan_binding.h"
 #include "ui/plan_store.h"
-#include "ui/plan_store.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
