@@ -1,5 +1,5 @@
 #pragma once
-// A thin main window (STYLE.md §8): builds the layout, creates the docks,
+// A thin main window: builds the layout, creates the docks,
 // connects signals, opens models. Views and docks do their own work.
 #include <QMainWindow>
 #include <memory>

@@ -1,5 +1,5 @@
 #pragma once
-// QSettings keys and defaults in one place (STYLE.md §8).
+// QSettings keys and defaults in one place, so a key is spelled once.
 #include <QString>
 
 namespace tailor::ui::keys {

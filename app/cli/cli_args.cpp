@@ -38,6 +38,19 @@ Args::Args(const std::vector<std::string>& argv, const std::set<std::string>& op
     }
 }
 
+namespace {
+std::set<std::string> namesOf(const CommandSpec& spec, bool flags)
+{
+    std::set<std::string> out;
+    for (const OptionSpec& o : spec.options)
+        if ((o.value == nullptr) == flags)
+            out.insert(o.name);
+    return out;
+}
+} // namespace
+
+Args::Args(const std::vector<std::string>& argv, const CommandSpec& spec) : Args(argv, namesOf(spec, false), namesOf(spec, true)) {}
+
 std::string Args::positional(std::size_t i, const char* what) const
 {
     if (i >= positional_.size())

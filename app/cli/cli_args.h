@@ -1,6 +1,8 @@
 #pragma once
 // Minimal argument parsing for tailor-cli subcommands: positionals, `--key
 // value` options and `--flag`s; anything not declared is a usage error.
+#include "command_table.h"
+
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -19,6 +21,8 @@ public:
     // `options` take a value, `flags` do not (both without the leading --).
     Args(const std::vector<std::string>& argv, const std::set<std::string>& options,
          const std::set<std::string>& flags);
+    // The options of a command's row in the command table (command_table.h).
+    Args(const std::vector<std::string>& argv, const CommandSpec& spec);
 
     const std::vector<std::string>& positional() const { return positional_; }
     std::string positional(std::size_t i, const char* what) const;

@@ -4,9 +4,12 @@
 // commands in one process (tests/core/test_bad_input.cpp).
 #include "cli_main.h"
 #include "cli_args.h"
+#include "command_table.h"
+#include "cli_output.h"
 #include "commands.h"
 #include "core/util/error.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -17,45 +20,32 @@ namespace {
 struct Command {
     const char* name;
     int (*run)(const cli::Argv&);
-    const char* usage;
 };
 
+// What runs each command; what it accepts is its row in command_table.cpp.
 const Command kCommands[] = {
-    {"info", cli::cmdInfo, "info MODEL_DIR|FILE.gguf [--json]"},
-    {"eval", cli::cmdEval, "eval MODEL_DIR|PLAN.json --text FILE [--seq-len L] [--max-windows N] [--threads T] [--drop 2,5] [--base BASE_DIR|PLAN.json] [--json]"},
-    {"tokenize", cli::cmdTokenize, "tokenize MODEL_OR_TOKENIZER_DIR (--text FILE | --string S | --text-list FILE) [--json]"},
-    {"blocks", cli::cmdBlocks, "blocks MODEL_DIR --calib FILE [--criterion ppl|taylor|bi|all] [--windows N] [--seq-len L]\n"
-                               "         [--exclude 0,1,2,3,-2,-1] [--random-windows --seed S] [--only-blocks A-B] [--out FILE] [--json]"},
-    {"drop", cli::cmdDrop, "drop MODEL_DIR --blocks 2,3 --text FILE [--seq-len L] [--max-windows N] [--json]"},
-    {"merge", cli::cmdMerge, "merge PART.json... [--out FILE]"},
-    {"quant", cli::cmdQuant, "quant MODEL_DIR --calib FILE [--method rtn|gptq [--act-order]] [--bits B --group G|channel|tensor (--sym|--asym) [--clip mse]\n"
-                             "         | --scheme q8_0|q4_0 | --mixed PLAN.json] [--layers REGEX] [--embeddings SCHEME] [--lm-head SCHEME]\n"
-                             "         | (--target-bpw B | --target-size BYTES[K|M|G]|TYPE) [--imatrix FILE] [--schemes a,b] [--text FILE]\n"
-                             "           [--max-windows N] [--points N] [--probe reference|every] [--no-reference] [--out PLAN.json]\n"
-                             "         [--acts B [--acts-range minmax|percentile|dynamic] [--acts-percentile P]] [--sensitivity]\n"
-                             "         [--text FILE] [--windows N] [--seq-len L] [--json]"},
-    {"qat", cli::cmdQat, "qat MODEL_DIR --text FILE [--bits B --group G (--sym|--asym) | --scheme NAME] [--quant-noise P] [--steps N]\n"
-                         "         [--lr LR] [--batch B] [--layers REGEX] [--kd-weight W] [--eval FILE] [--out DIR [--type f32|bf16] [--force]] [--json]"},
-    {"spectrum", cli::cmdSpectrum, "spectrum MODEL_DIR [--layers REGEX] [--top-k K [--power-iterations Q]] [--no-cache] [--json]"},
-    {"lowrank", cli::cmdLowRank, "lowrank MODEL_DIR --calib FILE (--energy E | --budget B | --ranks FILE.json) [--whiten]\n"
-                                 "         [--layers REGEX] [--top-k K] [--text FILE] [--json]"},
-    {"width", cli::cmdWidth, "width MODEL_DIR [--calib FILE] [--criterion taylor|activation|magnitude] --heads K --mlp M [--uniform] [--text FILE] [--out PLAN.json] [--json]"},
-    {"speed", cli::cmdSpeed, "speed MODEL_DIR|PLAN.json [--drop 2,5] [--prompt-tokens 64] [--decode-tokens 32] [--repeats 3] [--threads N] [--json]"},
-    {"generate", cli::cmdGenerate, "generate MODEL_DIR|PLAN.json --prompt S [--max-tokens N] [--temperature T --top-p P --seed S] [--drop 2,5] [--json]"},
-    {"compress", cli::cmdCompress, "compress --plan PLAN.json (--out DIR|FILE.gguf | --dry-run) [--format hf|gguf] [--type TYPE] [--text FILE] [--task FILE.jsonl] [--force]\n"
-                                   "         [--imatrix FILE.gguf] [--tensor-type REGEX=TYPE ...]   (GGUF types: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0\n"
-                                   "          q2_k q3_k_s q3_k_m q3_k_l q4_k_s q4_k_m q5_k_s q5_k_m q6_k, as llama-quantize types each tensor)\n"
-                                   "         [--heal-text FILE [--heal-steps N] [--heal-rank R] [--heal-alpha A] [--heal-lr LR]\n"
-                                   "          [--heal-batch B] [--heal-accum K] [--kd-weight W] [--kd-temperature T]] [--json]"},
-    {"tasks", cli::cmdTasks, "tasks MODEL_DIR --task FILE.jsonl [--drop 2,5] [--base BASE_DIR] [--max-items N] [--json]"},
-    {"imatrix", cli::cmdImatrix, "imatrix MODEL_DIR --calib FILE --out FILE.gguf [--windows N] [--seq-len L] [--force] [--json]"},
+    {"info", cli::cmdInfo},         {"eval", cli::cmdEval},         {"tokenize", cli::cmdTokenize}, {"blocks", cli::cmdBlocks},
+    {"drop", cli::cmdDrop},         {"merge", cli::cmdMerge},       {"quant", cli::cmdQuant},       {"qat", cli::cmdQat},
+    {"spectrum", cli::cmdSpectrum}, {"lowrank", cli::cmdLowRank},   {"width", cli::cmdWidth},       {"speed", cli::cmdSpeed},
+    {"generate", cli::cmdGenerate}, {"compress", cli::cmdCompress}, {"tasks", cli::cmdTasks},       {"imatrix", cli::cmdImatrix},
 };
 
 void usage(FILE* to)
 {
-    std::fprintf(to, "usage: tailor-cli COMMAND ...\n");
-    for (const auto& c : kCommands)
-        std::fprintf(to, "  tailor-cli %s\n", c.usage);
+    std::fprintf(to, "usage: tailor-cli COMMAND ... [--quiet]   ('tailor-cli COMMAND --help' lists a command's options;\n"
+                     "       --quiet: no progress on stderr, which is a bar on a terminal and plain lines elsewhere)\n");
+    for (const auto& c : cli::commandTable())
+        std::fprintf(to, "  tailor-cli %-9s %-24s %s\n", c.name, c.operands, c.summary);
+}
+
+// Every form of a command: its usage lines, or its full help.
+std::string describe(const std::string& name, bool full)
+{
+    std::string s;
+    for (const auto& c : cli::commandTable())
+        if (name == c.name)
+            s += full ? c.help() : (s.empty() ? "usage: tailor-cli " : "       tailor-cli ") + c.usage() + "\n";
+    return s;
 }
 
 } // namespace
@@ -76,14 +66,27 @@ int tailor::cli::run(const std::vector<std::string>& argv, std::string* errorLin
         std::printf("tailor-cli %s\n", TAILOR_VERSION); // CMakeLists.txt project(VERSION)
         return 0;
     }
-    const Argv args(argv.begin() + 1, argv.end());
+    // --quiet belongs to every command: no progress on stderr
+    Argv args;
+    bool quiet = false;
+    for (auto it = argv.begin() + 1; it != argv.end(); ++it) {
+        if (*it == "--quiet")
+            quiet = true;
+        else
+            args.push_back(*it);
+    }
+    cli::setQuiet(quiet);
     for (const auto& c : kCommands) {
         if (argv[0] != c.name)
             continue;
+        if (std::find(args.begin(), args.end(), "--help") != args.end() || (!args.empty() && args[0] == "-h")) {
+            std::fputs(describe(c.name, true).c_str(), stdout);
+            return 0;
+        }
         try {
             return c.run(args);
         } catch (const UsageError& e) {
-            return fail(2, std::string("tailor-cli ") + c.name + ": " + e.what() + "\nusage: tailor-cli " + c.usage);
+            return fail(2, std::string("tailor-cli ") + c.name + ": " + e.what() + "\n" + describe(c.name, false));
         } catch (const Cancelled&) {
             return fail(130, std::string("\ntailor-cli ") + c.name + ": cancelled");
         } catch (const std::exception& e) {

@@ -7,11 +7,14 @@
 #include <csignal>
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <unistd.h>
 
 namespace tailor::cli {
 
 namespace {
 std::atomic<bool> g_interrupted{false};
+std::atomic<bool> g_quiet{false}; // --quiet on the command line: no progress at all
 extern "C" void onSigint(int) { g_interrupted = true; }
 } // namespace
 
@@ -24,22 +27,53 @@ void printJson(const QJsonObject& o)
     std::fflush(stdout);
 }
 
+void setQuiet(bool quiet) { g_quiet = quiet; }
+
 ProgressFn progressPrinter(bool quiet)
 {
     std::signal(SIGINT, onSigint);
-    auto eta = std::make_shared<EtaEstimator>();
-    auto last = std::make_shared<std::chrono::steady_clock::time_point>();
+    quiet = quiet || g_quiet;
+    // A terminal gets a bar redrawn in place; a pipe or a log file gets plain
+    // lines, at most one a second: when the stage changes, every 5 seconds
+    // within a stage, and its end.
+    const bool terminal = isatty(fileno(stderr)) != 0;
+    struct State {
+        EtaEstimator eta;
+        std::chrono::steady_clock::time_point last{};
+        std::string stage;
+        bool printedEnd = false;
+    };
+    auto st = std::make_shared<State>();
     return [=](const Progress& p) {
         if (g_interrupted)
             return false;
+        if (quiet)
+            return true;
         const auto now = std::chrono::steady_clock::now();
-        if (!quiet && (now - *last > std::chrono::milliseconds(200) || p.fraction >= 1.0)) {
-            *last = now;
-            const double left = eta->secondsLeft(p.fraction);
-            std::fprintf(stderr, "\r%-40.40s %5.1f%%  ETA %s   ", p.stage.c_str(), 100.0 * p.fraction,
-                         left < 0 ? "?" : (std::to_string(int(left + 0.5)) + "s").c_str());
-            if (p.fraction >= 1.0)
-                std::fprintf(stderr, "\n");
+        const double left = st->eta.secondsLeft(p.fraction);
+        const std::string eta = left < 0 ? "?" : std::to_string(int(left + 0.5)) + "s";
+        const bool newStage = p.stage != st->stage;
+        if (newStage) {
+            st->stage = p.stage;
+            st->printedEnd = false;
+        }
+        if (terminal) {
+            if (now - st->last > std::chrono::milliseconds(200) || p.fraction >= 1.0) {
+                st->last = now;
+                std::fprintf(stderr, "\r%-40.40s %5.1f%%  ETA %s   ", p.stage.c_str(), 100.0 * p.fraction, eta.c_str());
+                if (p.fraction >= 1.0)
+                    std::fprintf(stderr, "\n");
+                std::fflush(stderr);
+            }
+            return true;
+        }
+        const auto since = now - st->last;
+        const bool due = since >= std::chrono::seconds(5) ||
+                         (since >= std::chrono::seconds(1) && (newStage || (p.fraction >= 1.0 && !st->printedEnd)));
+        if (due) {
+            st->last = now;
+            st->printedEnd = p.fraction >= 1.0;
+            std::fprintf(stderr, "%s: %.1f%%, ETA %s\n", p.stage.c_str(), 100.0 * p.fraction, eta.c_str());
             std::fflush(stderr);
         }
         return true;

@@ -10,10 +10,14 @@
 namespace tailor::cli {
 
 void printJson(const QJsonObject& o);
-// Installs the SIGINT handler once; returns a ProgressFn that prints
-// "stage  42.0%  ETA 12s" to stderr at most 5 times a second (unless quiet)
-// and returns false once Ctrl-C was pressed.
+// Installs the SIGINT handler once; returns a ProgressFn that shows
+// "stage  42.0%  ETA 12s" on stderr (unless quiet or --quiet) and returns
+// false once Ctrl-C was pressed. On a terminal it is a bar redrawn in place at
+// most 5 times a second; elsewhere (a pipe, a log file) plain lines at most
+// once a second, so a log holds no carriage returns or redraws.
 ProgressFn progressPrinter(bool quiet);
+// --quiet for the whole command (the dispatcher takes it off the command line).
+void setQuiet(bool quiet);
 bool interrupted();
 
 } // namespace tailor::cli

@@ -51,8 +51,7 @@ void printTable(const BlockScanResult& r)
 
 int cmdBlocks(const Argv& argv)
 {
-    const Args args(argv, {"calib", "criterion", "windows", "seq-len", "seed", "exclude", "only-blocks", "suggest", "out", "threads"},
-                    {"json", "random-windows", "iterative"});
+    const Args args(argv, commandSpec("blocks"));
     const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
     const int L = int(session->summary().n_layer);
     const std::string criterion = args.get("criterion", "all");
@@ -109,7 +108,7 @@ int cmdBlocks(const Argv& argv)
 
 int cmdMerge(const Argv& argv)
 {
-    const Args args(argv, {"out"}, {"json"});
+    const Args args(argv, commandSpec("merge"));
     if (args.positional().empty())
         throw UsageError("give the shard files to merge");
     std::vector<QJsonObject> parts;

@@ -29,11 +29,7 @@ namespace tailor::cli {
 
 int cmdCompress(const Argv& argv)
 {
-    const Args args(argv,
-                    {"plan", "out", "format", "type", "text", "heal-text", "heal-steps", "heal-rank", "heal-alpha", "heal-lr",
-                     "heal-batch", "heal-accum", "kd-weight", "kd-temperature", "heal-seed", "report", "prompt", "imatrix",
-                     "tensor-type", "task"},
-                    {"json", "force", "factored", "dry-run"});
+    const Args args(argv, commandSpec("compress"));
     const std::string planPath = args.require("plan");
     // every error about the plan, its model or their fit names the plan file
     const auto inPlan = [&](const auto& f) {

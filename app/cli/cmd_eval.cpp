@@ -24,7 +24,6 @@
 namespace tailor::cli {
 
 namespace {
-const std::set<std::string> kEvalOptions = {"text", "seq-len", "max-windows", "threads", "batch-tokens", "base"};
 
 
 // A model folder, or a plan file applied to its model.
@@ -113,17 +112,13 @@ int runEval(const Args& args, const std::vector<int>& dropIn)
 
 int cmdEval(const Argv& argv)
 {
-    auto options = kEvalOptions;
-    options.insert("drop");
-    const Args args(argv, options, {"json"});
+    const Args args(argv, commandSpec("eval"));
     return runEval(args, args.getBlockList("drop"));
 }
 
 int cmdDrop(const Argv& argv)
 {
-    auto options = kEvalOptions;
-    options.insert("blocks");
-    const Args args(argv, options, {"json"});
+    const Args args(argv, commandSpec("drop"));
     const auto blocks = args.getBlockList("blocks");
     if (blocks.empty())
         throw UsageError("--blocks needs at least one block index");

@@ -17,7 +17,7 @@ namespace tailor::cli {
 
 int cmdGenerate(const Argv& argv)
 {
-    const Args args(argv, {"prompt", "max-tokens", "temperature", "top-p", "seed", "drop", "threads"}, {"json"});
+    const Args args(argv, commandSpec("generate"));
     const std::string target = args.positional(0, "MODEL_DIR|PLAN.json");
     const bool isPlan = QFileInfo(QString::fromStdString(target)).isFile();
     std::optional<CompressionPlan> plan;

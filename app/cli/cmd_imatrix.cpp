@@ -16,7 +16,7 @@ namespace tailor::cli {
 
 int cmdImatrix(const Argv& argv)
 {
-    const Args args(argv, {"calib", "out", "windows", "seq-len"}, {"json", "force"});
+    const Args args(argv, commandSpec("imatrix"));
     const std::string out = args.require("out");
     const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
     CalibOptions co;

@@ -54,7 +54,7 @@ int ggufInfo(const std::string& path, bool json)
 
 int cmdInfo(const Argv& argv)
 {
-    const Args args(argv, {}, {"json"});
+    const Args args(argv, commandSpec("info"));
     const std::string path = args.positional(0, "MODEL_DIR");
     if (QFileInfo(QString::fromStdString(path)).isFile())
         return ggufInfo(path, args.flag("json"));

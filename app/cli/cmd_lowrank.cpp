@@ -35,7 +35,7 @@ QJsonValue rankJson(int64_t k) { return k > 0 ? QJsonValue(double(k)) : QJsonVal
 
 int cmdSpectrum(const Argv& argv)
 {
-    const Args args(argv, {"layers", "top-k", "power-iterations"}, {"json", "no-cache"});
+    const Args args(argv, commandSpec("spectrum"));
     const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
     const auto spectra = spectraFor(*session, args);
     if (args.flag("json")) {
@@ -69,8 +69,7 @@ int cmdSpectrum(const Argv& argv)
 
 int cmdLowRank(const Argv& argv)
 {
-    const Args args(argv, {"calib", "energy", "budget", "ranks", "layers", "text", "windows", "seq-len", "top-k", "power-iterations"},
-                    {"json", "whiten", "no-cache"});
+    const Args args(argv, commandSpec("lowrank"));
     const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
     if (int(args.has("energy")) + int(args.has("budget")) + int(args.has("ranks")) != 1)
         throw UsageError("give exactly one of --energy E, --budget B, --ranks FILE");

@@ -22,10 +22,7 @@ namespace tailor::cli {
 
 int cmdQat(const Argv& argv)
 {
-    const Args args(argv,
-                    {"text", "bits", "group", "scheme", "quant-noise", "steps", "lr", "batch", "seq-len", "layers", "eval", "out",
-                     "type", "seed", "warmup", "kd-weight", "kd-temperature"},
-                    {"json", "sym", "asym", "force"});
+    const Args args(argv, commandSpec("qat"));
     const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
     QatOptions o;
     o.scheme = schemeFromArgs(args);

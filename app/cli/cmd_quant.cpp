@@ -27,10 +27,7 @@ int cmdQuant(const Argv& argv)
     for (const auto& a : argv)
         if (a == "--target-bpw" || a == "--target-size")
             return cmdQuantBudget(argv); // a per-layer allocation for a size budget
-    const Args args(argv,
-                    {"calib", "bits", "group", "scheme", "layers", "text", "seq-len", "windows", "clip", "threads", "method", "mixed",
-                     "embeddings", "lm-head", "acts", "acts-range", "acts-percentile"},
-                    {"json", "sym", "asym", "act-order", "sensitivity"});
+    const Args args(argv, commandSpec("quant", 0));
     const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
     QuantOptions qo;
     qo.scheme = schemeFromArgs(args);

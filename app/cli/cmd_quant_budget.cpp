@@ -79,10 +79,7 @@ bool allGgml(const SchemeByTensor& scheme)
 
 int cmdQuantBudget(const Argv& argv)
 {
-    const Args args(argv,
-                    {"calib", "target-bpw", "target-size", "imatrix", "schemes", "base-type", "text", "seq-len", "windows",
-                     "eval-seq-len", "max-windows", "points", "probe", "out", "threads"},
-                    {"json", "no-reference", "force"});
+    const Args args(argv, commandSpec("quant", 1));
     if (args.has("target-bpw") == args.has("target-size"))
         throw UsageError("give one of --target-bpw BITS and --target-size BYTES");
     const std::string dir = args.positional(0, "MODEL_DIR");

@@ -61,7 +61,7 @@ void print(const char* label, const DecodeSpeed& s)
 
 int cmdSpeed(const Argv& argv)
 {
-    const Args args(argv, {"drop", "prompt-tokens", "decode-tokens", "repeats", "threads", "batch"}, {"json"});
+    const Args args(argv, commandSpec("speed"));
     const std::string target = args.positional(0, "MODEL_DIR|PLAN.json");
     std::optional<CompressionPlan> plan;
     if (QFileInfo(QString::fromStdString(target)).isFile())

@@ -24,7 +24,7 @@ QJsonArray idsJson(const std::vector<int32_t>& ids)
 
 int cmdTokenize(const Argv& argv)
 {
-    const Args args(argv, {"text", "string", "text-list"}, {"json"});
+    const Args args(argv, commandSpec("tokenize"));
     const auto tok = Tokenizer::load(args.positional(0, "MODEL_DIR or TOKENIZER_DIR"));
     const int sources = int(args.has("text")) + int(args.has("string")) + int(args.has("text-list"));
     if (sources != 1)

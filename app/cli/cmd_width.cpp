@@ -23,7 +23,7 @@ namespace tailor::cli {
 
 int cmdWidth(const Argv& argv)
 {
-    const Args args(argv, {"calib", "criterion", "heads", "mlp", "windows", "seq-len", "text", "out"}, {"json", "uniform", "non-uniform"});
+    const Args args(argv, commandSpec("width"));
     const std::string dir = args.positional(0, "MODEL_DIR");
     const auto session = ModelSession::open(dir);
     const WidthCriterion criterion = widthCriterionFromName(args.get("criterion", "taylor"));

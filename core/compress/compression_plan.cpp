@@ -7,6 +7,7 @@
 #include "core/util/error.h"
 #include "core/util/json_file.h"
 #include "core/util/json_reader.h"
+#include "core/util/name_pattern.h"
 #include "core/lowrank/factorize.h"
 #include "core/model/model.h"
 #include "core/eval/perplexity.h"
@@ -19,30 +20,16 @@
 
 namespace tailor {
 
-namespace {
-// Each pattern compiled once, not for every layer asked about (a budget plan
-// has a rule per tensor). Nodes of a std::map stay put, so references last.
-const std::regex& compiledRegex(const std::string& pattern)
-{
-    static std::mutex lock;
-    static std::map<std::string, std::regex> cache;
-    const std::lock_guard<std::mutex> hold(lock);
-    auto it = cache.find(pattern);
-    if (it == cache.end())
-        it = cache.emplace(pattern, std::regex(pattern)).first;
-    return it->second;
-}
-} // namespace
 
 std::optional<QuantScheme> PlanQuant::schemeFor(const std::string& tensor) const
 {
     if (rules.empty()) {
-        if (layers.empty() || std::regex_search(tensor, compiledRegex(layers)))
+        if (layers.empty() || nameMatches(layers, tensor))
             return scheme;
         return std::nullopt;
     }
     for (const auto& r : rules)
-        if (r.layers.empty() || std::regex_search(tensor, compiledRegex(r.layers)))
+        if (r.layers.empty() || nameMatches(r.layers, tensor))
             return r.scheme;
     return std::nullopt;
 }

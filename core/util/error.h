@@ -1,6 +1,6 @@
 #pragma once
 // One error type for everything the engine refuses: the message names the file,
-// tensor or key and what was expected (see STYLE.md §2). Callers catch once, at
+// tensor or key and what was expected. Callers catch once, at
 // the job boundary (CLI main, JobRunner).
 #include <stdexcept>
 #include <string>

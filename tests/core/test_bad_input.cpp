@@ -7,6 +7,7 @@
 // or a NaN accepted silently. Plus the hand-made hostile files that once got
 // through.
 #include "cli/cli_main.h"
+#include "cli/command_table.h"
 #include "test_data.h"
 
 #include <QDir>
@@ -371,6 +372,35 @@ private Q_SLOTS:
             refused += o.code != 0;
         }
         qInfo("GGUF: %d of %d mutations refused", refused, kMutations);
+    }
+
+    // #27: what a command accepts and what its --help lists are one table.
+    // Every listed option gets past the parser (whatever the command then
+    // says about its value), an unlisted one is a usage error, and the help
+    // names the options that the old hand-written usage had left out.
+    void helpListsWhatIsParsed()
+    {
+        for (const tailor::cli::CommandSpec& c : tailor::cli::commandTable()) {
+            const Outcome help = runCli({c.name, "--help"});
+            QCOMPARE(help.code, 0);
+            for (const tailor::cli::OptionSpec& o : c.options) {
+                QVERIFY2(help.out.contains(QByteArray("--") + o.name), qPrintable(QString(c.name) + " --help lacks --" + o.name));
+                QStringList args{c.name, QString("--") + o.name};
+                if (o.value)
+                    args << "x";
+                if (&c != &tailor::cli::commandSpec(c.name) && std::string(o.name) != "target-bpw")
+                    args << "--target-bpw" << "4"; // quant's second form (a size budget) is chosen by its target
+                const Outcome r = runCli(args);
+                QVERIFY2(r.error.find("unknown option") == std::string::npos, qPrintable(QString(c.name) + ": " + QString::fromStdString(r.error)));
+            }
+            const Outcome bad = runCli({c.name, "--no-such-option"});
+            QCOMPARE(bad.code, 2);
+            QVERIFY2(bad.error.find("unknown option --no-such-option") != std::string::npos, bad.error.c_str());
+            QVERIFY2(bad.error.find(std::string("usage: tailor-cli ") + c.name) != std::string::npos, bad.error.c_str());
+        }
+        const Outcome compress = runCli({"compress", "--help"});
+        for (const char* o : {"--report DIR", "--prompt S", "--heal-seed S", "--factored", "--dry-run", "--task FILE.jsonl"})
+            QVERIFY2(compress.out.contains(o), o);
     }
 
     void planCampaign()

@@ -3,7 +3,9 @@
 #include "test_data.h"
 
 #include <QFileInfo>
+#include <QElapsedTimer>
 #include <QProcess>
+#include <QTemporaryDir>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -49,6 +51,39 @@ QString plan260()
 class TestCli : public QObject {
     Q_OBJECT
 private Q_SLOTS:
+    // #31: progress written to a pipe or a log file is plain lines, at most
+    // one a second (no carriage returns, no redraws); --quiet writes none.
+    void progressInLogs()
+    {
+        QTemporaryDir dir;
+        const QString log = dir.filePath("log");
+        QProcess p;
+        p.setStandardErrorFile(log);
+        QElapsedTimer t;
+        t.start();
+        p.start(QString::fromUtf8(TAILOR_CLI), {"eval", s12(), "--text", valid(), "--seq-len", "64"});
+        QVERIFY(p.waitForFinished(600000));
+        const double seconds = double(t.elapsed()) / 1000.0;
+        QCOMPARE(p.exitCode(), 0);
+        QFile f(log);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const QByteArray text = f.readAll();
+        QVERIFY2(!text.contains('\r'), text.constData());
+        const QList<QByteArray> lines = text.trimmed().split('\n');
+        QVERIFY2(!text.isEmpty() && lines.size() >= 1, "no progress at all");
+        for (const QByteArray& l : lines)
+            QVERIFY2(l.contains("%, ETA "), l.constData());
+        QVERIFY2(double(lines.size()) <= seconds + 1.0, qPrintable(QString("%1 lines in %2 s").arg(lines.size()).arg(seconds)));
+        qInfo("eval: %lld progress lines in %.1f s", (long long)lines.size(), seconds);
+
+        QProcess quiet;
+        quiet.start(QString::fromUtf8(TAILOR_CLI), {"eval", s12(), "--text", valid(), "--seq-len", "64", "--max-windows", "4", "--quiet"});
+        QVERIFY(quiet.waitForFinished(600000));
+        QCOMPARE(quiet.exitCode(), 0);
+        QCOMPARE(quiet.readAllStandardError(), QByteArray());
+        QVERIFY(quiet.readAllStandardOutput().contains("ppl "));
+    }
+
     void infoJson()
     {
         const Run r = cli({"info", s12(), "--json"});

@@ -130,6 +130,9 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(w_->session() != nullptr, 30000);
         QCOMPARE(int(w_->session()->summary().n_layer), 12);
         QVERIFY(!w_->blocksView()->showingCachedResult()); // an empty cache: nothing to show yet
+        // #31: before a scan the status says what is true and what to do next
+        QTRY_COMPARE(w_->blocksView()->statusLabel()->text(), QString("Run the scan to score the 12 blocks."));
+        saveShot(w_.get(), "blocks-before-scan.png");
     }
 
     // Every test function starts from the demo model, idle, on the first tab
@@ -559,7 +562,7 @@ private slots:
             QVERIFY2(v->stagesTable()->item(r, 4)->text().contains(" ± "), qPrintable(v->stagesTable()->item(r, 4)->text()));
         v->taskFile()->clear();
         QCOMPARE(v->healPoints(), 20);
-        QCOMPARE(v->healPlot()->curveCount(), 1);
+        QCOMPARE(v->healPlot()->curveCount(), 3); // #31: the loss per step, its moving average and the evaluation loss before and after
         // the prediction before the run counted the parameters the run ends with
         QVERIFY2(v->prediction()->text().contains(QString("→ %1 parameters").arg(v->applied()->stages.back().parameters)),
                  qPrintable(v->prediction()->text() + QString(" / applied %1").arg(v->applied()->stages.back().parameters)));

@@ -86,6 +86,8 @@ PlotView::PlotView(QWidget* parent) : QWidget(parent), d(std::make_unique<Impl>(
     d->plot->setMouseTracking(true);
     setMinimumHeight(160);
 
+    // labels of scatter points are placed after every layout, when their pixel positions are known
+    connect(d->plot, &QCustomPlot::afterLayout, this, [this] { arrangeScatterLabels(); });
     connect(d->plot, &QCustomPlot::mouseMove, this, [this](QMouseEvent* e) {
         const auto [s, p] = d->pointAt(e->position());
         if (s >= 0 && p < d->scatter[std::size_t(s)].labels.size()) {
@@ -253,7 +255,7 @@ void PlotView::setVerticalLines(const std::vector<double>& range, const std::vec
 }
 
 void PlotView::setCurves(const std::vector<std::vector<double>>& xs, const std::vector<std::vector<double>>& ys,
-                         const QStringList& names)
+                         const QStringList& names, const std::vector<QPen>& pens)
 {
     for (int i = d->plot->graphCount() - 1; i >= 0; --i)
         d->plot->removeGraph(i);
@@ -264,7 +266,9 @@ void PlotView::setCurves(const std::vector<std::vector<double>>& xs, const std::
     bool first = true;
     for (std::size_t c = 0; c < xs.size(); ++c) {
         QCPGraph* g = d->plot->addGraph();
-        g->setPen(QPen(colours[c % 8], 2));
+        g->setPen(c < pens.size() ? pens[c] : QPen(colours[c % 8], 2));
+        if (xs[c].size() <= 2)
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, g->pen().color(), 8));
         g->setName(c < std::size_t(names.size()) ? names[int(c)] : QString());
         g->setData(QVector<double>(xs[c].begin(), xs[c].end()), QVector<double>(ys[c].begin(), ys[c].end()), true);
         for (std::size_t i = 0; i < xs[c].size(); ++i) {
@@ -345,6 +349,57 @@ void PlotView::setScatter(const std::vector<ScatterSeries>& series, bool logX)
     else
         d->plot->yAxis->setRange(std::min(0.0, y0), y1 * 1.08 + 1e-12);
     d->plot->replot(QCustomPlot::rpQueuedReplot);
+}
+
+// Each label of a uniform scheme takes the first of four places around its
+// point (above right, below right, above left, below left) where it overlaps
+// no label placed before it and stays inside the axis rect; a label with no
+// free place is hidden (hovering its point still shows it in a tooltip).
+void PlotView::arrangeScatterLabels()
+{
+    const QRect area = d->plot->axisRect()->rect();
+    std::vector<QRect> placed;
+    std::vector<QCPItemText*> order = d->scatterLabels;
+    std::sort(order.begin(), order.end(), [](QCPItemText* a, QCPItemText* b) { return a->position->pixelPosition().x() < b->position->pixelPosition().x(); });
+    const Qt::Alignment places[] = {Qt::AlignLeft | Qt::AlignBottom, Qt::AlignLeft | Qt::AlignTop, Qt::AlignRight | Qt::AlignBottom,
+                                    Qt::AlignRight | Qt::AlignTop};
+    for (QCPItemText* t : order) {
+        const QPointF at = t->position->pixelPosition();
+        const QFontMetrics fm(t->font());
+        const QSize size = fm.size(0, t->text()) + QSize(7, 2);
+        bool shown = false;
+        for (Qt::Alignment a : places) {
+            const int x = (a & Qt::AlignLeft) ? int(at.x()) : int(at.x()) - size.width();
+            const int y = (a & Qt::AlignBottom) ? int(at.y()) - size.height() : int(at.y());
+            const QRect r(QPoint(x, y), size);
+            if (!area.contains(r) || std::any_of(placed.begin(), placed.end(), [&](const QRect& o) { return o.intersects(r); }))
+                continue;
+            t->setPositionAlignment(a);
+            t->setPadding((a & Qt::AlignLeft) ? QMargins(5, 0, 0, 2) : QMargins(0, 0, 5, 2));
+            placed.push_back(r);
+            shown = true;
+            break;
+        }
+        t->setVisible(shown);
+    }
+}
+
+int PlotView::visibleScatterLabels() const
+{
+    return int(std::count_if(d->scatterLabels.begin(), d->scatterLabels.end(), [](QCPItemText* t) { return t->visible(); }));
+}
+
+QRect PlotView::scatterLabelRect(int i) const
+{
+    if (i < 0 || i >= int(d->scatterLabels.size()) || !d->scatterLabels[std::size_t(i)]->visible())
+        return {};
+    QCPItemText* t = d->scatterLabels[std::size_t(i)];
+    const QPointF at = t->position->pixelPosition();
+    const QSize size = QFontMetrics(t->font()).size(0, t->text()) + QSize(7, 2);
+    const Qt::Alignment a = t->positionAlignment();
+    const int x = (a & Qt::AlignLeft) ? int(at.x()) : int(at.x()) - size.width();
+    const int y = (a & Qt::AlignBottom) ? int(at.y()) - size.height() : int(at.y());
+    return QRect(QPoint(x, y), size);
 }
 
 QPoint PlotView::pointCenter(int s, int i) const

@@ -4,6 +4,7 @@
 // labels and styles, never in QCP types.
 #include <QString>
 #include <QStringList>
+#include <QPen>
 #include <QWidget>
 
 #include <memory>
@@ -45,11 +46,17 @@ public:
     void setHeatmap(const std::vector<std::vector<double>>& values, const QStringList& rowLabels,
                     const QStringList& colLabels, const QString& scaleLabel);
     // Line curves (replacing earlier ones); colours cycle.
+    // `pens` (optional, per curve) replace the default colours; a curve of at
+    // most two points is drawn with dots (measurements, not a trace).
     void setCurves(const std::vector<std::vector<double>>& xs, const std::vector<std::vector<double>>& ys,
-                   const QStringList& names);
+                   const QStringList& names, const std::vector<QPen>& pens = {});
     // Scatter series (replacing curves and earlier series); log axes as set.
     void setScatter(const std::vector<ScatterSeries>& series, bool logX = false);
     // Widget position of a scatter point (tests click it); (-1, -1) when absent.
+    // Labels of the Points series of a scatter: how many are shown, and where
+    // (pixels in the plot; empty when hidden), so a test can check that no two overlap.
+    int visibleScatterLabels() const;
+    QRect scatterLabelRect(int i) const;
     QPoint pointCenter(int series, int index) const;
     // A grey note in the middle of the chart (e.g. "not computed"); empty hides it.
     void setPlaceholder(const QString& text);
@@ -70,6 +77,7 @@ Q_SIGNALS:
     void pointClicked(int series, int index); // a scatter point within 10 pixels of the click
 
 private:
+    void arrangeScatterLabels();
     struct Impl;
     std::unique_ptr<Impl> d;
 };

@@ -210,6 +210,9 @@ void BlocksView::setSession(std::shared_ptr<ModelSession> s)
     scan_->setEnabled(session_ != nullptr);
     suggestButton_->setEnabled(false);
     evaluate_->setEnabled(false);
+    // what is true now (cached scores, when found, say so in their turn)
+    status_->setText(session_ ? tr("Run the scan to score the %1 blocks.").arg(session_->summary().n_layer)
+                              : tr("Open a model, then run the scan."));
     if (session_)
         loadCached();
 }

@@ -45,6 +45,7 @@ public:
     // The marks are the plan's blocks to drop: they go to the store, and
     // blocks typed on the Compress page come back as marks.
     void setPlanStore(PlanStore* store);
+    QLabel* statusLabel() const { return status_; }
     const BlockScanResult& result() const;
     PlotView* plot(Criterion c) const;
     QPushButton* scanButton() const { return scan_; }

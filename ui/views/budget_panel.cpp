@@ -31,12 +31,13 @@ const QStringList kMatrices = [] {
     return k;
 }();
 
-QString describe(const BudgetPlan& p, bool file)
+// "q4_k: 4.500 bits/weight, KLD ..." (without the label where the text names the plan already)
+QString describe(const BudgetPlan& p, bool file, bool withLabel = true)
 {
     QString size = file ? QString("%1 MB").arg(double(p.file_bytes) / 1e6, 0, 'f', 3)
                         : QString("%1 bits/weight").arg(p.bits_per_weight, 0, 'f', 3);
-    return QString("%1: %2, KLD %3, top-1 %4 %, PPL %5")
-        .arg(QString::fromStdString(p.label), size)
+    return QString("%1%2, KLD %3, top-1 %4 %, PPL %5")
+        .arg(withLabel ? QString::fromStdString(p.label) + ": " : QString(), size)
         .arg(p.measured.kld_mean, 0, 'g', 4)
         .arg(100 * p.measured.top1_agreement, 0, 'f', 2)
         .arg(p.measured.ppl, 0, 'f', 4);
@@ -232,7 +233,7 @@ void BudgetPanel::showResult()
     for (const auto& p : r.references)
         if (toDisplay(p) <= toDisplay(r.chosen) * (1 + 1e-12) && (!best || p.measured.kld_mean < best->measured.kld_mean))
             best = &p;
-    QString text = tr("Chosen — %1 (predicted KLD %2).").arg(describe(r.chosen, file)).arg(r.chosen.predicted_kld, 0, 'g', 4);
+    QString text = tr("Chosen plan: %1 (predicted KLD %2).").arg(describe(r.chosen, file, false)).arg(r.chosen.predicted_kld, 0, 'g', 4);
     if (best)
         text += tr(" Best %1 of no larger size — %2.").arg(file ? tr("llama-quantize type") : tr("uniform scheme"), describe(*best, file));
     for (const auto& w : r.warnings)

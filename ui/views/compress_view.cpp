@@ -497,10 +497,40 @@ void CompressView::run()
 void CompressView::addHealStep(const HealStep& h)
 {
     curve_.push_back(h);
-    std::vector<double> x, loss;
-    for (const auto& c : curve_)
-        x.push_back(double(c.step)), loss.push_back(c.loss);
-    healPlot_->setCurves({x}, {loss}, {tr("loss")});
+    drawHealCurve();
+}
+
+// The per-step loss is noisy (one micro-batch a step): the raw points, light,
+// under their exponential moving average (TensorBoard's smoothing 0.9, with
+// its bias correction so the first steps are not pulled towards 0), and the
+// evaluation loss (ln PPL on the evaluation text) where it is measured:
+// before healing and after it.
+void CompressView::drawHealCurve()
+{
+    constexpr double kSmoothing = 0.9;
+    std::vector<double> x, loss, smooth;
+    double ema = 0, weight = 0;
+    for (const auto& c : curve_) {
+        x.push_back(double(c.step));
+        loss.push_back(c.loss);
+        ema = kSmoothing * ema + (1 - kSmoothing) * c.loss;
+        weight = kSmoothing * weight + (1 - kSmoothing);
+        smooth.push_back(ema / weight);
+    }
+    std::vector<std::vector<double>> xs{x, x}, ys{loss, smooth};
+    QStringList names{tr("loss per step"), tr("smoothed (EMA %1)").arg(kSmoothing)};
+    std::vector<QPen> pens{QPen(QColor(70, 130, 180, 90), 1), QPen(QColor(30, 80, 150), 2.5)};
+    if (applied_ && !curve_.empty()) {
+        const auto& st = applied_->stages;
+        const auto heal = std::find_if(st.begin(), st.end(), [](const StageReport& s) { return s.stage == "heal"; });
+        if (heal != st.end() && heal != st.begin() && std::isfinite(heal->ppl) && heal->ppl > 0 && (heal - 1)->ppl > 0) {
+            xs.push_back({0.0, double(curve_.back().step)});
+            ys.push_back({std::log((heal - 1)->ppl), std::log(heal->ppl)});
+            names << tr("evaluation loss (ln PPL, before and after)");
+            pens.push_back(QPen(QColor(60, 160, 90), 2, Qt::DashLine));
+        }
+    }
+    healPlot_->setCurves(xs, ys, names, pens);
 }
 
 void CompressView::showStages()
@@ -530,10 +560,9 @@ void CompressView::showStages()
     for (const auto& w : applied_->warnings)
         text += "<br>" + QString::fromStdString(w).toHtmlEscaped();
     summary_->setText(text);
-    if (!applied_->heal_curve.empty() && int(curve_.size()) != int(applied_->heal_curve.size())) {
-        curve_.clear();
-        for (const auto& h : applied_->heal_curve)
-            addHealStep(h);
+    if (!applied_->heal_curve.empty()) {
+        curve_ = applied_->heal_curve;
+        drawHealCurve(); // with the evaluation loss the run measured
     }
 }
 

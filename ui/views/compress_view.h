@@ -95,6 +95,7 @@ private:
     void updatePrediction();
     void showStages();
     void addHealStep(const HealStep& h);
+    void drawHealCurve();
     void restoreButtons();
     static QString endText(const JobEnd& end, const QString& what);
 
