@@ -124,8 +124,10 @@ std::vector<int32_t> speedPrompt(int64_t vocab, int64_t n, int64_t sequence)
     return ids;
 }
 
-DecodeSpeed measureDecodeSpeed(const Model& model, const DecodeSpeedOptions& opt, const ProgressFn& progress)
+DecodeSpeed measureDecodeSpeed(const Model& original, const DecodeSpeedOptions& opt, const ProgressFn& progress)
 {
+    const std::shared_ptr<const Model> exported = opt.source_dtypes ? original.inSourceDtypes() : nullptr;
+    const Model& model = exported ? *exported : original;
     if (opt.prompt_tokens < 1 || opt.decode_tokens < 1 || opt.repeats < 1)
         throw Error("speed runs need at least one prompt token, one decoded token and one repeat");
     DecodeSpeed r;

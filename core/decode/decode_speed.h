@@ -36,6 +36,10 @@ struct DecodeSpeedOptions {
     int64_t decode_tokens = 32;
     int repeats = 3;   // counted runs, after one warm-up
     int threads = 0;   // 0: adaptive (compute_threads.h)
+    // Measure replaced tensors in their checkpoint dtype (Model::inSourceDtypes):
+    // a healed model holds fp32 merges, but an HF export stores the source
+    // dtype, and that is the model whose speed the user will get.
+    bool source_dtypes = false;
 };
 
 struct DecodeSpeed {

@@ -138,6 +138,36 @@ std::pair<at::Tensor, at::Tensor> Model::factors(const std::string& name) const
     return it == factors_.end() ? std::pair<at::Tensor, at::Tensor>{} : it->second;
 }
 
+std::shared_ptr<Model> Model::inSourceDtypes() const
+{
+    auto m = derive();
+    std::map<std::string, at::Tensor> replaced;
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        replaced = replaced_;
+    }
+    for (const auto& [name, t] : replaced) {
+        if (packing_.count(name) || !ckpt_->find(name))
+            continue;
+        const at::ScalarType source = tensorFromCheckpoint(ckpt_->get(name)).scalar_type();
+        if (t.scalar_type() == source)
+            continue;
+        const auto f = m->factors_.find(name);
+        const std::pair<at::Tensor, at::Tensor> factors = f == m->factors_.end() ? std::pair<at::Tensor, at::Tensor>{} : f->second;
+        m->replace(name, t.to(source));
+        if (factors.first.defined()) // a factored export stores B and A in the source dtype too
+            m->setFactors(name, factors.first.to(source), factors.second.to(source));
+    }
+    // fake-quantized weights are computed at each use: cast what they compute
+    for (auto& [name, lazy] : m->lazy_) {
+        if (m->packing_.count(name) || !ckpt_->find(name))
+            continue;
+        const at::ScalarType source = tensorFromCheckpoint(ckpt_->get(name)).scalar_type();
+        lazy.second = [f = lazy.second, source](const at::Tensor& current) { return f(current).to(source); };
+    }
+    return m;
+}
+
 at::Tensor Model::raw(const std::string& name) const
 {
     auto it = replaced_.find(name);

@@ -45,6 +45,12 @@ public:
     // A model sharing this checkpoint and its replacements, to be changed
     // without touching this one (fake-quantized, factorized, pruned variants).
     std::shared_ptr<Model> derive() const;
+    // A derived model whose replaced tensors are back in their checkpoint
+    // dtype (a LoRA-healed model holds fp32 merges of BF16 weights): what an
+    // HF export stores by default, so speed runs measure the bytes the user
+    // will ship. Low-rank factors stay factors (in that dtype); block-quantized
+    // tensors keep their packing.
+    std::shared_ptr<Model> inSourceDtypes() const;
     // Replace a tensor (compression steps); drops cached fp32 copies and any
     // factors of it (they no longer describe the new values).
     void replace(const std::string& name, const at::Tensor& t);

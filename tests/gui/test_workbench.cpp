@@ -162,6 +162,17 @@ private slots:
     void oneCalibrationText()
     {
         PlanStore* store = w_->planStore();
+        // the Compress page's and Low rank's whitening boxes show the store's one choice
+        const QList<QCheckBox*> whitenBoxes = w_->findChildren<QCheckBox*>("plan.whiten");
+        QCOMPARE(whitenBoxes.size(), 2);
+        QVERIFY(store->plan().whiten); // the workbench's default
+        for (QCheckBox* box : whitenBoxes)
+            QCOMPARE(box->isChecked(), store->plan().whiten);
+        whitenBoxes[0]->setChecked(!store->plan().whiten);
+        for (QCheckBox* box : whitenBoxes)
+            QCOMPARE(box->isChecked(), store->plan().whiten);
+        whitenBoxes[1]->setChecked(true);
+        QVERIFY(store->plan().whiten && whitenBoxes[0]->isChecked());
         const QList<QLineEdit*> calibs = w_->findChildren<QLineEdit*>("plan.calib");
         const QList<QLineEdit*> evals = w_->findChildren<QLineEdit*>("plan.eval");
         QCOMPARE(calibs.size(), 5); // Blocks, Quantization, Low rank, Width, Compress
@@ -601,6 +612,8 @@ private slots:
         QVERIFY2(v->denseSpeed()->text().contains("tokens/s (") && v->denseSpeed()->text().contains("roofline"),
                  qPrintable(v->denseSpeed()->text()));
         QVERIFY(v->compressedSpeed()->text().contains("the dense decode"));
+        // #31: the healed model (fp32 merges) is timed as an export stores it, and says so
+        QVERIFY2(v->compressedSpeed()->text().contains("weights in BF16 as an HF export stores them"), qPrintable(v->compressedSpeed()->text()));
         saveShot(w_.get(), "compress-view.png");
 
         // cancelling during healing keeps the finished steps: the run still ends with a model
@@ -897,6 +910,17 @@ private slots:
             if (p.bits_per_weight <= r.chosen.bits_per_weight + 1e-9)
                 QVERIFY2(r.chosen.measured.kld_mean < p.measured.kld_mean, p.label.c_str());
         QVERIFY2(b->summary()->text().contains("Best uniform scheme of no larger size"), qPrintable(b->summary()->text()));
+        // #31: the chosen plan is named once, and the uniform schemes' labels do not overlap
+        QVERIFY2(b->summary()->text().startsWith("Chosen plan: ") && !b->summary()->text().contains("chosen:"),
+                 qPrintable(b->summary()->text()));
+        QCoreApplication::processEvents(); // the queued replot places the labels
+        b->paretoPlot()->canvas()->repaint();
+        QVERIFY(b->paretoPlot()->visibleScatterLabels() >= 3);
+        for (int i = 0; i < int(r.references.size()); ++i)
+            for (int j = i + 1; j < int(r.references.size()); ++j) {
+                const QRect a = b->paretoPlot()->scatterLabelRect(i), c = b->paretoPlot()->scatterLabelRect(j);
+                QVERIFY2(a.isEmpty() || c.isEmpty() || !a.intersects(c), qPrintable(QString("labels %1 and %2 overlap").arg(i).arg(j)));
+            }
         saveShot(w_.get(), "size-budget.png");
 
         // click the star: the chosen plan becomes the Compress view's quantization

@@ -87,7 +87,7 @@ void CompressView::buildLayout()
     drop_->setPlaceholderText(tr("e.g. 5, 6, 7 (none: keep every block)"));
     ranksLabel_ = new QLabel(tr("none"), this);
     whiten_ = new QCheckBox(tr("whitened SVD"), this);
-    whiten_->setChecked(true);
+    whiten_->setObjectName("plan.whiten"); // the store's one whitening choice (Low rank shows it too)
     quant_ = new QComboBox(this);
     quant_->setEditable(true);
     quant_->addItems({kNoQuant, "int8_sym_channel", "int4_sym_g32", "int4_asym_g32"});

@@ -103,7 +103,7 @@ LowRankView::LowRankView(JobRunner* runner, QWidget* parent) : QWidget(parent), 
 
     calib_ = new QLineEdit(demoCalibText(), this);
     whiten_ = new QCheckBox(tr("Whitened (activation-aware) SVD"), this);
-    whiten_->setChecked(true);
+    whiten_->setObjectName("plan.whiten"); // the store's one whitening choice (the Compress page shows it too)
     evaluate_ = new QPushButton(tr("Evaluate ranks"), this);
     evalResult_ = new QLabel(this);
     evalResult_->setWordWrap(true);

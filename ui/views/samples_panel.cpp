@@ -121,6 +121,7 @@ void SamplesPanel::generate()
             so.decode_tokens = std::min<int64_t>(32, session->summary().max_position_embeddings / 2);
             s.denseSpeed = measureDecodeSpeed(session->model(), so, part(0.5, 0.75));
             so.drop_blocks = applied->drop_blocks;
+            so.source_dtypes = true; // as an HF export stores it, not the fp32 merges healing leaves
             s.compressedSpeed = measureDecodeSpeed(*applied->model, so, part(0.75, 1));
             return s;
         },
@@ -130,7 +131,9 @@ void SamplesPanel::generate()
             compressedText_->setPlainText(QString::fromStdString(s.compressed.text));
             denseSpeed_->setText(speedText(tr("dense"), s.denseSpeed));
             compressedSpeed_->setText(speedText(tr("compressed"), s.compressedSpeed) +
-                                      tr("; %1× the dense decode").arg(s.compressedSpeed.decode.median / std::max(1e-9, s.denseSpeed.decode.median), 0, 'f', 2));
+                                      tr("; %1× the dense decode; weights in %2 as an HF export stores them")
+                                          .arg(s.compressedSpeed.decode.median / std::max(1e-9, s.denseSpeed.decode.median), 0, 'f', 2)
+                                          .arg(QString::fromStdString(session_->summary().dtype)));
             Q_EMIT samplesReady();
         },
         [this](const JobEnd& end) {
