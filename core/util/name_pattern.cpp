@@ -1,7 +1,7 @@
 #include "name_pattern.h"
 
-#include <map>
-#include <mutex>
+#include <cctype>
+#include <unordered_map>
 #include <optional>
 #include <regex>
 
@@ -47,10 +47,9 @@ struct Compiled {
 
 const Compiled& compiled(const std::string& pattern)
 {
-    // nodes of a std::map stay put, so references outlive the lock
-    static std::mutex lock;
-    static std::map<std::string, Compiled> cache;
-    const std::lock_guard<std::mutex> hold(lock);
+    // one cache per thread: no lock on a path taken for every (rule, tensor)
+    // pair, and std::regex objects are not shared between threads
+    thread_local std::unordered_map<std::string, Compiled> cache;
     auto it = cache.find(pattern);
     if (it == cache.end()) {
         Compiled c;
