@@ -32,6 +32,7 @@ class ModelSession;
 namespace tailor::ui {
 
 class DepthWidthPanel;
+class PlanEditor;
 class JobRunner;
 struct JobEnd;
 class PlotView;
@@ -55,11 +56,12 @@ public:
     void generateSamples();
     SamplesPanel* samples() const { return samples_; }
 
-    QLineEdit* dropEdit() const { return drop_; }
-    QCheckBox* healBox() const { return heal_; }
-    QSpinBox* healSteps() const { return healSteps_; }
-    QDoubleSpinBox* kdWeight() const { return kd_; }
-    QComboBox* quantBox() const { return quant_; }
+    PlanEditor* editor() const { return editor_; }
+    QLineEdit* dropEdit() const;
+    QCheckBox* healBox() const;
+    QSpinBox* healSteps() const;
+    QDoubleSpinBox* kdWeight() const;
+    QComboBox* quantBox() const;
     QLineEdit* taskFile() const { return taskFile_; }
     QLineEdit* evalTextEdit() const { return evalText_; }
     DepthWidthPanel* depthWidthPanel() const { return depthWidth_; }
@@ -72,10 +74,10 @@ public:
     QLabel* denseSpeed() const;
     QTableWidget* stagesTable() const { return stages_; }
     PlotView* healPlot() const { return healPlot_; }
-    QLabel* prediction() const { return prediction_; }
-    QLabel* widthLabel() const { return widthLabel_; }
-    QPushButton* clearWidthButton() const { return clearWidth_; }
-    QComboBox* methodBox() const { return method_; }
+    QLabel* prediction() const;
+    QLabel* widthLabel() const;
+    QPushButton* clearWidthButton() const;
+    QComboBox* methodBox() const;
     QPlainTextEdit* denseText() const;
     QPlainTextEdit* compressedText() const;
     const AppliedPlan* applied() const { return applied_.get(); }
@@ -89,10 +91,6 @@ Q_SIGNALS:
 
 private:
     void buildLayout();
-    void showStore(PlanStore::Parts parts); // the store's parts in this page's controls
-    void storeHeal();                       // the healing boxes into the store
-    void storeQuantChoice();   // the scheme box into the store
-    void updatePrediction();
     void showStages();
     void addHealStep(const HealStep& h);
     void drawHealCurve();
@@ -107,30 +105,12 @@ private:
     std::vector<HealStep> curve_;
     int revision_ = 0;
     int runJob_ = -1;
-    std::string dropError_, quantError_, healError_; // entries that do not parse, named by plan()
 
-    QLineEdit* drop_;
-    QLabel* ranksLabel_;
-    QLabel* widthLabel_;
-    QPushButton* clearWidth_;
-    QCheckBox* whiten_;
-    QComboBox* quant_;
-    QComboBox* method_;
-    QLineEdit* calib_;
-    QLabel* prediction_;
-    QCheckBox* heal_;
-    QLineEdit* healText_;
-    QSpinBox* healSteps_;
-    QSpinBox* healRank_;
-    QDoubleSpinBox* healLr_;
-    QDoubleSpinBox* kd_;
-    QDoubleSpinBox* temperature_;
+    PlanEditor* editor_;
     QLineEdit* evalText_;
     QLineEdit* taskFile_;
     QTabWidget* pages_;
     DepthWidthPanel* depthWidth_;
-    QPushButton* loadPlan_;
-    QPushButton* savePlan_;
     QPushButton* run_;
     QPushButton* export_;
     QTableWidget* stages_;
