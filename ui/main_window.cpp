@@ -1,5 +1,6 @@
 #include "main_window.h"
 #include "plan_store.h"
+#include "tour_hint.h"
 #include "docks/eval_dock.h"
 #include "docks/job_dock.h"
 #include "docks/log_dock.h"
@@ -27,6 +28,7 @@
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
+#include <QVBoxLayout>
 
 namespace tailor::ui {
 
@@ -68,7 +70,15 @@ void MainWindow::buildLayout()
     quant_->setPlanStore(store_);
     lowrank_->setPlanStore(store_);
     width_->setPlanStore(store_);
-    setCentralWidget(tabs_);
+    // the first-run hint above the views, then the views
+    auto* central = new QWidget(this);
+    auto* column = new QVBoxLayout(central);
+    column->setContentsMargins(0, 0, 0, 0);
+    column->setSpacing(2);
+    tour_ = new TourHint(tabs_, central);
+    column->addWidget(tour_);
+    column->addWidget(tabs_, 1);
+    setCentralWidget(central);
     statusBar()->showMessage(tr("Ready"));
 }
 
@@ -103,6 +113,8 @@ void MainWindow::createMenus()
     for (QDockWidget* d : {static_cast<QDockWidget*>(tree_), static_cast<QDockWidget*>(eval_),
                            static_cast<QDockWidget*>(jobDock_), static_cast<QDockWidget*>(log_)})
         view->addAction(d->toggleViewAction());
+    view->addSeparator();
+    view->addAction(tr("Show &hints"), this, [this] { tour_->restart(); });
 }
 
 void MainWindow::connectSignals()

@@ -19,6 +19,7 @@ class LowRankView;
 class WidthView;
 class CompressView;
 class PlanStore;
+class TourHint;
 class EvalDock;
 class JobDock;
 class JobRunner;
@@ -46,6 +47,7 @@ public:
     CompressView* compressView() const { return compress_; }
     PlanStore* planStore() const { return store_; }
     QTabWidget* tabs() const { return tabs_; }
+    TourHint* tourHint() const { return tour_; }
 
 Q_SIGNALS:
     void modelOpened(const QString& dir);
@@ -67,6 +69,7 @@ private:
     PlanStore* store_; // the user's choices; every view edits or reads this one
     std::shared_ptr<ModelSession> session_;
     QTabWidget* tabs_ = nullptr;
+    TourHint* tour_ = nullptr;
     BlocksView* blocks_ = nullptr;
     QuantView* quant_ = nullptr;
     LowRankView* lowrank_ = nullptr;

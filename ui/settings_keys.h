@@ -15,6 +15,7 @@ inline const QString kBlocksWindows = QStringLiteral("Blocks/windows");
 inline const QString kBlocksSeqLen = QStringLiteral("Blocks/seqLen");
 inline const QString kBlocksExclude = QStringLiteral("Blocks/exclude");
 inline const QString kCurrentTab = QStringLiteral("MainWindow/tab");
+inline const QString kTourDismissed = QStringLiteral("Tour/dismissed");
 constexpr int kMaxRecent = 8;
 
 } // namespace tailor::ui::keys

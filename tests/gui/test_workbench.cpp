@@ -10,6 +10,7 @@
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
 #include "ui/stall_meter.h"
+#include "ui/tour_hint.h"
 #include "ui/views/blocks_view.h"
 #include "ui/views/quant_view.h"
 #include "ui/views/budget_panel.h"
@@ -46,6 +47,7 @@
 #include <QTemporaryDir>
 #include <QScopeGuard>
 #include <QSet>
+#include <QSettings>
 #include <QTimer>
 #include <QtTest>
 #include <QListWidget>
@@ -154,6 +156,33 @@ private slots:
         w_->planStore()->setCalib(demoCalibText().toStdString());
         w_->planStore()->setEvalText(demoEvalText().toStdString());
         w_->planStore()->setTask({});
+    }
+
+    // #31: a first run shows one line per tab of what to do first; dismissed,
+    // it stays hidden (settings), also in a new window; View -> Show hints brings it back.
+    void firstRunTour()
+    {
+        TourHint* hint = w_->tourHint();
+        hint->restart();
+        QVERIFY(hint->isVisible());
+        QVERIFY2(hint->text()->text().startsWith("Blocks: run the scan"), qPrintable(hint->text()->text()));
+        QSet<QString> seen;
+        for (int t = 0; t < w_->tabs()->count(); ++t) {
+            w_->tabs()->setCurrentIndex(t);
+            QVERIFY(!hint->text()->text().isEmpty());
+            seen.insert(hint->text()->text());
+        }
+        QCOMPARE(seen.size(), w_->tabs()->count()); // a hint of its own for every tab
+        w_->tabs()->setCurrentIndex(0);
+        saveShot(w_.get(), "first-run-hint.png");
+        QTest::mouseClick(hint->dismissButton(), Qt::LeftButton);
+        QVERIFY(!hint->isVisible());
+        QVERIFY(QSettings().value("Tour/dismissed").toBool());
+        MainWindow second; // remembered
+        QVERIFY(second.tourHint()->isHidden());
+        hint->restart();
+        QVERIFY(hint->isVisible());
+        QTest::mouseClick(hint->dismissButton(), Qt::LeftButton);
     }
 
     // #27: one calibration text and one evaluation text for the whole
