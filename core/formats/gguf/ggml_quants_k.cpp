@@ -3,6 +3,7 @@
 // quantize_row_*_K_impl with one): sub-block scales (and mins) found per 16 or
 // 32 elements, themselves quantized to 4 or 6 bits against fp16 super-scales,
 // then every element re-rounded against the scale it will actually get.
+#include "ggml_block_layouts.h"
 #include "ggml_quants_impl.h"
 #include "ggml_scales.h"
 #include "ggml_fp16.h"
@@ -17,14 +18,8 @@ namespace tailor::gguf::kernels {
 using namespace search;
 
 namespace {
-constexpr int QK = 256;
-struct BlockQ2_K { uint8_t scales[QK / 16]; uint8_t qs[QK / 4]; uint16_t d, dmin; };
-struct BlockQ3_K { uint8_t hmask[QK / 8]; uint8_t qs[QK / 4]; uint8_t scales[12]; uint16_t d; };
-struct BlockQ4_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qs[QK / 2]; };
-struct BlockQ5_K { uint16_t d, dmin; uint8_t scales[12]; uint8_t qh[QK / 8]; uint8_t qs[QK / 2]; };
-struct BlockQ6_K { uint8_t ql[QK / 2]; uint8_t qh[QK / 4]; int8_t scales[QK / 16]; uint16_t d; };
-static_assert(sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 && sizeof(BlockQ4_K) == 144 && sizeof(BlockQ5_K) == 176 &&
-              sizeof(BlockQ6_K) == 210);
+constexpr int QK = kQK_K;
+// block layouts: ggml_block_layouts.h
 
 float sumSquares(const float* x, int n)
 {

@@ -1,5 +1,6 @@
 // The 32-element block formats: Q4_0, Q4_1, Q5_0, Q5_1, Q8_0 (ggml-quants.c's
 // quantize_row_*_ref without an importance matrix, quantize_row_*_impl with one).
+#include "ggml_block_layouts.h"
 #include "ggml_quants_impl.h"
 #include "ggml_fp16.h"
 #include "ggml_quant_search.h"
@@ -15,13 +16,7 @@ using search::makeQkx3Quants;
 using search::makeQxQuants;
 
 namespace {
-struct BlockQ4_0 { uint16_t d; uint8_t qs[16]; };
-struct BlockQ4_1 { uint16_t d, m; uint8_t qs[16]; };
-struct BlockQ5_0 { uint16_t d; uint8_t qh[4]; uint8_t qs[16]; };
-struct BlockQ5_1 { uint16_t d, m; uint8_t qh[4]; uint8_t qs[16]; };
-struct BlockQ8_0 { uint16_t d; int8_t qs[32]; };
-static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24 &&
-              sizeof(BlockQ8_0) == 34);
+// block layouts: ggml_block_layouts.h
 
 constexpr int qk = 32;
 
