@@ -83,10 +83,20 @@ int measureFreeCores()
     const auto now = std::chrono::steady_clock::now();
     if (st.last.valid && now - st.last.at < std::chrono::milliseconds(kAdaptIntervalMs))
         return st.free > 0 ? st.free : cores;
-    const CpuSample s = sampleCpu();
+    CpuSample s = sampleCpu();
     if (!s.valid)
         return cores; // no /proc: use every core
-    if (st.last.valid) {
+    if (!st.last.valid) {
+        // The first decision of the process: without a load figure it would
+        // take every core until the next sample, and beside a busy program
+        // those first windows (a short evaluation's whole run) are the slow,
+        // spin-waiting ones. A 30 ms look (3 clock ticks) tells a busy core
+        // from an idle one (docs/threads.md).
+        st.last = s;
+        std::this_thread::sleep_for(std::chrono::milliseconds(kFirstLookMs));
+        s = sampleCpu();
+    }
+    if (st.last.valid && s.valid) {
         const double wall = std::chrono::duration<double>(s.at - st.last.at).count();
         const double ticks = double(sysconf(_SC_CLK_TCK));
         const double others = std::max(0.0, ((s.allBusy - st.last.allBusy) - (s.self - st.last.self)) / (ticks * wall));

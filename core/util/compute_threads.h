@@ -25,6 +25,8 @@ int setComputeThreads(int n);
 void adaptComputeThreads();
 
 constexpr int kAdaptIntervalMs = 250;
+// The first decision of a process samples the load over this long before computing.
+constexpr int kFirstLookMs = 30;
 
 // Two runs of the same computation agree to this relative tolerance: a
 // different thread count reorders floating-point sums (2e-9 seen on PPL
