@@ -42,8 +42,21 @@ ProgressFn progressPrinter(bool quiet)
         std::chrono::steady_clock::time_point last{};
         std::string stage;
         bool printedEnd = false;
+        bool pendingEnd = false; // a stage finished within a second of the last line
+        bool plain = false;
+        // The command is done with this printer: a finished stage whose line
+        // the once-a-second rule held back is still said, so a log always
+        // ends with where the work got to.
+        ~State()
+        {
+            if (plain && pendingEnd && !printedEnd) {
+                std::fprintf(stderr, "%s: 100.0%%, ETA 0s\n", stage.c_str());
+                std::fflush(stderr);
+            }
+        }
     };
     auto st = std::make_shared<State>();
+    st->plain = !terminal && !quiet;
     return [=](const Progress& p) {
         if (g_interrupted)
             return false;
@@ -70,6 +83,7 @@ ProgressFn progressPrinter(bool quiet)
         const auto since = now - st->last;
         const bool due = since >= std::chrono::seconds(5) ||
                          (since >= std::chrono::seconds(1) && (newStage || (p.fraction >= 1.0 && !st->printedEnd)));
+        st->pendingEnd = p.fraction >= 1.0;
         if (due) {
             st->last = now;
             st->printedEnd = p.fraction >= 1.0;

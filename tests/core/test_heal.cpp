@@ -139,10 +139,10 @@ private Q_SLOTS:
         QTest::newRow("rank 0") << R"({"rank": 0})" << "rank 0";
         QTest::newRow("dropout 1") << R"({"dropout": 1})" << "dropout";
         QTest::newRow("unknown target") << R"({"targets": ["q", "lm_head"]})" << "'lm_head'";
-        QTest::newRow("unknown key") << R"({"stpes": 10})" << "'stpes'";
-        QTest::newRow("not a number") << R"({"steps": "many"})" << "'steps'";
+        QTest::newRow("unknown key") << R"({"stpes": 10})" << "plan.json: unknown key 'heal.stpes' (known: ";
+        QTest::newRow("not a number") << R"({"steps": "many"})" << "plan.json: key 'heal.steps': expected an integer, got \"many\"";
         QTest::newRow("kd weight") << R"({"kd_weight": 2})" << "distillation weight";
-        QTest::newRow("no text") << R"({"steps": 10, "text": null})" << "'text'";
+        QTest::newRow("no text") << R"({"steps": 10, "text": null})" << "plan.json: key 'heal.text': missing (a string is required)";
         QTest::newRow("short text") << R"({"steps": 10, "seq_len": 100000})" << "tiny.txt";
     }
     void badSettings()
