@@ -84,12 +84,17 @@ int tailor::cli::run(const std::vector<std::string>& argv, std::string* errorLin
             return 0;
         }
         try {
-            return c.run(args);
+            const int code = c.run(args);
+            cli::flushProgress(code == 0);
+            return code;
         } catch (const UsageError& e) {
+            cli::flushProgress(false);
             return fail(2, std::string("tailor-cli ") + c.name + ": " + e.what() + "\n" + describe(c.name, false));
         } catch (const Cancelled&) {
+            cli::flushProgress(false);
             return fail(130, std::string("\ntailor-cli ") + c.name + ": cancelled");
         } catch (const std::exception& e) {
+            cli::flushProgress(false);
             return fail(1, std::string("\ntailor-cli ") + c.name + ": error: " + e.what());
         }
     }
