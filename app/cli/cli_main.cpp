@@ -33,7 +33,8 @@ const Command kCommands[] = {
 void usage(FILE* to)
 {
     std::fprintf(to, "usage: tailor-cli COMMAND ... [--quiet]   ('tailor-cli COMMAND --help' lists a command's options;\n"
-                     "       --quiet: no progress on stderr, which is a bar on a terminal and plain lines elsewhere)\n");
+                     "       --quiet: no progress on stderr, which is a bar on a terminal and plain lines elsewhere)\n"
+                     "  MODEL: a Hugging Face folder (config.json, *.safetensors, tokenizer.json) or a .gguf file\n");
     for (const auto& c : cli::commandTable())
         std::fprintf(to, "  tailor-cli %-9s %-24s %s\n", c.name, c.operands, c.summary);
 }

@@ -52,7 +52,7 @@ void printTable(const BlockScanResult& r)
 int cmdBlocks(const Argv& argv)
 {
     const Args args(argv, commandSpec("blocks"));
-    const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
+    const auto session = ModelSession::open(args.positional(0, "MODEL"));
     const int L = int(session->summary().n_layer);
     const std::string criterion = args.get("criterion", "all");
     BlockScanOptions opt;

@@ -37,7 +37,7 @@ struct Target {
 Target openTarget(const std::string& path, const std::vector<int>& drop)
 {
     Target t;
-    if (!QFileInfo(QString::fromStdString(path)).isFile()) {
+    if (!isPlanFile(path)) {
         t.session = ModelSession::open(path);
         t.drop = drop;
         return t;
@@ -56,7 +56,7 @@ Target openTarget(const std::string& path, const std::vector<int>& drop)
 // Shared by `eval` and `drop`: the evaluation of a model without `drop` blocks.
 int runEval(const Args& args, const std::vector<int>& dropIn)
 {
-    const Target target = openTarget(args.positional(0, "MODEL_DIR|PLAN.json"), dropIn);
+    const Target target = openTarget(args.positional(0, "MODEL|PLAN.json"), dropIn);
     const auto& session = target.session;
     const std::vector<int>& drop = target.drop;
     const std::string text = args.require("text");

@@ -18,8 +18,8 @@ namespace tailor::cli {
 int cmdGenerate(const Argv& argv)
 {
     const Args args(argv, commandSpec("generate"));
-    const std::string target = args.positional(0, "MODEL_DIR|PLAN.json");
-    const bool isPlan = QFileInfo(QString::fromStdString(target)).isFile();
+    const std::string target = args.positional(0, "MODEL|PLAN.json");
+    const bool isPlan = isPlanFile(target);
     std::optional<CompressionPlan> plan;
     if (isPlan)
         plan = CompressionPlan::fromFile(target);

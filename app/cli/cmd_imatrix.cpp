@@ -18,7 +18,7 @@ int cmdImatrix(const Argv& argv)
 {
     const Args args(argv, commandSpec("imatrix"));
     const std::string out = args.require("out");
-    const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
+    const auto session = ModelSession::open(args.positional(0, "MODEL"));
     CalibOptions co;
     co.windows = args.getInt("windows", 10);
     co.seq_len = args.getInt("seq-len", 512);

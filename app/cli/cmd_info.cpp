@@ -55,7 +55,7 @@ int ggufInfo(const std::string& path, bool json)
 int cmdInfo(const Argv& argv)
 {
     const Args args(argv, commandSpec("info"));
-    const std::string path = args.positional(0, "MODEL_DIR");
+    const std::string path = args.positional(0, "MODEL");
     if (QFileInfo(QString::fromStdString(path)).isFile())
         return ggufInfo(path, args.flag("json"));
     const auto session = ModelSession::open(path);

@@ -36,7 +36,7 @@ QJsonValue rankJson(int64_t k) { return k > 0 ? QJsonValue(double(k)) : QJsonVal
 int cmdSpectrum(const Argv& argv)
 {
     const Args args(argv, commandSpec("spectrum"));
-    const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
+    const auto session = ModelSession::open(args.positional(0, "MODEL"));
     const auto spectra = spectraFor(*session, args);
     if (args.flag("json")) {
         QJsonArray layers;
@@ -70,7 +70,7 @@ int cmdSpectrum(const Argv& argv)
 int cmdLowRank(const Argv& argv)
 {
     const Args args(argv, commandSpec("lowrank"));
-    const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
+    const auto session = ModelSession::open(args.positional(0, "MODEL"));
     if (int(args.has("energy")) + int(args.has("budget")) + int(args.has("ranks")) != 1)
         throw UsageError("give exactly one of --energy E, --budget B, --ranks FILE");
     const auto progress = progressPrinter(false);

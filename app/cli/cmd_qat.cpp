@@ -23,7 +23,7 @@ namespace tailor::cli {
 int cmdQat(const Argv& argv)
 {
     const Args args(argv, commandSpec("qat"));
-    const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
+    const auto session = ModelSession::open(args.positional(0, "MODEL"));
     QatOptions o;
     o.scheme = schemeFromArgs(args);
     o.quant_noise = args.getDouble("quant-noise", 1.0);

@@ -28,7 +28,7 @@ int cmdQuant(const Argv& argv)
         if (a == "--target-bpw" || a == "--target-size")
             return cmdQuantBudget(argv); // a per-layer allocation for a size budget
     const Args args(argv, commandSpec("quant", 0));
-    const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
+    const auto session = ModelSession::open(args.positional(0, "MODEL"));
     QuantOptions qo;
     qo.scheme = schemeFromArgs(args);
     qo.layers_regex = args.get("layers");

@@ -82,7 +82,7 @@ int cmdQuantBudget(const Argv& argv)
     const Args args(argv, commandSpec("quant", 1));
     if (args.has("target-bpw") == args.has("target-size"))
         throw UsageError("give one of --target-bpw BITS and --target-size BYTES");
-    const std::string dir = args.positional(0, "MODEL_DIR");
+    const std::string dir = args.positional(0, "MODEL");
     setComputeThreads(int(args.getInt("threads", 0)));
     const auto session = ModelSession::open(dir);
     const Model& model = session->model();

@@ -62,9 +62,9 @@ void print(const char* label, const DecodeSpeed& s)
 int cmdSpeed(const Argv& argv)
 {
     const Args args(argv, commandSpec("speed"));
-    const std::string target = args.positional(0, "MODEL_DIR|PLAN.json");
+    const std::string target = args.positional(0, "MODEL|PLAN.json");
     std::optional<CompressionPlan> plan;
-    if (QFileInfo(QString::fromStdString(target)).isFile())
+    if (isPlanFile(target))
         plan = CompressionPlan::fromFile(target);
     const auto session = ModelSession::open(plan ? plan->model : target);
     DecodeSpeedOptions so;

@@ -24,7 +24,7 @@ QJsonObject toJson(const McResult& r)
 int cmdTasks(const Argv& argv)
 {
     const Args args(argv, commandSpec("tasks"));
-    const auto session = ModelSession::open(args.positional(0, "MODEL_DIR"));
+    const auto session = ModelSession::open(args.positional(0, "MODEL"));
     const std::string task = args.require("task");
     const std::vector<McItem> items = readTaskFile(task);
     McOptions o;

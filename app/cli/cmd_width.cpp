@@ -24,7 +24,7 @@ namespace tailor::cli {
 int cmdWidth(const Argv& argv)
 {
     const Args args(argv, commandSpec("width"));
-    const std::string dir = args.positional(0, "MODEL_DIR");
+    const std::string dir = args.positional(0, "MODEL");
     const auto session = ModelSession::open(dir);
     const WidthCriterion criterion = widthCriterionFromName(args.get("criterion", "taylor"));
     if (!args.has("heads") && !args.has("mlp"))

@@ -1,4 +1,7 @@
 #include "compression_plan.h"
+#include "core/model/checkpoint.h"
+
+#include <QFileInfo>
 
 #include <map>
 #include <mutex>
@@ -19,6 +22,11 @@
 #include <QJsonDocument>
 
 namespace tailor {
+
+bool isPlanFile(const std::string& path)
+{
+    return QFileInfo(QString::fromStdString(path)).isFile() && !Checkpoint::isGgufPath(path);
+}
 
 
 std::optional<QuantScheme> PlanQuant::schemeFor(const std::string& tensor) const

@@ -27,6 +27,10 @@
 
 namespace tailor {
 
+// Whether a command's MODEL|PLAN argument names a plan file: a file that is
+// not a model (a GGUF file is a model; an HF model is a folder).
+bool isPlanFile(const std::string& path);
+
 class Model;
 
 // Schemes are parsed where they enter (plan file, CLI, widget) and carried

@@ -161,7 +161,9 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
     if (opt.imatrix)
         checkImatrix(model, *opt.imatrix);
     const std::string dir = model.checkpoint().dir();
-    const Vocab vocab = readVocab(dir, c.vocab_size, family.gguf_pre);
+    // (a model read from a GGUF passes its own vocabulary on)
+    const Vocab vocab = model.checkpoint().ggufFile() ? readVocab(*model.checkpoint().ggufFile(), c.vocab_size)
+                                                      : readVocab(dir, c.vocab_size, family.gguf_pre);
 
     Writer w;
     GgufExportReport report;
@@ -243,11 +245,11 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
         report.types.push_back(t);
     };
     addEntry(entries[0], types[0]); // token_embd
-    if (c.rope_scaling.type == "llama3") {
+    if (c.rope_scaling.type == "llama3" || c.rope_scaling.type == "freq_factors") {
         // llama.cpp applies llama3 scaling through per-frequency factors
-        std::vector<float> factors;
+        std::vector<float> factors = c.rope_scaling.freq_factors;
         // (in double from the theta, as convert_hf_to_gguf.py computes them)
-        for (int64_t i = 0; i < c.head_dim; i += 2) {
+        for (int64_t i = 0; c.rope_scaling.freq_factors.empty() && i < c.head_dim; i += 2) {
             const double freq = 1.0 / std::pow(c.rope_theta, double(i) / double(c.head_dim));
             factors.push_back(float(llama3RopeDivisor(c.rope_scaling, 2 * M_PI / freq)));
         }

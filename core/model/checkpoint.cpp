@@ -75,7 +75,7 @@ std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& dirPath)
         for (const auto& t : file->tensors()) {
             if (ck->tensors_.count(t.name))
                 throw Error(name + ": tensor '" + t.name + "' also appears in another shard");
-            ck->tensors_[t.name] = CheckpointTensor{&t, file};
+            ck->tensors_[t.name] = CheckpointTensor{&t, file, nullptr, std::nullopt};
         }
         ck->files_.push_back(std::move(file));
     }
@@ -129,7 +129,7 @@ void Checkpoint::validateArchitecture() const
             throw Error(dir_ + ": tensor '" + name + "' is missing from " + searchedFiles() + " (needed by a " +
                         config_.model_type + " model with " + std::to_string(config_.n_layer) + " blocks)");
         if (t->info->shape != want)
-            throw Error(t->file->path() + ": tensor '" + name + "' has shape " + shapeString(t->info->shape) + ", but " +
+            throw Error(t->storedIn() + ": tensor '" + name + "' has shape " + shapeString(t->info->shape) + ", but " +
                         dir_ + "/config.json implies " + shapeString(want));
         if (t->info->dtype != DType::F32 && t->info->dtype != DType::F16 && t->info->dtype != DType::BF16)
             throw Error(dir_ + ": tensor '" + name + "' has dtype " + dtypeName(t->info->dtype) +
@@ -142,8 +142,15 @@ void Checkpoint::validateArchitecture() const
             check(role, b);
 }
 
+std::string CheckpointTensor::storedIn() const
+{
+    return file ? file->path() : std::string("the GGUF file");
+}
+
 uint64_t Checkpoint::totalBytes() const
 {
+    if (gguf_)
+        return ggufSize_;
     uint64_t n = 0;
     for (const auto& f : files_)
         n += f->fileSize();
@@ -154,7 +161,7 @@ std::string Checkpoint::mainDType() const
 {
     std::map<std::string, uint64_t> bytes;
     for (const auto& [name, t] : tensors_)
-        bytes[dtypeName(t.info->dtype)] += t.info->bytes;
+        bytes[t.ggml ? gguf::typeName(*t.ggml) : dtypeName(t.info->dtype)] += t.info->bytes;
     std::string best;
     uint64_t most = 0;
     for (const auto& [d, n] : bytes)

@@ -21,7 +21,8 @@ at::Tensor inverseFrequencies(const ModelConfig& c)
         for (std::size_t i = 0; i < divisor.size(); ++i)
             divisor[i] = float(llama3RopeDivisor(rs, 2 * M_PI / double(f[i])));
         inv = inv / at::from_blob(divisor.data(), {inv.numel()}, at::kFloat).clone();
-    }
+    } else if (rs.type == "freq_factors")
+        inv = inv / at::from_blob(const_cast<float*>(rs.freq_factors.data()), {inv.numel()}, at::kFloat).clone();
     return inv;
 }
 

@@ -1,6 +1,9 @@
 #include "model.h"
 #include "arch_table.h"
 #include "core/util/error.h"
+#include "core/formats/gguf/ggml_quants.h"
+
+#include <ATen/Parallel.h>
 
 namespace tailor {
 
@@ -56,19 +59,35 @@ at::ScalarType scalarTypeOf(DType t)
     return at::kFloat;
 }
 
+at::ScalarType storedScalarType(const CheckpointTensor& t)
+{
+    return t.ggml ? at::kFloat : scalarTypeOf(t.info->dtype);
+}
+
 at::Tensor tensorFromCheckpoint(const CheckpointTensor& t)
 {
+    if (t.ggml) {
+        // a GGUF block type: its values, widened now (the blocks stay mapped)
+        at::Tensor out = at::empty(t.info->shape, at::kFloat);
+        const int64_t cols = t.info->shape.back(), rows = out.numel() / cols, rowBytes = gguf::rowBytes(*t.ggml, cols);
+        const auto* src = static_cast<const uint8_t*>(t.info->data);
+        float* dst = out.data_ptr<float>();
+        at::parallel_for(0, rows, std::max<int64_t>(1, 65536 / cols), [&](int64_t b, int64_t e) {
+            gguf::dequantizeRows(*t.ggml, src + b * rowBytes, dst + b * cols, (e - b) * cols);
+        });
+        return out;
+    }
     const at::ScalarType st = scalarTypeOf(t.info->dtype);
-    auto keep = t.file; // the deleter holds the mapping until the last view is gone
+    std::shared_ptr<const void> keep = t.file ? std::shared_ptr<const void>(t.file) : t.keep; // held until the last view is gone
     return at::from_blob(const_cast<void*>(t.info->data), t.info->shape,
                          [keep](void*) mutable { keep.reset(); },
                          at::TensorOptions().dtype(st));
 }
 
-std::shared_ptr<Model> Model::load(const std::string& dir)
+std::shared_ptr<Model> Model::load(const std::string& path)
 {
     auto m = std::make_shared<Model>();
-    m->ckpt_ = Checkpoint::open(dir);
+    m->ckpt_ = Checkpoint::openAny(path);
     // A factored export (Tailor's own, see hf_export.h) stores W as
     // <base>.lora_B.weight · <base>.lora_A.weight: the product is the weight.
     for (const auto& [name, pair] : m->ckpt_->factoredWeights()) {
@@ -76,6 +95,16 @@ std::shared_ptr<Model> Model::load(const std::string& dir)
         m->replace(name, b.mm(a));
         m->setFactors(name, b, a);
     }
+    // GGUF blocks are what the decoder multiplies: hand them over as they are
+    // (no fp32 source is kept; the shape is a zero-stride view).
+    for (const auto& [name, t] : m->ckpt_->tensors())
+        if (t.ggml) {
+            GgmlPacking p;
+            p.type = *t.ggml;
+            p.source = at::zeros({1}, at::kFloat).expand(t.info->shape);
+            p.encoded->bytes = std::shared_ptr<const void>(t.keep, t.info->data);
+            m->packing_[name] = std::move(p);
+        }
     return m;
 }
 
@@ -149,7 +178,7 @@ std::shared_ptr<Model> Model::inSourceDtypes() const
     for (const auto& [name, t] : replaced) {
         if (packing_.count(name) || !ckpt_->find(name))
             continue;
-        const at::ScalarType source = tensorFromCheckpoint(ckpt_->get(name)).scalar_type();
+        const at::ScalarType source = storedScalarType(ckpt_->get(name));
         if (t.scalar_type() == source)
             continue;
         const auto f = m->factors_.find(name);
@@ -162,7 +191,7 @@ std::shared_ptr<Model> Model::inSourceDtypes() const
     for (auto& [name, lazy] : m->lazy_) {
         if (m->packing_.count(name) || !ckpt_->find(name))
             continue;
-        const at::ScalarType source = tensorFromCheckpoint(ckpt_->get(name)).scalar_type();
+        const at::ScalarType source = storedScalarType(ckpt_->get(name));
         lazy.second = [f = lazy.second, source](const at::Tensor& current) { return f(current).to(source); };
     }
     return m;
@@ -240,7 +269,26 @@ at::Tensor Model::lmHead() const
 
 at::Tensor Model::embed(const at::Tensor& ids) const
 {
-    const at::Tensor table = raw(hfTensorName(TensorRole::TokenEmbd));
+    const std::string name = hfTensorName(TensorRole::TokenEmbd);
+    const CheckpointTensor* stored = ckpt_->find(name);
+    if (stored && stored->ggml && !replaced_.count(name) && !lazy_.count(name)) {
+        // GGUF blocks: widen only the rows asked for, not the whole table
+        const int64_t vocab = stored->info->shape[0], cols = stored->info->shape[1];
+        const at::Tensor flat = ids.reshape({-1}).to(at::kLong).contiguous();
+        at::Tensor out = at::empty({flat.numel(), cols}, at::kFloat);
+        const int64_t* id = flat.data_ptr<int64_t>();
+        const int64_t rowBytes = gguf::rowBytes(*stored->ggml, cols);
+        for (int64_t i = 0; i < flat.numel(); ++i) {
+            if (id[i] < 0 || id[i] >= vocab)
+                throw Error("token id " + std::to_string(id[i]) + " is outside the vocabulary (" + std::to_string(vocab) + " tokens)");
+            gguf::dequantizeRows(*stored->ggml, static_cast<const uint8_t*>(stored->info->data) + id[i] * rowBytes,
+                                 out.data_ptr<float>() + i * cols, cols);
+        }
+        std::vector<int64_t> shape = ids.sizes().vec();
+        shape.push_back(cols);
+        return out.reshape(shape);
+    }
+    const at::Tensor table = raw(name);
     const int64_t vocab = table.size(0);
     if (ids.numel() > 0) {
         const int64_t lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();

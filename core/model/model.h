@@ -31,7 +31,8 @@ struct BlockWeights {
 
 class Model {
 public:
-    static std::shared_ptr<Model> load(const std::string& dir);
+    // An HF folder, or a GGUF file (Checkpoint::openAny).
+    static std::shared_ptr<Model> load(const std::string& path);
 
     const ModelConfig& config() const { return config_ ? *config_ : ckpt_->config(); }
     const Checkpoint& checkpoint() const { return *ckpt_; }
@@ -113,6 +114,9 @@ private:
 at::ScalarType scalarTypeOf(DType t);
 
 // Zero-copy torch view of a mapped tensor; the tensor keeps the mapping alive.
+// A GGUF block type is dequantized to a new fp32 tensor.
 at::Tensor tensorFromCheckpoint(const CheckpointTensor& t);
+// Its element type without widening it (fp32 for GGUF block types).
+at::ScalarType storedScalarType(const CheckpointTensor& t);
 
 } // namespace tailor

@@ -9,11 +9,14 @@
 namespace tailor {
 
 struct RopeScaling {
-    std::string type; // "" (none), "linear", "llama3"
+    std::string type; // "" (none), "linear", "llama3", "freq_factors"
     double factor = 1.0;
     double low_freq_factor = 1.0;
     double high_freq_factor = 4.0;
     int64_t original_max_position_embeddings = 8192;
+    // "freq_factors": what each rotary frequency is divided by, as a GGUF's
+    // rope_freqs tensor holds llama3 scaling (no config.json has it).
+    std::vector<float> freq_factors;
 };
 
 // llama3 RoPE scaling (transformers' _compute_llama3_parameters), written

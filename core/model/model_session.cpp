@@ -2,6 +2,7 @@
 #include "arch_table.h"
 #include "core/util/error.h"
 #include "model.h"
+#include "core/formats/gguf/gguf_types.h"
 #include "core/tokenizer/tokenizer.h"
 
 #include <QFile>
@@ -52,7 +53,7 @@ std::shared_ptr<ModelSession> ModelSession::open(const std::string& dir)
         TensorSummary ts;
         ts.name = name;
         ts.shape = t.info->shape;
-        ts.dtype = dtypeName(t.info->dtype);
+        ts.dtype = t.ggml ? gguf::typeName(*t.ggml) : dtypeName(t.info->dtype);
         ts.parameters = t.info->numel();
         ts.block = blockIndexOfTensor(name);
         ts.kind = kindOf(name, ts.block);

@@ -3,6 +3,8 @@
 #include "bpe_model.h"
 #include "decoder.h"
 #include "text_pipeline.h"
+#include "gguf_tokenizer_json.h"
+#include "core/formats/gguf/gguf_reader.h"
 #include "core/util/error.h"
 
 #include <QDir>
@@ -136,16 +138,35 @@ Tokenizer::~Tokenizer() = default;
 std::shared_ptr<Tokenizer> Tokenizer::load(const std::string& pathIn)
 {
     const QFileInfo info(QString::fromStdString(pathIn));
+    if (info.isFile() && info.suffix().compare("gguf", Qt::CaseInsensitive) == 0) {
+        const TokenizerJson json = tokenizerJsonFromGguf(*gguf::File::open(pathIn));
+        return fromJson(json.tokenizer, json.config, pathIn);
+    }
     const QString file = info.isDir() ? QDir(info.filePath()).filePath("tokenizer.json") : info.filePath();
     if (!QFileInfo::exists(file))
         throw Error(pathIn + ": no tokenizer.json");
     const QString configFile = QFileInfo(file).dir().filePath("tokenizer_config.json");
+    const std::string label = file.toStdString();
+    QJsonObject root, config;
+    try {
+        root = readJsonFile(file, label).object();
+        if (QFileInfo::exists(configFile))
+            config = readJsonFile(configFile, configFile.toStdString()).object();
+    } catch (const Error& e) {
+        const std::string msg = e.what();
+        if (msg.rfind(label, 0) == 0)
+            throw;
+        throw Error(label + ": " + msg);
+    }
+    return fromJson(root, config, label);
+}
+
+std::shared_ptr<Tokenizer> Tokenizer::fromJson(const QJsonObject& root, const QJsonObject& config, const std::string& label)
+{
     std::shared_ptr<Tokenizer> t(new Tokenizer());
     Impl& d = *t->d;
-    d.path = file.toStdString();
-    const std::string label = file.toStdString();
+    d.path = label;
     try {
-        const QJsonObject root = readJsonFile(file, label).object();
         const QJsonObject model = root.value("model").toObject();
         if (!model.value("type").isUndefined() && !model.value("type").isString())
             throw Error("model.type must be a string such as \"BPE\"");
@@ -163,9 +184,6 @@ std::shared_ptr<Tokenizer> Tokenizer::load(const std::string& pathIn)
         d.decoder = Decoder::fromJson(root.value("decoder"));
         d.loadPostProcessor(root.value("post_processor"));
 
-        QJsonObject config;
-        if (QFileInfo::exists(configFile))
-            config = readJsonFile(configFile, configFile.toStdString()).object();
         const QString bos = tokenString(config.value("bos_token"));
         const QString eos = tokenString(config.value("eos_token"));
         if (!bos.isEmpty())

@@ -10,13 +10,20 @@
 #include <string>
 #include <vector>
 
+class QJsonObject;
+
 namespace tailor {
 
 class Tokenizer {
 public:
     // A model directory (tokenizer.json + optional tokenizer_config.json) or
     // the path of a tokenizer.json. Throws naming the file and the problem.
+    // A .gguf file gives its own vocabulary (gguf_tokenizer_json.h).
     static std::shared_ptr<Tokenizer> load(const std::string& path);
+    // The parsed tokenizer.json and tokenizer_config.json; `label` names
+    // their source in errors.
+    static std::shared_ptr<Tokenizer> fromJson(const QJsonObject& tokenizerJson, const QJsonObject& tokenizerConfig,
+                                               const std::string& label);
     ~Tokenizer();
 
     // With addSpecial the post-processor's tokens (BOS...) are added.

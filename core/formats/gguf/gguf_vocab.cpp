@@ -1,4 +1,5 @@
 #include "gguf_vocab.h"
+#include "gguf_metadata.h"
 #include "core/util/error.h"
 #include "core/util/json_file.h"
 
@@ -136,6 +137,29 @@ Vocab readVocab(const std::string& dir, int64_t vocabSize, const std::string& pr
         v.add_bos = cfg.value("add_bos_token").toBool(v.model == "llama");
         v.add_eos = cfg.value("add_eos_token").toBool(false);
     }
+    return v;
+}
+
+Vocab readVocab(const File& file, int64_t vocabSize)
+{
+    const Metadata md(file);
+    Vocab v;
+    v.model = md.requireString("tokenizer.ggml.model");
+    v.pre = md.string("tokenizer.ggml.pre").value_or("");
+    v.tokens = md.strings("tokenizer.ggml.tokens");
+    for (double s : md.numbers("tokenizer.ggml.scores"))
+        v.scores.push_back(float(s));
+    for (int64_t t : md.integers("tokenizer.ggml.token_type"))
+        v.types.push_back(int32_t(t));
+    v.merges = md.strings("tokenizer.ggml.merges");
+    if (int64_t(v.tokens.size()) > vocabSize)
+        throw Error(md.where("tokenizer.ggml.tokens") + ": " + std::to_string(v.tokens.size()) + " tokens for an embedding of " +
+                    std::to_string(vocabSize) + " rows");
+    v.bos = md.integer("tokenizer.ggml.bos_token_id").value_or(-1);
+    v.eos = md.integer("tokenizer.ggml.eos_token_id").value_or(-1);
+    v.unk = md.integer("tokenizer.ggml.unknown_token_id").value_or(-1);
+    v.add_bos = md.boolean("tokenizer.ggml.add_bos_token").value_or(v.model == "llama");
+    v.add_eos = md.boolean("tokenizer.ggml.add_eos_token").value_or(false);
     return v;
 }
 

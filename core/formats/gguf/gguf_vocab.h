@@ -28,5 +28,8 @@ struct Vocab {
 
 // `vocabSize`: rows of the embedding; missing ids are padded as unused tokens.
 Vocab readVocab(const std::string& modelDir, int64_t vocabSize, const std::string& pre); // pre: the family's tokenizer.ggml.pre, or "" to infer it
+// The vocabulary a GGUF file holds, to be written again as it is.
+class File;
+Vocab readVocab(const File& file, int64_t vocabSize);
 
 } // namespace tailor::gguf
