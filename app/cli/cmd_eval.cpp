@@ -13,6 +13,7 @@
 #include "core/util/error.h"
 #include "core/eval/fidelity.h"
 #include "core/model/model_session.h"
+#include "core/tokenizer/tokenizer.h"
 #include "core/eval/perplexity.h"
 #include "core/util/token_windows.h"
 #include "core/eval/result_json.h"
@@ -72,9 +73,9 @@ int runEval(const Args& args, const std::vector<int>& dropIn)
     std::optional<FidelityResult> fid;
     if (args.has("base")) {
         const Target base = openTarget(args.get("base"), {});
-        if (base.session->tokenizeFile(text) != ids)
-            throw Error(args.get("base") + ": its tokenizer encodes " + text +
-                        " differently from the model's: KL divergence needs the same token space");
+        // one tokenization for both (the model's): the same ids must mean the same tokens
+        if (!sameVocabulary(base.session->tokenizer(), session->tokenizer()))
+            throw Error(args.get("base") + ": its vocabulary differs from the model's: KL divergence needs the same token space");
         FidelityOptions fo;
         fo.model_drop = drop;
         fo.base_drop = base.drop;

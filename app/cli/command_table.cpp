@@ -23,7 +23,7 @@ std::vector<CommandSpec> buildTable()
         {"max-windows", "N", "evaluate at most N windows (0: all)"},
         kThreads,
         {"batch-tokens", "N", "tokens per forward batch"},
-        {"base", "DIR|PLAN.json", "also KL divergence and top-1 agreement against this model"},
+        {"base", "MODEL|PLAN.json", "also KL divergence and top-1 agreement against this model"},
     };
     auto with = [](std::vector<OptionSpec> v, std::initializer_list<OptionSpec> more) {
         v.insert(v.end(), more);
@@ -33,6 +33,9 @@ std::vector<CommandSpec> buildTable()
         {"info", "MODEL_DIR|FILE.gguf", "what a checkpoint or GGUF file holds", {kJson}},
         {"eval", "MODEL|PLAN.json", "perplexity by the window protocol (a plan is applied first)",
          with(eval, {{"drop", "BLOCKS", "skip these blocks (\"2, 5-7, -1\")"}, kJson})},
+        {"compare", "BASE FILE...", "several model files against one base on your text, sorted by size",
+         {{"text", "FILE", "evaluation text (required)"}, kSeqLen, {"max-windows", "N", "evaluate at most N windows (0: all)"},
+          {"batch-tokens", "N", "tokens per forward batch"}, kJson}},
         {"tokenize", "MODEL_OR_TOKENIZER_DIR", "token ids of a text",
          {{"text", "FILE", "a text file"}, {"string", "S", "a string"}, {"text-list", "FILE", "one text per line"}, kJson}},
         {"blocks", "MODEL", "per-block importance: PPL, Taylor+, Block Influence",

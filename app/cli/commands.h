@@ -24,5 +24,6 @@ int cmdImatrix(const Argv& args);
 int cmdTasks(const Argv& args);
 int cmdSpeed(const Argv& args);
 int cmdWidth(const Argv& args);
+int cmdCompare(const Argv& args);
 
 } // namespace tailor::cli

@@ -270,4 +270,14 @@ int32_t Tokenizer::bosId() const { return d->bos; }
 int32_t Tokenizer::eosId() const { return d->eos; }
 const std::string& Tokenizer::path() const { return d->path; }
 
+bool sameVocabulary(const Tokenizer& a, const Tokenizer& b)
+{
+    if (a.vocabSize() != b.vocabSize())
+        return false;
+    for (int32_t id = 0; id < a.vocabSize(); ++id)
+        if (a.tokenText(id) != b.tokenText(id))
+            return false;
+    return true;
+}
+
 } // namespace tailor

@@ -41,4 +41,10 @@ private:
     std::unique_ptr<Impl> d;
 };
 
+// Whether the two give every id the same token (texts may still be split
+// differently: llama.cpp's SentencePiece keeps double spaces that a
+// tokenizer.json may collapse). Models with the same vocabulary can be
+// compared on one tokenization.
+bool sameVocabulary(const Tokenizer& a, const Tokenizer& b);
+
 } // namespace tailor

@@ -413,8 +413,55 @@ private Q_SLOTS:
         const QString qwen = testdata::root() + "/models/qwen3-synthetic";
         const Run bad = cli({"eval", s12(), "--text", valid(), "--base", qwen, "--json"});
         QCOMPARE(bad.code, 1);
-        QVERIFY2(QString(bad.err).contains("its tokenizer encodes") && QString(bad.err).contains("KL divergence needs the same token space"),
+        QVERIFY2(QString(bad.err).contains(qwen + ": its vocabulary differs from the model's") &&
+                     QString(bad.err).contains("KL divergence needs the same token space"),
                  bad.err.constData());
+    }
+
+    // #28: GGUF files judged on the user's text. `compare` gives, for each
+    // file, what a separate `eval FILE --base BASE` gives, sorted by size.
+    void compareEqualsEvalBase()
+    {
+        QTemporaryDir tmp;
+        const QString plan = tmp.filePath("plan.json");
+        {
+            QFile f(plan);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QJsonDocument(QJsonObject{{"model", s12()}}).toJson());
+        }
+        QStringList files;
+        for (const char* type : {"q8_0", "f16", "q4_k_m"}) {
+            const QString out = tmp.filePath(QString("ts-%1.gguf").arg(type));
+            const Run r = cli({"compress", "--plan", plan, "--format", "gguf", "--type", type, "--out", out, "--quiet"});
+            QVERIFY2(r.code == 0, r.err.constData());
+            files << out;
+        }
+        const Run c = cli(QStringList{"compare", s12()} + files + QStringList{"--text", valid(), "--max-windows", "8", "--json"});
+        QVERIFY2(c.code == 0, c.err.constData());
+        const QJsonArray rows = c.json()["files"].toArray();
+        QCOMPARE(rows.size(), 3);
+        QStringList order;
+        double lastSize = 0;
+        for (const auto& v : rows) {
+            const QJsonObject row = v.toObject();
+            order << QFileInfo(row["path"].toString()).fileName();
+            QVERIFY(row["file_bytes"].toDouble() > lastSize);
+            lastSize = row["file_bytes"].toDouble();
+            const Run e = cli({"eval", row["path"].toString(), "--base", s12(), "--text", valid(), "--max-windows", "8", "--json"});
+            QVERIFY2(e.code == 0, e.err.constData());
+            const QJsonObject j = e.json();
+            // (eval's ppl is its own pass, batched differently from the KL pass's)
+            QVERIFY(testdata::relErr(row["ppl"].toDouble(), j["ppl"].toDouble()) < 1e-6);
+            for (const char* key : {"kld_mean", "kld_p99", "kld_max", "top1_agreement"})
+                QVERIFY2(row[key].toDouble() == j[key].toDouble(),
+                         qPrintable(QString("%1 %2: compare %3, eval --base %4").arg(order.back(), key).arg(row[key].toDouble()).arg(j[key].toDouble())));
+        }
+        QCOMPARE(order, (QStringList{"ts-q4_k_m.gguf", "ts-q8_0.gguf", "ts-f16.gguf"}));
+        QVERIFY(rows[0].toObject()["kld_mean"].toDouble() > rows[1].toObject()["kld_mean"].toDouble());
+        QCOMPARE(rows[1].toObject()["main_type"].toString(), QString("Q8_0"));
+        const Run one = cli({"compare", s12(), "--text", valid()});
+        QCOMPARE(one.code, 2);
+        QVERIFY2(QString(one.err).contains("at least one FILE"), one.err.constData());
     }
 
     // Speed runs (#17): medians within their spread, the bytes a token reads
