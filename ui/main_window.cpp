@@ -105,6 +105,11 @@ void MainWindow::createMenus()
         if (!dir.isEmpty())
             openModel(dir);
     });
+    file->addAction(tr("Open &GGUF file…"), this, [this] {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Open a GGUF model file"), {}, tr("GGUF models (*.gguf)"));
+        if (!path.isEmpty())
+            openModel(path);
+    });
     recentMenu_ = file->addMenu(tr("Recent models"));
     rebuildRecentMenu();
     file->addSeparator();
@@ -210,6 +215,10 @@ void MainWindow::dropEvent(QDropEvent* e)
 {
     for (const QUrl& url : e->mimeData()->urls()) {
         QFileInfo info(url.toLocalFile());
+        if (info.isFile() && info.suffix().compare("gguf", Qt::CaseInsensitive) == 0) {
+            openModel(info.absoluteFilePath()); // a GGUF file is a model
+            return;
+        }
         if (info.isFile())
             info = QFileInfo(info.absolutePath());
         if (info.isDir()) {

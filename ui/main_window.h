@@ -32,7 +32,8 @@ public:
     explicit MainWindow(QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    void openModel(const QString& dir);
+    // An HF model folder or a .gguf file.
+    void openModel(const QString& path);
     std::shared_ptr<ModelSession> session() const { return session_; }
 
     JobRunner* jobs() const { return runner_; }

@@ -1,4 +1,5 @@
 #include "file_comparison.h"
+#include "core/model/arch_table.h"
 #include "core/model/model.h"
 #include "core/model/model_session.h"
 #include "core/tokenizer/tokenizer.h"
@@ -18,11 +19,18 @@ ComparedFile describeFile(const ModelSession& s)
     f.path = s.dir();
     f.file_bytes = s.summary().file_bytes;
     std::map<std::string, uint64_t> byType;
+    uint64_t linearBytes = 0;
+    int64_t linearWeights = 0;
     for (const auto& [name, t] : s.model().checkpoint().tensors()) {
         f.weight_bytes += t.info->bytes;
+        if (blockIndexOfTensor(name) >= 0 && t.info->shape.size() == 2) {
+            linearBytes += t.info->bytes;
+            linearWeights += t.info->numel();
+        }
         byType[t.ggml ? gguf::typeName(*t.ggml) : dtypeName(t.info->dtype)] += t.info->bytes;
     }
     f.parameters = s.model().config().totalParameters();
+    f.linear_bpw = linearWeights > 0 ? 8.0 * double(linearBytes) / double(linearWeights) : 0;
     f.bpw = f.parameters > 0 ? 8.0 * double(f.weight_bytes) / double(f.parameters) : 0;
     f.main_type = std::max_element(byType.begin(), byType.end(), [](const auto& a, const auto& b) { return a.second < b.second; })->first;
     return f;

@@ -21,6 +21,7 @@ struct ComparedFile {
     uint64_t weight_bytes = 0; // the tensors' bytes (the vocabulary and metadata left out)
     int64_t parameters = 0;
     double bpw = 0;            // weight bits per parameter
+    double linear_bpw = 0;     // bits per weight of the blocks' weight matrices (the budget's measure)
     std::string main_type;     // the type most weight bytes are in ("Q4_K", "BF16")
     FidelityResult fidelity;   // ppl, base_ppl, KLD, top-1
 };

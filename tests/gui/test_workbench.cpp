@@ -984,6 +984,64 @@ private slots:
         w_->tabs()->setCurrentIndex(0);
     }
 
+    // #28: a GGUF opens as a model and the Quantization view shows its recipe
+    // (the type of every tensor, overrides included); GGUF files measured on
+    // the evaluation text join the size budget's chart as labelled points.
+    void ggufOpensAndJoinsThePareto()
+    {
+        QTemporaryDir tmp;
+        const QString plan = tmp.filePath("plan.json");
+        {
+            QFile f(plan);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QJsonDocument(QJsonObject{{"model", demoModelDir()}}).toJson());
+        }
+        const QString mixed = tmp.filePath("ts-q4_k_m.gguf"), q8 = tmp.filePath("ts-q8_0.gguf");
+        QVERIFY(cliJson({"compress", "--plan", plan, "--format", "gguf", "--type", "q4_k_m", "--tensor-type", "ffn_down=q8_0", "--out", mixed,
+                         "--json"}).contains("tensor_types"));
+        QVERIFY(cliJson({"compress", "--plan", plan, "--format", "gguf", "--type", "q8_0", "--out", q8, "--json"}).contains("tensor_types"));
+
+        w_->openModel(mixed);
+        QTRY_VERIFY_WITH_TIMEOUT(w_->session() && w_->session()->dir() == QFileInfo(mixed).absoluteFilePath().toStdString(), 60000);
+        QuantView* q = w_->quantView();
+        w_->tabs()->setCurrentWidget(q);
+        QCOMPARE(q->heatmapMetric()->currentIndex(), QuantView::kStoredTypeMetric);
+        // rows of 128 and 352 do not divide 256: llama-quantize's fallbacks (Q4_K -> Q5_0, Q6_K -> Q8_0), and every ffn_down at Q8_0
+        QVERIFY2(q->storedTypes().contains("Q5_0 ×") && q->storedTypes().contains("Q8_0 ×"), qPrintable(q->storedTypes()));
+        int q8Count = 0;
+        for (const TensorSummary& t : w_->session()->summary().tensors)
+            if (t.kind == "down") {
+                QCOMPARE(t.dtype, std::string("Q8_0"));
+                ++q8Count;
+            }
+        QCOMPARE(q8Count, 12);
+        QVERIFY(q->heatmapPlot()->placeholder().isEmpty());
+        saveShot(w_.get(), "quant-gguf-types.png");
+
+        w_->openModel(demoModelDir());
+        QTRY_VERIFY_WITH_TIMEOUT(w_->session() && QFileInfo(QString::fromStdString(w_->session()->dir())).fileName() == "tinystories-12L",
+                                 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(!w_->jobs()->busy(), 120000);
+        BudgetPanel* b = q->budgetPanel();
+        q->pages()->setCurrentWidget(b);
+        b->evalWindows()->setValue(4);
+        b->addFiles({mixed, q8});
+        QTRY_VERIFY_WITH_TIMEOUT(b->importedFiles().size() == 2 && b->addFilesButton()->isEnabled(), 300000);
+        QCOMPARE(QFileInfo(QString::fromStdString(b->importedFiles()[0].path)).fileName(), QString("ts-q4_k_m.gguf")); // by size
+        QVERIFY(b->importedFiles()[0].fidelity.kld_mean > b->importedFiles()[1].fidelity.kld_mean);
+        QCoreApplication::processEvents();
+        QVERIFY(b->paretoPlot()->pointCenter(BudgetPanel::kImportedSeries, 1).x() >= 0);
+        QTest::mouseClick(b->paretoPlot()->canvas(), Qt::LeftButton, {}, b->paretoPlot()->pointCenter(BudgetPanel::kImportedSeries, 0));
+        QVERIFY2(b->summary()->text().contains("ts-q4_k_m.gguf") && b->summary()->text().contains("mean KLD"),
+                 qPrintable(b->summary()->text()));
+        saveShot(w_.get(), "budget-files.png");
+        q->pages()->setCurrentIndex(0);
+        w_->tabs()->setCurrentIndex(0);
+        // the files belong to this opening of the model: opened again, the chart starts empty (as sizeBudget expects)
+        w_->openModel(demoModelDir());
+        QTRY_VERIFY_WITH_TIMEOUT(b->importedFiles().empty(), 60000);
+    }
+
     // #14: a Qwen3 checkpoint opens in the Blocks, Quantization and Low-rank views.
     void opensQwen3()
     {

@@ -315,12 +315,18 @@ void PlotView::setScatter(const std::vector<ScatterSeries>& series, bool logX)
             c = QColor(100, 100, 100);
             g->setLineStyle(QCPGraph::lsNone);
             g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, QPen(c, 1.5), Qt::NoBrush, 8));
+        } else if (sr.shape == ScatterSeries::Shape::Files) {
+            c = QColor(30, 130, 60);
+            g->setLineStyle(QCPGraph::lsNone);
+            g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(c, 2), c.lighter(170), 11));
         } else {
             c = QColor(220, 40, 40);
             g->setLineStyle(QCPGraph::lsNone);
             g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssStar, QPen(c, 2.5), c, 18));
         }
         g->setData(QVector<double>(sr.x.begin(), sr.x.end()), QVector<double>(sr.y.begin(), sr.y.end()));
+        if (sr.x.empty())
+            g->removeFromLegend(); // a series with nothing to show yet (indices stay fixed)
         for (std::size_t i = 0; i < sr.x.size(); ++i) {
             if (!std::isfinite(sr.y[i]) || (logY && sr.y[i] <= 0) || (logX && sr.x[i] <= 0))
                 continue;
@@ -329,7 +335,7 @@ void PlotView::setScatter(const std::vector<ScatterSeries>& series, bool logX)
             y0 = first ? sr.y[i] : std::min(y0, sr.y[i]);
             y1 = first ? sr.y[i] : std::max(y1, sr.y[i]);
             first = false;
-            if (sr.shape == ScatterSeries::Shape::Points && i < std::size_t(sr.labels.size())) {
+            if ((sr.shape == ScatterSeries::Shape::Points || sr.shape == ScatterSeries::Shape::Files) && i < std::size_t(sr.labels.size())) {
                 auto* t = new QCPItemText(d->plot);
                 t->position->setCoords(sr.x[i], sr.y[i]);
                 t->setPositionAlignment(Qt::AlignLeft | Qt::AlignBottom);
@@ -341,7 +347,7 @@ void PlotView::setScatter(const std::vector<ScatterSeries>& series, bool logX)
             }
         }
     }
-    d->plot->legend->setVisible(series.size() > 1);
+    d->plot->legend->setVisible(std::count_if(series.begin(), series.end(), [](const ScatterSeries& sr) { return !sr.x.empty(); }) > 1);
     const double xm = logX ? 1.15 : 1.0, xpad = logX ? 0 : 0.05 * (x1 - x0 + 1e-12);
     d->plot->xAxis->setRange(x0 / xm - xpad, x1 * xm + 2 * xpad); // room for the labels right of the points
     if (logY)
@@ -419,7 +425,7 @@ int PlotView::curveCount() const
 int PlotView::verticalLineCount() const { return int(d->vlines.size()); }
 
 void PlotView::setHeatmap(const std::vector<std::vector<double>>& values, const QStringList& rowLabels,
-                          const QStringList& colLabels, const QString& scaleLabel)
+                          const QStringList& colLabels, const QString& scaleLabel, double scaleFloor)
 {
     if (!d->heatmap) {
         d->heatmap = new QCPColorMap(d->plot->xAxis, d->plot->yAxis);
@@ -441,6 +447,8 @@ void PlotView::setHeatmap(const std::vector<std::vector<double>>& values, const 
         for (int c = 0; c < cols; ++c)
             d->heatmap->data()->setCell(c, r, values[r][c]);
     d->heatmap->rescaleDataRange(true);
+    if (std::isfinite(scaleFloor))
+        d->heatmap->setDataRange(QCPRange(scaleFloor, std::max(scaleFloor + 1e-9, d->heatmap->dataRange().upper)));
     d->colorScale->axis()->setLabel(scaleLabel);
     QSharedPointer<QCPAxisTickerText> xt(new QCPAxisTickerText), yt(new QCPAxisTickerText);
     for (int c = 0; c < colLabels.size(); ++c)

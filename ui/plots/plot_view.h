@@ -7,6 +7,8 @@
 #include <QPen>
 #include <QWidget>
 
+#include <cmath>
+
 #include <memory>
 #include <vector>
 
@@ -18,7 +20,7 @@ enum class BarStyle { Normal, Greyed, Marked };
 // line, Points draws open squares with their labels written beside them,
 // Highlight a large red star.
 struct ScatterSeries {
-    enum class Shape { Curve, Points, Highlight };
+    enum class Shape { Curve, Points, Highlight, Files }; // Files: labelled points of another colour (imported models)
     QString name;
     Shape shape = Shape::Curve;
     std::vector<double> x, y;
@@ -42,9 +44,11 @@ public:
     void setHistogram(const std::vector<double>& edges, const std::vector<double>& counts);
     // Vertical lines at x: solid red for ranges, faint grey for grid levels.
     void setVerticalLines(const std::vector<double>& range, const std::vector<double>& levels);
-    // A heat map: values[row][col], NaN cells blank; larger is redder.
+    // A heat map: values[row][col], NaN cells blank; larger is redder. The
+    // colour scale spans the values, or starts at scaleFloor when given (so
+    // that the smallest value is not drawn as white, like a blank cell).
     void setHeatmap(const std::vector<std::vector<double>>& values, const QStringList& rowLabels,
-                    const QStringList& colLabels, const QString& scaleLabel);
+                    const QStringList& colLabels, const QString& scaleLabel, double scaleFloor = std::nan(""));
     // Line curves (replacing earlier ones); colours cycle.
     // `pens` (optional, per curve) replace the default colours; a curve of at
     // most two points is drawn with dots (measurements, not a trace).

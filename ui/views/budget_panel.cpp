@@ -15,6 +15,10 @@
 #include <QLabel>
 #include <QLineEdit>
 #include <QPushButton>
+
+#include <algorithm>
+#include <QFileInfo>
+#include <QFileDialog>
 #include <QRegularExpression>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -73,7 +77,14 @@ BudgetPanel::BudgetPanel(JobRunner* runner, QWidget* parent) : QWidget(parent), 
     find_ = new QPushButton(tr("Find the plan"), this);
     find_->setToolTip(tr("Measures each layer's KLD sensitivity on the calibration text, chooses a type per layer, and "
                          "measures the chosen plan, the Pareto curve and the uniform types (a background job; cancel it in the Jobs dock)"));
-    controls->addWidget(find_, 0, Qt::AlignTop);
+    addFiles_ = new QPushButton(tr("Add GGUF files…"), this);
+    addFiles_->setToolTip(tr("Measure model files (anyone's quantizations of this model) against it on the evaluation text and "
+                             "show each as a point on the chart"));
+    auto* buttons = new QVBoxLayout;
+    buttons->addWidget(find_);
+    buttons->addWidget(addFiles_);
+    buttons->addStretch(1);
+    controls->addLayout(buttons);
     root->addLayout(controls);
     status_ = new QLabel(tr("Choose a target and find the plan."), this);
     status_->setWordWrap(true);
@@ -96,6 +107,11 @@ BudgetPanel::BudgetPanel(JobRunner* runner, QWidget* parent) : QWidget(parent), 
     root->addWidget(summary_);
 
     connect(find_, &QPushButton::clicked, this, &BudgetPanel::find);
+    connect(addFiles_, &QPushButton::clicked, this, [this] {
+        const QStringList files = QFileDialog::getOpenFileNames(this, tr("Model files to compare"), {}, tr("GGUF models (*.gguf)"));
+        if (!files.isEmpty())
+            addFiles(files);
+    });
     connect(pareto_, &PlotView::pointClicked, this, &BudgetPanel::pick);
     connect(kind_, &QComboBox::currentIndexChanged, this, [this](int k) {
         // a file size starts from the model's size at 4.5 bits per weight
@@ -118,6 +134,7 @@ void BudgetPanel::setSession(std::shared_ptr<ModelSession> s)
     session_ = std::move(s);
     ++revision_;
     result_.reset();
+    imported_.clear();
     picked_ = nullptr;
     drawn_.clear();
     pareto_->setScatter({});
@@ -182,6 +199,52 @@ void BudgetPanel::find()
         JobOptions{JobLane::Long, QStringLiteral("size-budget")});
 }
 
+void BudgetPanel::addFiles(const QStringList& files)
+{
+    if (!session_) {
+        status_->setText(tr("Open a model first."));
+        return;
+    }
+    const auto s = session_;
+    std::vector<std::string> paths;
+    for (const QString& f : files)
+        paths.push_back(f.toStdString());
+    const std::string evalPath = store_->plan().eval_text;
+    FileComparisonOptions o;
+    o.seq_len = 256; // the windows the budget's plans are measured on
+    o.max_windows = windows_->value();
+    o.text_label = evalPath;
+    const int rev = revision_;
+    addFiles_->setEnabled(false);
+    status_->setText(tr("Measuring %n file(s) against the model…", "", int(files.size())));
+    runner_->submit<std::vector<ComparedFile>>(
+        tr("Compare %n file(s)", "", int(files.size())),
+        [s, paths, evalPath, o](const ProgressFn& p) { return compareFiles(*s, paths, evalPath, o, p); },
+        this,
+        [this, rev](const std::vector<ComparedFile>& rows) {
+            if (rev != revision_)
+                return;
+            for (const ComparedFile& f : rows) {
+                imported_.erase(std::remove_if(imported_.begin(), imported_.end(), [&](const ComparedFile& g) { return g.path == f.path; }),
+                                imported_.end());
+                imported_.push_back(f);
+            }
+            showResult();
+            status_->setText(tr("%n file(s) measured on the evaluation text.", "", int(rows.size())));
+        },
+        [this, rev](const JobEnd& e) {
+            if (rev != revision_)
+                return;
+            addFiles_->setEnabled(true);
+            if (e.failed()) {
+                status_->setText(tr("Failed: %1").arg(e.message));
+                Q_EMIT message(tr("comparing files failed: %1").arg(e.message));
+            } else if (e.cancelled())
+                status_->setText(tr("Cancelled."));
+        },
+        JobOptions{JobLane::Long, QStringLiteral("compare-files")});
+}
+
 double BudgetPanel::toDisplay(const BudgetPlan& p) const
 {
     return result_ && result_->target == BudgetTarget::GgufFileBytes ? double(p.file_bytes) / 1e6 : p.bits_per_weight;
@@ -189,11 +252,26 @@ double BudgetPanel::toDisplay(const BudgetPlan& p) const
 
 void BudgetPanel::showResult()
 {
-    const BudgetResult& r = *result_;
-    const bool file = r.target == BudgetTarget::GgufFileBytes;
+    const bool file = result_ ? result_->target == BudgetTarget::GgufFileBytes : kind_->currentIndex() == 1;
     picked_ = nullptr;
     drawn_.assign(3, {});
-    std::vector<ScatterSeries> series(3);
+    std::vector<ScatterSeries> series(4);
+    series[kImportedSeries] = {tr("files"), ScatterSeries::Shape::Files, {}, {}, {}};
+    for (const ComparedFile& f : imported_) {
+        series[kImportedSeries].x.push_back(file ? double(f.file_bytes) / 1e6 : f.linear_bpw);
+        series[kImportedSeries].y.push_back(std::max(f.fidelity.kld_mean, 1e-9));
+        series[kImportedSeries].labels << QString("%1: %2").arg(QFileInfo(QString::fromStdString(f.path)).fileName())
+                                                 .arg(f.fidelity.kld_mean, 0, 'g', 3);
+    }
+    if (!result_) {
+        pareto_->setAxisLabels(file ? tr("GGUF file size (MB)") : tr("bits per linear weight"), tr("mean KLD from the original (nats)"));
+        pareto_->setPlaceholder({});
+        pareto_->setScatter(series);
+        return;
+    }
+    const BudgetResult& r = *result_;
+    if (imported_.empty())
+        series.resize(3);
     series[0] = {tr("plans along the predicted curve"), ScatterSeries::Shape::Curve, {}, {}, {}};
     series[1] = {file ? tr("llama-quantize types") : tr("uniform schemes"), ScatterSeries::Shape::Points, {}, {}, {}};
     series[2] = {tr("chosen"), ScatterSeries::Shape::Highlight, {}, {}, {}};
@@ -254,6 +332,19 @@ const BudgetPlan* BudgetPanel::planAt(int series, int index) const
 
 void BudgetPanel::pick(int series, int index)
 {
+    if (series == kImportedSeries && index >= 0 && index < int(imported_.size())) {
+        const ComparedFile& f = imported_[std::size_t(index)];
+        summary_->setText(tr("%1: %2 MB, %3 bits per weight (mostly %4), PPL %5, mean KLD %6, p99 %7, top-1 agreement %8%.")
+                              .arg(QString::fromStdString(f.path))
+                              .arg(double(f.file_bytes) / 1e6, 0, 'f', 2)
+                              .arg(f.bpw, 0, 'f', 2)
+                              .arg(QString::fromStdString(f.main_type))
+                              .arg(f.fidelity.ppl, 0, 'f', 4)
+                              .arg(f.fidelity.kld_mean, 0, 'g', 4)
+                              .arg(f.fidelity.kld_p99, 0, 'g', 4)
+                              .arg(100 * f.fidelity.top1_agreement, 0, 'f', 2));
+        return;
+    }
     const BudgetPlan* p = planAt(series, index);
     if (!p)
         return;

@@ -7,8 +7,11 @@
 // Pareto chart shows size against measured KLD with the chosen plan starred;
 // the heat map beside it shows each layer's KLD when quantized alone.
 // Clicking a point picks that plan: planPicked hands it to the Compress view.
+// "Add files" measures GGUF files (anyone's quantizations of this model) on the
+// same evaluation windows and draws each as a labelled point beside the plans.
 #include "core/compress/compression_plan.h"
 #include "core/compress/budget_search.h"
+#include "core/eval/file_comparison.h"
 
 #include <QWidget>
 #include <memory>
@@ -44,6 +47,11 @@ public:
     QComboBox* candidates() const { return candidates_; }
     QSpinBox* evalWindows() const { return windows_; }
     QPushButton* findButton() const { return find_; }
+    QPushButton* addFilesButton() const { return addFiles_; }
+    // Model files measured against the open model on the evaluation text,
+    // drawn as labelled points beside the plans (#28).
+    const std::vector<ComparedFile>& importedFiles() const { return imported_; }
+    static constexpr int kImportedSeries = 3;
     PlotView* paretoPlot() const { return pareto_; }
     PlotView* sensitivityPlot() const { return sensitivity_; }
     QLabel* summary() const { return summary_; }
@@ -61,9 +69,11 @@ Q_SIGNALS:
 public Q_SLOTS:
     void find();
     void pick(int series, int index);
+    // Measures these files (GGUF or HF) against the open model, then draws them.
+    void addFiles(const QStringList& files);
 
 private:
-    void showResult();
+    void showResult(); // the budget's plans (if found) and the imported files
     double toDisplay(const BudgetPlan& p) const; // the x of a plan on the chart
 
     JobRunner* runner_;
@@ -75,11 +85,13 @@ private:
     QLineEdit* evalText_;
     QSpinBox* windows_;
     QPushButton* find_;
+    QPushButton* addFiles_;
     QLabel* status_;
     QLabel* summary_;
     PlotView* pareto_;
     PlotView* sensitivity_;
     std::optional<BudgetResult> result_;
+    std::vector<ComparedFile> imported_;
     std::vector<std::vector<const BudgetPlan*>> drawn_; // per series, the plans in drawing order
     const BudgetPlan* picked_ = nullptr;
     int revision_ = 0;

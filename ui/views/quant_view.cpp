@@ -8,6 +8,7 @@
 
 #include "core/model/arch_table.h"
 #include "core/model/model_session.h"
+#include "core/formats/gguf/gguf_types.h"
 #include "core/compress/budget_search.h"
 
 #include <QCheckBox>
@@ -29,6 +30,7 @@
 #include <QVBoxLayout>
 
 #include <cmath>
+#include <map>
 
 namespace tailor::ui {
 
@@ -81,7 +83,8 @@ void QuantView::buildLayout()
     method_->setToolTip(tr("GPTQ compensates each column's rounding error on the calibration activations"));
     calib_ = new QLineEdit(demoCalibText(), this);
     metric_ = new QComboBox(this);
-    metric_->addItems({"output error ‖WX−ŴX‖/‖WX‖", "−SQNR (dB)", "weight MSE", "log10 KLD, quantized alone"});
+    metric_->addItems({"output error ‖WX−ŴX‖/‖WX‖", "−SQNR (dB)", "weight MSE", "log10 KLD, quantized alone",
+                       "stored type (bits per weight)"});
     metric_->setItemData(3, tr("Each layer quantized alone with this scheme, the KL divergence of the next-token "
                                "distribution from the original's on the calibration text (measured in the background)"),
                          Qt::ToolTipRole);
@@ -220,8 +223,16 @@ void QuantView::setSession(std::shared_ptr<ModelSession> s)
     budget_->setSession(session_);
     kldScheme_.clear();
     kldAlone_.clear();
+    // a GGUF opens on its recipe: the type of every tensor
+    const auto stored = session_ ? gguf::typeFromName(session_->summary().dtype) : std::nullopt;
+    if (stored && gguf::typeInfo(*stored).quantized)
+        metric_->setCurrentIndex(kStoredTypeMetric);
+    else if (metric_->currentIndex() == kStoredTypeMetric)
+        metric_->setCurrentIndex(0); // a float checkpoint: its layers' errors
     if (session_)
         recompute();
+    if (session_ && metric_->currentIndex() == kStoredTypeMetric)
+        fillStoredTypes();
 }
 
 void QuantView::selectLayer(const QString& name)
@@ -377,8 +388,50 @@ void QuantView::measureKldAlone()
         JobOptions{JobLane::Long, QStringLiteral("quant-kld-alone")});
 }
 
+// Bits per weight of a stored type ("Q4_K" 4.5, "BF16" 16): how an uploader's
+// recipe reads on the heat map, a colour per type.
+static double storedBits(const std::string& dtype)
+{
+    if (const auto t = gguf::typeFromName(dtype)) {
+        const gguf::TypeInfo& i = gguf::typeInfo(*t);
+        return 8.0 * double(i.blockBytes) / double(i.block);
+    }
+    return dtype == "F32" ? 32 : dtype == "F16" || dtype == "BF16" ? 16 : std::nan("");
+}
+
+// #28: the type each tensor is stored in (a GGUF's per-tensor overrides read
+// back), from the model itself: no quantization report needed.
+void QuantView::fillStoredTypes()
+{
+    const int blocks = int(session_->summary().n_layer);
+    std::vector<std::vector<double>> v(std::size_t(blocks), std::vector<double>(7, std::nan("")));
+    std::map<std::string, int> count;
+    for (const TensorSummary& t : session_->summary().tensors) {
+        const int k = int(kKinds.indexOf(QString::fromStdString(t.kind)));
+        if (k < 0 || t.block < 0 || t.block >= blocks)
+            continue;
+        v[std::size_t(t.block)][std::size_t(k)] = storedBits(t.dtype);
+        ++count[t.dtype];
+    }
+    QStringList rows;
+    for (int b = 0; b < blocks; ++b)
+        rows << QString::number(b);
+    QStringList types;
+    for (const auto& [type, n] : count)
+        types << QString("%1 ×%2").arg(QString::fromStdString(type)).arg(n);
+    storedTypes_ = types.join(", ");
+    heatmap_->setPlaceholder({});
+    heatmap_->setTitle(tr("Stored as %1").arg(storedTypes_));
+    heatmap_->setHeatmap(v, rows, kKinds, tr("bits per weight"), 0);
+}
+
 void QuantView::fillHeatmap()
 {
+    if (session_ && metric_->currentIndex() == kStoredTypeMetric) {
+        fillStoredTypes();
+        return;
+    }
+    heatmap_->setTitle(tr("Per layer: block × matrix"));
     if (!session_ || report_.layers.empty())
         return;
     const int blocks = int(session_->summary().n_layer);

@@ -49,6 +49,9 @@ public:
     QComboBox* formatBox() const { return format_; }
     QComboBox* methodBox() const { return method_; }
     QComboBox* heatmapMetric() const { return metric_; }
+    static constexpr int kStoredTypeMetric = 4; // the heat map of stored types
+    // "Q5_0 ×66, Q8_0 ×18": the stored types of the heat map's matrices
+    const QString& storedTypes() const { return storedTypes_; }
     PlotView* heatmapPlot() const { return heatmap_; }
     // KLD with the layer alone quantized (NaN until measured).
     double kldAlone(const std::string& layer) const
@@ -85,6 +88,7 @@ private:
     bool reportPending_ = false;
     void buildLayout();
     void fillTable();
+    void fillStoredTypes();
     void fillHeatmap();
     void loadHistogram();
     void measureKldAlone();
@@ -107,6 +111,7 @@ private:
     QSortFilterProxyModel* proxy_;
     QTableView* table_;
     PlotView* heatmap_;
+    QString storedTypes_;
     PlotView* histogram_;
     PlotView* scales_;
     PlotView* error_;
