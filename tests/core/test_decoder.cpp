@@ -11,6 +11,7 @@
 #include "core/decode/decode_speed.h"
 #include "core/decode/decoder.h"
 #include "core/decode/packed_matrix.h"
+#include "core/decode/row_kernels.h"
 #include "core/util/error.h"
 #include "core/formats/gguf/ggml_blocks.h"
 #include "core/formats/gguf/ggml_quants.h"
@@ -219,6 +220,7 @@ private Q_SLOTS:
         QTest::newRow("q4_0") << "q4_0";
         QTest::newRow("q5_1") << "q5_1";
         QTest::newRow("q4_k_m (fallbacks)") << "q4_k_m";
+        QTest::newRow("iq4_nl (rows decoded)") << "iq4_nl";
     }
 
     // Packed blocks decoded on the fly against fp32 inputs: the logits of the
@@ -279,7 +281,7 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("type");
         QTest::addColumn<bool>("vector");
-        for (const char* t : {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q6_k", "q5_k"})
+        for (const char* t : {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q6_k", "q5_k", "iq4_nl", "iq4_xs"})
             for (bool v : {true, false})
                 QTest::newRow(qPrintable(QString("%1 %2").arg(t, v ? "avx2" : "portable"))) << QString(t) << v;
     }
@@ -309,8 +311,8 @@ private Q_SLOTS:
             x[std::size_t(i)] = float(std::sin(0.37 * double(i)) * (1 + (i % 97 == 0 ? 20 : 0)));
         std::vector<float> deq(static_cast<std::size_t>(rows * cols));
         gguf::dequantizeRows(t, bytes.constData(), deq.data(), rows * cols);
-        // q5_k has no int8 kernel (yet): its rows are decoded to fp32 against the unrounded input
-        const bool int8 = type != "q5_k";
+        // a type without an int8 kernel (q5_k, the i-quants): rows decoded to fp32 against the unrounded input
+        const bool int8 = decode::kernels::hasInt8Kernel(t);
         for (bool exact : {false, true}) {
             decode::Activation a;
             a.set(x.data(), cols, exact);

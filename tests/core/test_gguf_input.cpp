@@ -128,7 +128,7 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("model");
         QTest::addColumn<QString>("type");
-        for (const char* t : {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m", "q6_k", "q3_k_m"})
+        for (const char* t : {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_k_m", "q6_k", "q3_k_m", "iq4_nl", "iq4_xs"})
             QTest::newRow(QString("tinystories-12L %1").arg(t).toUtf8()) << "tinystories-12L" << t;
         for (const char* t : {"f32", "bf16", "q8_0"})
             QTest::newRow(QString("qwen3-synthetic %1").arg(t).toUtf8()) << "qwen3-synthetic" << t;

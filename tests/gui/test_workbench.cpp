@@ -922,7 +922,7 @@ private slots:
         q->pages()->setCurrentWidget(b);
         b->targetKind()->setCurrentIndex(0);
         b->targetValue()->setValue(5.0);
-        b->candidates()->setCurrentIndex(1); // llama.cpp types: q8_0 q5_1 q5_0 q4_1 q4_0 fit rows of 128 and 352
+        b->candidates()->setCurrentIndex(1); // llama.cpp types: q8_0 q5_1 q5_0 q4_1 iq4_nl q4_0 fit rows of 128 and 352
         b->evalWindows()->setValue(6);
         QVERIFY(b->paretoPlot()->placeholder() == "not computed");
         QSignalSpy ready(b, &BudgetPanel::resultReady);
@@ -932,7 +932,7 @@ private slots:
         QTRY_VERIFY(b->findButton()->isEnabled());
         const BudgetResult& r = *b->result();
         QVERIFY(r.chosen.bits_per_weight <= 5.0 + 1e-9);
-        QCOMPARE(int(r.references.size()), 5);
+        QCOMPARE(int(r.references.size()), 6);
         QCOMPARE(int(r.frontier.size()), 7);
         QVERIFY(b->paretoPlot()->placeholder().isEmpty());
         QCOMPARE(b->paretoPlot()->curveCount(), 3);

@@ -16,6 +16,12 @@ struct BlockQ8_0 { uint16_t d; int8_t qs[32]; };
 static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_0) == 22 && sizeof(BlockQ5_1) == 24 &&
               sizeof(BlockQ8_0) == 34);
 
+// IQ4_NL: 32 indices into kvalues_iq4nl (element j low nibble, j + 16 high) and one scale;
+// IQ4_XS: 8 such sub-blocks, each scale d·(6-bit − 32) (low 4 bits in scales_l, high 2 in scales_h).
+struct BlockIQ4_NL { uint16_t d; uint8_t qs[16]; };
+struct BlockIQ4_XS { uint16_t d; uint16_t scales_h; uint8_t scales_l[kQK_K / 64]; uint8_t qs[kQK_K / 2]; };
+static_assert(sizeof(BlockIQ4_NL) == 18 && sizeof(BlockIQ4_XS) == 136);
+
 // Q4_K: sub-block j (32 values) is d·sc_j·q - dmin·m_j, its 6-bit sc/m packed in `scales`.
 // Q6_K: 16 sub-blocks of 16 values (q - 32)·d·scales[j]; q = 4 bits of ql | 2 bits of qh.
 struct BlockQ2_K { uint8_t scales[kQK_K / 16]; uint8_t qs[kQK_K / 4]; uint16_t d, dmin; };

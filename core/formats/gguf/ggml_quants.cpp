@@ -26,6 +26,7 @@ const Kernels* kernelsOf(TensorType t)
         {TensorType::Q8_0, quantizeQ8_0, dequantizeQ8_0}, {TensorType::Q2_K, quantizeQ2_K, dequantizeQ2_K},
         {TensorType::Q3_K, quantizeQ3_K, dequantizeQ3_K}, {TensorType::Q4_K, quantizeQ4_K, dequantizeQ4_K},
         {TensorType::Q5_K, quantizeQ5_K, dequantizeQ5_K}, {TensorType::Q6_K, quantizeQ6_K, dequantizeQ6_K},
+        {TensorType::IQ4_NL, quantizeIQ4_NL, dequantizeIQ4_NL}, {TensorType::IQ4_XS, quantizeIQ4_XS, dequantizeIQ4_XS},
     };
     for (const Kernels& k : rows)
         if (k.type == t)

@@ -15,6 +15,8 @@ void quantizeQ3_K(const float* x, void* y, int64_t n, const float* qw);
 void quantizeQ4_K(const float* x, void* y, int64_t n, const float* qw);
 void quantizeQ5_K(const float* x, void* y, int64_t n, const float* qw);
 void quantizeQ6_K(const float* x, void* y, int64_t n, const float* qw);
+void quantizeIQ4_NL(const float* x, void* y, int64_t n, const float* qw);
+void quantizeIQ4_XS(const float* x, void* y, int64_t n, const float* qw);
 
 void dequantizeQ4_0(const void* x, float* y, int64_t n);
 void dequantizeQ4_1(const void* x, float* y, int64_t n);
@@ -26,5 +28,7 @@ void dequantizeQ3_K(const void* x, float* y, int64_t n);
 void dequantizeQ4_K(const void* x, float* y, int64_t n);
 void dequantizeQ5_K(const void* x, float* y, int64_t n);
 void dequantizeQ6_K(const void* x, float* y, int64_t n);
+void dequantizeIQ4_NL(const void* x, float* y, int64_t n);
+void dequantizeIQ4_XS(const void* x, float* y, int64_t n);
 
 } // namespace tailor::gguf::kernels

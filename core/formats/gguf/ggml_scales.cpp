@@ -91,6 +91,20 @@ SubBlockScales subBlockScales(TensorType type, const void* data, int64_t n)
             }
             break;
         }
+        case TensorType::IQ4_NL: // d, qs[16]: levels -127 … 113 (non-linear) times d
+            s.subBlock = 32, s.qmin = -127, s.qmax = 113;
+            push(s, halfToFloat(u16(p)), 0);
+            break;
+        case TensorType::IQ4_XS: { // d, scales_h, scales_l[4], qs[128]: sub-block j at d·(6-bit scale − 32)
+            s.subBlock = 32, s.qmin = -127, s.qmax = 113;
+            const float d = halfToFloat(u16(p));
+            const uint16_t h = u16(p + 2);
+            for (int j = 0; j < 8; ++j) {
+                const int ls = ((p[4 + j / 2] >> 4 * (j % 2)) & 0xf) | (((h >> 2 * j) & 3) << 4);
+                push(s, d * float(ls - 32), 0);
+            }
+            break;
+        }
         default: throw Error(std::string(info.name) + " has no block scales");
         }
     }

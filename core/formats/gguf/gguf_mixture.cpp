@@ -18,7 +18,8 @@ const std::vector<Mixture>& mixtures()
         {"q5_1", 9, TensorType::Q5_1},   {"q8_0", 7, TensorType::Q8_0},   {"q2_k", 10, TensorType::Q2_K},
         {"q3_k_s", 11, TensorType::Q3_K}, {"q3_k_m", 12, TensorType::Q3_K}, {"q3_k_l", 13, TensorType::Q3_K},
         {"q4_k_s", 14, TensorType::Q4_K}, {"q4_k_m", 15, TensorType::Q4_K}, {"q5_k_s", 16, TensorType::Q5_K},
-        {"q5_k_m", 17, TensorType::Q5_K}, {"q6_k", 18, TensorType::Q6_K},
+        {"q5_k_m", 17, TensorType::Q5_K}, {"q6_k", 18, TensorType::Q6_K}, {"iq4_nl", 25, TensorType::IQ4_NL},
+        {"iq4_xs", 30, TensorType::IQ4_XS},
     };
     return rows;
 }
@@ -130,7 +131,8 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
 {
     const uint32_t f = mix.ftype;
     enum : uint32_t { Q4_0 = 2, Q8_0f = 7, Q5_0 = 8, Q2_K = 10, Q3_K_S = 11, Q3_K_M = 12, Q3_K_L = 13, Q4_K_S = 14, Q4_K_M = 15,
-                      Q5_K_M = 17 };
+                      Q5_K_M = 17, IQ4_NL = 25, IQ4_XS = 30 };
+    const bool iq4 = f == IQ4_NL || f == IQ4_XS;
     const int64_t gqa = m.n_head_kv > 0 ? m.n_head / m.n_head_kv : 1;
     const bool is70B = m.arch == "llama" && m.n_layer == 80 && m.n_head != m.n_head_kv;
     if (cat == Category::Output || (s.tied && cat == Category::TokenEmbd)) {
@@ -150,6 +152,8 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
             type = TensorType::Q5_K;
         else if ((f == Q4_K_M || f == Q5_K_M) && useMoreBits(s.iAttnV, s.nAttnV))
             type = TensorType::Q6_K;
+        else if (iq4 && gqa >= 4)
+            type = TensorType::Q5_K;
         else if (f == Q4_K_S && s.iAttnV < 4)
             type = TensorType::Q5_K;
         if (is70B && (type == TensorType::Q3_K || type == TensorType::Q4_K))
@@ -168,7 +172,9 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
         else if (f == Q4_K_M) {
             if (useMoreBits(i, n))
                 type = TensorType::Q6_K;
-        } else if (f == Q5_K_M && useMoreBits(i, n))
+        } else if (iq4 && i < n / 8 && !m.hasImatrix)
+            type = TensorType::Q5_K;
+        else if (f == Q5_K_M && useMoreBits(i, n))
             type = TensorType::Q6_K;
         else if (f == Q4_K_S && i < n / 8)
             type = TensorType::Q5_K;
@@ -204,6 +210,7 @@ TensorType fallback(const TensorShape& t, TensorType type, std::vector<std::stri
     case TensorType::Q4_K: to = TensorType::Q5_0; break;
     case TensorType::Q5_K: to = TensorType::Q5_1; break;
     case TensorType::Q6_K: to = TensorType::Q8_0; break;
+    case TensorType::IQ4_XS: to = TensorType::IQ4_NL; break;
     default: break; // a 32-block type has nothing smaller: F16 below
     }
     if (cols % blockSize(to) != 0)

@@ -23,6 +23,8 @@ const std::vector<TypeInfo>& ggmlTypes()
         {TensorType::Q4_K, "Q4_K", 256, 144, true, true},
         {TensorType::Q5_K, "Q5_K", 256, 176, true, true},
         {TensorType::Q6_K, "Q6_K", 256, 210, true, true},
+        {TensorType::IQ4_NL, "IQ4_NL", 32, 18, true, true},
+        {TensorType::IQ4_XS, "IQ4_XS", 256, 136, true, true},
     };
     return rows;
 }
