@@ -281,7 +281,7 @@ private Q_SLOTS:
     {
         QTest::addColumn<QString>("type");
         QTest::addColumn<bool>("vector");
-        for (const char* t : {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q6_k", "q5_k", "iq4_nl", "iq4_xs"})
+        for (const char* t : {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q6_k", "q5_k", "iq4_nl", "iq4_xs", "tq1_0", "tq2_0"})
             for (bool v : {true, false})
                 QTest::newRow(qPrintable(QString("%1 %2").arg(t, v ? "avx2" : "portable"))) << QString(t) << v;
     }

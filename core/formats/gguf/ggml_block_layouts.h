@@ -22,6 +22,11 @@ struct BlockIQ4_NL { uint16_t d; uint8_t qs[16]; };
 struct BlockIQ4_XS { uint16_t d; uint16_t scales_h; uint8_t scales_l[kQK_K / 64]; uint8_t qs[kQK_K / 2]; };
 static_assert(sizeof(BlockIQ4_NL) == 18 && sizeof(BlockIQ4_XS) == 136);
 
+// TQ1_0: 240 trits 5 a byte (base 3, scaled to 0..255) and 16 trits 4 a byte; TQ2_0: 2 bits a trit.
+struct BlockTQ1_0 { uint8_t qs[(kQK_K - 4 * kQK_K / 64) / 5]; uint8_t qh[kQK_K / 64]; uint16_t d; };
+struct BlockTQ2_0 { uint8_t qs[kQK_K / 4]; uint16_t d; };
+static_assert(sizeof(BlockTQ1_0) == 54 && sizeof(BlockTQ2_0) == 66);
+
 // Q4_K: sub-block j (32 values) is d·sc_j·q - dmin·m_j, its 6-bit sc/m packed in `scales`.
 // Q6_K: 16 sub-blocks of 16 values (q - 32)·d·scales[j]; q = 4 bits of ql | 2 bits of qh.
 struct BlockQ2_K { uint8_t scales[kQK_K / 16]; uint8_t qs[kQK_K / 4]; uint16_t d, dmin; };

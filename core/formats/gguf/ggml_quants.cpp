@@ -27,6 +27,7 @@ const Kernels* kernelsOf(TensorType t)
         {TensorType::Q3_K, quantizeQ3_K, dequantizeQ3_K}, {TensorType::Q4_K, quantizeQ4_K, dequantizeQ4_K},
         {TensorType::Q5_K, quantizeQ5_K, dequantizeQ5_K}, {TensorType::Q6_K, quantizeQ6_K, dequantizeQ6_K},
         {TensorType::IQ4_NL, quantizeIQ4_NL, dequantizeIQ4_NL}, {TensorType::IQ4_XS, quantizeIQ4_XS, dequantizeIQ4_XS},
+        {TensorType::TQ1_0, quantizeTQ1_0, dequantizeTQ1_0}, {TensorType::TQ2_0, quantizeTQ2_0, dequantizeTQ2_0},
     };
     for (const Kernels& k : rows)
         if (k.type == t)

@@ -17,6 +17,8 @@ void quantizeQ5_K(const float* x, void* y, int64_t n, const float* qw);
 void quantizeQ6_K(const float* x, void* y, int64_t n, const float* qw);
 void quantizeIQ4_NL(const float* x, void* y, int64_t n, const float* qw);
 void quantizeIQ4_XS(const float* x, void* y, int64_t n, const float* qw);
+void quantizeTQ1_0(const float* x, void* y, int64_t n, const float* qw);
+void quantizeTQ2_0(const float* x, void* y, int64_t n, const float* qw);
 
 void dequantizeQ4_0(const void* x, float* y, int64_t n);
 void dequantizeQ4_1(const void* x, float* y, int64_t n);
@@ -30,5 +32,7 @@ void dequantizeQ5_K(const void* x, float* y, int64_t n);
 void dequantizeQ6_K(const void* x, float* y, int64_t n);
 void dequantizeIQ4_NL(const void* x, float* y, int64_t n);
 void dequantizeIQ4_XS(const void* x, float* y, int64_t n);
+void dequantizeTQ1_0(const void* x, float* y, int64_t n);
+void dequantizeTQ2_0(const void* x, float* y, int64_t n);
 
 } // namespace tailor::gguf::kernels

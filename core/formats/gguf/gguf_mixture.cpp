@@ -19,7 +19,7 @@ const std::vector<Mixture>& mixtures()
         {"q3_k_s", 11, TensorType::Q3_K}, {"q3_k_m", 12, TensorType::Q3_K}, {"q3_k_l", 13, TensorType::Q3_K},
         {"q4_k_s", 14, TensorType::Q4_K}, {"q4_k_m", 15, TensorType::Q4_K}, {"q5_k_s", 16, TensorType::Q5_K},
         {"q5_k_m", 17, TensorType::Q5_K}, {"q6_k", 18, TensorType::Q6_K}, {"iq4_nl", 25, TensorType::IQ4_NL},
-        {"iq4_xs", 30, TensorType::IQ4_XS},
+        {"iq4_xs", 30, TensorType::IQ4_XS}, {"tq1_0", 36, TensorType::TQ1_0}, {"tq2_0", 37, TensorType::TQ2_0},
     };
     return rows;
 }
@@ -131,7 +131,7 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
 {
     const uint32_t f = mix.ftype;
     enum : uint32_t { Q4_0 = 2, Q8_0f = 7, Q5_0 = 8, Q2_K = 10, Q3_K_S = 11, Q3_K_M = 12, Q3_K_L = 13, Q4_K_S = 14, Q4_K_M = 15,
-                      Q5_K_M = 17, IQ4_NL = 25, IQ4_XS = 30 };
+                      Q5_K_M = 17, IQ4_NL = 25, IQ4_XS = 30, TQ1_0 = 36, TQ2_0 = 37 };
     const bool iq4 = f == IQ4_NL || f == IQ4_XS;
     const int64_t gqa = m.n_head_kv > 0 ? m.n_head / m.n_head_kv : 1;
     const bool is70B = m.arch == "llama" && m.n_layer == 80 && m.n_head != m.n_head_kv;
@@ -142,7 +142,7 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
         return type != TensorType::Q8_0 ? TensorType::Q6_K : type;
     }
     if (cat == Category::TokenEmbd)
-        return type;
+        return f == TQ1_0 || f == TQ2_0 ? TensorType::Q4_K : type;
     if (cat == Category::AttnV) {
         if (f == Q2_K)
             type = gqa >= 4 ? TensorType::Q4_K : TensorType::Q3_K;
@@ -206,7 +206,9 @@ TensorType fallback(const TensorShape& t, TensorType type, std::vector<std::stri
     TensorType to = type;
     switch (type) {
     case TensorType::Q2_K:
-    case TensorType::Q3_K: to = TensorType::Q4_0; break;
+    case TensorType::Q3_K:
+    case TensorType::TQ1_0:
+    case TensorType::TQ2_0: to = TensorType::Q4_0; break;
     case TensorType::Q4_K: to = TensorType::Q5_0; break;
     case TensorType::Q5_K: to = TensorType::Q5_1; break;
     case TensorType::Q6_K: to = TensorType::Q8_0; break;

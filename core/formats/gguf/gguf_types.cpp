@@ -25,6 +25,8 @@ const std::vector<TypeInfo>& ggmlTypes()
         {TensorType::Q6_K, "Q6_K", 256, 210, true, true},
         {TensorType::IQ4_NL, "IQ4_NL", 32, 18, true, true},
         {TensorType::IQ4_XS, "IQ4_XS", 256, 136, true, true},
+        {TensorType::TQ1_0, "TQ1_0", 256, 54, true, false},
+        {TensorType::TQ2_0, "TQ2_0", 256, 66, true, false},
     };
     return rows;
 }
