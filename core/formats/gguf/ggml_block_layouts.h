@@ -27,6 +27,17 @@ struct BlockTQ1_0 { uint8_t qs[(kQK_K - 4 * kQK_K / 64) / 5]; uint8_t qh[kQK_K /
 struct BlockTQ2_0 { uint8_t qs[kQK_K / 4]; uint16_t d; };
 static_assert(sizeof(BlockTQ1_0) == 54 && sizeof(BlockTQ2_0) == 66);
 
+// The grid i-quants (read only): indices into ggml_iq_grids' patterns, sign bits and sub-block scales.
+struct BlockIQ2_XXS { uint16_t d; uint16_t qs[kQK_K / 8]; };
+struct BlockIQ2_XS { uint16_t d; uint16_t qs[kQK_K / 8]; uint8_t scales[kQK_K / 32]; };
+struct BlockIQ2_S { uint16_t d; uint8_t qs[kQK_K / 4]; uint8_t qh[kQK_K / 32]; uint8_t scales[kQK_K / 32]; };
+struct BlockIQ3_XXS { uint16_t d; uint8_t qs[3 * kQK_K / 8]; };
+struct BlockIQ3_S { uint16_t d; uint8_t qs[kQK_K / 4]; uint8_t qh[kQK_K / 32]; uint8_t signs[kQK_K / 8]; uint8_t scales[kQK_K / 64]; };
+struct BlockIQ1_S { uint16_t d; uint8_t qs[kQK_K / 8]; uint16_t qh[kQK_K / 32]; };
+struct BlockIQ1_M { uint8_t qs[kQK_K / 8]; uint8_t qh[kQK_K / 16]; uint8_t scales[kQK_K / 32]; }; // the fp16 scale hides in the top nibbles of scales
+static_assert(sizeof(BlockIQ2_XXS) == 66 && sizeof(BlockIQ2_XS) == 74 && sizeof(BlockIQ2_S) == 82 && sizeof(BlockIQ3_XXS) == 98 &&
+              sizeof(BlockIQ3_S) == 110 && sizeof(BlockIQ1_S) == 50 && sizeof(BlockIQ1_M) == 56);
+
 // Q4_K: sub-block j (32 values) is d·sc_j·q - dmin·m_j, its 6-bit sc/m packed in `scales`.
 // Q6_K: 16 sub-blocks of 16 values (q - 32)·d·scales[j]; q = 4 bits of ql | 2 bits of qh.
 struct BlockQ2_K { uint8_t scales[kQK_K / 16]; uint8_t qs[kQK_K / 4]; uint16_t d, dmin; };

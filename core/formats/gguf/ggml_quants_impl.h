@@ -34,5 +34,12 @@ void dequantizeIQ4_NL(const void* x, float* y, int64_t n);
 void dequantizeIQ4_XS(const void* x, float* y, int64_t n);
 void dequantizeTQ1_0(const void* x, float* y, int64_t n);
 void dequantizeTQ2_0(const void* x, float* y, int64_t n);
+void dequantizeIQ2_XXS(const void* x, float* y, int64_t n);
+void dequantizeIQ2_XS(const void* x, float* y, int64_t n);
+void dequantizeIQ2_S(const void* x, float* y, int64_t n);
+void dequantizeIQ3_XXS(const void* x, float* y, int64_t n);
+void dequantizeIQ3_S(const void* x, float* y, int64_t n);
+void dequantizeIQ1_S(const void* x, float* y, int64_t n);
+void dequantizeIQ1_M(const void* x, float* y, int64_t n);
 
 } // namespace tailor::gguf::kernels

@@ -65,6 +65,8 @@ TypeOverride parseTypeOverride(const std::string& spec)
     const auto t = typeFromName(type);
     if (!t)
         throw Error("tensor type override '" + spec + "': unknown type '" + type + "' (one of " + typeNames() + ")");
+    if (!typeInfo(*t).writable)
+        throw Error("tensor type override '" + spec + "': " + typeInfo(*t).name + " is read but not yet written by Tailor");
     try {
         std::regex check(pattern);
     } catch (const std::regex_error& e) {

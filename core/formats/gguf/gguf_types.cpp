@@ -27,6 +27,14 @@ const std::vector<TypeInfo>& ggmlTypes()
         {TensorType::IQ4_XS, "IQ4_XS", 256, 136, true, true},
         {TensorType::TQ1_0, "TQ1_0", 256, 54, true, false},
         {TensorType::TQ2_0, "TQ2_0", 256, 66, true, false},
+        // read, not yet written: GGUFs from elsewhere open, Tailor's exports cannot choose them
+        {TensorType::IQ2_XXS, "IQ2_XXS", 256, 66, true, true, false},
+        {TensorType::IQ2_XS, "IQ2_XS", 256, 74, true, true, false},
+        {TensorType::IQ2_S, "IQ2_S", 256, 82, true, true, false},
+        {TensorType::IQ3_XXS, "IQ3_XXS", 256, 98, true, true, false},
+        {TensorType::IQ3_S, "IQ3_S", 256, 110, true, true, false},
+        {TensorType::IQ1_S, "IQ1_S", 256, 50, true, true, false},
+        {TensorType::IQ1_M, "IQ1_M", 256, 56, true, true, false},
     };
     return rows;
 }
@@ -69,10 +77,12 @@ std::optional<TensorType> typeFromName(const std::string& name)
     return std::nullopt;
 }
 
-std::string typeNames()
+std::string typeNames(bool withReadOnly)
 {
     std::string s;
     for (const TypeInfo& r : ggmlTypes()) {
+        if (!r.writable && !withReadOnly)
+            continue; // the names a user can choose
         std::string n = r.name;
         std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return char(std::tolower(c)); });
         s += (s.empty() ? "" : ", ") + n;

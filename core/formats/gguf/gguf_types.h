@@ -22,7 +22,7 @@ enum class ValueType : uint32_t {
 // ggml_type ids (ggml.h) of the formats Tailor handles.
 enum class TensorType : uint32_t {
     F32 = 0, F16 = 1, Q4_0 = 2, Q4_1 = 3, Q5_0 = 6, Q5_1 = 7, Q8_0 = 8,
-    Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, IQ4_NL = 20, IQ4_XS = 23, BF16 = 30, TQ1_0 = 34, TQ2_0 = 35,
+    Q2_K = 10, Q3_K = 11, Q4_K = 12, Q5_K = 13, Q6_K = 14, IQ2_XXS = 16, IQ2_XS = 17, IQ3_XXS = 18, IQ1_S = 19, IQ4_NL = 20, IQ3_S = 21, IQ2_S = 22, IQ4_XS = 23, IQ1_M = 29, BF16 = 30, TQ1_0 = 34, TQ2_0 = 35,
 };
 
 struct TypeInfo {
@@ -32,6 +32,7 @@ struct TypeInfo {
     int64_t blockBytes;  // bytes per block
     bool quantized;
     bool takesImatrix;   // uses importance weights when given (Q8_0 and the float types do not)
+    bool writable = true; // Tailor writes it (the grid i-quants are read only, for now)
 };
 
 const std::vector<TypeInfo>& ggmlTypes();
@@ -41,7 +42,7 @@ bool knownType(uint32_t t);
 // Case-insensitive "q4_k" -> Q4_K; nullopt when not a row of the table.
 std::optional<TensorType> typeFromName(const std::string& name);
 // "f32, f16, bf16, q4_0, ..." for error messages.
-std::string typeNames();
+std::string typeNames(bool withReadOnly = false); // the writable ones unless asked
 
 // Q8_0: {fp16 d; int8 q[32]}; Q4_0: {fp16 d; uint8 q[16]}, element j in the low
 // nibble of q[j], element j + 16 in the high nibble, stored as q + 8.
