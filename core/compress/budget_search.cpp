@@ -20,7 +20,7 @@ namespace tailor {
 std::vector<std::string> defaultBudgetSchemes(BudgetTarget target)
 {
     // llama.cpp's block types (a shape decides which apply: the K types need rows of 256)
-    std::vector<std::string> s{"q8_0", "q6_k", "q5_k", "q5_1", "q5_0", "q4_k", "q4_1", "iq4_nl", "q4_0", "iq4_xs", "q3_k", "q2_k"};
+    std::vector<std::string> s{"q8_0", "q6_k", "q5_k", "q5_1", "q5_0", "q4_k", "q4_1", "iq4_nl", "q4_0", "iq4_xs", "q3_k", "iq3_s", "q2_k"};
     if (target == BudgetTarget::LinearBitsPerWeight) // Tailor's linear schemes fill the range below 4.5 bits
         s.insert(s.end(), {"int8_sym_channel", "int6_asym_g64", "int5_asym_g32", "int4_asym_g32", "int4_sym_g32", "int4_asym_g64",
                            "int4_asym_g128", "int3_asym_g32", "int3_sym_g32", "int3_asym_g64", "int3_asym_g128", "int2_asym_g16",

@@ -98,6 +98,12 @@ std::vector<GgufTensorType> chooseFor(const Model& model, const std::vector<int>
         // llama.cpp looks the weights up under the source (unpruned) name
         t.imatrix = opt.imatrix && gguf::typeInfo(t.type).takesImatrix && e.src >= 0 &&
                     opt.imatrix->entries.count(ggufTensorName(e.role, e.src)) > 0;
+        // llama-quantize's tensor_requires_imatrix: refused before anything is written
+        if (gguf::typeInfo(t.type).requiresImatrix && !t.imatrix && e.role != TensorRole::TokenEmbd && e.role != TensorRole::Output)
+            throw Error("GGUF export: " + e.gguf + " would be " + gguf::typeName(t.type) +
+                        ", which llama.cpp will not write without an importance matrix for it (\"Missing importance matrix for tensor " +
+                        e.gguf + " in a very low-bit quantization\": the result would be garbage); give one with --imatrix FILE "
+                        "(tailor-cli imatrix makes it)");
         out.push_back(t);
     }
     return out;

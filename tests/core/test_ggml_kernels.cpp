@@ -83,6 +83,7 @@ private Q_SLOTS:
             for (bool im : {false, true})
                 if (t.writable)
                     QTest::newRow((std::string(t.name) + (im ? " imatrix" : "")).c_str()) << int(t.type) << im;
+        // (without one, IQ2_XXS and IQ2_XS are refused: needWeightsRefused)
     }
 
     void bytesEqualLlamaCpp()
@@ -95,6 +96,14 @@ private Q_SLOTS:
         const std::vector<float> qw = importance(cols, 11);
         const float* im = withImatrix ? qw.data() : nullptr;
         const std::size_t bytes = std::size_t(rowBytes(t, cols) * rows);
+        if (!im && ggml_quantize_requires_imatrix(ggml_type(type))) {
+            // ggml asserts; Tailor says why
+            std::vector<uint8_t> out(bytes);
+            const std::string e = testdata::errorOf([&] { quantizeRows(t, x.data(), out.data(), rows, cols, nullptr); });
+            QCOMPARE(QString::fromStdString(e), QString("%1 needs importance weights (an imatrix): llama.cpp does not quantize it without them")
+                                                    .arg(typeName(t).c_str()));
+            return;
+        }
 
         std::vector<uint8_t> ours(bytes), theirs(bytes);
         QCOMPARE(quantizeRows(t, x.data(), ours.data(), rows, cols, im), bytes);
@@ -129,6 +138,8 @@ private Q_SLOTS:
                 std::memcpy(w.data(), info.data, w.size() * 4);
                 const std::vector<float> qw = importance(cols, 5);
                 for (const float* im : {(const float*)nullptr, qw.data()}) {
+                    if (!im && ggml_quantize_requires_imatrix(ggml_type(t.type)))
+                        continue; // refused (bytesEqualLlamaCpp)
                     const std::size_t bytes = std::size_t(rowBytes(t.type, cols) * rows);
                     std::vector<uint8_t> ours(bytes), theirs(bytes);
                     quantizeRows(t.type, w.data(), ours.data(), rows, cols, im);
@@ -163,11 +174,11 @@ private Q_SLOTS:
             QVERIFY2(std::memcmp(ours.data(), theirs.data(), ours.size() * 4) == 0, t.name);
             QVERIFY2(std::any_of(ours.begin(), ours.end(), [](float v) { return v != 0; }), t.name);
             const std::string refused = testdata::errorOf([&] { quantizeRows(t.type, x.data(), blocks.data(), rows, cols, qw.data()); });
-            QVERIFY2(refused == std::string(t.name) + " is read but not yet written by Tailor (the grid i-quants' searches are not reproduced)",
+            QVERIFY2(refused == std::string(t.name) + " is read but not yet written by Tailor (its grid search is not reproduced yet)",
                      refused.c_str());
             ++checked;
         }
-        QCOMPARE(checked, 7); // IQ2_XXS IQ2_XS IQ2_S IQ3_XXS IQ3_S IQ1_S IQ1_M
+        QCOMPARE(checked, 2); // IQ1_S IQ1_M
     }
 
     void refusesRaggedRows()

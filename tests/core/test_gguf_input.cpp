@@ -15,6 +15,9 @@
 #include "core/util/error.h"
 #include "core/util/token_windows.h"
 #include "test_data.h"
+#include "llama_oracle_support.h"
+#include "core/analysis/imatrix.h"
+#include "tests/support/synthetic_checkpoint.h"
 
 #include <ggml.h>
 #include <llama.h>
@@ -26,16 +29,11 @@
 #include <cstring>
 
 using namespace tailor;
+using oracle::quiet;
 
 std::vector<int64_t> tailor::ropeRowPermutation(int64_t heads, int64_t hd, bool inverse);
 
 namespace {
-
-void quiet(ggml_log_level level, const char* text, void*)
-{
-    if (level == GGML_LOG_LEVEL_ERROR)
-        std::fputs(text, stderr);
-}
 
 std::string qwen3Dir() { return (testdata::root() + "/models/qwen3-synthetic").toStdString(); }
 
@@ -82,6 +80,17 @@ QByteArray lengthPrefixed(const QByteArray& s)
     return QByteArray(reinterpret_cast<const char*>(&n), 8) + s;
 }
 
+// A GGUF q or k matrix (ggml's values) back in the HF row order.
+at::Tensor unpermuted(const std::vector<float>& ggml, const gguf::TensorInfo& t, const ModelConfig& c)
+{
+    const int64_t cols = t.ne[0], rows = t.ne[1];
+    const auto inv = ropeRowPermutation(rows / c.head_dim, c.head_dim, true);
+    at::Tensor hf = at::empty({rows, cols}, at::kFloat);
+    for (int64_t r = 0; r < rows; ++r)
+        std::memcpy(hf.data_ptr<float>() + r * cols, ggml.data() + inv[std::size_t(r)] * cols, std::size_t(cols) * 4);
+    return hf;
+}
+
 QString openError(const std::string& path)
 {
     try {
@@ -98,6 +107,8 @@ class TestGgufInput : public QObject {
     Q_OBJECT
     QTemporaryDir tmp_;
     std::shared_ptr<ModelSession> tiny_;
+    std::shared_ptr<ModelSession> synthetic_; // rows of 256: the grid types apply
+    std::vector<std::pair<std::string, std::vector<float>>> syntheticImatrix_;
 
     std::string exported(const std::shared_ptr<ModelSession>& s, const std::string& name, const std::string& type)
     {
@@ -114,6 +125,7 @@ private Q_SLOTS:
     void initTestCase()
     {
         llama_log_set(quiet, nullptr);
+        ggml_backend_load_all_from_path(TAILOR_LLAMA_LIB); // the CPU backend for llama_decode
         llama_backend_init();
         tiny_ = ModelSession::open(testdata::tinystories12L());
     }
@@ -153,6 +165,78 @@ private Q_SLOTS:
         const double reference = evaluateWindows(type == "f32" ? hf->model() : *ggufQuantizedModel(hf->model(), {}, o), w, eo).ppl;
         qInfo("%s %s: GGUF %.8f, HF %.8f (rel %.2g)", qPrintable(model), qPrintable(type), ours, reference, testdata::relErr(ours, reference));
         QVERIFY(testdata::relErr(ours, reference) < (type == "f32" ? 1e-6 : type == "f16" ? 2e-5 : type == "bf16" ? 2e-4 : 2e-3));
+    }
+
+    // GGUFs in the grid i-quants made by llama-quantize itself (the IQ1 types
+    // Tailor reads but does not write among them) with importance weights
+    // from a model whose rows are multiples of 256 (so the types are used,
+    // not their IQ4_NL fallback): every weight equals ggml's dequantization,
+    // and the perplexity equals llama_decode's on the same file within 2e-3.
+    void gridTypesOpenAsLlamaCppReadsThem_data()
+    {
+        QTest::addColumn<int>("ftype");
+        QTest::addColumn<QString>("type"); // the grid type the file must hold
+        QTest::newRow("iq2_xxs") << int(LLAMA_FTYPE_MOSTLY_IQ2_XXS) << "IQ2_XXS";
+        QTest::newRow("iq2_xs") << int(LLAMA_FTYPE_MOSTLY_IQ2_XS) << "IQ2_XS";
+        QTest::newRow("iq2_m") << int(LLAMA_FTYPE_MOSTLY_IQ2_M) << "IQ2_S";
+        QTest::newRow("iq1_s") << int(LLAMA_FTYPE_MOSTLY_IQ1_S) << "IQ1_S";
+        QTest::newRow("iq1_m") << int(LLAMA_FTYPE_MOSTLY_IQ1_M) << "IQ1_M";
+        QTest::newRow("iq3_xxs") << int(LLAMA_FTYPE_MOSTLY_IQ3_XXS) << "IQ3_XXS";
+    }
+
+    void gridTypesOpenAsLlamaCppReadsThem()
+    {
+        QFETCH(int, ftype);
+        QFETCH(QString, type);
+        if (!synthetic_) {
+            const std::string dir = tmp_.filePath("synthetic-256").toStdString();
+            SyntheticShape s;
+            s.hidden = 256, s.intermediate = 512, s.n_layer = 4, s.n_head = 4, s.n_head_kv = 1, s.vocab = 512, s.tied = false;
+            writeSyntheticCheckpoint(dir, s, "F32", testdata::tinystories12L());
+            synthetic_ = ModelSession::open(dir);
+            CalibOptions co;
+            co.windows = 4;
+            co.seq_len = 128;
+            const Imatrix im = computeImatrix(synthetic_->model(), synthetic_->calibration(testdata::calibText(), co), "calib");
+            for (const auto& [name, e] : im.entries)
+                syntheticImatrix_.push_back({name, im.weights(name)});
+        }
+        const std::string f32 = exported(synthetic_, "synthetic-256", "f32");
+        const std::string file = tmp_.filePath("grid-" + type + ".gguf").toStdString();
+        QCOMPARE(oracle::llamaQuantize(f32, file, llama_ftype(ftype), syntheticImatrix_, {}), 0u);
+        const auto f = gguf::File::open(file);
+        int ofType = 0;
+        for (const auto& t : f->tensors())
+            ofType += gguf::typeName(t.type) == type.toStdString();
+        QVERIFY2(ofType > 0, "llama-quantize wrote no tensor of the type");
+
+        const auto g = ModelSession::open(file);
+        const ModelConfig& c = g->model().config();
+        int checked = 0;
+        for (int b = -1; b < c.n_layer; ++b)
+            for (TensorRole role : b < 0 ? globalRoles(c) : blockRoles(c)) {
+                const gguf::TensorInfo* t = f->tensor(ggufTensorName(role, b));
+                QVERIFY(t);
+                std::vector<float> theirs(std::size_t(t->elements()));
+                if (t->type == gguf::TensorType::F32)
+                    std::memcpy(theirs.data(), f->data(*t), theirs.size() * 4);
+                else
+                    ggml_get_type_traits(ggml_type(t->type))->to_float(f->data(*t), theirs.data(), t->elements());
+                const at::Tensor ours = g->model().raw(hfTensorName(role, b)).to(at::kFloat).contiguous();
+                const at::Tensor hf = (role == TensorRole::AttnQ || role == TensorRole::AttnK) ? unpermuted(theirs, *t, c) : at::Tensor();
+                const float* want = hf.defined() ? hf.data_ptr<float>() : theirs.data();
+                QVERIFY2(std::memcmp(ours.data_ptr<float>(), want, theirs.size() * 4) == 0, t->name.c_str());
+                ++checked;
+            }
+        QCOMPARE(checked, int(f->tensors().size()));
+
+        const TokenWindows w = cutWindows(synthetic_->tokenizeFile(testdata::validText()), 128, 6, "valid");
+        EvalOptions eo;
+        eo.seq_len = 128;
+        const double ours = evaluateWindows(g->model(), w, eo).ppl, theirs = oracle::llamaPerplexity(file, w);
+        qInfo("%s (%d tensors of %s): Tailor %.6f, llama.cpp %.6f (rel %.2g)", QTest::currentDataTag(), ofType, qPrintable(type),
+              ours, theirs, testdata::relErr(ours, theirs));
+        QVERIFY(testdata::relErr(ours, theirs) < 2e-3);
     }
 
     // Every weight of a K-quant mixture equals ggml's dequantization of the

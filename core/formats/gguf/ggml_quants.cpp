@@ -28,9 +28,9 @@ const Kernels* kernelsOf(TensorType t)
         {TensorType::Q5_K, quantizeQ5_K, dequantizeQ5_K}, {TensorType::Q6_K, quantizeQ6_K, dequantizeQ6_K},
         {TensorType::IQ4_NL, quantizeIQ4_NL, dequantizeIQ4_NL}, {TensorType::IQ4_XS, quantizeIQ4_XS, dequantizeIQ4_XS},
         {TensorType::TQ1_0, quantizeTQ1_0, dequantizeTQ1_0}, {TensorType::TQ2_0, quantizeTQ2_0, dequantizeTQ2_0},
-        {TensorType::IQ2_XXS, nullptr, dequantizeIQ2_XXS}, {TensorType::IQ2_XS, nullptr, dequantizeIQ2_XS},
-        {TensorType::IQ2_S, nullptr, dequantizeIQ2_S},     {TensorType::IQ3_XXS, nullptr, dequantizeIQ3_XXS},
-        {TensorType::IQ3_S, nullptr, dequantizeIQ3_S},     {TensorType::IQ1_S, nullptr, dequantizeIQ1_S},
+        {TensorType::IQ2_XXS, quantizeIQ2_XXS, dequantizeIQ2_XXS}, {TensorType::IQ2_XS, quantizeIQ2_XS, dequantizeIQ2_XS},
+        {TensorType::IQ2_S, quantizeIQ2_S, dequantizeIQ2_S},     {TensorType::IQ3_XXS, quantizeIQ3_XXS, dequantizeIQ3_XXS},
+        {TensorType::IQ3_S, quantizeIQ3_S, dequantizeIQ3_S},     {TensorType::IQ1_S, nullptr, dequantizeIQ1_S},
         {TensorType::IQ1_M, nullptr, dequantizeIQ1_M},
     };
     for (const Kernels& k : rows)
@@ -52,7 +52,7 @@ std::size_t quantizeRows(TensorType type, const float* src, void* dst, int64_t n
 {
     const TypeInfo& info = typeInfo(type);
     if (!info.writable)
-        throw Error(std::string(info.name) + " is read but not yet written by Tailor (the grid i-quants' searches are not reproduced)");
+        throw Error(std::string(info.name) + " is read but not yet written by Tailor (its grid search is not reproduced yet)");
     if (nPerRow % info.block != 0)
         throw Error(std::string(info.name) + " needs rows of a multiple of " + std::to_string(info.block) + " elements, not " +
                     std::to_string(nPerRow));

@@ -19,6 +19,11 @@ void quantizeIQ4_NL(const float* x, void* y, int64_t n, const float* qw);
 void quantizeIQ4_XS(const float* x, void* y, int64_t n, const float* qw);
 void quantizeTQ1_0(const float* x, void* y, int64_t n, const float* qw);
 void quantizeTQ2_0(const float* x, void* y, int64_t n, const float* qw);
+void quantizeIQ3_XXS(const float* x, void* y, int64_t n, const float* qw);
+void quantizeIQ3_S(const float* x, void* y, int64_t n, const float* qw);
+void quantizeIQ2_XXS(const float* x, void* y, int64_t n, const float* qw); // qw required
+void quantizeIQ2_XS(const float* x, void* y, int64_t n, const float* qw);  // qw required
+void quantizeIQ2_S(const float* x, void* y, int64_t n, const float* qw);
 
 void dequantizeQ4_0(const void* x, float* y, int64_t n);
 void dequantizeQ4_1(const void* x, float* y, int64_t n);

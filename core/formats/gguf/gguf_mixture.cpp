@@ -20,6 +20,9 @@ const std::vector<Mixture>& mixtures()
         {"q4_k_s", 14, TensorType::Q4_K}, {"q4_k_m", 15, TensorType::Q4_K}, {"q5_k_s", 16, TensorType::Q5_K},
         {"q5_k_m", 17, TensorType::Q5_K}, {"q6_k", 18, TensorType::Q6_K}, {"iq4_nl", 25, TensorType::IQ4_NL},
         {"iq4_xs", 30, TensorType::IQ4_XS}, {"tq1_0", 36, TensorType::TQ1_0}, {"tq2_0", 37, TensorType::TQ2_0},
+        {"iq3_xs", 22, TensorType::IQ3_S}, {"iq3_s", 26, TensorType::IQ3_S}, {"iq3_m", 27, TensorType::IQ3_S},
+        {"iq3_xxs", 23, TensorType::IQ3_XXS}, {"iq2_xxs", 19, TensorType::IQ2_XXS}, {"iq2_xs", 20, TensorType::IQ2_XS},
+        {"iq2_s", 28, TensorType::IQ2_XS}, {"iq2_m", 29, TensorType::IQ2_S},
     };
     return rows;
 }
@@ -124,7 +127,7 @@ bool useMoreBits(int i, int n)
 }
 
 struct State {
-    int nAttnV = 0, iAttnV = 0, nLayer = 0, iFfnDown = 0;
+    int nAttnV = 0, iAttnV = 0, nLayer = 0, iFfnDown = 0, iFfnGate = 0, iFfnUp = 0;
     bool tied = true;
 };
 
@@ -133,7 +136,11 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
 {
     const uint32_t f = mix.ftype;
     enum : uint32_t { Q4_0 = 2, Q8_0f = 7, Q5_0 = 8, Q2_K = 10, Q3_K_S = 11, Q3_K_M = 12, Q3_K_L = 13, Q4_K_S = 14, Q4_K_M = 15,
-                      Q5_K_M = 17, IQ4_NL = 25, IQ4_XS = 30, TQ1_0 = 36, TQ2_0 = 37 };
+                      Q5_K_M = 17, IQ2_XXS = 19, IQ2_XS = 20, IQ3_XS = 22, IQ3_XXS = 23, IQ1_S = 24, IQ4_NL = 25, IQ3_S = 26,
+                      IQ3_M = 27, IQ2_S = 28, IQ2_M = 29, IQ4_XS = 30, IQ1_M = 31, TQ1_0 = 36, TQ2_0 = 37 };
+    // the 2-bit (and 1-bit) file types have a rule set of their own
+    const bool iq2 = f == IQ2_XXS || f == IQ2_XS || f == IQ2_S || f == IQ2_M || f == IQ1_S || f == IQ1_M;
+    const bool iq2s = f == IQ2_S || f == IQ2_M; // these use IQ3_S where the others use Q2_K
     const bool iq4 = f == IQ4_NL || f == IQ4_XS;
     const int64_t gqa = m.n_head_kv > 0 ? m.n_head / m.n_head_kv : 1;
     const bool is70B = m.arch == "llama" && m.n_layer == 80 && m.n_head != m.n_head_kv;
@@ -141,13 +148,36 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
         // the output matrix (or the tied embedding that is also the output) keeps more bits
         if (t.ne[0] % blockSize(type) != 0)
             return TensorType::Q8_0;
+        if (iq2 || f == IQ3_XXS)
+            return TensorType::Q5_K;
         return type != TensorType::Q8_0 ? TensorType::Q6_K : type;
     }
-    if (cat == Category::TokenEmbd)
+    if (cat == Category::TokenEmbd) {
+        if (f == IQ2_XXS || f == IQ2_XS || f == IQ1_S || f == IQ1_M)
+            return TensorType::Q2_K;
+        if (iq2s || f == IQ3_XXS)
+            return TensorType::IQ3_S;
         return f == TQ1_0 || f == TQ2_0 ? TensorType::Q4_K : type;
+    }
+    if (iq2) {
+        if (cat == Category::AttnV) {
+            ++s.iAttnV;
+            return gqa >= 4 ? TensorType::Q4_K : iq2s ? TensorType::IQ3_S : TensorType::Q2_K;
+        }
+        if (cat == Category::FfnDown) {
+            if (s.iFfnDown++ < s.nLayer / 8)
+                return iq2s ? TensorType::IQ3_S : TensorType::Q2_K;
+            return type;
+        }
+        if (cat == Category::AttnOutput)
+            return f == IQ1_S || f == IQ1_M ? TensorType::IQ2_XXS : iq2s ? TensorType::IQ3_S : type;
+        return type;
+    }
     if (cat == Category::AttnV) {
         if (f == Q2_K)
             type = gqa >= 4 ? TensorType::Q4_K : TensorType::Q3_K;
+        else if (f == IQ3_XXS)
+            type = gqa >= 4 ? TensorType::Q4_K : !m.hasImatrix ? TensorType::IQ3_S : TensorType::IQ3_XXS;
         else if (f == Q3_K_M)
             type = s.iAttnV < 2 ? TensorType::Q5_K : TensorType::Q4_K;
         else if (f == Q3_K_L)
@@ -156,6 +186,8 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
             type = TensorType::Q6_K;
         else if (iq4 && gqa >= 4)
             type = TensorType::Q5_K;
+        else if (((f == IQ3_XS || f == IQ3_S) && gqa >= 4) || f == IQ3_M)
+            type = TensorType::Q4_K;
         else if (f == Q4_K_S && s.iAttnV < 4)
             type = TensorType::Q5_K;
         if (is70B && (type == TensorType::Q3_K || type == TensorType::Q4_K))
@@ -167,6 +199,8 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
         const int i = s.iFfnDown, n = s.nLayer;
         if (f == Q2_K)
             type = TensorType::Q3_K;
+        else if (f == IQ3_XXS && !m.hasImatrix)
+            type = i < n / 8 ? TensorType::Q4_K : TensorType::Q3_K;
         else if (f == Q3_K_M)
             type = i < n / 16 ? TensorType::Q5_K : TensorType::Q4_K; // (arch != falcon) always takes Q4_K
         else if (f == Q3_K_L)
@@ -180,6 +214,8 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
             type = TensorType::Q6_K;
         else if (f == Q4_K_S && i < n / 8)
             type = TensorType::Q5_K;
+        else if (f == IQ3_M && i < n / 8)
+            type = TensorType::Q4_K;
         else if ((f == Q4_0 || f == Q5_0) && m.hasImatrix && i < n / 8)
             type = f == Q4_0 ? TensorType::Q4_1 : TensorType::Q5_1;
         ++s.iFfnDown;
@@ -192,6 +228,21 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
             type = TensorType::Q4_K;
         else if (f == Q3_K_L)
             type = TensorType::Q5_K;
+        else if (f == IQ3_M)
+            type = TensorType::Q4_K;
+        else if (f == IQ3_XXS)
+            type = TensorType::IQ3_S;
+        return type;
+    }
+    if ((cat == Category::AttnQ || cat == Category::AttnK) && f == IQ3_XS)
+        return TensorType::IQ3_XXS;
+    if ((cat == Category::AttnQ || cat == Category::AttnK) && f == IQ3_XXS)
+        return TensorType::IQ2_S;
+    if (cat == Category::FfnGate || cat == Category::FfnUp) {
+        // IQ3_XS: the middle three quarters of the gate and up matrices take IQ3_XXS
+        const int i = cat == Category::FfnGate ? s.iFfnGate++ : s.iFfnUp++, n = s.nLayer;
+        if (f == IQ3_XS && i >= n / 8 && i < 7 * n / 8)
+            type = TensorType::IQ3_XXS;
         return type;
     }
     (void)Q8_0f;
@@ -214,7 +265,14 @@ TensorType fallback(const TensorShape& t, TensorType type, std::vector<std::stri
     case TensorType::Q4_K: to = TensorType::Q5_0; break;
     case TensorType::Q5_K: to = TensorType::Q5_1; break;
     case TensorType::Q6_K: to = TensorType::Q8_0; break;
-    case TensorType::IQ4_XS: to = TensorType::IQ4_NL; break;
+    case TensorType::IQ4_XS:
+    case TensorType::IQ3_XXS:
+    case TensorType::IQ3_S:
+    case TensorType::IQ2_XXS:
+    case TensorType::IQ2_XS:
+    case TensorType::IQ2_S:
+    case TensorType::IQ1_S:
+    case TensorType::IQ1_M: to = TensorType::IQ4_NL; break;
     default: break; // a 32-block type has nothing smaller: F16 below
     }
     if (cols % blockSize(to) != 0)

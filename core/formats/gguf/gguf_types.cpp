@@ -27,14 +27,16 @@ const std::vector<TypeInfo>& ggmlTypes()
         {TensorType::IQ4_XS, "IQ4_XS", 256, 136, true, true},
         {TensorType::TQ1_0, "TQ1_0", 256, 54, true, false},
         {TensorType::TQ2_0, "TQ2_0", 256, 66, true, false},
+        // i-quants on a grid: llama-quantize refuses those marked "needs an
+        // imatrix" without importance weights (tensor_requires_imatrix)
+        {TensorType::IQ3_XXS, "IQ3_XXS", 256, 98, true, true, true, true},
+        {TensorType::IQ3_S, "IQ3_S", 256, 110, true, true},
+        {TensorType::IQ2_XXS, "IQ2_XXS", 256, 66, true, true, true, true},
+        {TensorType::IQ2_XS, "IQ2_XS", 256, 74, true, true, true, true},
+        {TensorType::IQ2_S, "IQ2_S", 256, 82, true, true, true, true},
         // read, not yet written: GGUFs from elsewhere open, Tailor's exports cannot choose them
-        {TensorType::IQ2_XXS, "IQ2_XXS", 256, 66, true, true, false},
-        {TensorType::IQ2_XS, "IQ2_XS", 256, 74, true, true, false},
-        {TensorType::IQ2_S, "IQ2_S", 256, 82, true, true, false},
-        {TensorType::IQ3_XXS, "IQ3_XXS", 256, 98, true, true, false},
-        {TensorType::IQ3_S, "IQ3_S", 256, 110, true, true, false},
-        {TensorType::IQ1_S, "IQ1_S", 256, 50, true, true, false},
-        {TensorType::IQ1_M, "IQ1_M", 256, 56, true, true, false},
+        {TensorType::IQ1_S, "IQ1_S", 256, 50, true, true, false, true},
+        {TensorType::IQ1_M, "IQ1_M", 256, 56, true, true, false, true},
     };
     return rows;
 }

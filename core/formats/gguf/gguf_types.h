@@ -32,7 +32,8 @@ struct TypeInfo {
     int64_t blockBytes;  // bytes per block
     bool quantized;
     bool takesImatrix;   // uses importance weights when given (Q8_0 and the float types do not)
-    bool writable = true; // Tailor writes it (the grid i-quants are read only, for now)
+    bool writable = true; // Tailor writes it (some grid i-quants are read only, for now)
+    bool requiresImatrix = false; // llama-quantize refuses it without importance weights (the result would be garbage)
 };
 
 const std::vector<TypeInfo>& ggmlTypes();
