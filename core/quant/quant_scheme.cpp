@@ -11,8 +11,6 @@ QuantScheme QuantScheme::parse(const std::string& n)
     QuantScheme s;
     if (const auto t = gguf::typeFromName(n); t && gguf::typeInfo(*t).quantized && n.find_first_of("QK") == std::string::npos) {
         const gguf::TypeInfo& info = gguf::typeInfo(*t);
-        if (!info.writable)
-            throw Error("scheme '" + n + "': " + info.name + " is read but not yet written by Tailor");
         s.format = QuantFormat::Ggml;
         s.ggml = *t;
         s.bits = int(info.blockBytes * 8 / info.block); // nominal (bitsPerWeight has the exact figure)
@@ -93,7 +91,7 @@ std::vector<std::string> ggmlSchemeNames()
 {
     std::vector<std::string> out;
     for (const gguf::TypeInfo& t : gguf::ggmlTypes())
-        if (t.quantized && t.writable) {
+        if (t.quantized) {
             QuantScheme s;
             s.format = QuantFormat::Ggml;
             s.ggml = t.type;

@@ -81,8 +81,7 @@ private Q_SLOTS:
         QTest::addColumn<bool>("withImatrix");
         for (const TypeInfo& t : ggmlTypes())
             for (bool im : {false, true})
-                if (t.writable)
-                    QTest::newRow((std::string(t.name) + (im ? " imatrix" : "")).c_str()) << int(t.type) << im;
+                QTest::newRow((std::string(t.name) + (im ? " imatrix" : "")).c_str()) << int(t.type) << im;
         // (without one, IQ2_XXS and IQ2_XS are refused: needWeightsRefused)
     }
 
@@ -128,8 +127,6 @@ private Q_SLOTS:
         const auto st = SafetensorsFile::open(testdata::stories260K() + "/model.safetensors");
         int compared = 0;
         for (const TypeInfo& t : ggmlTypes()) {
-            if (!t.writable)
-                continue;
             for (const auto& info : st->tensors()) {
                 if (info.shape.size() != 2 || info.shape[1] % t.block != 0 || info.dtype != DType::F32)
                     continue;
@@ -151,34 +148,6 @@ private Q_SLOTS:
             }
         }
         QVERIFY(compared > 50);
-    }
-
-    // The grid i-quants Tailor reads but does not write (#28): blocks made by
-    // ggml's own quantizer (with importance weights, which some of them
-    // require) decode to ggml's values bit for bit; writing one is refused.
-    void readOnlyTypesDecodeAsGgml()
-    {
-        int checked = 0;
-        for (const TypeInfo& t : ggmlTypes()) {
-            if (t.writable)
-                continue;
-            const int64_t rows = 8, cols = 512;
-            const std::vector<float> x = testRows(rows, cols, 5);
-            const std::vector<float> qw = importance(cols, 3);
-            const std::size_t bytes = std::size_t(rowBytes(t.type, cols) * rows);
-            std::vector<uint8_t> blocks(bytes);
-            QCOMPARE(ggml_quantize_chunk(ggml_type(t.type), x.data(), blocks.data(), 0, rows, cols, qw.data()), bytes);
-            std::vector<float> ours(std::size_t(rows * cols)), theirs(ours.size());
-            dequantizeRows(t.type, blocks.data(), ours.data(), rows * cols);
-            ggml_get_type_traits(ggml_type(t.type))->to_float(blocks.data(), theirs.data(), rows * cols);
-            QVERIFY2(std::memcmp(ours.data(), theirs.data(), ours.size() * 4) == 0, t.name);
-            QVERIFY2(std::any_of(ours.begin(), ours.end(), [](float v) { return v != 0; }), t.name);
-            const std::string refused = testdata::errorOf([&] { quantizeRows(t.type, x.data(), blocks.data(), rows, cols, qw.data()); });
-            QVERIFY2(refused == std::string(t.name) + " is read but not yet written by Tailor (its grid search is not reproduced yet)",
-                     refused.c_str());
-            ++checked;
-        }
-        QCOMPARE(checked, 2); // IQ1_S IQ1_M
     }
 
     void refusesRaggedRows()

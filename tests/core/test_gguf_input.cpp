@@ -167,8 +167,8 @@ private Q_SLOTS:
         QVERIFY(testdata::relErr(ours, reference) < (type == "f32" ? 1e-6 : type == "f16" ? 2e-5 : type == "bf16" ? 2e-4 : 2e-3));
     }
 
-    // GGUFs in the grid i-quants made by llama-quantize itself (the IQ1 types
-    // Tailor reads but does not write among them) with importance weights
+    // GGUFs in the grid i-quants made by llama-quantize itself (not by
+    // Tailor's export, whose bytes test_llama_oracle compares) with importance weights
     // from a model whose rows are multiples of 256 (so the types are used,
     // not their IQ4_NL fallback): every weight equals ggml's dequantization,
     // and the perplexity equals llama_decode's on the same file within 2e-3.

@@ -18,6 +18,7 @@ extern const uint16_t kIq3sCodes[512];
 extern const uint16_t kIq2xxsCodes[256];
 extern const uint16_t kIq2xsCodes[512];
 extern const uint16_t kIq2sCodes[1024];
+extern const uint16_t kIq1Codes[2048]; // IQ1_S and IQ1_M
 
 // The sign bits of 8 values from 7 stored bits: the eighth makes the count even.
 inline uint8_t signsOf(uint32_t seven)

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cfloat>
+#include <cstdint>
 #include <utility>
 
 namespace tailor::gguf::lattice {
@@ -38,21 +39,34 @@ Lattice build(const uint16_t* codes, int size, int dims, int bits, int nwant)
                 d2 += (pg[k] - pos[k]) * (pg[k] - pos[k]);
             dist[std::size_t(j)] = {d2, j};
         }
-        std::sort(dist.begin(), dist.end()); // a total order, as llama.cpp's qsort comparator: the same lists
+        // llama.cpp sorts all (distance, index) pairs and keeps those at the
+        // nwant smallest distances; the same list, without sorting the rest:
+        int nearest[3] = {INT32_MAX, INT32_MAX, INT32_MAX}; // the nwant smallest distinct distances
+        for (const auto& p : dist) {
+            const int d = p.first;
+            for (int r = 0; r < nwant; ++r) {
+                if (d == nearest[r])
+                    break;
+                if (d < nearest[r]) {
+                    for (int s = nwant - 1; s > r; --s)
+                        nearest[s] = nearest[s - 1];
+                    nearest[r] = d;
+                    break;
+                }
+            }
+        }
+        const int limit = nearest[nwant - 1]; // (fewer distinct distances than nwant: all are kept, as in llama.cpp)
+        std::vector<std::pair<int, int>> kept;
+        for (const auto& p : dist)
+            if (p.first <= limit)
+                kept.push_back(p);
+        std::sort(kept.begin(), kept.end()); // distance, then index: a total order, as llama.cpp's qsort comparator
         const std::size_t start = g.neighbours.size();
         g.map[std::size_t(code)] = -int(start + 1);
         g.neighbours.push_back(0);
-        int d2 = dist[0].first, nhave = 1, n = 0;
-        for (const auto& [d, j] : dist) {
-            if (d > d2) {
-                if (nhave == nwant)
-                    break;
-                d2 = d;
-                ++nhave;
-            }
-            g.neighbours.push_back(uint16_t(j));
-            ++n;
-        }
+        for (const auto& p : kept)
+            g.neighbours.push_back(uint16_t(p.second));
+        const int n = int(kept.size());
         g.neighbours[start] = uint16_t(n);
     }
     return g;
@@ -63,6 +77,10 @@ Lattice build(const uint16_t* codes, int size, int dims, int bits, int nwant)
 const Lattice& get(Kind kind)
 {
     switch (kind) {
+    case Kind::IQ1: {
+        static const Lattice g = build(grids::kIq1Codes, 2048, 8, 2, 3);
+        return g;
+    }
     case Kind::IQ2_XXS: {
         static const Lattice g = build(grids::kIq2xxsCodes, 256, 8, 2, 2);
         return g;

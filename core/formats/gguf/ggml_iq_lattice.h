@@ -18,7 +18,7 @@ struct Lattice {
     const int8_t* point(int index) const { return grid.data() + std::size_t(index) * std::size_t(dims); }
 };
 
-enum class Kind { IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S };
+enum class Kind { IQ1, IQ2_XXS, IQ2_XS, IQ2_S, IQ3_XXS, IQ3_S };
 
 // Built once on first use (thread-safe), as llama.cpp builds it.
 const Lattice& get(Kind kind);

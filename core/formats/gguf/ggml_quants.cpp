@@ -30,8 +30,8 @@ const Kernels* kernelsOf(TensorType t)
         {TensorType::TQ1_0, quantizeTQ1_0, dequantizeTQ1_0}, {TensorType::TQ2_0, quantizeTQ2_0, dequantizeTQ2_0},
         {TensorType::IQ2_XXS, quantizeIQ2_XXS, dequantizeIQ2_XXS}, {TensorType::IQ2_XS, quantizeIQ2_XS, dequantizeIQ2_XS},
         {TensorType::IQ2_S, quantizeIQ2_S, dequantizeIQ2_S},     {TensorType::IQ3_XXS, quantizeIQ3_XXS, dequantizeIQ3_XXS},
-        {TensorType::IQ3_S, quantizeIQ3_S, dequantizeIQ3_S},     {TensorType::IQ1_S, nullptr, dequantizeIQ1_S},
-        {TensorType::IQ1_M, nullptr, dequantizeIQ1_M},
+        {TensorType::IQ3_S, quantizeIQ3_S, dequantizeIQ3_S},     {TensorType::IQ1_S, quantizeIQ1_S, dequantizeIQ1_S},
+        {TensorType::IQ1_M, quantizeIQ1_M, dequantizeIQ1_M},
     };
     for (const Kernels& k : rows)
         if (k.type == t)
@@ -51,8 +51,6 @@ uint16_t floatToBf16(float f)
 std::size_t quantizeRows(TensorType type, const float* src, void* dst, int64_t nrows, int64_t nPerRow, const float* imatrix)
 {
     const TypeInfo& info = typeInfo(type);
-    if (!info.writable)
-        throw Error(std::string(info.name) + " is read but not yet written by Tailor (its grid search is not reproduced yet)");
     if (nPerRow % info.block != 0)
         throw Error(std::string(info.name) + " needs rows of a multiple of " + std::to_string(info.block) + " elements, not " +
                     std::to_string(nPerRow));

@@ -24,6 +24,8 @@ void quantizeIQ3_S(const float* x, void* y, int64_t n, const float* qw);
 void quantizeIQ2_XXS(const float* x, void* y, int64_t n, const float* qw); // qw required
 void quantizeIQ2_XS(const float* x, void* y, int64_t n, const float* qw);  // qw required
 void quantizeIQ2_S(const float* x, void* y, int64_t n, const float* qw);
+void quantizeIQ1_S(const float* x, void* y, int64_t n, const float* qw); // qw required
+void quantizeIQ1_M(const float* x, void* y, int64_t n, const float* qw);
 
 void dequantizeQ4_0(const void* x, float* y, int64_t n);
 void dequantizeQ4_1(const void* x, float* y, int64_t n);

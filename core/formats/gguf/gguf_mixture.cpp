@@ -22,7 +22,8 @@ const std::vector<Mixture>& mixtures()
         {"iq4_xs", 30, TensorType::IQ4_XS}, {"tq1_0", 36, TensorType::TQ1_0}, {"tq2_0", 37, TensorType::TQ2_0},
         {"iq3_xs", 22, TensorType::IQ3_S}, {"iq3_s", 26, TensorType::IQ3_S}, {"iq3_m", 27, TensorType::IQ3_S},
         {"iq3_xxs", 23, TensorType::IQ3_XXS}, {"iq2_xxs", 19, TensorType::IQ2_XXS}, {"iq2_xs", 20, TensorType::IQ2_XS},
-        {"iq2_s", 28, TensorType::IQ2_XS}, {"iq2_m", 29, TensorType::IQ2_S},
+        {"iq2_s", 28, TensorType::IQ2_XS}, {"iq2_m", 29, TensorType::IQ2_S}, {"iq1_s", 24, TensorType::IQ1_S},
+        {"iq1_m", 31, TensorType::IQ1_M},
     };
     return rows;
 }
@@ -68,8 +69,6 @@ TypeOverride parseTypeOverride(const std::string& spec)
     const auto t = typeFromName(type);
     if (!t)
         throw Error("tensor type override '" + spec + "': unknown type '" + type + "' (one of " + typeNames() + ")");
-    if (!typeInfo(*t).writable)
-        throw Error("tensor type override '" + spec + "': " + typeInfo(*t).name + " is read but not yet written by Tailor");
     try {
         std::regex check(pattern);
     } catch (const std::regex_error& e) {

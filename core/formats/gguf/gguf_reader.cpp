@@ -160,7 +160,7 @@ std::shared_ptr<File> File::open(const std::string& path)
         }
         const uint32_t type = c.get<uint32_t>(what);
         if (!knownType(type))
-            throw Error(what + ": ggml type " + std::to_string(type) + " is not one Tailor reads (" + typeNames(true) + ")");
+            throw Error(what + ": ggml type " + std::to_string(type) + " is not one Tailor reads (" + typeNames() + ")");
         t.type = TensorType(type);
         if (t.ne[0] % blockSize(t.type) != 0)
             throw Error(what + ": " + typeName(t.type) + " rows must hold a multiple of " + std::to_string(blockSize(t.type)) +

@@ -29,14 +29,13 @@ const std::vector<TypeInfo>& ggmlTypes()
         {TensorType::TQ2_0, "TQ2_0", 256, 66, true, false},
         // i-quants on a grid: llama-quantize refuses those marked "needs an
         // imatrix" without importance weights (tensor_requires_imatrix)
-        {TensorType::IQ3_XXS, "IQ3_XXS", 256, 98, true, true, true, true},
+        {TensorType::IQ3_XXS, "IQ3_XXS", 256, 98, true, true, true},
         {TensorType::IQ3_S, "IQ3_S", 256, 110, true, true},
-        {TensorType::IQ2_XXS, "IQ2_XXS", 256, 66, true, true, true, true},
-        {TensorType::IQ2_XS, "IQ2_XS", 256, 74, true, true, true, true},
-        {TensorType::IQ2_S, "IQ2_S", 256, 82, true, true, true, true},
-        // read, not yet written: GGUFs from elsewhere open, Tailor's exports cannot choose them
-        {TensorType::IQ1_S, "IQ1_S", 256, 50, true, true, false, true},
-        {TensorType::IQ1_M, "IQ1_M", 256, 56, true, true, false, true},
+        {TensorType::IQ2_XXS, "IQ2_XXS", 256, 66, true, true, true},
+        {TensorType::IQ2_XS, "IQ2_XS", 256, 74, true, true, true},
+        {TensorType::IQ2_S, "IQ2_S", 256, 82, true, true, true},
+        {TensorType::IQ1_S, "IQ1_S", 256, 50, true, true, true},
+        {TensorType::IQ1_M, "IQ1_M", 256, 56, true, true, true},
     };
     return rows;
 }
@@ -79,12 +78,10 @@ std::optional<TensorType> typeFromName(const std::string& name)
     return std::nullopt;
 }
 
-std::string typeNames(bool withReadOnly)
+std::string typeNames()
 {
     std::string s;
     for (const TypeInfo& r : ggmlTypes()) {
-        if (!r.writable && !withReadOnly)
-            continue; // the names a user can choose
         std::string n = r.name;
         std::transform(n.begin(), n.end(), n.begin(), [](unsigned char c) { return char(std::tolower(c)); });
         s += (s.empty() ? "" : ", ") + n;

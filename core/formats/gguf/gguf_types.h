@@ -32,7 +32,6 @@ struct TypeInfo {
     int64_t blockBytes;  // bytes per block
     bool quantized;
     bool takesImatrix;   // uses importance weights when given (Q8_0 and the float types do not)
-    bool writable = true; // Tailor writes it (some grid i-quants are read only, for now)
     bool requiresImatrix = false; // llama-quantize refuses it without importance weights (the result would be garbage)
 };
 
@@ -43,7 +42,7 @@ bool knownType(uint32_t t);
 // Case-insensitive "q4_k" -> Q4_K; nullopt when not a row of the table.
 std::optional<TensorType> typeFromName(const std::string& name);
 // "f32, f16, bf16, q4_0, ..." for error messages.
-std::string typeNames(bool withReadOnly = false); // the writable ones unless asked
+std::string typeNames();
 
 // Q8_0: {fp16 d; int8 q[32]}; Q4_0: {fp16 d; uint8 q[16]}, element j in the low
 // nibble of q[j], element j + 16 in the high nibble, stored as q + 8.
