@@ -26,6 +26,23 @@ CompressionPlan planFor(const std::string& model, const QJsonObject& extra = {})
     o["model"] = QString::fromStdString(model);
     return CompressionPlan::fromJson(o, "plan.json");
 }
+
+// The first ~16 KB of the validation text (whole lines; ~4k tokens, 16 windows
+// of 256): what these tests compare, in-memory against reopened, needs no more,
+// and every stage of a plan evaluates it twice (base and model).
+std::string shortValidText(const QTemporaryDir& dir)
+{
+    QFile in(QString::fromStdString(testdata::validText()));
+    if (!in.open(QIODevice::ReadOnly))
+        return {};
+    QByteArray text = in.read(16384);
+    text.truncate(text.lastIndexOf('\n') + 1);
+    const QString path = dir.filePath("valid-short.txt");
+    QFile out(path);
+    if (!out.open(QIODevice::WriteOnly) || out.write(text) != text.size())
+        return {};
+    return path.toStdString();
+}
 } // namespace
 
 class TestExport : public QObject {
@@ -72,7 +89,8 @@ private Q_SLOTS:
              {"quant", QJsonObject{{"scheme", "int8_sym_channel"}}}});
         plan.width = w;
         const PlanPrediction p = predictPlan(*s, plan);
-        const AppliedPlan a = applyPlan(*s, plan, testdata::validText());
+        QTemporaryDir dir;
+        const AppliedPlan a = applyPlan(*s, plan, shortValidText(dir)); // (the low rank calibrates on it)
         QCOMPARE(a.stages.back().stage, std::string("quant"));
         qInfo("predicted %lld parameters, %.0f bytes; the run: %lld, %.0f", (long long)p.parameters_after, p.bytes,
               (long long)a.stages.back().parameters, a.stages.back().size_bytes);
@@ -91,12 +109,14 @@ private Q_SLOTS:
     void factoredExportReopens()
     {
         QTemporaryDir dir;
+        const std::string valid = shortValidText(dir);
+        QVERIFY(!valid.empty());
         const auto s = ModelSession::open(testdata::tinystories12L());
         const std::string up = "model.layers.4.mlp.up_proj.weight", q = "model.layers.9.self_attn.q_proj.weight";
         const CompressionPlan plan = planFor(testdata::tinystories12L(),
             {{"drop_blocks", QJsonArray{6}}, {"ranks", QJsonObject{{QString::fromStdString(up), 32}, {QString::fromStdString(q), 16}}},
              {"heal", QJsonObject{{"text", QString::fromStdString(testdata::calibText())}, {"steps", 5}, {"rank", 4}}}});
-        const AppliedPlan a = applyPlan(*s, plan, testdata::validText());
+        const AppliedPlan a = applyPlan(*s, plan, valid);
         QCOMPARE(a.stages.back().stage, std::string("heal"));
         QCOMPARE(a.model->factors(up).first.size(1), int64_t(32 + 4));
         HfExportOptions eo;
@@ -113,7 +133,7 @@ private Q_SLOTS:
         QCOMPARE(int(ck.factoredWeights().size()), 2);
         EvalOptions ev;
         ev.seq_len = 256;
-        const double again = evaluatePerplexity(reopened->model(), reopened->tokenizeFile(testdata::validText()), ev).ppl;
+        const double again = evaluatePerplexity(reopened->model(), reopened->tokenizeFile(valid), ev).ppl;
         qInfo("factored export: in memory %.8f, reopened %.8f", a.stages.back().ppl, again);
         QVERIFY(testdata::relErr(again, a.stages.back().ppl) < 1e-5);
         QVERIFY(QFileInfo(QString::fromStdString(out) + "/model.safetensors").size() <
@@ -165,12 +185,14 @@ private Q_SLOTS:
     void fullPlanShardedBf16()
     {
         QTemporaryDir dir;
+        const std::string valid = shortValidText(dir);
+        QVERIFY(!valid.empty());
         const auto s = ModelSession::open(testdata::tinystories12L());
         const CompressionPlan plan = planFor(testdata::tinystories12L(),
             {{"drop_blocks", QJsonArray{5, 7}}, {"calib", QString::fromStdString(testdata::calibText())},
              {"ranks", QJsonObject{{"model.layers.4.mlp.up_proj.weight", 64}}}, {"whiten", true},
              {"quant", QJsonObject{{"scheme", "int8_sym_channel"}, {"method", "gptq"}}}});
-        const AppliedPlan a = applyPlan(*s, plan, testdata::validText());
+        const AppliedPlan a = applyPlan(*s, plan, valid);
         QCOMPARE(int(a.stages.size()), 4);
         QCOMPARE(a.stages[3].stage, std::string("quant"));
         QCOMPARE(a.stages[1].parameters, a.stages[0].parameters - 2 * 184576);
@@ -185,7 +207,7 @@ private Q_SLOTS:
         QCOMPARE(QString::fromStdString(reopened->summary().dtype), QString("BF16"));
         EvalOptions ev;
         ev.seq_len = 256;
-        const double again = evaluatePerplexity(reopened->model(), reopened->tokenizeFile(testdata::validText()), ev).ppl;
+        const double again = evaluatePerplexity(reopened->model(), reopened->tokenizeFile(valid), ev).ppl;
         // BF16 rounding of the exported weights moves the figure slightly
         QVERIFY(std::abs(again / a.stages.back().ppl - 1) < 0.01);
     }

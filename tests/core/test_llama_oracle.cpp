@@ -257,8 +257,11 @@ private Q_SLOTS:
         QTest::addColumn<QString>("model");
         QTest::addColumn<QString>("type");
         for (const char* model : {"tinystories-12L", "synthetic-256"})
-            for (const auto& mix : gguf::mixtures())
+            for (const auto& mix : gguf::mixtures()) {
+                if (QString(model) == "tinystories-12L" && gguf::blockSize(mix.base) == 256 && mix.ftype >= 19 && mix.ftype != 30)
+                    continue; // rows of 128: these i-quant types all become IQ4_NL there, the iq4_nl row's model (kept: iq4_xs)
                 QTest::newRow(QString("%1 %2").arg(model, mix.name).toUtf8()) << model << mix.name;
+            }
     }
 
     void perplexityEqualsLlamaDecode()
@@ -276,11 +279,21 @@ private Q_SLOTS:
         EvalOptions eo;
         eo.seq_len = 256;
         eo.drop_blocks = drop;
-        const double ours = evaluateWindows(*ggufQuantizedModel(p.session->model(), drop, o), w, eo).ppl;
+        // Tailor's eval of the file it wrote (`eval FILE.gguf`: the blocks already dropped in it)
+        EvalOptions fo = eo;
+        fo.drop_blocks.clear();
+        const double ours = evaluateWindows(ModelSession::open(file)->model(), w, fo).ppl;
         const double theirs = llamaPerplexity(file, w);
         qInfo("%s %s: Tailor %.6f, llama.cpp %.6f (rel %.2g)", qPrintable(model), qPrintable(type), ours, theirs,
               testdata::relErr(ours, theirs));
         const gguf::TensorType base = gguf::mixture(o.type).base;
+        if (!gguf::typeInfo(base).requiresImatrix && base != gguf::TensorType::IQ3_S) {
+            // and the plan's model before any file (what Compress evaluates) is that file's
+            // model; skipped where the lattice search makes quantizing twice cost seconds
+            // (the quantize test above shows those bytes equal llama.cpp's)
+            const double plan = evaluateWindows(*ggufQuantizedModel(p.session->model(), drop, o), w, eo).ppl;
+            QVERIFY2(testdata::relErr(plan, ours) < 1e-6, qPrintable(QString("plan %1, file %2").arg(plan, 0, 'g', 10).arg(ours, 0, 'g', 10)));
+        }
         const double tol = base == gguf::TensorType::F32 ? 1e-6 : base == gguf::TensorType::F16 ? 2e-5 : base == gguf::TensorType::BF16 ? 2e-4 : 2e-3;
         QVERIFY(testdata::relErr(ours, theirs) < tol);
         QFile::remove(QString::fromStdString(file));
