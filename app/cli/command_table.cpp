@@ -1,6 +1,8 @@
 #include "command_table.h"
+#include "core/formats/gguf/gguf_mixture.h"
 
 #include <stdexcept>
+#include <string>
 
 namespace tailor::cli {
 
@@ -14,6 +16,19 @@ const OptionSpec kWindows{"windows", "N", "calibration windows"};
 const OptionSpec kCalib{"calib", "FILE", "calibration text"};
 const OptionSpec kForce{"force", nullptr, "replace an existing output"};
 const OptionSpec kLayers{"layers", "REGEX", "only the layers whose HF tensor name matches"};
+
+// The GGUF file types from the mixture table itself, so a new row shows here.
+const char* ggufTypeHelp()
+{
+    static const std::string text = [] {
+        std::string names;
+        for (const auto& m : gguf::mixtures())
+            names += std::string(names.empty() ? "" : " ") + m.name;
+        return "HF: f32|f16|bf16 (default: as stored); GGUF: a llama-quantize type (" + names +
+               "; the IQ2/IQ1 and IQ3_XXS types need --imatrix; default: the plan's, else f16)";
+    }();
+    return text.c_str();
+}
 
 std::vector<CommandSpec> buildTable()
 {
@@ -173,8 +188,7 @@ std::vector<CommandSpec> buildTable()
           {"out", "DIR|FILE.gguf", "where to export (required unless --dry-run)"},
           {"dry-run", nullptr, "only check the plan against its model"},
           {"format", "hf|gguf", "a Hugging Face folder or one GGUF file"},
-          {"type", "TYPE", "HF: f32|f16|bf16 (default: as stored); GGUF: a llama-quantize type (f32 f16 bf16 q4_0 q4_1 q5_0 "
-                           "q5_1 q8_0 q2_k q3_k_s q3_k_m q3_k_l q4_k_s q4_k_m q5_k_s q5_k_m q6_k; default: the plan's, else f16)"},
+          {"type", "TYPE", ggufTypeHelp()},
           {"imatrix", "FILE.gguf", "GGUF: importance matrix"},
           {"tensor-type", "REGEX=TYPE", "GGUF: a tensor type override (repeatable; before the plan's)"},
           {"factored", nullptr, "HF: keep low-rank layers as lora_A/lora_B pairs"},
