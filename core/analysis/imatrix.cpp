@@ -12,16 +12,30 @@
 
 namespace tailor {
 
+std::vector<float> ImatrixEntry::weights() const
+{
+    std::vector<float> w(sums.size());
+    // llama-quantize: a layer never reached gets weight 1 everywhere
+    for (std::size_t j = 0; j < w.size(); ++j)
+        w[j] = count > 0.0f ? sums[j] / count : 1.0f;
+    return w;
+}
+
 std::vector<float> Imatrix::weights(const std::string& tensor) const
 {
     const auto it = entries.find(tensor);
-    if (it == entries.end())
-        return {};
-    std::vector<float> w(it->second.sums.size());
-    // llama-quantize: a layer never reached gets weight 1 everywhere
-    for (std::size_t j = 0; j < w.size(); ++j)
-        w[j] = it->second.count > 0.0f ? it->second.sums[j] / it->second.count : 1.0f;
-    return w;
+    return it == entries.end() ? std::vector<float>{} : it->second.weights();
+}
+
+ImatrixEntry imatrixEntryOf(const at::Tensor& inputs)
+{
+    // squares summed in double: millions of tokens would lose digits in float
+    const at::Tensor x = inputs.reshape({-1, inputs.size(-1)});
+    const at::Tensor s = x.to(at::kDouble).pow(2).sum(0).to(at::kFloat).contiguous();
+    ImatrixEntry e;
+    e.sums.assign(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
+    e.count = float(x.size(0));
+    return e;
 }
 
 Imatrix computeImatrix(const Model& model, const TokenWindows& calib, const std::string& dataset, const ProgressFn& progress)
@@ -40,11 +54,7 @@ Imatrix computeImatrix(const Model& model, const TokenWindows& calib, const std:
         LinearInputs in;
         h = blockForward(model.block(b), c, h, rope, &in);
         for (TensorRole role : linearRoles()) {
-            const at::Tensor x = in.forRole(role);
-            // squares summed in double: millions of tokens would lose digits in float
-            const at::Tensor s = x.reshape({-1, x.size(-1)}).to(at::kDouble).pow(2).sum(0).to(at::kFloat).contiguous();
-            ImatrixEntry e;
-            e.sums.assign(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
+            ImatrixEntry e = imatrixEntryOf(in.forRole(role));
             e.count = tokens;
             m.entries[ggufTensorName(role, b)] = std::move(e);
         }

@@ -14,6 +14,10 @@
 #include <string>
 #include <vector>
 
+namespace at {
+class Tensor;
+}
+
 namespace tailor {
 
 class Model;
@@ -21,7 +25,13 @@ class Model;
 struct ImatrixEntry {
     std::vector<float> sums; // Σ x_j² over tokens, per input column
     float count = 0;         // tokens
+
+    // The quantizers' weights: sums / count (1 everywhere for a layer never reached).
+    std::vector<float> weights() const;
 };
+
+// One layer's entry from the inputs that entered it ([..., cols]; every row a token).
+ImatrixEntry imatrixEntryOf(const at::Tensor& inputs);
 
 struct Imatrix {
     std::map<std::string, ImatrixEntry> entries; // GGUF tensor name -> entry ("blk.3.attn_q.weight")

@@ -55,7 +55,8 @@ bool operator!=(const QuantScheme& a, const QuantScheme& b) { return !(a == b); 
 
 void QuantScheme::validate() const
 {
-    if (bits < 2 || bits > 8)
+    // (llama.cpp's types are their own blocks: IQ1_S and TQ1_0 go below 2 bits)
+    if (format != QuantFormat::Ggml && (bits < 2 || bits > 8))
         throw Error("quantization to " + std::to_string(bits) + " bits is not supported (2 to 8 bits)");
     if (granularity == Granularity::Group && group <= 0)
         throw Error("group size must be positive");

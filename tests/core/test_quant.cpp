@@ -10,6 +10,9 @@
 #include "core/quant/act_quant.h"
 #include "core/quant/quant_report.h"
 #include "core/quant/rtn_kernel.h"
+#include "core/analysis/imatrix.h"
+#include "core/formats/gguf/ggml_blocks.h"
+#include "core/model/arch_table.h"
 #include "tests/support/synthetic_checkpoint.h"
 #include "synthetic_models.h"
 #include "test_data.h"
@@ -99,6 +102,46 @@ private Q_SLOTS:
         const QuantReport minmax = quantizeModel(session->model(), &calib, qo);
         for (std::size_t i = 0; i < mse.layers.size(); ++i)
             QVERIFY(mse.layers[i].mse <= minmax.layers[i].mse);
+    }
+
+    // The grid i-quants llama.cpp writes only with importance weights (IQ2_XXS,
+    // IQ2_XS, IQ2_S, IQ3_XXS, IQ1_S, IQ1_M) take them, without a matrix file, from
+    // the calibration inputs of each layer: the report's weights are then the ones a
+    // GGUF export writes with `tailor-cli imatrix` of the same text. Without either,
+    // a clear refusal naming the layer.
+    void gridTypesTakeCalibrationImportance()
+    {
+        QTemporaryDir dir;
+        SyntheticShape sh;
+        sh.hidden = 256, sh.intermediate = 512, sh.n_layer = 2, sh.n_head = 4, sh.n_head_kv = 2, sh.vocab = 512;
+        writeSyntheticCheckpoint(dir.filePath("m").toStdString(), sh, "F32", testdata::tinystories12L());
+        const auto session = ModelSession::open(dir.filePath("m").toStdString());
+        CalibOptions co;
+        co.windows = 4;
+        co.seq_len = 64;
+        const TokenWindows calib = session->calibration(testdata::calibText(), co);
+        const Imatrix im = computeImatrix(session->model(), calib, "calib");
+        for (const char* scheme : {"iq2_xxs", "iq1_s"}) {
+            QuantOptions qo;
+            qo.scheme = QuantScheme::parse(scheme);
+            qo.layers_regex = "layers\\.0\\.self_attn\\.k_proj|layers\\.1\\.mlp\\.down_proj";
+            const QuantReport rep = quantizeModel(session->model(), &calib, qo);
+            QCOMPARE(int(rep.layers.size()), 2);
+            for (const auto& l : rep.layers) {
+                QVERIFY(l.quantized);
+                const TensorRole role = l.kind == "k" ? TensorRole::AttnK : TensorRole::FfnDown;
+                const at::Tensor want = gguf::roundTrip(session->model().raw(l.name), qo.scheme.ggml,
+                                                        im.weights(ggufTensorName(role, l.block)));
+                const at::Tensor got = rep.model->raw(l.name).to(at::kFloat).reshape(want.sizes());
+                QVERIFY2(at::equal(got, want), qPrintable(QString("%1 %2").arg(scheme, QString::fromStdString(l.name))));
+                QVERIFY(l.sqnr_db > 0 && l.output_rel_err < 1);
+            }
+            const std::string e = testdata::errorOf([&] { quantizeModel(session->model(), nullptr, qo); });
+            QVERIFY2(e.find("model.layers.0.self_attn.k_proj.weight: ") != std::string::npos &&
+                         e.find(" needs importance weights, as llama.cpp does: give a calibration text or an importance matrix") !=
+                             std::string::npos,
+                     e.c_str());
+        }
     }
 
     // 172 columns in groups of 32: five full groups and one of 12 with its own scale.
