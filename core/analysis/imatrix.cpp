@@ -49,14 +49,11 @@ Imatrix computeImatrix(const Model& model, const TokenWindows& calib, const std:
     const at::Tensor ids = at::from_blob(const_cast<int64_t*>(calib.ids.data()), {calib.count, calib.seq_len}, at::kLong);
     const RopeTable rope = makeRope(c, calib.seq_len);
     at::Tensor h = model.embed(ids);
-    const float tokens = float(calib.count * calib.seq_len);
     for (int b = 0; b < model.nBlocks(); ++b) {
         LinearInputs in;
         h = blockForward(model.block(b), c, h, rope, &in);
         for (TensorRole role : linearRoles()) {
-            ImatrixEntry e = imatrixEntryOf(in.forRole(role));
-            e.count = tokens;
-            m.entries[ggufTensorName(role, b)] = std::move(e);
+            m.entries[ggufTensorName(role, b)] = imatrixEntryOf(in.forRole(role)); // count: the window tokens
         }
         reportProgress(progress, double(b + 1) / model.nBlocks(), "importance matrix: block " + std::to_string(b + 1));
     }

@@ -186,19 +186,20 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
             WeightErrorStats e;
             // an importance matrix changes llama.cpp's block types (not Q8_0)
             std::vector<float> importance;
-            if (opt.imatrix && c.scheme.format == QuantFormat::Ggml && c.method == QuantMethod::Rtn &&
-                gguf::typeInfo(c.scheme.ggml).takesImatrix)
-                importance = opt.imatrix->weights(ggufTensorName(role, b));
-            // the grid i-quants llama.cpp only writes with importance weights: without a
-            // matrix, the calibration inputs of this layer give them (the mean squares
-            // `tailor-cli imatrix` computes on the same text)
-            if (importance.empty() && calib && c.scheme.format == QuantFormat::Ggml && c.method == QuantMethod::Rtn &&
-                gguf::typeInfo(c.scheme.ggml).requiresImatrix)
-                importance = imatrixEntryOf(in.forRole(role)).weights();
-            if (importance.empty() && c.scheme.format == QuantFormat::Ggml && c.method == QuantMethod::Rtn &&
-                gguf::typeInfo(c.scheme.ggml).requiresImatrix)
-                throw Error(name + ": " + gguf::typeName(c.scheme.ggml) +
-                            " needs importance weights, as llama.cpp does: give a calibration text or an importance matrix");
+            if (c.scheme.format == QuantFormat::Ggml && c.method == QuantMethod::Rtn) {
+                const gguf::TypeInfo& t = gguf::typeInfo(c.scheme.ggml);
+                if (opt.imatrix && t.takesImatrix)
+                    importance = opt.imatrix->weights(ggufTensorName(role, b));
+                // the grid i-quants llama.cpp only writes with importance weights: without a
+                // matrix, the calibration inputs of this layer give them (the mean squares
+                // `tailor-cli imatrix` computes on the same text)
+                if (importance.empty() && t.requiresImatrix) {
+                    if (!calib)
+                        throw Error(name + ": " + t.name +
+                                    " needs importance weights, as llama.cpp does: give a calibration text or an importance matrix");
+                    importance = imatrixEntryOf(in.forRole(role)).weights();
+                }
+            }
             if (fast) // same numbers as fakeQuantize + weightStats, without float64 copies
                 deq = rtnWithStats(wt, c.scheme, e);
             s.nonfinite = fast ? e.nonfinite : (~at::isfinite(wt)).sum().item<int64_t>();

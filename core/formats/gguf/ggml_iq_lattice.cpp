@@ -27,6 +27,8 @@ Lattice build(const uint16_t* codes, int size, int dims, int bits, int nwant)
         g.map[codes[k]] = k;
     std::vector<std::pair<int, int>> dist(static_cast<std::size_t>(size)); // (squared distance, grid index)
     int8_t pos[8];
+    std::vector<int> nearest(static_cast<std::size_t>(nwant));
+    std::vector<std::pair<int, int>> kept;
     for (int code = 0; code < mapSize; ++code) {
         if (g.map[std::size_t(code)] >= 0)
             continue;
@@ -41,7 +43,7 @@ Lattice build(const uint16_t* codes, int size, int dims, int bits, int nwant)
         }
         // llama.cpp sorts all (distance, index) pairs and keeps those at the
         // nwant smallest distances; the same list, without sorting the rest:
-        int nearest[3] = {INT32_MAX, INT32_MAX, INT32_MAX}; // the nwant smallest distinct distances
+        std::fill(nearest.begin(), nearest.end(), INT32_MAX); // the nwant smallest distinct distances
         for (const auto& p : dist) {
             const int d = p.first;
             for (int r = 0; r < nwant; ++r) {
@@ -49,14 +51,14 @@ Lattice build(const uint16_t* codes, int size, int dims, int bits, int nwant)
                     break;
                 if (d < nearest[r]) {
                     for (int s = nwant - 1; s > r; --s)
-                        nearest[s] = nearest[s - 1];
+                        nearest[std::size_t(s)] = nearest[std::size_t(s - 1)];
                     nearest[r] = d;
                     break;
                 }
             }
         }
         const int limit = nearest[nwant - 1]; // (fewer distinct distances than nwant: all are kept, as in llama.cpp)
-        std::vector<std::pair<int, int>> kept;
+        kept.clear();
         for (const auto& p : dist)
             if (p.first <= limit)
                 kept.push_back(p);

@@ -13,6 +13,14 @@ inline float weightOf(const float* qw, int rmseType, const float* x, int i)
 }
 } // namespace
 
+float sumSquares(const float* x, int n)
+{
+    float s = 0;
+    for (int j = 0; j < n; ++j)
+        s += x[j] * x[j];
+    return s;
+}
+
 void importanceWeights(const float* x, const float* qw, float sigma2, int n, float* out)
 {
     for (int j = 0; j < n; ++j)

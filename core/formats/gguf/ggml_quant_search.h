@@ -36,6 +36,9 @@ inline float signedAbsMax(const float* x, int n)
     return max;
 }
 
+// Σ x_j², summed in order in float (the sigma2 of the importance weights).
+float sumSquares(const float* x, int n);
+
 // llama.cpp's weights with an importance matrix: qw_j * sqrt(sigma2 + x_j^2).
 void importanceWeights(const float* x, const float* qw, float sigma2, int n, float* out);
 

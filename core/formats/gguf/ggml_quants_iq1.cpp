@@ -102,13 +102,7 @@ float refit(const Lattice& g, int groups, const float* xb, const float* weight, 
     return sumqx > 0 && sumq2 > 0 ? sumqx / sumq2 : scale;
 }
 
-float sigma2Of(const float* x)
-{
-    float sumx2 = 0;
-    for (int i = 0; i < kQK_K; ++i)
-        sumx2 += x[i] * x[i];
-    return 2 * sumx2 / kQK_K;
-}
+float sigma2Of(const float* x) { return 2 * search::sumSquares(x, kQK_K) / kQK_K; }
 
 float absMax(const float* xb, int n)
 {
@@ -147,8 +141,7 @@ void quantizeIQ1_S(const float* x, void* vy, int64_t n, const float* qw)
             const float* xb = xbl + bs * ib;
             const float* w = qw + kQK_K * ibl + bs * ib;
             float weight[bs];
-            for (int i = 0; i < bs; ++i)
-                weight[i] = w[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
+            search::importanceWeights(xb, w, sigma2, bs, weight);
             const float max = absMax(xb, bs);
             if (max < kGroupMaxEpsS) {
                 scales[ib] = 0;
@@ -230,8 +223,10 @@ void quantizeIQ1_M(const float* x, void* vy, int64_t n, const float* qw)
     // the shift per half of a sub-block: k = 0 (+,+), 1 (+,-), 2 (-,+), 3 (-,-)
     auto levelsFor = [](int k, int half) { return (half == 0 ? k < 2 : k % 2 == 0) ? kPlus : kMinus; };
     auto weightsOf = [&](const float* xb, const float* w, float sigma2, float* weight) {
+        if (w)
+            return search::importanceWeights(xb, w, sigma2, bs, weight);
         for (int i = 0; i < bs; ++i)
-            weight[i] = w ? w[i] * std::sqrt(sigma2 + xb[i] * xb[i]) : xb[i] * xb[i];
+            weight[i] = xb[i] * xb[i];
     };
     for (int64_t ibl = 0; ibl < n / kQK_K; ++ibl) {
         BlockIQ1_M& b = y[ibl];

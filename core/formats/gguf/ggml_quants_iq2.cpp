@@ -38,13 +38,7 @@ void roundGroup(const float* xval, float id, int8_t* L)
     }
 }
 
-float sigma2Of(const float* x, float factor)
-{
-    float sumx2 = 0;
-    for (int i = 0; i < kQK_K; ++i)
-        sumx2 += x[i] * x[i];
-    return factor * sumx2 / kQK_K;
-}
+float sigma2Of(const float* x, float factor) { return factor * search::sumSquares(x, kQK_K) / kQK_K; }
 
 void fit(int n, const float* weight, const float* xval, const int8_t* L, float& sumqx, float& sumq2)
 {
@@ -177,8 +171,7 @@ void quantizeIQ2_XXS(const float* x, void* vy, int64_t n, const float* qw)
             const float* xb = xbl + 32 * ib;
             const float* w = qw + kQK_K * ibl + 32 * ib;
             float weight[32], waux[32], xval[32];
-            for (int i = 0; i < 32; ++i)
-                weight[i] = w[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
+            search::importanceWeights(xb, w, sigma2, 32, weight);
             for (int i = 0; i < 32; ++i)
                 waux[i] = std::sqrt(weight[i]);
             uint8_t signs[4];
@@ -281,8 +274,7 @@ void quantizeIQ2_XS(const float* x, void* vy, int64_t n, const float* qw)
             const float* xb = xbl + 16 * ib;
             const float* w = qw + kQK_K * ibl + 16 * ib;
             float weight[16], waux[16], xval[16];
-            for (int i = 0; i < 16; ++i)
-                weight[i] = w[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
+            search::importanceWeights(xb, w, sigma2, 16, weight);
             for (int i = 0; i < 16; ++i)
                 waux[i] = std::sqrt(weight[i]);
             uint8_t signs[2];
@@ -335,8 +327,7 @@ void quantizeIQ2_S(const float* x, void* vy, int64_t n, const float* qw)
             float weight[16], waux[16], xval[16];
             if (qw) {
                 const float* w = qw + kQK_K * ibl + 16 * ib;
-                for (int i = 0; i < 16; ++i)
-                    weight[i] = w[i] * std::sqrt(sigma2 + xb[i] * xb[i]);
+                search::importanceWeights(xb, w, sigma2, 16, weight);
             } else {
                 for (int i = 0; i < 16; ++i)
                     weight[i] = 0.25f * sigma2 + xb[i] * xb[i];

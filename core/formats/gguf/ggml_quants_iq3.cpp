@@ -128,13 +128,7 @@ void subBlockWeights(const float* xb, const float* qw, float sigma2, float* weig
         waux[i] = std::sqrt(weight[i]);
 }
 
-float sigma2Of(const float* x)
-{
-    float sumx2 = 0;
-    for (int i = 0; i < kQK_K; ++i)
-        sumx2 += x[i] * x[i];
-    return 2 * sumx2 / kQK_K;
-}
+float sigma2Of(const float* x) { return 2 * search::sumSquares(x, kQK_K) / kQK_K; }
 
 } // namespace
 

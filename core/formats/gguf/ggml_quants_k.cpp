@@ -21,14 +21,6 @@ namespace {
 constexpr int QK = kQK_K;
 // block layouts: ggml_block_layouts.h
 
-float sumSquares(const float* x, int n)
-{
-    float s = 0;
-    for (int j = 0; j < n; ++j)
-        s += x[j] * x[j];
-    return s;
-}
-
 // four 2-bit codes per byte: element j + 32k in bits 2k of byte j (per 128)
 void pack2(uint8_t* qs, const uint8_t* L)
 {
