@@ -56,20 +56,16 @@ MainWindow::~MainWindow()
 void MainWindow::buildLayout()
 {
     tabs_ = new QTabWidget(this);
-    blocks_ = new BlocksView(runner_, tabs_);
+    blocks_ = new BlocksView(runner_, store_, tabs_);
     tabs_->addTab(blocks_, tr("Blocks"));
-    quant_ = new QuantView(runner_, tabs_);
+    quant_ = new QuantView(runner_, store_, tabs_);
     tabs_->addTab(quant_, tr("Quantization"));
-    lowrank_ = new LowRankView(runner_, tabs_);
+    lowrank_ = new LowRankView(runner_, store_, tabs_);
     tabs_->addTab(lowrank_, tr("Low rank"));
     compress_ = new CompressView(runner_, store_, tabs_);
     tabs_->addTab(compress_, tr("Compress && Export"));
-    width_ = new WidthView(runner_, tabs_);
+    width_ = new WidthView(runner_, store_, tabs_);
     tabs_->addTab(width_, tr("Width (heads, channels)"));
-    blocks_->setPlanStore(store_);
-    quant_->setPlanStore(store_);
-    lowrank_->setPlanStore(store_);
-    width_->setPlanStore(store_);
     // the first-run hint above the views, then the views
     auto* central = new QWidget(this);
     auto* column = new QVBoxLayout(central);

@@ -78,4 +78,14 @@ bool nameMatches(const std::string& pattern, const std::string& name)
     return name.find(l.text) != std::string::npos;
 }
 
+std::string patternError(const std::string& pattern)
+{
+    try {
+        std::regex check(pattern);
+    } catch (const std::regex_error&) {
+        return "'" + pattern + "' is not a valid regular expression";
+    }
+    return {};
+}
+
 } // namespace tailor

@@ -12,4 +12,9 @@ namespace tailor {
 
 bool nameMatches(const std::string& pattern, const std::string& name);
 
+// Why a pattern cannot be used ("'(' is not a valid regular expression"), or
+// empty when it can: the one check behind the plan reader and the tables
+// that edit patterns in the GUI.
+std::string patternError(const std::string& pattern);
+
 } // namespace tailor

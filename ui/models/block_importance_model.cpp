@@ -1,12 +1,23 @@
 #include "block_importance_model.h"
+#include "ui/plan_store.h"
 
 #include <QBrush>
 #include <QColor>
+#include <algorithm>
 #include <cmath>
 
 namespace tailor::ui {
 
-BlockImportanceModel::BlockImportanceModel(QObject* parent) : QAbstractTableModel(parent) {}
+BlockImportanceModel::BlockImportanceModel(PlanStore* store, QObject* parent) : QAbstractTableModel(parent), store_(store)
+{
+    connect(store_, &PlanStore::changed, this, [this](PlanStore::Parts parts) {
+        if (!(parts & PlanStore::Blocks))
+            return;
+        if (rowCount() > 0) // the check boxes and the marked rows' colour
+            Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, excludedColumn()));
+        Q_EMIT markedChanged(marked());
+    });
+}
 
 int BlockImportanceModel::scoreColumn(Criterion c)
 {
@@ -37,25 +48,19 @@ void BlockImportanceModel::setResult(const BlockScanResult& r)
     if (!sameShape)
         beginResetModel();
     result_ = r;
-    if (!sameShape) {
-        // marks are the plan's blocks (they may come before any scan): keep those the result has
-        const std::size_t before = marked_.size();
-        marked_.erase(marked_.lower_bound(int(r.blocks.size())), marked_.end());
+    if (!sameShape)
         endResetModel();
-        if (marked_.size() != before && !r.blocks.empty())
-            Q_EMIT markedChanged(marked_);
-    } else if (rowCount() > 0) {
+    else if (rowCount() > 0)
         Q_EMIT dataChanged(index(0, 0), index(rowCount() - 1, excludedColumn()));
-    }
 }
 
-void BlockImportanceModel::setMarked(const std::set<int>& marked)
+std::set<int> BlockImportanceModel::marked() const
 {
-    marked_ = marked;
-    if (rowCount() > 0)
-        Q_EMIT dataChanged(index(0, Drop), index(rowCount() - 1, Drop), {Qt::CheckStateRole});
-    Q_EMIT markedChanged(marked_);
+    const auto& drop = store_->plan().drop_blocks;
+    return {drop.begin(), drop.end()};
 }
+
+void BlockImportanceModel::setMarked(const std::set<int>& marked) { store_->setDropBlocks({marked.begin(), marked.end()}); }
 
 int BlockImportanceModel::rowCount(const QModelIndex& parent) const
 {
@@ -104,12 +109,12 @@ QVariant BlockImportanceModel::data(const QModelIndex& index, int role) const
         return {};
     case Qt::CheckStateRole:
         if (index.column() == Drop)
-            return marked_.count(b.index) ? Qt::Checked : Qt::Unchecked;
+            return isMarked(b.index) ? Qt::Checked : Qt::Unchecked;
         return {};
     case Qt::ForegroundRole:
         return b.excluded ? QBrush(QColor(150, 150, 150)) : QVariant();
     case Qt::BackgroundRole:
-        return marked_.count(b.index) ? QBrush(QColor(250, 220, 215)) : QVariant();
+        return isMarked(b.index) ? QBrush(QColor(250, 220, 215)) : QVariant();
     case Qt::ToolTipRole:
         return b.excluded ? tr("Excluded from the candidates by the \"+\" heuristic") : QVariant();
     case Qt::TextAlignmentRole:
@@ -144,13 +149,25 @@ Qt::ItemFlags BlockImportanceModel::flags(const QModelIndex& index) const
     return f;
 }
 
+bool BlockImportanceModel::isMarked(int block) const
+{
+    const auto& drop = store_->plan().drop_blocks; // sorted (the store keeps it so)
+    return std::binary_search(drop.begin(), drop.end(), block);
+}
+
+// A check box toggled: the block joins or leaves the store's blocks to drop.
+// Anything but a check state for the Drop column is refused.
 bool BlockImportanceModel::setData(const QModelIndex& index, const QVariant& value, int role)
 {
-    if (!index.isValid() || index.column() != Drop || role != Qt::CheckStateRole)
+    if (!index.isValid() || index.row() >= rowCount() || index.column() != Drop || role != Qt::CheckStateRole)
+        return false;
+    bool ok = false;
+    const int state = value.toInt(&ok);
+    if (!ok || (state != Qt::Checked && state != Qt::Unchecked))
         return false;
     const int block = result_.blocks[std::size_t(index.row())].index;
-    std::set<int> m = marked_;
-    if (value.toInt() == Qt::Checked)
+    std::set<int> m = marked();
+    if (state == Qt::Checked)
         m.insert(block);
     else
         m.erase(block);

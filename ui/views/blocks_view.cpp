@@ -41,15 +41,12 @@
 
 namespace tailor::ui {
 
-namespace {
-
-} // namespace
-
-BlocksView::BlocksView(JobRunner* runner, QWidget* parent) : QWidget(parent), runner_(runner)
+BlocksView::BlocksView(JobRunner* runner, PlanStore* store, QWidget* parent) : QWidget(parent), runner_(runner)
 {
-    model_ = new BlockImportanceModel(this);
+    model_ = new BlockImportanceModel(store, this);
     buildLayout();
     connectSignals();
+    bindStore(store); // the one way a view reaches the plan
 }
 
 void BlocksView::buildLayout()
@@ -229,22 +226,12 @@ void BlocksView::saveSettings() const
 std::set<int> BlocksView::markedBlocks() const { return model_->marked(); }
 void BlocksView::setMarkedBlocks(const std::set<int>& b) { model_->setMarked(b); }
 
-void BlocksView::setPlanStore(PlanStore* store)
+void BlocksView::bindStore(PlanStore* store)
 {
     store_ = store;
     store->setCalib(calib_->text().trimmed().toStdString()); // the remembered calibration text is the workbench's
     bindPlanText(calib_, store, PlanText::Calib);
     bindPlanText(evalText_, store, PlanText::Eval);
-    connect(model_, &BlockImportanceModel::markedChanged, store,
-            [store](const std::set<int>& m) { store->setDropBlocks({m.begin(), m.end()}); });
-    connect(store, &PlanStore::changed, this, [this, store](PlanStore::Parts parts) {
-        if (!(parts & PlanStore::Blocks))
-            return;
-        const auto& drop = store->plan().drop_blocks;
-        const std::set<int> marks(drop.begin(), drop.end());
-        if (marks != model_->marked())
-            model_->setMarked(marks);
-    });
 }
 const BlockScanResult& BlocksView::result() const { return model_->result(); }
 PlotView* BlocksView::plot(Criterion c) const
@@ -428,7 +415,7 @@ void BlocksView::evaluateSelection()
         DropSavings savings;
     };
     auto session = session_;
-    const std::vector<int> drop(model_->marked().begin(), model_->marked().end());
+    const std::vector<int> drop = store_->plan().drop_blocks;
     const std::string calibPath = store_->plan().calib;
     const std::string evalPath = store_->plan().eval_text;
     const CalibOptions co = calibOptions();
@@ -492,9 +479,10 @@ void BlocksView::refreshPlots()
     const BlockScanResult& r = model_->result();
     QStringList labels;
     std::vector<BarStyle> styles;
+    const std::set<int> marked = model_->marked();
     for (const auto& b : r.blocks) {
         labels << QString::number(b.index);
-        styles.push_back(model_->marked().count(b.index) ? BarStyle::Marked : b.excluded ? BarStyle::Greyed : BarStyle::Normal);
+        styles.push_back(marked.count(b.index) ? BarStyle::Marked : b.excluded ? BarStyle::Greyed : BarStyle::Normal);
     }
     for (std::size_t i = 0; i < blockCriteria().size(); ++i) {
         const CriterionRow& c = blockCriteria()[i];

@@ -35,16 +35,13 @@ class BlockImportanceModel;
 class BlocksView : public QWidget {
     Q_OBJECT
 public:
-    BlocksView(JobRunner* runner, QWidget* parent = nullptr);
+    BlocksView(JobRunner* runner, PlanStore* store, QWidget* parent = nullptr);
     void setSession(std::shared_ptr<ModelSession> s);
     void saveSettings() const;
 
     // For tests and the compression plan.
     std::set<int> markedBlocks() const;
     void setMarkedBlocks(const std::set<int>& blocks);
-    // The marks are the plan's blocks to drop: they go to the store, and
-    // blocks typed on the Compress page come back as marks.
-    void setPlanStore(PlanStore* store);
     QLabel* statusLabel() const { return status_; }
     const BlockScanResult& result() const;
     PlotView* plot(Criterion c) const;
@@ -67,6 +64,7 @@ Q_SIGNALS:
     void selectionEvaluated();
 
 private:
+    void bindStore(PlanStore* store);
     PlanStore* store_ = nullptr;
     void buildLayout();
     void connectSignals();

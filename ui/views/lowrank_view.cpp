@@ -3,6 +3,7 @@
 #include "ui/plan_store.h"
 #include "ui/job_runner.h"
 #include "ui/plots/plot_view.h"
+#include "ui/models/ranks_model.h"
 #include "ui/resource_paths.h"
 
 #include "core/util/atomic_file.h"
@@ -28,7 +29,8 @@
 #include <QSignalBlocker>
 #include <QSlider>
 #include <QSplitter>
-#include <QTableWidget>
+#include <QItemSelectionModel>
+#include <QTableView>
 #include <QVBoxLayout>
 
 #include <cmath>
@@ -37,7 +39,6 @@
 namespace tailor::ui {
 
 namespace {
-enum Column { ColLayer, ColShape, ColRank, ColEnergy, ColSaved, ColCount };
 
 struct LowRankEval {
     double dense_ppl = 0, ppl = 0;
@@ -48,7 +49,7 @@ struct LowRankEval {
 QString percent(double share) { return QString::number(100 * share, 'f', 2) + " %"; }
 } // namespace
 
-LowRankView::LowRankView(JobRunner* runner, QWidget* parent) : QWidget(parent), runner_(runner)
+LowRankView::LowRankView(JobRunner* runner, PlanStore* store, QWidget* parent) : QWidget(parent), runner_(runner)
 {
     // left: the selected layer, global rank settings, the rank table, evaluation
     layer_ = new QComboBox(this);
@@ -88,10 +89,7 @@ LowRankView::LowRankView(JobRunner* runner, QWidget* parent) : QWidget(parent), 
     rankButtons->addWidget(resetRanks_);
     rankButtons->addWidget(saveRanks_);
 
-    table_ = new QTableWidget(0, ColCount, this);
-    table_->setHorizontalHeaderLabels({tr("layer"), tr("shape"), tr("rank"), tr("energy"), tr("params saved")});
-    table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
-    table_->horizontalHeader()->setSectionResizeMode(ColLayer, QHeaderView::Stretch);
+    table_ = new QTableView(this);
     table_->verticalHeader()->setVisible(false);
     table_->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
     table_->setWordWrap(false);
@@ -197,17 +195,13 @@ LowRankView::LowRankView(JobRunner* runner, QWidget* parent) : QWidget(parent), 
             QMessageBox::warning(this, tr("Save ranks"), QString::fromStdString(e.what()));
         }
     });
-    connect(table_, &QTableWidget::cellChanged, this, [this](int r, int c) { tableEdited(r, c); });
-    connect(table_, &QTableWidget::currentCellChanged, this, [this](int r) {
-        if (!updating_ && r >= 0 && r < layer_->count())
-            layer_->setCurrentIndex(r);
-    });
     connect(evaluate_, &QPushButton::clicked, this, [this] { runEvaluation(); });
     // the spectra's failure message carries a Retry link
     connect(figures_, &QLabel::linkActivated, this, [this](const QString& link) {
         if (link == QLatin1String("retry") && session_)
             computeSpectra();
     });
+    bindStore(store); // the one way a view reaches the plan
 }
 
 void LowRankView::setSession(std::shared_ptr<ModelSession> s)
@@ -217,7 +211,8 @@ void LowRankView::setSession(std::shared_ptr<ModelSession> s)
     spectra_.clear(); // (the ranks are the store's, reset by the main window for a new model)
     overlay_.clear();
     layer_->clear();
-    table_->setRowCount(0);
+    if (ranksModel_)
+        ranksModel_->setSpectra(nullptr);
     evalResult_->clear();
     spectraPending_ = session_ != nullptr;
     if (session_ && isVisible())
@@ -248,27 +243,13 @@ void LowRankView::computeSpectra()
             spectra_ = s;
             const bool was = std::exchange(updating_, true);
             const QSignalBlocker quiet(layer_); // showLayer runs once, below, when the table is complete
-            table_->setRowCount(int(spectra_.size()));
-            for (std::size_t i = 0; i < spectra_.size(); ++i) {
-                const auto& l = spectra_[i];
+            for (const auto& l : spectra_)
                 layer_->addItem(QString::fromStdString(l.name));
-                auto* name = new QTableWidgetItem(QString::fromStdString(l.name).remove("model.").remove(".weight"));
-                name->setToolTip(QString::fromStdString(l.name));
-                name->setFlags(name->flags() & ~Qt::ItemIsEditable);
-                auto* shape = new QTableWidgetItem(QString("%1 × %2").arg(l.rows).arg(l.cols));
-                shape->setFlags(shape->flags() & ~Qt::ItemIsEditable);
-                table_->setItem(int(i), ColLayer, name);
-                table_->setItem(int(i), ColShape, shape);
-                for (int c : {ColRank, ColEnergy, ColSaved}) {
-                    auto* item = new QTableWidgetItem;
-                    if (c != ColRank)
-                        item->setFlags(item->flags() & ~Qt::ItemIsEditable);
-                    item->setTextAlignment(Qt::AlignRight | Qt::AlignVCenter);
-                    table_->setItem(int(i), c, item);
-                }
-            }
+            ranksModel_->setSpectra(&spectra_);
+            table_->horizontalHeader()->setSectionResizeMode(QHeaderView::ResizeToContents);
+            table_->horizontalHeader()->setSectionResizeMode(RanksModel::Layer, QHeaderView::Stretch);
             updating_ = was;
-            refreshTable();
+            refreshTotals();
             refreshOverview();
             showLayer();
             Q_EMIT spectraReady();
@@ -289,16 +270,25 @@ const std::map<std::string, int64_t>& LowRankView::ranks() const
     return store_ ? store_->plan().ranks : none;
 }
 
-int64_t LowRankView::rankOf(std::size_t i) const
-{
-    const auto it = ranks().find(spectra_[i].name);
-    return it == ranks().end() ? std::min(spectra_[i].rows, spectra_[i].cols) : it->second;
-}
+int64_t LowRankView::rankOf(std::size_t i) const { return ranksModel_->rankOf(int(i)); }
 
-void LowRankView::setPlanStore(PlanStore* store)
+void LowRankView::bindStore(PlanStore* store)
 {
     store_ = store;
     bindPlanText(calib_, store, PlanText::Calib);
+    // The table is a view of the store's ranks through RanksModel, which
+    // checks each edit and writes it to the store.
+    ranksModel_ = new RanksModel(store, this);
+    ranksModel_->setSpectra(spectra_.empty() ? nullptr : &spectra_);
+    table_->setModel(ranksModel_);
+    connect(ranksModel_, &RanksModel::refused, this, [this](const QString& why) {
+        // said inline, not in a modal box, so typing on through the table is not interrupted
+        totals_->setText(QStringLiteral("<span style='color:#c0392b'>%1</span>").arg(why.toHtmlEscaped()));
+    });
+    connect(table_->selectionModel(), &QItemSelectionModel::currentRowChanged, this, [this](const QModelIndex& cur) {
+        if (!updating_ && cur.row() >= 0 && cur.row() < layer_->count())
+            layer_->setCurrentIndex(cur.row());
+    });
     // The ranks live in the store only: edits here go there, and whatever
     // sets them (this view, a loaded plan file) is shown from there, as they
     // are: not filtered by the spectra, which may not exist yet (the plan's
@@ -314,7 +304,7 @@ void LowRankView::setPlanStore(PlanStore* store)
             showWhiten();
         if (!(parts & PlanStore::Ranks))
             return;
-        refreshTable();
+        refreshTotals();
         refreshOverview();
         showLayer();
         Q_EMIT ranksChanged();
@@ -372,8 +362,8 @@ void LowRankView::showLayer()
     const bool was = std::exchange(updating_, true);
     rank_->setMaximum(int(std::min(s.rows, s.cols)));
     rank_->setValue(int(rankOf(std::size_t(i))));
-    if (table_->currentRow() != i)
-        table_->setCurrentCell(i, ColRank);
+    if (ranksModel_ && table_->currentIndex().row() != i)
+        table_->setCurrentIndex(ranksModel_->index(i, RanksModel::Rank));
     updating_ = was;
     updateRank();
 }
@@ -413,30 +403,23 @@ void LowRankView::updateRank()
     energy_->setVerticalLines({double(k)}, {double(s.break_even_rank)});
 }
 
-void LowRankView::refreshTable()
+void LowRankView::refreshTotals()
 {
-    const bool was = std::exchange(updating_, true);
     int64_t before = 0, after = 0, all = 0;
-    for (std::size_t i = 0; i < spectra_.size() && int(i) < table_->rowCount(); ++i) {
+    for (std::size_t i = 0; i < spectra_.size(); ++i) {
         const auto& s = spectra_[i];
         const int64_t k = rankOf(i), full = std::min(s.rows, s.cols);
-        const bool factorized = k < full;
-        const int64_t mn = s.rows * s.cols, kept = factorized ? k * (s.rows + s.cols) : mn;
+        const int64_t mn = s.rows * s.cols;
         all += mn;
-        if (factorized)
-            before += mn, after += kept;
-        table_->item(int(i), ColRank)->setText(factorized ? QString::number(k) : QString());
-        table_->item(int(i), ColEnergy)->setText(factorized ? percent(s.energyAt(k)) : QString());
-        table_->item(int(i), ColSaved)->setText(factorized ? percent(double(mn - kept) / double(mn)) : QString());
-        table_->item(int(i), ColSaved)->setForeground(kept > mn ? QBrush(Qt::red) : QBrush());
+        if (k < full)
+            before += mn, after += k * (s.rows + s.cols);
     }
     totals_->setText(ranks().empty() ? tr("No layer factorized.")
                                      : tr("%1 layers factorized: %2 → %3 parameters; %4 of all linear-layer parameters saved")
                                            .arg(ranks().size())
-                                          .arg(before)
-                                          .arg(after)
-                                          .arg(percent(double(before - after) / double(std::max<int64_t>(1, all)))));
-    updating_ = was;
+                                           .arg(before)
+                                           .arg(after)
+                                           .arg(percent(double(before - after) / double(std::max<int64_t>(1, all)))));
 }
 
 void LowRankView::refreshOverview()
@@ -455,34 +438,6 @@ void LowRankView::refreshOverview()
     }
     overview_->setCurves({x, x, x, x, x}, {r90, r95, r99, breakEven, chosen},
                          {tr("90 % energy"), tr("95 % energy"), tr("99 % energy"), tr("break-even"), tr("chosen rank")});
-}
-
-void LowRankView::tableEdited(int row, int column)
-{
-    if (updating_ || column != ColRank || row < 0 || row >= int(spectra_.size()))
-        return;
-    const auto& s = spectra_[std::size_t(row)];
-    const QString text = table_->item(row, column)->text().trimmed();
-    const int64_t full = std::min(s.rows, s.cols);
-    bool ok = true;
-    const int64_t k = text.isEmpty() ? full : text.toLongLong(&ok);
-    if (!ok || k < 1 || k > full) {
-        refreshTable(); // puts the previous rank back
-        // said inline, not in a modal box, so typing on through the table is not interrupted
-        totals_->setText(tr("<span style='color:#c0392b'>Rank '%1' for %2 refused: it must be between 1 and %3 (empty = full rank).</span>")
-                             .arg(text.toHtmlEscaped())
-                             .arg(QString::fromStdString(s.name))
-                             .arg(full));
-        return;
-    }
-    auto ranks = this->ranks();
-    if (k == full)
-        ranks.erase(s.name);
-    else
-        ranks[s.name] = k;
-    store_->setRanks(ranks); // refreshes the table, chart and layer from the store
-    if (layer_->currentIndex() != row)
-        layer_->setCurrentIndex(row);
 }
 
 void LowRankView::runEvaluation()

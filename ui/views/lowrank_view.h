@@ -22,7 +22,7 @@ class QLabel;
 class QLineEdit;
 class QPushButton;
 class QSlider;
-class QTableWidget;
+class QTableView;
 
 namespace tailor {
 class ModelSession;
@@ -33,26 +33,26 @@ namespace tailor::ui {
 class JobRunner;
 class PlanStore;
 class PlotView;
+class RanksModel;
 
 class LowRankView : public QWidget {
     Q_OBJECT
 public:
-    LowRankView(JobRunner* runner, QWidget* parent = nullptr);
+    LowRankView(JobRunner* runner, PlanStore* store, QWidget* parent = nullptr);
     void setSession(std::shared_ptr<ModelSession> s);
 
     // Ranks chosen so far; layers absent keep full rank (not factorized).
     // The plan store's ranks (the view keeps no copy).
     const std::map<std::string, int64_t>& ranks() const;
     void setRanks(const std::map<std::string, int64_t>& ranks);
-    // The ranks chosen here are the plan's (every change goes to the store).
-    void setPlanStore(PlanStore* store);
     // Writes {"tensor": rank} as `tailor-cli lowrank --ranks` reads it.
     void saveRanks(const QString& path) const;
 
     QSlider* rankSlider() const { return rank_; }
     QComboBox* layerBox() const { return layer_; }
     QLabel* figures() const { return figures_; }
-    QTableWidget* rankTable() const { return table_; }
+    QTableView* rankTable() const { return table_; }
+    RanksModel* ranksModel() const { return ranksModel_; } // the store's ranks as a table
     QDoubleSpinBox* budgetSpin() const { return budget_; }
     QDoubleSpinBox* energySpin() const { return energy_share_; }
     QPushButton* budgetButton() const { return byBudget_; }
@@ -74,14 +74,14 @@ protected:
     void showEvent(QShowEvent* e) override;
 
 private:
+    void bindStore(PlanStore* store);
     PlanStore* store_ = nullptr;
     void computeSpectra();
     bool spectraPending_ = false;
     void showLayer();
     void updateRank();
-    void refreshTable();
+    void refreshTotals();
     void refreshOverview();
-    void tableEdited(int row, int column);
     void runEvaluation();
     int64_t rankOf(std::size_t layer) const;
 
@@ -100,7 +100,8 @@ private:
     QPushButton* byBudget_;
     QPushButton* resetRanks_;
     QPushButton* saveRanks_;
-    QTableWidget* table_;
+    QTableView* table_;
+    RanksModel* ranksModel_ = nullptr; // made with the store
     QLabel* totals_;
     QLineEdit* calib_;
     QCheckBox* whiten_;

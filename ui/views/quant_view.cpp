@@ -54,9 +54,10 @@ double metricOf(const LayerQuantStats& l, int metric)
 }
 } // namespace
 
-QuantView::QuantView(JobRunner* runner, QWidget* parent) : QWidget(parent), runner_(runner)
+QuantView::QuantView(JobRunner* runner, PlanStore* store, QWidget* parent) : QWidget(parent), runner_(runner)
 {
     buildLayout();
+    bindStore(store); // the one way a view reaches the plan
 }
 
 void QuantView::buildLayout()
@@ -196,7 +197,7 @@ PlanQuant QuantView::planQuant() const
     return q;
 }
 
-void QuantView::setPlanStore(PlanStore* store)
+void QuantView::bindStore(PlanStore* store)
 {
     store_ = store;
     bindPlanText(calib_, store, PlanText::Calib);

@@ -40,7 +40,7 @@ class PlotView;
 class QuantView : public QWidget {
     Q_OBJECT
 public:
-    QuantView(JobRunner* runner, QWidget* parent = nullptr);
+    QuantView(JobRunner* runner, PlanStore* store, QWidget* parent = nullptr);
     void setSession(std::shared_ptr<ModelSession> s);
 
     QuantScheme scheme() const;
@@ -62,7 +62,6 @@ public:
     // The scheme and method as the plan takes them (act-order included);
     // "Use in plan" puts it in the plan store. Throws Error on a bad scheme.
     PlanQuant planQuant() const;
-    void setPlanStore(PlanStore* store);
     QPushButton* useInPlanButton() const { return useInPlan_; }
     QTableView* table() const { return table_; }
     PlotView* histogramPlot() const { return histogram_; }
@@ -85,6 +84,7 @@ protected:
     void showEvent(QShowEvent* e) override;
 
 private:
+    void bindStore(PlanStore* store);
     bool reportPending_ = false;
     void buildLayout();
     void fillTable();

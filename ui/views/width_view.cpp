@@ -49,7 +49,7 @@ std::vector<std::vector<double>> rows(const std::vector<std::vector<double>>& sc
 }
 } // namespace
 
-WidthView::WidthView(JobRunner* runner, QWidget* parent) : QWidget(parent), runner_(runner)
+WidthView::WidthView(JobRunner* runner, PlanStore* store, QWidget* parent) : QWidget(parent), runner_(runner)
 {
     criterion_ = new QComboBox(this);
     criterion_->addItems({"taylor", "activation", "magnitude"});
@@ -113,6 +113,7 @@ WidthView::WidthView(JobRunner* runner, QWidget* parent) : QWidget(parent), runn
             savePlan(path);
     });
     setSession(nullptr);
+    bindStore(store); // the one way a view reaches the plan
 }
 
 void WidthView::setSession(std::shared_ptr<ModelSession> s)
@@ -254,7 +255,7 @@ void WidthView::runEvaluation()
         o);
 }
 
-void WidthView::setPlanStore(PlanStore* store)
+void WidthView::bindStore(PlanStore* store)
 {
     store_ = store;
     bindPlanText(calib_, store, PlanText::Calib);

@@ -31,15 +31,13 @@ class PlotView;
 class WidthView : public QWidget {
     Q_OBJECT
 public:
-    WidthView(JobRunner* runner, QWidget* parent = nullptr);
+    WidthView(JobRunner* runner, PlanStore* store, QWidget* parent = nullptr);
     void setSession(std::shared_ptr<ModelSession> s);
 
     // The uniform cut of the current scores and counts (none before scoring or when the counts are refused).
     const std::optional<WidthPlan>& plan() const { return plan_; }
     // Writes a plan with the width stage (CompressionPlan JSON).
     void savePlan(const QString& path) const;
-    // "Use in plan" puts the current cut in the plan store.
-    void setPlanStore(PlanStore* store);
     QPushButton* useInPlanButton() const { return useInPlan_; }
 
     QComboBox* criterionBox() const { return criterion_; }
@@ -58,6 +56,7 @@ Q_SIGNALS:
     void evaluated();
 
 private:
+    void bindStore(PlanStore* store);
     void runScores();
     void updateCut();
     void runEvaluation();
