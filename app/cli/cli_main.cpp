@@ -27,7 +27,7 @@ const Command kCommands[] = {
     {"info", cli::cmdInfo},         {"eval", cli::cmdEval},         {"tokenize", cli::cmdTokenize}, {"blocks", cli::cmdBlocks},
     {"drop", cli::cmdDrop},         {"merge", cli::cmdMerge},       {"quant", cli::cmdQuant},       {"qat", cli::cmdQat},
     {"spectrum", cli::cmdSpectrum}, {"lowrank", cli::cmdLowRank},   {"width", cli::cmdWidth},       {"speed", cli::cmdSpeed},
-    {"generate", cli::cmdGenerate}, {"compress", cli::cmdCompress}, {"tasks", cli::cmdTasks},       {"imatrix", cli::cmdImatrix},
+    {"generate", cli::cmdGenerate}, {"compress", cli::cmdCompress}, {"plan", cli::cmdPlan}, {"tasks", cli::cmdTasks},       {"imatrix", cli::cmdImatrix},
     {"compare", cli::cmdCompare},
 };
 

@@ -46,6 +46,15 @@ int cmdCompress(const Argv& argv)
     if (args.has("heal-text") || plan.heal) {
         PlanHeal h = plan.heal.value_or(PlanHeal{});
         h.text = args.get("heal-text", h.text);
+        h.method = args.get("heal-method", h.method);
+        if (h.method != "lora" && h.method != "linear")
+            throw UsageError("--heal-method " + h.method + ": 'lora' (train adapters) or 'linear' (fit a map per dropped span)");
+        const bool lora = !h.isLinear();
+        for (const char* opt : {"heal-steps", "heal-rank", "heal-alpha", "heal-lr", "heal-batch", "heal-accum", "heal-seed", "kd-weight", "kd-temperature"})
+            if (!lora && args.has(opt))
+                throw UsageError(std::string("--") + opt + " is a LoRA setting; linear healing fits a map (--heal-ridge)");
+        if (lora && args.has("heal-ridge"))
+            throw UsageError("--heal-ridge applies to --heal-method linear");
         HealOptions& o = h.options;
         o.steps = args.getInt("heal-steps", o.steps);
         o.rank = args.getInt("heal-rank", o.rank);
@@ -56,9 +65,13 @@ int cmdCompress(const Argv& argv)
         o.kd_weight = args.getDouble("kd-weight", o.kd_weight);
         o.temperature = args.getDouble("kd-temperature", o.temperature);
         o.seed = uint64_t(args.getInt("heal-seed", (long long)o.seed));
-        o.validate();
+        h.linear.ridge = args.getDouble("heal-ridge", h.linear.ridge);
+        if (lora)
+            o.validate();
+        else
+            h.linear.validate();
         plan.heal = h;
-    } else if (args.has("heal-steps") || args.has("kd-weight"))
+    } else if (args.has("heal-steps") || args.has("kd-weight") || args.has("heal-method") || args.has("heal-ridge"))
         throw UsageError("healing options need --heal-text FILE (or 'heal' in the plan)");
     // the command line's texts and export settings go into the plan and the target; then the one pipeline
     if (args.has("text"))
@@ -80,7 +93,9 @@ int cmdCompress(const Argv& argv)
         throw UsageError("--format " + target.format + ": 'hf' (a Hugging Face directory) or 'gguf' (one file for llama.cpp)");
     if (target.format == "hf" && (args.has("imatrix") || args.has("tensor-type")))
         throw UsageError("--imatrix and --tensor-type apply to --format gguf");
-    target = target.resolved(plan); // unknown types and overrides fail here, before any work
+    // unknown types and overrides fail here, before any work; exportRun
+    // resolves the target itself (once: the plan's overrides are not appended twice)
+    static_cast<void>(target.resolved(plan));
     const auto session = inPlan([&] { return ModelSession::open(plan.model); });
     // --dry-run: the plan checked against its model, nothing computed or written
     if (dryRun) {

@@ -14,6 +14,7 @@
 #include "cli_args.h"
 #include "cli_output.h"
 #include "commands.h"
+#include "size_args.h"
 #include "core/compress/compression_plan.h"
 #include "core/util/compute_threads.h"
 #include "core/util/error.h"
@@ -35,19 +36,6 @@
 namespace tailor::cli {
 
 namespace {
-// "3.5M" -> 3670016; nullopt-like -1 when it is not a size
-double parseSize(const std::string& s)
-{
-    static const std::regex rx("([0-9]+(\\.[0-9]+)?)([kKmMgG]?)");
-    std::smatch m;
-    if (!std::regex_match(s, m, rx))
-        return -1;
-    double v = std::stod(m[1]);
-    const char u = m[3].length() ? char(std::toupper(m[3].str()[0])) : ' ';
-    v *= u == 'K' ? 1024.0 : u == 'M' ? 1048576.0 : u == 'G' ? 1073741824.0 : 1.0;
-    return std::floor(v);
-}
-
 QJsonObject planJson(const BudgetPlan& p)
 {
     QJsonObject o{{"label", QString::fromStdString(p.label)},
@@ -117,19 +105,7 @@ int cmdQuantBudget(const Argv& argv)
         opt.value = args.getDouble("target-bpw", 0);
     } else {
         opt.target = BudgetTarget::GgufFileBytes;
-        const std::string t = args.get("target-size");
-        opt.value = parseSize(t);
-        if (opt.value < 0) {
-            GgufExportOptions go;
-            try {
-                go.type = gguf::mixture(t).name;
-            } catch (const Error&) {
-                throw UsageError("--target-size " + t + ": a size in bytes (3500000, 3.5M, 1.2G) or a GGUF type (q4_k_m)");
-            }
-            go.imatrix = opt.imatrix;
-            opt.value = double(ggufFileSize(model, {}, go));
-            sizeOf = go.type;
-        }
+        opt.value = targetFileBytes(args.get("target-size"), model, opt.imatrix, "--target-size", &sizeOf);
     }
     CalibOptions co;
     co.windows = args.getInt("windows", 10);

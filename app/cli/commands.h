@@ -25,5 +25,6 @@ int cmdTasks(const Argv& args);
 int cmdSpeed(const Argv& args);
 int cmdWidth(const Argv& args);
 int cmdCompare(const Argv& args);
+int cmdPlan(const Argv& args); // one size budget across depth, width and types
 
 } // namespace tailor::cli

@@ -48,7 +48,8 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
     const std::vector<McItem> task = taskFile.empty() ? std::vector<McItem>{} : readTaskFile(taskFile);
     TokenWindows healWindows; // read before any work: a text too short fails at once
     if (plan.heal)
-        healWindows = cutWindows(session.tokenizeFile(plan.heal->text), plan.heal->options.seq_len, 0,
+        healWindows = cutWindows(session.tokenizeFile(plan.heal->text),
+                                 plan.heal->isLinear() ? plan.heal->linear.seq_len : plan.heal->options.seq_len, 0,
                                  plan.heal->text + " (healing text)");
     const int stages = 2 + int(plan.width.has_value()) + int(!plan.ranks.empty()) + int(plan.heal.has_value()) + int(plan.quant.has_value());
     int stage = 0;
@@ -93,6 +94,17 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
     out.drop_blocks = plan.drop_blocks;
     params -= int64_t(plan.drop_blocks.size()) * c.blockParameters();
     record("drop");
+    if (plan.heal && plan.heal->isLinear()) {
+        // depth healing right after the drop: the maps stand in for the
+        // dropped spans, and later stages (width, low rank, quantization) act
+        // on the healed weights as on any others
+        const LinearHealResult h = healLinear(dense, *out.model, out.drop_blocks, healWindows, plan.heal->linear, sub("heal"));
+        out.model = h.model;
+        // each map's layer with the error of the hidden state it leaves after the span (‖h − L‖/‖L‖)
+        for (const auto& s : h.spans)
+            out.layer_errors.push_back({"heal", hfTensorName(TensorRole::FfnDown, s.host), s.rel_err_after});
+        record("heal");
+    }
     if (plan.width) {
         out.model = applyWidthPlan(*out.model, *plan.width);
         // each kept block loses its own units (per-block counts may differ)
@@ -129,7 +141,7 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
         out.warnings.insert(out.warnings.end(), lr.warnings.begin(), lr.warnings.end());
         record("lowrank");
     }
-    if (plan.heal) {
+    if (plan.heal && !plan.heal->isLinear()) {
         // the original model is the teacher. Cancelling during healing keeps the
         // adapters of the last finished step: the plan returns there, with the
         // healed model and no later stage, so the caller can still use it.

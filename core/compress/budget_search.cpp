@@ -34,7 +34,9 @@ std::vector<float> importanceOf(const Imatrix* im, TensorRole role, int block)
     return im ? im->weights(ggufTensorName(role, block)) : std::vector<float>{};
 }
 
-double optionBytes(const QuantScheme& s, int64_t rows, int64_t cols, BudgetTarget t)
+} // namespace
+
+double schemeBytes(const QuantScheme& s, int64_t rows, int64_t cols, BudgetTarget t)
 {
     if (t == BudgetTarget::GgufFileBytes) { // as the tensor lies in the file: aligned
         const uint64_t b = uint64_t(gguf::rowBytes(s.ggml, cols) * rows), a = gguf::kDefaultAlignment;
@@ -42,6 +44,8 @@ double optionBytes(const QuantScheme& s, int64_t rows, int64_t cols, BudgetTarge
     }
     return s.bitsPerWeight(cols) * double(rows * cols) / 8.0;
 }
+
+namespace {
 
 // The base model's hidden state entering every block and its next-token
 // log-probabilities on the calibration windows, so a probe reruns only the
@@ -84,9 +88,6 @@ std::vector<QuantScheme> candidateSchemes(const BudgetOptions& opt)
     return schemes;
 }
 
-// A llama.cpp type is a candidate only where its block divides the row
-// (elsewhere llama.cpp would fall back to another type).
-bool fits(const QuantScheme& s, int64_t cols) { return s.format != QuantFormat::Ggml || cols % s.group == 0; }
 
 // Every linear layer's candidates with their bytes (no damage yet): the
 // achievable range is known before any probe.
@@ -100,8 +101,8 @@ std::vector<AllocationTensor> candidateBytes(const Model& model, const std::vect
             const at::IntArrayRef shape = raw.sizes();
             AllocationTensor t{name, {}};
             for (const QuantScheme& s : schemes)
-                if (fits(s, shape[1]))
-                    t.options.push_back({s.name(), optionBytes(s, shape[0], shape[1], target), 0.0});
+                if (schemeFits(s, shape[1]))
+                    t.options.push_back({s.name(), schemeBytes(s, shape[0], shape[1], target), 0.0});
             if (t.options.empty())
                 throw Error("tensor '" + name + "' (" + std::to_string(shape[1]) + " columns) fits none of the candidate types");
             out.push_back(std::move(t));
@@ -165,10 +166,10 @@ std::vector<TensorSensitivity> measureSensitivity(const Model& model, const Toke
             const std::vector<float> importance = importanceOf(opt.imatrix, role, b);
             std::vector<at::Tensor> deqs;
             for (const QuantScheme& s : schemes) {
-                if (!fits(s, cols))
+                if (!schemeFits(s, cols))
                     continue; // see candidateBytes
                 const at::Tensor deq = fakeQuantizeWeighted(raw, s, importance);
-                t.schemes.push_back({s, optionBytes(s, rows, cols, opt.target), outputError(x, w, deq), 0.0, false});
+                t.schemes.push_back({s, schemeBytes(s, rows, cols, opt.target), outputError(x, w, deq), 0.0, false});
                 deqs.push_back(deq);
             }
             if (t.schemes.empty())
@@ -225,19 +226,26 @@ std::shared_ptr<Model> quantizedByScheme(const Model& model, const SchemeByTenso
     return out;
 }
 
-std::vector<std::string> ggufTensorTypes(const Model& model, const SchemeByTensor& scheme)
+std::vector<std::string> ggufTensorTypes(const Model& model, const SchemeByTensor& scheme, const std::vector<int>& dropBlocks)
 {
     std::vector<std::string> out;
-    for (int b = 0; b < model.nBlocks(); ++b)
+    int written = 0; // the block's number in the file
+    for (int b = 0; b < model.nBlocks(); ++b) {
+        if (std::find(dropBlocks.begin(), dropBlocks.end(), b) != dropBlocks.end())
+            continue;
         for (TensorRole role : linearRoles()) {
             const auto it = scheme.find(hfTensorName(role, b));
             if (it == scheme.end())
                 continue;
-            const std::string escaped = std::regex_replace(ggufTensorName(role, b), std::regex("\\."), "\\.");
+            const std::string escaped = std::regex_replace(ggufTensorName(role, written), std::regex("\\."), "\\.");
             out.push_back("^" + escaped + "$=" + it->second.name());
         }
+        ++written;
+    }
     return out;
 }
+
+bool schemeFits(const QuantScheme& s, int64_t cols) { return s.format != QuantFormat::Ggml || cols % s.group == 0; }
 
 namespace {
 struct Evaluator {
@@ -334,7 +342,7 @@ BudgetResult searchBudget(const Model& model, const TokenWindows& calib, const T
         double firstBytes = 0;
         for (const auto& t : shapes) {
             const int64_t cols = model.raw(t.name).size(1);
-            first[t.name] = *std::find_if(candidates.begin(), candidates.end(), [&](const QuantScheme& s) { return fits(s, cols); });
+            first[t.name] = *std::find_if(candidates.begin(), candidates.end(), [&](const QuantScheme& s) { return schemeFits(s, cols); });
             firstBytes += t.options[0].bytes;
         }
         fixed = double(ggufFileSize(model, {}, ev.exportOptions(first), &res.warnings)) - firstBytes;

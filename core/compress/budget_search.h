@@ -109,7 +109,14 @@ BudgetResult searchBudget(const Model& model, const TokenWindows& calib, const T
 std::shared_ptr<Model> quantizedByScheme(const Model& model, const SchemeByTensor& scheme,
                                          const Imatrix* imatrix);
 
-// GGUF --tensor-type rules that give each tensor its type ("^blk\.3\.attn_v\.weight$=q4_k").
-std::vector<std::string> ggufTensorTypes(const Model& model, const SchemeByTensor& scheme);
+// GGUF --tensor-type rules that give each tensor its type ("^blk\.3\.attn_v\.weight$=q4_k"),
+// named as in the written file: with blocks dropped, the kept blocks are numbered 0, 1, ...
+std::vector<std::string> ggufTensorTypes(const Model& model, const SchemeByTensor& scheme, const std::vector<int>& dropBlocks = {});
+
+// A candidate applies to rows of `cols` values (a llama.cpp type's block must
+// divide the row; elsewhere llama.cpp would fall back to another type).
+bool schemeFits(const QuantScheme& s, int64_t cols);
+// A tensor's bytes with `s`: aligned as in a GGUF file for file budgets.
+double schemeBytes(const QuantScheme& s, int64_t rows, int64_t cols, BudgetTarget target);
 
 } // namespace tailor

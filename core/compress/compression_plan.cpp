@@ -5,7 +5,6 @@
 
 #include <map>
 #include <mutex>
-#include <regex>
 #include "core/util/atomic_file.h"
 #include "core/util/error.h"
 #include "core/util/json_file.h"
@@ -48,11 +47,8 @@ namespace {
 std::string readRegex(JsonReader& r, const char* key)
 {
     const std::string pattern = r.string(key);
-    try {
-        std::regex check(pattern);
-    } catch (const std::regex_error&) {
-        r.fail(r.keyName(key), "'" + pattern + "' is not a valid regular expression");
-    }
+    if (const std::string why = patternError(pattern); !why.empty())
+        r.fail(r.keyName(key), why);
     return pattern;
 }
 
@@ -145,7 +141,23 @@ CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::strin
         JsonReader h = r.object("heal");
         PlanHeal ph;
         ph.text = h.requireString("text");
-        ph.options = HealOptions::fromJson(h);
+        ph.method = h.string("method", "lora");
+        if (ph.method == "linear") {
+            // a fitted map, not training: LoRA's settings have no meaning here and are refused as unknown
+            ph.linear.ridge = h.number("ridge", ph.linear.ridge);
+            ph.linear.seq_len = h.integer("seq_len", ph.linear.seq_len, 2, 1 << 20);
+            ph.linear.max_windows = h.integer("max_windows", ph.linear.max_windows, 0, INT64_MAX);
+            h.finish();
+            try {
+                ph.linear.validate();
+            } catch (const Error& e) {
+                h.fail(h.keyName("ridge"), e.what());
+            }
+        } else if (ph.method == "lora") {
+            ph.options = HealOptions::fromJson(h);
+        } else {
+            h.fail(h.keyName("method"), "'" + ph.method + "': 'lora' (train adapters) or 'linear' (fit a map per dropped span)");
+        }
         p.heal = ph;
     }
     if (r.has("gguf")) {
@@ -254,7 +266,13 @@ QJsonObject CompressionPlan::toJson() const
                                  {"groups", lists(width->groups)},
                                  {"channels", lists(width->channels)}};
     }
-    if (heal) {
+    if (heal && heal->isLinear()) {
+        o["heal"] = QJsonObject{{"method", "linear"},
+                                {"text", QString::fromStdString(heal->text)},
+                                {"ridge", heal->linear.ridge},
+                                {"seq_len", double(heal->linear.seq_len)},
+                                {"max_windows", double(heal->linear.max_windows)}};
+    } else if (heal) {
         QJsonObject h = heal->options.toJson();
         h["text"] = QString::fromStdString(heal->text);
         o["heal"] = h;
@@ -277,6 +295,8 @@ void CompressionPlan::validate(const Model& model) const
     if ((!ranks.empty() && whiten) || (quant && quant->method == QuantMethod::Gptq))
         if (calib.empty())
             throw Error("the plan needs 'calib' (a calibration text) for whitened SVD or GPTQ");
+    if (heal && heal->isLinear())
+        checkLinearHealable(drop_blocks, model.nBlocks()); // a span from block 0 has no block to hold its map
 }
 
 } // namespace tailor

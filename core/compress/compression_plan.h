@@ -9,12 +9,15 @@
 //    "width": {"criterion": "taylor", "groups": [[1], [0], ...], "channels": [[5, 17, ...], ...]}}
 // ("width": per block, the KV groups and MLP channels removed, applied after
 // dropping and before low rank; width_prune.h.)
-// ("heal" takes the settings of HealOptions, core/heal/lora_heal.h).
+// ("heal" takes the settings of HealOptions, core/heal/lora_heal.h, or is
+// {"method": "linear", "text": FILE, "ridge": 1e-3, "seq_len": 128,
+// "max_windows": 64}: a fitted map per dropped span, core/heal/linear_heal.h.)
 // Absent parts mean "leave as is": {"model": DIR, "drop_blocks": [2]} is valid.
 // Read strictly (core/util/json_reader.h): values of the wrong type, integers
 // that are not integers, bad regexes and unknown keys are refused with the
 // key's name; toJson() writes every choice, so fromJson(toJson(p)) is p.
 #include "core/compress/width_prune.h"
+#include "core/heal/linear_heal.h"
 #include "core/heal/lora_heal.h"
 #include "core/quant/quant_report.h"
 
@@ -56,8 +59,14 @@ struct PlanQuant {
 };
 
 struct PlanHeal {
-    std::string text; // the training text
-    HealOptions options;
+    // "lora": LoRA (with optional distillation) trained on `text`, `options`.
+    // "linear": each dropped span replaced by a least-squares linear map
+    // fitted on `text`, merged into the block before it (core/heal/linear_heal.h).
+    std::string method = "lora";
+    std::string text; // the training or fitting text
+    HealOptions options;      // lora
+    LinearHealOptions linear; // linear
+    bool isLinear() const { return method == "linear"; }
 };
 
 // How a GGUF export of the plan is typed (tailor-cli compress --format gguf;

@@ -1,11 +1,15 @@
 // Healing (#7): LoRA retraining, with and without distillation, after depth
 // pruning; cancelling keeps the finished steps; healed plans export and reopen
 // with the same perplexity; bad healing settings are refused by name.
+// Training-free linear healing (#29): a fitted map per dropped span lowers
+// the KLD on text it was not fitted on, and exports as a plain checkpoint.
 #include <ATen/ATen.h>
 #include "core/analysis/block_importance.h"
 #include "core/compress/apply_plan.h"
 #include "core/util/error.h"
+#include "core/export/gguf_export.h"
 #include "core/export/hf_export.h"
+#include "core/eval/fidelity.h"
 #include "core/heal/lora_heal.h"
 #include "core/model/model.h"
 #include "core/model/model_session.h"
@@ -130,6 +134,77 @@ private Q_SLOTS:
         QCOMPARE(int(reopened->model().nBlocks()), 4);
         const double again = evalPpl(reopened->model(), s->tokenizeFile(testdata::validText()), {});
         QVERIFY2(testdata::relErr(again, a.stages[2].ppl) < 1e-5, qPrintable(QString("%1 vs %2").arg(again).arg(a.stages[2].ppl)));
+    }
+
+    // #29: tinystories-12L without blocks 5, 6, 7; one map fitted on the
+    // calibration text (50 stories), measured on the validation text (99
+    // other stories): the KLD from the dense model falls; the HF and GGUF
+    // exports reopen with the healed model's perplexity.
+    void linearHealLowersKld()
+    {
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        QJsonObject o{{"model", QString::fromStdString(testdata::tinystories12L())},
+                      {"drop_blocks", QJsonArray{5, 6, 7}},
+                      {"heal", QJsonObject{{"method", "linear"}, {"text", QString::fromStdString(testdata::calibText())}}}};
+        const CompressionPlan plan = CompressionPlan::fromJson(o, "plan.json");
+        QVERIFY(plan.heal && plan.heal->isLinear());
+        QCOMPARE(CompressionPlan::fromJson(plan.toJson(), "again").toJson(), plan.toJson());
+        const AppliedPlan a = applyPlan(*s, plan, testdata::validText());
+        QCOMPARE(int(a.stages.size()), 3);
+        QCOMPARE(QString::fromStdString(a.stages[2].stage), QString("heal"));
+        const StageReport &pruned = a.stages[1], &healed = a.stages[2];
+        qInfo("tinystories-12L drop 5-7 on the validation text: KLD %.4f -> %.4f, top-1 %.2f %% -> %.2f %%, PPL %.4f -> %.4f (dense %.4f)",
+              pruned.kld_mean, healed.kld_mean, 100 * pruned.top1_agreement, 100 * healed.top1_agreement, pruned.ppl, healed.ppl,
+              a.stages[0].ppl);
+        QVERIFY2(healed.kld_mean < pruned.kld_mean, qPrintable(QString("%1 vs %2").arg(healed.kld_mean).arg(pruned.kld_mean)));
+        QCOMPARE(healed.parameters, pruned.parameters); // merged: no added layer
+        QCOMPARE(int(a.layer_errors.size()), 1);
+        QCOMPARE(QString::fromStdString(a.layer_errors[0].name), QString("model.layers.4.mlp.down_proj.weight"));
+
+        // the same KLD computed here, and the exports reopen with the healed perplexity
+        const std::vector<int32_t> ids = s->tokenizeFile(testdata::validText());
+        FidelityOptions fo;
+        fo.model_drop = a.drop_blocks;
+        const double kld = compareToBase(s->model(), *a.model, cutWindows(ids, 256, 0, "valid"), fo).kld_mean;
+        QVERIFY(testdata::relErr(kld, healed.kld_mean) < 1e-9);
+        QTemporaryDir dir;
+        HfExportOptions ho;
+        ho.dtype = "F32";
+        exportHf(*a.model, a.drop_blocks, dir.filePath("hf").toStdString(), ho);
+        const double hf = evalPpl(ModelSession::open(dir.filePath("hf").toStdString())->model(), ids, {});
+        QVERIFY2(testdata::relErr(hf, healed.ppl) < 1e-5, qPrintable(QString("%1 vs %2").arg(hf).arg(healed.ppl)));
+        GgufExportOptions go;
+        go.type = "f32";
+        exportGguf(*a.model, a.drop_blocks, dir.filePath("healed.gguf").toStdString(), go);
+        const double gg = evalPpl(ModelSession::open(dir.filePath("healed.gguf").toStdString())->model(), ids, {});
+        QVERIFY2(testdata::relErr(gg, healed.ppl) < 1e-5, qPrintable(QString("%1 vs %2").arg(gg).arg(healed.ppl)));
+    }
+
+    // a span from block 0 has no block before it to hold the map: refused
+    // when the plan is checked, before any work; LoRA's settings are not linear's
+    void linearHealBadInput()
+    {
+        const auto s = ModelSession::open(testdata::stories260K());
+        const QString model = QString::fromStdString(testdata::stories260K()), text = QString::fromStdString(testdata::calibText());
+        const CompressionPlan first = CompressionPlan::fromJson(
+            QJsonObject{{"model", model}, {"drop_blocks", QJsonArray{0, 1}}, {"heal", QJsonObject{{"method", "linear"}, {"text", text}}}}, "plan.json");
+        QVERIFY(testdata::throwsWith([&] { applyPlan(*s, first, ""); }, "linear heal: the dropped span 0..1 starts at block 0"));
+        const CompressionPlan none = CompressionPlan::fromJson(
+            QJsonObject{{"model", model}, {"heal", QJsonObject{{"method", "linear"}, {"text", text}}}}, "plan.json");
+        QVERIFY(testdata::throwsWith([&] { applyPlan(*s, none, ""); }, "linear heal: no blocks are dropped"));
+        QVERIFY(testdata::throwsWith(
+            [&] {
+                CompressionPlan::fromJson(QJsonObject{{"model", model}, {"heal", QJsonObject{{"method", "linear"}, {"text", text}, {"steps", 10}}}}, "plan.json");
+            },
+            "plan.json: unknown key 'heal.steps'"));
+        QVERIFY(testdata::throwsWith(
+            [&] { CompressionPlan::fromJson(QJsonObject{{"model", model}, {"heal", QJsonObject{{"method", "magic"}, {"text", text}}}}, "plan.json"); },
+            "plan.json: key 'heal.method': 'magic': 'lora' (train adapters) or 'linear'"));
+        QVERIFY(testdata::throwsWith(
+            [&] {
+                CompressionPlan::fromJson(QJsonObject{{"model", model}, {"heal", QJsonObject{{"method", "linear"}, {"text", text}, {"ridge", -1}}}}, "plan.json");
+            },
+            "ridge must be a number >= 0"));
     }
 
     void badSettings_data()

@@ -7,6 +7,9 @@
 // multiples of 256 (so that every K-quant path runs rather than falling back).
 #include "core/util/error.h"
 #include "core/compress/width_prune.h"
+#include "core/heal/linear_heal.h"
+#include "core/compress/apply_plan.h"
+#include "core/compress/joint_search.h"
 #include "core/export/gguf_export.h"
 #include "core/compress/budget_search.h"
 #include "core/formats/gguf/gguf_mixture.h"
@@ -349,6 +352,80 @@ private Q_SLOTS:
         const double theirs = llamaPerplexity(file, w);
         qInfo("width-pruned %s: Tailor %.6f, llama.cpp %.6f (rel %.2g)", qPrintable(type), ours, theirs, testdata::relErr(ours, theirs));
         QVERIFY(testdata::relErr(ours, theirs) < 1e-3);
+        QFile::remove(QString::fromStdString(file));
+    }
+
+    // Linear healing (#29): blocks 5-7 dropped and replaced by a map merged
+    // into block 4's down_proj; the F32 GGUF is a plain checkpoint of 9
+    // blocks that libllama runs with Tailor's perplexity.
+    void linearHealedGgufLoads()
+    {
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const std::vector<int> drop{5, 6, 7};
+        const LinearHealResult h = healLinear(s->model(), s->model(), drop,
+                                              cutWindows(s->tokenizeFile(testdata::calibText()), 128, 0, "calib"), LinearHealOptions{});
+        GgufExportOptions o;
+        o.type = "f32";
+        const std::string file = tmp_.filePath("linear-healed.gguf").toStdString();
+        exportGguf(*h.model, drop, file, o);
+        const TokenWindows w = cutWindows(s->tokenizeFile(testdata::validText()), 256, 8, "valid");
+        EvalOptions eo;
+        eo.seq_len = 256;
+        eo.drop_blocks = drop;
+        const double ours = evaluateWindows(*h.model, w, eo).ppl;
+        const double theirs = llamaPerplexity(file, w);
+        qInfo("linear-healed (drop 5-7) f32: fitted on %lld tokens in %.2f s (fit error %.4f -> %.4f); Tailor %.6f, llama.cpp %.6f (rel %.2g)",
+              (long long)h.tokens, h.seconds, h.spans[0].rel_err_before, h.spans[0].rel_err_after, ours, theirs, testdata::relErr(ours, theirs));
+        QVERIFY(testdata::relErr(ours, theirs) < 1e-5);
+        QFile::remove(QString::fromStdString(file));
+    }
+
+    // The joint budget (#29) below the smallest quant-only file: blocks
+    // dropped (healed by a map) and a type per tensor. The plan, run as
+    // compress runs it, exports a GGUF of exactly the predicted size, which
+    // libllama runs with Tailor's perplexity (2e-3: its Q8 input rounding).
+    void jointPlanGgufLoads()
+    {
+        const auto s = ModelSession::open(testdata::tinystories12L());
+        const TokenWindows calib = s->calibration(testdata::calibText(), CalibOptions{});
+        const TokenWindows healWindows = cutWindows(s->tokenizeFile(testdata::calibText()), 128, 64, "calib");
+        const TokenWindows w = cutWindows(s->tokenizeFile(testdata::validText()), 256, 8, "valid");
+        JointOptions jo;
+        jo.target_bytes = 1150000;
+        jo.width = false;
+        jo.max_drop = 2;
+        jo.measure = 1;
+        jo.heal_windows = &healWindows;
+        const JointResult r = searchJoint(s->model(), calib, w, jo);
+        const JointPlan& best = r.plans[std::size_t(r.chosen)];
+        QCOMPARE(best.kind, std::string("depth+quant"));
+        QVERIFY(best.file_bytes <= jo.target_bytes);
+        CompressionPlan plan;
+        plan.model = testdata::tinystories12L();
+        plan.drop_blocks = best.drop;
+        plan.heal = PlanHeal{};
+        plan.heal->method = "linear";
+        plan.heal->text = testdata::calibText();
+        const AppliedPlan a = applyPlan(*s, plan, "");
+        GgufExportOptions o;
+        o.type = "q8_0";
+        for (const auto& spec : best.tensor_types)
+            o.overrides.push_back(gguf::parseTypeOverride(spec));
+        const std::string file = tmp_.filePath("joint.gguf").toStdString();
+        const GgufExportReport rep = exportGguf(*a.model, a.drop_blocks, file, o);
+        QCOMPARE(uint64_t(QFileInfo(QString::fromStdString(file)).size()), best.file_bytes);
+        QCOMPARE(rep.file_bytes, best.file_bytes);
+        EvalOptions eo;
+        eo.seq_len = 256;
+        eo.drop_blocks = a.drop_blocks;
+        const double plan_ppl = evaluateWindows(*ggufQuantizedModel(*a.model, a.drop_blocks, o), w, eo).ppl;
+        const double file_ppl = evaluateWindows(ModelSession::open(file)->model(), w, EvalOptions{}).ppl;
+        const double theirs = llamaPerplexity(file, w);
+        qInfo("joint plan %s (%llu bytes): search %.6f, plan %.6f, file %.6f, llama.cpp %.6f", best.label.c_str(),
+              (unsigned long long)best.file_bytes, best.result.ppl, plan_ppl, file_ppl, theirs);
+        QVERIFY(testdata::relErr(plan_ppl, best.result.ppl) < 1e-6);
+        QVERIFY(testdata::relErr(file_ppl, plan_ppl) < 1e-5);
+        QVERIFY(testdata::relErr(theirs, file_ppl) < 2e-3);
         QFile::remove(QString::fromStdString(file));
     }
 

@@ -6,6 +6,9 @@
 #include "ui/docks/job_dock.h"
 #include "ui/job_runner.h"
 #include "ui/main_window.h"
+#include "ui/models/block_importance_model.h"
+#include "ui/models/quant_rules_model.h"
+#include "ui/models/ranks_model.h"
 #include "ui/plan_store.h"
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
@@ -15,6 +18,7 @@
 #include "ui/views/quant_view.h"
 #include "ui/views/budget_panel.h"
 #include "ui/views/compress_view.h"
+#include "ui/views/plan_editor.h"
 #include "ui/views/depth_width_panel.h"
 #include "ui/views/lowrank_view.h"
 #include "ui/views/width_view.h"
@@ -72,6 +76,24 @@ void saveShot(QWidget* w, const QString& name)
     const QString path = QStringLiteral(TAILOR_TEST_OUT) + "/" + name;
     QVERIFY(w->grab().save(path));
     qInfo("screenshot: %s", qPrintable(path));
+}
+
+// Types `text` into a table cell the way a user does: the view opens its
+// editor on the cell, the text goes in, Return commits it through the
+// delegate to the model's setData.
+void typeIntoCell(QTableView* table, const QModelIndex& index, const QString& text)
+{
+    table->setCurrentIndex(index);
+    table->edit(index);
+    QLineEdit* editor = nullptr;
+    for (QLineEdit* e : table->viewport()->findChildren<QLineEdit*>())
+        if (e->isVisible())
+            editor = e;
+    QVERIFY2(editor, "no editor opened on the cell");
+    editor->selectAll();
+    QTest::keyClicks(editor, text);
+    QTest::keyClick(editor, Qt::Key_Return);
+    QCoreApplication::processEvents();
 }
 
 QByteArray fileBytes(const QString& path)
@@ -270,6 +292,22 @@ private slots:
         PlotView* bi = v->plot(Criterion::Bi);
         QTest::mouseClick(bi->canvas(), Qt::LeftButton, {}, bi->barCenter(6));
         QCOMPARE(v->markedBlocks(), std::set<int>({6}));
+        // #27: the table's Drop boxes are the store's blocks to drop; setData
+        // takes a check state and nothing else
+        QAbstractItemModel* table = v->table()->model();
+        int row3 = -1;
+        for (int r = 0; r < table->rowCount(); ++r)
+            if (table->index(r, BlockImportanceModel::Block).data(Qt::UserRole).toInt() == 3)
+                row3 = r;
+        QVERIFY(row3 >= 0);
+        const QModelIndex drop3 = table->index(row3, BlockImportanceModel::Drop);
+        QVERIFY(table->setData(drop3, Qt::Checked, Qt::CheckStateRole));
+        QCOMPARE(w_->planStore()->plan().drop_blocks, (std::vector<int>{3, 6}));
+        QVERIFY(!table->setData(drop3, QStringLiteral("yes"), Qt::CheckStateRole));
+        QVERIFY(!table->setData(drop3, 7, Qt::CheckStateRole));
+        QCOMPARE(w_->planStore()->plan().drop_blocks, (std::vector<int>{3, 6}));
+        w_->planStore()->setDropBlocks({6}); // the store's change is the table's
+        QCOMPARE(drop3.data(Qt::CheckStateRole).toInt(), int(Qt::Unchecked));
         QSignalSpy evaluated(v, &BlocksView::selectionEvaluated);
         QVERIFY(v->evaluateButton()->isEnabled());
         QTest::mouseClick(v->evaluateButton(), Qt::LeftButton);
@@ -445,8 +483,11 @@ private slots:
         QVERIFY2(v->figures()->text().contains(energyText(41)), qPrintable(v->figures()->text()));
         // 352 x 128 at rank 41: 41 * 480 parameters instead of 45056
         QVERIFY(v->figures()->text().contains("45056 → 19680"));
-        const int row = v->layerBox()->currentIndex();
-        QCOMPARE(v->rankTable()->item(row, 2)->text(), QString("41"));
+        RanksModel* ranks = v->ranksModel();
+        QCOMPARE(v->rankTable()->model(), static_cast<QAbstractItemModel*>(ranks));
+        const int row = ranks->rowOf(layer.toStdString());
+        QCOMPARE(v->layerBox()->currentIndex(), row);
+        QCOMPARE(ranks->rankOf(row), int64_t(41));
         QCOMPARE(v->ranks().at(layer.toStdString()), int64_t(41));
 
         // overlay: this layer stays in the plot while another is selected
@@ -455,12 +496,20 @@ private slots:
         v->layerBox()->setCurrentText("model.layers.1.mlp.down_proj.weight");
         QCOMPARE(v->spectrumPlot()->curveCount(), 2);
 
-        // a rank typed into the table is the layer's rank; out of range is refused and said
+        // a rank typed into the table is the layer's rank; out of range is
+        // refused by the model's setData and said
         const std::string q0 = "model.layers.0.self_attn.q_proj.weight";
-        v->rankTable()->item(0, 2)->setText("0");
+        QCOMPARE(ranks->rowOf(q0), 0);
+        QSignalSpy refused(ranks, &RanksModel::refused);
+        typeIntoCell(v->rankTable(), ranks->index(0, RanksModel::Rank), "0");
+        QCOMPARE(refused.count(), 1);
+        QVERIFY2(refused.at(0).at(0).toString().contains("must be an integer from 1 to 128"), qPrintable(refused.at(0).at(0).toString()));
         QVERIFY(!v->ranks().count(q0));
-        QCOMPARE(v->rankTable()->item(0, 2)->text(), QString());
-        v->rankTable()->item(0, 2)->setText("10");
+        typeIntoCell(v->rankTable(), ranks->index(0, RanksModel::Rank), "12.5");
+        QCOMPARE(refused.count(), 2);
+        QVERIFY(!v->ranks().count(q0));
+        typeIntoCell(v->rankTable(), ranks->index(0, RanksModel::Rank), "10");
+        QCOMPARE(refused.count(), 2);
         QCOMPARE(v->ranks().at(q0), int64_t(10));
         // #27: the table edits the store's ranks; the view has no copy of its own
         QVERIFY(&v->ranks() == &w_->planStore()->plan().ranks);
@@ -517,8 +566,11 @@ private slots:
         loaded.ranks = {{q0, 12}};
         w_->planStore()->setPlan(loaded);
         QCOMPARE(v->ranks(), loaded.ranks);
-        QCOMPARE(v->rankTable()->item(0, 2)->text(), QString("12"));
-        QCOMPARE(v->rankTable()->item(1, 2)->text(), QString());
+        // the table the user edits and the loaded plan's ranks are one model over the store
+        QCOMPARE(v->rankTable()->model(), static_cast<QAbstractItemModel*>(ranks));
+        QCOMPARE(ranks->rankOf(0), int64_t(12));
+        QCOMPARE(ranks->data(ranks->index(0, RanksModel::Rank), Qt::DisplayRole).toString(), QString("12"));
+        QCOMPARE(ranks->data(ranks->index(1, RanksModel::Rank), Qt::DisplayRole).toString(), QString()); // full rank
         w_->planStore()->setPlan(before);
         QCOMPARE(v->ranks(), before.ranks);
         saveShot(w_.get(), "lowrank-view.png");
@@ -976,12 +1028,60 @@ private slots:
         QCOMPARE(c->quantBox()->currentText(), QString("mixed: 84 rules from the plan"));
         QCOMPARE(int(c->plan().quant->rules.size()), 84);
         QVERIFY2(c->prediction()->text().contains("Predicted"), qPrintable(c->prediction()->text()));
+        // #27: the rules are a table over the store, each edit checked in setData as a plan file is
+        w_->tabs()->setCurrentWidget(c); // a table edits only where it is shown
+        QuantRulesModel* rules = c->editor()->rulesModel();
+        QCOMPARE(rules->rowCount(), 84);
+        QVERIFY(c->editor()->rulesTable()->isVisibleTo(c));
+        QSignalSpy refusedRule(rules, &QuantRulesModel::refused);
+        const QModelIndex scheme0 = rules->index(0, QuantRulesModel::Scheme), layers0 = rules->index(0, QuantRulesModel::Layers);
+        const QString firstPattern = layers0.data().toString();
+        c->editor()->rulesTable()->scrollToTop();
+        typeIntoCell(c->editor()->rulesTable(), scheme0, "q9_9");
+        typeIntoCell(c->editor()->rulesTable(), layers0, "(");
+        QCOMPARE(refusedRule.count(), 2);
+        QVERIFY2(refusedRule.at(0).at(0).toString().startsWith("rule 1: scheme"), qPrintable(refusedRule.at(0).at(0).toString()));
+        QVERIFY2(refusedRule.at(1).at(0).toString().contains("'(' is not a valid regular expression"), qPrintable(refusedRule.at(1).at(0).toString()));
+        QCOMPARE(c->plan().quant->rules[0].layers, firstPattern.toStdString());
+        typeIntoCell(c->editor()->rulesTable(), scheme0, "q8_0");
+        QCOMPARE(refusedRule.count(), 2);
+        QCOMPARE(w_->planStore()->plan().quant->rules[0].scheme.name(), std::string("q8_0"));
+        QCOMPARE(scheme0.data().toString(), QString("q8_0"));
+        QVERIFY(rules->removeRows(0, 1));
+        QCOMPARE(int(w_->planStore()->plan().quant->rules.size()), 83);
+        QCOMPARE(rules->rowCount(), 83);
+        c->setPlan(back); // a loaded plan is the same table's rows
+        QCOMPARE(rules->rowCount(), 84);
+        QCOMPARE(rules->index(0, QuantRulesModel::Layers).data().toString(), firstPattern);
+        saveShot(w_.get(), "compress-rules.png");
+        w_->tabs()->setCurrentWidget(q);
         // a uniform point gives one scheme
         const QPoint q40 = b->paretoPlot()->pointCenter(1, 0);
         QTest::mouseClick(b->paretoPlot()->canvas(), Qt::LeftButton, {}, q40);
         QCOMPARE(c->quantBox()->currentText(), QString::fromStdString(r.references[0].label));
         q->pages()->setCurrentIndex(0);
         w_->tabs()->setCurrentIndex(0);
+    }
+
+    // #29: the healing method is the store's; a fitted map has no LoRA settings
+    void linearHealChoice()
+    {
+        CompressView* c = w_->compressView();
+        PlanEditor* e = c->editor();
+        e->healBox()->setChecked(true);
+        QCOMPARE(e->healMethodBox()->currentData().toString(), QString("lora"));
+        QVERIFY(w_->planStore()->plan().heal && !w_->planStore()->plan().heal->isLinear());
+        e->healMethodBox()->setCurrentIndex(e->healMethodBox()->findData(QString("linear")));
+        QVERIFY(w_->planStore()->plan().heal && w_->planStore()->plan().heal->isLinear());
+        QVERIFY(!e->healSteps()->isEnabled());
+        // a loaded plan's method shows in the box
+        CompressionPlan p = w_->planStore()->plan();
+        p.heal->method = "lora";
+        w_->planStore()->setPlan(p);
+        QCOMPARE(e->healMethodBox()->currentData().toString(), QString("lora"));
+        QVERIFY(e->healSteps()->isEnabled());
+        e->healBox()->setChecked(false);
+        QVERIFY(!w_->planStore()->plan().heal);
     }
 
     // #28: a GGUF opens as a model and the Quantization view shows its recipe

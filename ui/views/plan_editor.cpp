@@ -1,6 +1,7 @@
 #include "plan_editor.h"
 #include "ui/plan_binding.h"
 #include "ui/plan_store.h"
+#include "ui/models/quant_rules_model.h"
 #include "ui/resource_paths.h"
 
 #include "core/compress/plan_prediction.h"
@@ -16,12 +17,15 @@
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
+#include <QHeaderView>
+#include <QItemSelectionModel>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMessageBox>
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QSpinBox>
+#include <QTableView>
 #include <QVBoxLayout>
 
 #include <set>
@@ -91,10 +95,29 @@ PlanEditor::PlanEditor(PlanStore* store, QWidget* parent) : QWidget(parent), sto
     quantRow->addWidget(quant_, 1);
     quantRow->addWidget(method_);
     planForm->addRow(tr("Quantize"), quantRow);
+    // per-layer rules (a budget's pick, a loaded plan): the store's, edited in place
+    rulesModel_ = new QuantRulesModel(store_, this);
+    rules_ = new QTableView(this);
+    rules_->setModel(rulesModel_);
+    rules_->horizontalHeader()->setSectionResizeMode(QuantRulesModel::Layers, QHeaderView::Stretch);
+    rules_->setSelectionBehavior(QAbstractItemView::SelectRows);
+    rules_->setToolTip(tr("The first rule whose pattern a layer's name contains gives its scheme; double-click to edit"));
+    rules_->setMaximumHeight(140);
+    removeRule_ = new QPushButton(tr("Remove rule"), this);
+    auto* rulesRow = new QHBoxLayout;
+    rulesRow->addWidget(rules_, 1);
+    rulesRow->addWidget(removeRule_, 0, Qt::AlignTop);
+    rulesLabel_ = new QLabel(tr("Rules"), this);
+    planForm->addRow(rulesLabel_, rulesRow);
     planForm->addRow(tr("Calibration"), calib_);
     planForm->addRow(prediction_);
 
-    heal_ = new QCheckBox(tr("Heal with LoRA after dropping and factorizing"), this);
+    heal_ = new QCheckBox(tr("Heal after dropping and factorizing"), this);
+    healMethod_ = new QComboBox(this);
+    healMethod_->addItem(tr("LoRA (training)"), QStringLiteral("lora"));
+    healMethod_->addItem(tr("linear map per dropped span (no training)"), QStringLiteral("linear"));
+    healMethod_->setToolTip(tr("Linear: each span of dropped blocks is replaced by one least-squares map of the hidden state, "
+                               "fitted on the text and merged into the block before the span"));
     healText_ = new QLineEdit(demoCalibText(), this);
     healSteps_ = new QSpinBox(this);
     healSteps_->setRange(1, 100000);
@@ -117,6 +140,7 @@ PlanEditor::PlanEditor(PlanStore* store, QWidget* parent) : QWidget(parent), sto
     auto* healBox = new QGroupBox(tr("Healing"), this);
     auto* healForm = new QFormLayout(healBox);
     healForm->addRow(heal_);
+    healForm->addRow(tr("Method"), healMethod_);
     healForm->addRow(tr("Training text"), healText_);
     healForm->addRow(tr("Steps"), healSteps_);
     healForm->addRow(tr("LoRA rank (α = 2r)"), healRank_);
@@ -146,7 +170,16 @@ PlanEditor::PlanEditor(PlanStore* store, QWidget* parent) : QWidget(parent), sto
     for (QDoubleSpinBox* box : {healLr_, kd_, temperature_})
         connect(box, &QDoubleSpinBox::valueChanged, this, [this] { storeHeal(); });
     connect(heal_, &QCheckBox::toggled, this, [this] { storeHeal(); });
+    connect(healMethod_, &QComboBox::currentIndexChanged, this, [this] { storeHeal(); });
     connect(healText_, &QLineEdit::textChanged, this, [this] { storeHeal(); });
+    connect(rulesModel_, &QuantRulesModel::refused, this, [this](const QString& why) {
+        prediction_->setText("<span style='color:#c0392b'>" + why.toHtmlEscaped() + "</span>");
+    });
+    connect(removeRule_, &QPushButton::clicked, this, [this] {
+        const QModelIndex cur = rules_->currentIndex();
+        if (cur.isValid())
+            rulesModel_->removeRows(cur.row(), 1);
+    });
     connect(clearWidth_, &QPushButton::clicked, this, [this] { store_->setWidth(std::nullopt); });
     connect(savePlan_, &QPushButton::clicked, this, [this] {
         const QString path = QFileDialog::getSaveFileName(this, tr("Save plan"), "plan.json", tr("Plans (*.json)"));
@@ -210,6 +243,7 @@ void PlanEditor::storeHeal()
         return;
     }
     PlanHeal h = store_->plan().heal.value_or(PlanHeal{});
+    h.method = healMethod_->currentData().toString().toStdString();
     h.text = healText_->text().trimmed().toStdString();
     h.options.steps = healSteps_->value();
     h.options.rank = healRank_->value();
@@ -218,7 +252,10 @@ void PlanEditor::storeHeal()
     h.options.kd_weight = kd_->value();
     h.options.temperature = temperature_->value();
     try {
-        h.options.validate();
+        if (h.isLinear())
+            h.linear.validate();
+        else
+            h.options.validate();
         store_->setHeal(h);
     } catch (const std::exception& e) {
         healError_ = std::string("healing: ") + e.what();
@@ -234,9 +271,15 @@ void PlanEditor::showStore(PlanStore::Parts parts)
         whiten_->setChecked(p.whiten);
     }
     if (parts & PlanStore::Heal) {
-        const QSignalBlocker q1(heal_), q2(healText_), q3(healSteps_), q4(healRank_), q5(healLr_), q6(kd_), q7(temperature_);
+        const QSignalBlocker q1(heal_), q2(healText_), q3(healSteps_), q4(healRank_), q5(healLr_), q6(kd_), q7(temperature_),
+            q8(healMethod_);
         heal_->setChecked(p.heal.has_value());
-        if (p.heal) { // unchecked, the boxes keep the last settings for the next time
+        if (p.heal) // unchecked, the boxes keep the last settings for the next time
+            healMethod_->setCurrentIndex(healMethod_->findData(QString::fromStdString(p.heal->method)));
+        // LoRA's settings mean nothing to a fitted map
+        for (QWidget* w : std::initializer_list<QWidget*>{healSteps_, healRank_, healLr_, kd_, temperature_})
+            w->setEnabled(!p.heal || !p.heal->isLinear());
+        if (p.heal) {
             healText_->setText(QString::fromStdString(p.heal->text));
             healSteps_->setValue(int(p.heal->options.steps));
             healRank_->setValue(int(p.heal->options.rank));
@@ -287,6 +330,9 @@ void PlanEditor::showStore(PlanStore::Parts parts)
         quant_->setCurrentText(label);
         if (p.quant)
             method_->setCurrentIndex(methodIndex(*p.quant));
+        const bool mixed = p.quant && !p.quant->rules.empty();
+        for (QWidget* w : {static_cast<QWidget*>(rules_), static_cast<QWidget*>(removeRule_), static_cast<QWidget*>(rulesLabel_)})
+            w->setVisible(mixed);
     }
 }
 

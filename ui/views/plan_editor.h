@@ -2,9 +2,9 @@
 // The plan as the user edits it on the Compress page: blocks to drop (typed
 // here or marked in Blocks), the ranks and widths other views chose (shown,
 // the widths clearable), whitening, the quantization scheme box and method,
-// the calibration text, healing settings, the engine's prediction of the
-// result (predictPlan: parameters, bytes, speed-up) and loading or saving
-// plan files. Every control writes to the PlanStore and shows it; the plan
+// the per-layer rules (QuantRulesModel, shown when the plan has them), the
+// calibration text, healing settings, the engine's prediction of the result
+// (predictPlan: parameters, bytes, speed-up) and loading or saving plan files. Every control writes to the PlanStore and shows it; the plan
 // is the store's, never read back from these widgets. An entry that does not
 // parse (a half-typed block list or scheme) leaves the store as it was and is
 // named by plan(), so a run or a save cannot silently use the older value.
@@ -21,12 +21,15 @@ class QLabel;
 class QLineEdit;
 class QPushButton;
 class QSpinBox;
+class QTableView;
 
 namespace tailor {
 class ModelSession;
 }
 
 namespace tailor::ui {
+
+class QuantRulesModel;
 
 class PlanEditor : public QWidget {
     Q_OBJECT
@@ -42,9 +45,12 @@ public:
 
     QLineEdit* dropEdit() const { return drop_; }
     QCheckBox* healBox() const { return heal_; }
+    QComboBox* healMethodBox() const { return healMethod_; }
     QSpinBox* healSteps() const { return healSteps_; }
     QDoubleSpinBox* kdWeight() const { return kd_; }
     QComboBox* quantBox() const { return quant_; }
+    QuantRulesModel* rulesModel() const { return rulesModel_; } // the store's per-layer rules
+    QTableView* rulesTable() const { return rules_; }
     QComboBox* methodBox() const { return method_; }
     QLabel* prediction() const { return prediction_; }
     QLabel* widthLabel() const { return widthLabel_; }
@@ -67,9 +73,14 @@ private:
     QCheckBox* whiten_;
     QComboBox* quant_;
     QComboBox* method_;
+    QuantRulesModel* rulesModel_;
+    QTableView* rules_;
+    QPushButton* removeRule_;
+    QLabel* rulesLabel_;
     QLineEdit* calib_;
     QLabel* prediction_;
     QCheckBox* heal_;
+    QComboBox* healMethod_;
     QLineEdit* healText_;
     QSpinBox* healSteps_;
     QSpinBox* healRank_;
