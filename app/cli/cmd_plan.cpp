@@ -1,6 +1,6 @@
 // tailor-cli plan MODEL --calib FILE (--target-size BYTES[K|M|G]|TYPE | --target-bpw B)
 //                 [--axes depth,width,quant] [--max-drop D] [--no-heal] [--measure N] [--imatrix FILE]
-//                 [--text FILE] [--out PLAN.json] [--force] [--json]
+//                 [--text FILE] [--frontier SIZE,SIZE,...] [--out PLAN.json] [--force] [--json]
 // One size budget across every axis (core/compress/joint_search.h): blocks to
 // drop (healed by a fitted linear map), MLP channels to cut, and a llama.cpp
 // type per tensor, for a GGUF file of the target size. Prints the measured
@@ -102,6 +102,17 @@ int cmdPlan(const Argv& argv)
             throw UsageError("--target-bpw must be a positive number of bits per parameter");
         opt.target_bytes = uint64_t(std::floor(bpw * double(session->summary().parameters) / 8.0));
     }
+    if (args.has("frontier")) {
+        const std::string list = args.get("frontier");
+        std::string item;
+        for (std::size_t i = 0; i <= list.size(); ++i)
+            if (i == list.size() || list[i] == ',') {
+                if (!item.empty())
+                    opt.frontier_bytes.push_back(uint64_t(targetFileBytes(item, model, opt.budget.imatrix, "--frontier")));
+                item.clear();
+            } else
+                item += list[i];
+    }
     opt.max_drop = int(args.getInt("max-drop", -1));
     opt.linear_heal = !args.flag("no-heal");
     opt.measure = int(args.getInt("measure", opt.measure));
@@ -134,6 +145,10 @@ int cmdPlan(const Argv& argv)
     for (const auto& w : r.warnings)
         warnings.append(QString::fromStdString(w));
     out["plans"] = plans;
+    QJsonArray frontier;
+    for (const auto& p : r.frontier)
+        frontier.append(jointPlanJson(p));
+    out["frontier"] = frontier;
     out["chosen"] = jointPlanJson(best);
     out["block_order"] = order;
     out["warnings"] = warnings;
@@ -180,6 +195,11 @@ int cmdPlan(const Argv& argv)
             std::printf("%-44s %12llu %10.5f %10.5f %10s %8s %10s\n", p.label.c_str(), (unsigned long long)p.file_bytes,
                         p.structural_kld, p.predicted_kld, "-", "-", "-");
     }
+    if (!r.frontier.empty())
+        std::printf("frontier:\n");
+    for (const auto& p : r.frontier)
+        std::printf("%-44s %12llu %10.5f %10.5f %10.5f %7.2f%% %10.4f\n", p.label.c_str(), (unsigned long long)p.file_bytes,
+                    p.structural_kld, p.predicted_kld, p.result.kld_mean, 100 * p.result.top1_agreement, p.result.ppl);
     std::printf("rank correlation of predicted and measured KLD: %.3f\n", r.rank_correlation);
     for (const auto& w : r.warnings)
         std::printf("note: %s\n", w.c_str());

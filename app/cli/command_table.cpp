@@ -120,6 +120,7 @@ std::vector<CommandSpec> buildTable()
           {"max-drop", "D", "blocks dropped at most (default a quarter)"},
           {"no-heal", nullptr, "depth arms without the fitted linear map"},
           {"measure", "N", "plans measured end to end besides the quant-only one (default 4)"},
+          {"frontier", "SIZE,...", "other sizes (bytes or types) at which the best plan of each kind is measured too"},
           {"imatrix", "FILE.gguf", "importance matrix for llama.cpp's types"},
           {"text", "FILE", "evaluation text for the measured plans"},
           kSeqLen,

@@ -255,65 +255,111 @@ JointResult searchJoint(const Model& dense, const TokenWindows& calib, const Tok
         }
     }
 
-    // 4. Per arm: its measured structural KLD, the types for the bytes it leaves, the prediction.
+    // 4. Per arm: its structural KLD, measured once.
+    std::vector<double> structural(arms.size(), 0.0);
+    std::vector<ArmItems> armTypes;
     for (std::size_t a = 0; a < arms.size(); ++a) {
+        reportProgress(progress, 0.55 + 0.1 * double(a) / double(arms.size()), "measuring " + arms[a].label + " alone");
+        if (arms[a].kind != "quant") {
+            FidelityOptions fo;
+            fo.model_drop = arms[a].drop;
+            structural[a] = compareToBase(dense, *arms[a].model, probe, fo).kld_mean;
+        }
+        armTypes.push_back(armItems(arms[a], sensByName, bo));
+    }
+    // The types for the bytes an arm leaves at a size, and the prediction; nullopt when the arm does not reach it.
+    const auto planAt = [&](std::size_t a, uint64_t target, std::vector<std::string>* notes) -> std::optional<JointPlan> {
         const Arm& arm = arms[a];
-        reportProgress(progress, 0.55 + 0.15 * double(a) / double(arms.size()), "allocating " + arm.label);
+        const ArmItems& items = armTypes[a];
+        const double budget = double(target) - items.fixed;
+        if (budget < minimumBytes(items.items)) {
+            if (notes)
+                notes->push_back(arm.label + ": does not reach the target (at least " +
+                                 std::to_string(uint64_t(minimumBytes(items.items) + items.fixed)) + " bytes)");
+            return std::nullopt;
+        }
         JointPlan p;
         p.kind = arm.kind;
         p.label = arm.label;
         p.drop = arm.drop;
         p.width = arm.width;
-        if (arm.kind != "quant") {
-            FidelityOptions fo;
-            fo.model_drop = arm.drop;
-            p.structural_kld = compareToBase(dense, *arm.model, probe, fo).kld_mean;
-        }
-        const ArmItems items = armItems(arm, sensByName, bo);
-        const double budget = double(opt.target_bytes) - items.fixed;
-        if (budget < minimumBytes(items.items)) {
-            res.warnings.push_back(arm.label + ": does not reach the target (at least " +
-                                   std::to_string(uint64_t(minimumBytes(items.items) + items.fixed)) + " bytes)");
-            continue;
-        }
+        p.structural_kld = structural[a];
         const Allocation alloc = allocate(items.items, budget);
         for (std::size_t i = 0; i < items.items.size(); ++i)
             p.scheme[items.items[i].name] = items.schemes[i][std::size_t(alloc.choice[i])];
         p.tensor_types = ggufTensorTypes(*arm.model, p.scheme, arm.drop);
         p.file_bytes = ggufFileSize(*arm.model, arm.drop, exportOptions(*arm.model, p.scheme, arm.drop, bo));
-        if (p.file_bytes > opt.target_bytes) { // (the knapsack rounds bytes up, so this does not happen)
-            res.warnings.push_back(arm.label + ": " + std::to_string(p.file_bytes) + " bytes exceed the target");
-            continue;
+        if (p.file_bytes > target) { // (the knapsack rounds bytes up, so this does not happen)
+            if (notes)
+                notes->push_back(arm.label + ": " + std::to_string(p.file_bytes) + " bytes exceed the target");
+            return std::nullopt;
         }
         p.predicted_kld = p.structural_kld + alloc.damage;
-        res.plans.push_back(std::move(p));
-    }
-    if (res.plans.empty())
-        throw Error("joint search: no arm reaches " + std::to_string(opt.target_bytes) + " bytes");
-    std::stable_sort(res.plans.begin(), res.plans.end(),
-                     [](const JointPlan& x, const JointPlan& y) { return x.predicted_kld < y.predicted_kld; });
-
-    // 5. Measure the quant-only plan and the best predicted others, as the file holds them.
-    std::vector<std::size_t> toMeasure;
-    int others = 0;
-    for (std::size_t i = 0; i < res.plans.size(); ++i)
-        if (res.plans[i].kind == "quant" || others++ < opt.measure)
-            toMeasure.push_back(i);
+        return p;
+    };
     std::vector<double> predicted, measured;
-    for (std::size_t n = 0; n < toMeasure.size(); ++n) {
-        JointPlan& p = res.plans[toMeasure[n]];
+    const auto measure = [&](JointPlan& p, const ProgressFn& pf) {
         const auto arm = std::find_if(arms.begin(), arms.end(), [&](const Arm& x) { return x.label == p.label; });
         const auto q = ggufQuantizedModel(*arm->model, p.drop, exportOptions(*arm->model, p.scheme, p.drop, bo));
         FidelityOptions fo;
         fo.model_drop = p.drop;
         fo.batch_tokens = bo.batch_tokens;
-        p.result = compareToBase(dense, *q, eval, fo, stage(0.7 + 0.3 * double(n) / double(toMeasure.size()),
-                                                             0.7 + 0.3 * double(n + 1) / double(toMeasure.size())));
+        p.result = compareToBase(dense, *q, eval, fo, pf);
         p.measured = true;
         predicted.push_back(p.predicted_kld);
         measured.push_back(p.result.kld_mean);
+    };
+
+    // 5. At the target: every arm predicted; the quant-only plan and the best predicted others measured.
+    for (std::size_t a = 0; a < arms.size(); ++a)
+        if (auto p = planAt(a, opt.target_bytes, &res.warnings))
+            res.plans.push_back(std::move(*p));
+    if (res.plans.empty())
+        throw Error("joint search: no arm reaches " + std::to_string(opt.target_bytes) + " bytes");
+    std::stable_sort(res.plans.begin(), res.plans.end(),
+                     [](const JointPlan& x, const JointPlan& y) { return x.predicted_kld < y.predicted_kld; });
+    std::vector<std::size_t> toMeasure;
+    int others = 0;
+    for (std::size_t i = 0; i < res.plans.size(); ++i)
+        if (res.plans[i].kind == "quant" || others++ < opt.measure)
+            toMeasure.push_back(i);
+    const double measureShare = opt.frontier_bytes.empty() ? 0.35 : 0.15;
+    for (std::size_t n = 0; n < toMeasure.size(); ++n) {
+        JointPlan& p = res.plans[toMeasure[n]];
+        measure(p, stage(0.65 + measureShare * double(n) / double(toMeasure.size()), 0.65 + measureShare * double(n + 1) / double(toMeasure.size())));
         if (res.chosen < 0 || p.result.kld_mean < res.plans[std::size_t(res.chosen)].result.kld_mean)
             res.chosen = int(toMeasure[n]);
+    }
+
+    // 6. The frontier: at each other size, the best predicted plan of each kind, measured.
+    std::vector<uint64_t> sizes;
+    for (uint64_t b : opt.frontier_bytes)
+        if (b >= res.min_bytes && b < res.max_bytes && b != opt.target_bytes)
+            sizes.push_back(b);
+    std::sort(sizes.begin(), sizes.end());
+    for (std::size_t k = 0; k < sizes.size(); ++k) {
+        std::map<std::string, JointPlan> best;
+        for (std::size_t a = 0; a < arms.size(); ++a)
+            if (auto p = planAt(a, sizes[k], nullptr)) {
+                auto it = best.find(p->kind);
+                if (it == best.end() || p->predicted_kld < it->second.predicted_kld)
+                    best[p->kind] = std::move(*p);
+            }
+        // a plan already measured (the types saturate above the largest useful size) is not measured again
+        for (auto it = best.begin(); it != best.end();) {
+            const auto same = [&](const JointPlan& q) { return q.measured && q.label == it->second.label && q.file_bytes == it->second.file_bytes; };
+            if (std::any_of(res.frontier.begin(), res.frontier.end(), same) || std::any_of(res.plans.begin(), res.plans.end(), same))
+                it = best.erase(it);
+            else
+                ++it;
+        }
+        std::size_t n = 0;
+        for (auto& [kind, p] : best) {
+            const double from = 0.8 + 0.2 * (double(k) + double(n) / double(best.size())) / double(sizes.size());
+            measure(p, stage(from, from + 0.2 / double(sizes.size() * best.size())));
+            res.frontier.push_back(std::move(p));
+            ++n;
+        }
     }
     res.plans[std::size_t(res.chosen)].chosen = true;
     res.rank_correlation = spearman(predicted, measured);

@@ -36,6 +36,9 @@ struct JointOptions {
     bool linear_heal = true;                     // depth arms healed by a fitted map per span
     const TokenWindows* heal_windows = nullptr;  // the maps' fitting windows (the calibration windows when null)
     int measure = 4;                             // plans measured end to end besides the quant-only one
+    // Other sizes for the measured frontier: at each, the best predicted plan
+    // of each kind (quant only, depth + quant, width + quant) is measured too.
+    std::vector<uint64_t> frontier_bytes;
     BudgetOptions budget;                        // candidates, base type, imatrix (target and value are set here)
 };
 
@@ -57,9 +60,10 @@ struct JointResult {
     uint64_t target_bytes = 0;
     uint64_t min_bytes = 0, max_bytes = 0; // what the arms can reach
     std::vector<int> block_order;          // least important first (KLD of each block dropped alone)
-    std::vector<JointPlan> plans;          // every feasible arm, by predicted KLD
+    std::vector<JointPlan> plans;          // every feasible arm at the target, by predicted KLD
     int chosen = -1;                       // index into plans
-    double rank_correlation = 0;           // Spearman, predicted vs measured KLD, over the measured plans
+    std::vector<JointPlan> frontier;       // measured at frontier_bytes (by size, then kind)
+    double rank_correlation = 0;           // Spearman, predicted vs measured KLD, over every measured plan
     std::vector<std::string> warnings;
 };
 

@@ -378,6 +378,32 @@ private Q_SLOTS:
     // Every listed option gets past the parser (whatever the command then
     // says about its value), an unlisted one is a usage error, and the help
     // names the options that the old hand-written usage had left out.
+    // #29: a size no arm reaches, or above the dense file, is refused with
+    // the reachable range before any measurement; axes are checked by name;
+    // nothing is written.
+    void jointPlanBadInput()
+    {
+        const QString demo = QString::fromStdString(testdata::tinystories12L()), calib = QString::fromStdString(testdata::calibText());
+        const QString out = tmp_.filePath("joint-plan.json");
+        const Outcome small = runCli({"plan", demo, "--calib", calib, "--target-size", "100K", "--out", out});
+        QCOMPARE(small.code, 1);
+        QVERIFY2(small.error.find("joint search: a target of 102400 bytes is outside what the axes reach: 1028960 to 4585632 bytes") !=
+                     std::string::npos,
+                 small.error.c_str());
+        const Outcome large = runCli({"plan", demo, "--calib", calib, "--target-size", "10M", "--out", out});
+        QCOMPARE(large.code, 1);
+        QVERIFY2(large.error.find("is outside what the axes reach") != std::string::npos, large.error.c_str());
+        const Outcome noQuant = runCli({"plan", demo, "--calib", calib, "--target-size", "q4_k_m", "--axes", "depth,width"});
+        QCOMPARE(noQuant.code, 2);
+        QVERIFY2(noQuant.error.find("quant is needed") != std::string::npos, noQuant.error.c_str());
+        const Outcome unknown = runCli({"plan", demo, "--calib", calib, "--target-size", "q4_k_m", "--axes", "depth,heads,quant"});
+        QCOMPARE(unknown.code, 2);
+        QVERIFY2(unknown.error.find("'heads' is not an axis (depth, width, quant)") != std::string::npos, unknown.error.c_str());
+        const Outcome both = runCli({"plan", demo, "--calib", calib, "--target-size", "q4_k_m", "--target-bpw", "4"});
+        QCOMPARE(both.code, 2);
+        QVERIFY(!QFileInfo::exists(out));
+    }
+
     void helpListsWhatIsParsed()
     {
         for (const tailor::cli::CommandSpec& c : tailor::cli::commandTable()) {

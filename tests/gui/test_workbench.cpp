@@ -19,6 +19,8 @@
 #include "ui/views/budget_panel.h"
 #include "ui/views/compress_view.h"
 #include "ui/views/plan_editor.h"
+#include "ui/views/fit_size_panel.h"
+#include "core/compress/joint_search.h"
 #include "ui/views/depth_width_panel.h"
 #include "ui/views/lowrank_view.h"
 #include "ui/views/width_view.h"
@@ -1061,6 +1063,46 @@ private slots:
         QCOMPARE(c->quantBox()->currentText(), QString::fromStdString(r.references[0].label));
         q->pages()->setCurrentIndex(0);
         w_->tabs()->setCurrentIndex(0);
+    }
+
+    // #29: the Fit-to-size page searches depth, width and types for one file
+    // size in the background; its chart has measured points of all three
+    // kinds; clicking a depth point puts that plan (blocks, linear healing,
+    // GGUF types) in the store.
+    void fitToSize()
+    {
+        CompressView* c = w_->compressView();
+        w_->tabs()->setCurrentWidget(c);
+        FitSizePanel* f = c->fitSizePanel();
+        c->pages()->setCurrentWidget(f);
+        f->targetBox()->setCurrentText("q4_k_m");
+        f->maxWindows()->setValue(8);
+        f->frontierBox()->setChecked(true);
+        QSignalSpy searched(f, &FitSizePanel::searched);
+        QTest::mouseClick(f->searchButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(searched.count() == 1, 900000);
+        const JointResult& r = *f->result();
+        for (int k = 0; k < 3; ++k)
+            QVERIFY2(f->pointAt(k, 0) != nullptr, qPrintable(QString("no measured point of kind %1").arg(k)));
+        QVERIFY(f->pointAt(3, 0) == &r.plans[std::size_t(r.chosen)]);
+        QVERIFY(r.plans[std::size_t(r.chosen)].file_bytes <= r.target_bytes);
+        QVERIFY2(f->summary()->text().startsWith("Chosen for"), qPrintable(f->summary()->text()));
+        saveShot(w_.get(), "fit-to-size.png");
+        // a depth point's plan becomes the store's
+        const JointPlan* depth = f->pointAt(1, 0);
+        const QPoint at = f->chart()->pointCenter(1, 0);
+        QVERIFY(at.x() >= 0);
+        QSignalSpy picked(f, &FitSizePanel::picked);
+        QTest::mouseClick(f->chart()->canvas(), Qt::LeftButton, {}, at);
+        QCOMPARE(picked.count(), 1);
+        const CompressionPlan& p = w_->planStore()->plan();
+        QCOMPARE(p.drop_blocks, depth->drop);
+        QVERIFY(p.heal && p.heal->isLinear());
+        QVERIFY(p.gguf.has_value());
+        QCOMPARE(p.gguf->tensor_types, depth->tensor_types);
+        QVERIFY(!p.quant.has_value());
+        c->pages()->setCurrentIndex(0);
+        w_->planStore()->setPlan(CompressionPlan{}); // leave the next function a plain plan
     }
 
     // #29: the healing method is the store's; a fitted map has no LoRA settings

@@ -312,11 +312,11 @@ void PlotView::setScatter(const std::vector<ScatterSeries>& series, bool logX)
             g->setPen(QPen(c, 2));
             g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 6));
         } else if (sr.shape == ScatterSeries::Shape::Points) {
-            c = QColor(100, 100, 100);
+            c = sr.colour.isValid() ? sr.colour : QColor(100, 100, 100);
             g->setLineStyle(QCPGraph::lsNone);
             g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssSquare, QPen(c, 1.5), Qt::NoBrush, 8));
         } else if (sr.shape == ScatterSeries::Shape::Files) {
-            c = QColor(30, 130, 60);
+            c = sr.colour.isValid() ? sr.colour : QColor(30, 130, 60);
             g->setLineStyle(QCPGraph::lsNone);
             g->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, QPen(c, 2), c.lighter(170), 11));
         } else {

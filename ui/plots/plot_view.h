@@ -5,6 +5,7 @@
 #include <QString>
 #include <QStringList>
 #include <QPen>
+#include <QColor>
 #include <QWidget>
 
 #include <cmath>
@@ -25,6 +26,7 @@ struct ScatterSeries {
     Shape shape = Shape::Curve;
     std::vector<double> x, y;
     QStringList labels; // per point: hover text, and written beside Points
+    QColor colour;      // Points and Files: instead of the shape's own colour
 };
 
 class PlotView : public QWidget {

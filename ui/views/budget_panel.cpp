@@ -256,7 +256,7 @@ void BudgetPanel::showResult()
     picked_ = nullptr;
     drawn_.assign(3, {});
     std::vector<ScatterSeries> series(4);
-    series[kImportedSeries] = {tr("files"), ScatterSeries::Shape::Files, {}, {}, {}};
+    series[kImportedSeries] = {tr("files"), ScatterSeries::Shape::Files, {}, {}, {}, {}};
     for (const ComparedFile& f : imported_) {
         series[kImportedSeries].x.push_back(file ? double(f.file_bytes) / 1e6 : f.linear_bpw);
         series[kImportedSeries].y.push_back(std::max(f.fidelity.kld_mean, 1e-9));
@@ -272,9 +272,9 @@ void BudgetPanel::showResult()
     const BudgetResult& r = *result_;
     if (imported_.empty())
         series.resize(3);
-    series[0] = {tr("plans along the predicted curve"), ScatterSeries::Shape::Curve, {}, {}, {}};
-    series[1] = {file ? tr("llama-quantize types") : tr("uniform schemes"), ScatterSeries::Shape::Points, {}, {}, {}};
-    series[2] = {tr("chosen"), ScatterSeries::Shape::Highlight, {}, {}, {}};
+    series[0] = {tr("plans along the predicted curve"), ScatterSeries::Shape::Curve, {}, {}, {}, {}};
+    series[1] = {file ? tr("llama-quantize types") : tr("uniform schemes"), ScatterSeries::Shape::Points, {}, {}, {}, {}};
+    series[2] = {tr("chosen"), ScatterSeries::Shape::Highlight, {}, {}, {}, {}};
     auto add = [&](int k, const BudgetPlan& p) {
         series[std::size_t(k)].x.push_back(toDisplay(p));
         series[std::size_t(k)].y.push_back(std::max(p.measured.kld_mean, 1e-9));

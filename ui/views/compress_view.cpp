@@ -1,5 +1,6 @@
 #include "compress_view.h"
 #include "depth_width_panel.h"
+#include "fit_size_panel.h"
 #include "export_dialog.h"
 #include "plan_editor.h"
 #include "samples_panel.h"
@@ -137,6 +138,8 @@ void CompressView::buildLayout()
         },
         this);
     pages_->addTab(depthWidth_, tr("Depth vs width"));
+    fitSize_ = new FitSizePanel(runner_, store_, this);
+    pages_->addTab(fitSize_, tr("Fit to size"));
     connect(depthWidth_, &DepthWidthPanel::message, this, &CompressView::message);
     auto* split = new QSplitter(this);
     split->addWidget(left);
@@ -164,6 +167,7 @@ void CompressView::setSession(std::shared_ptr<ModelSession> s)
     export_->setEnabled(false);
     samples_->setModels(session_, nullptr);
     depthWidth_->setSession(session_);
+    fitSize_->setSession(session_);
     editor_->setSession(session_);
 }
 

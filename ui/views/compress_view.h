@@ -32,6 +32,7 @@ class ModelSession;
 namespace tailor::ui {
 
 class DepthWidthPanel;
+class FitSizePanel;
 class PlanEditor;
 class JobRunner;
 struct JobEnd;
@@ -65,6 +66,7 @@ public:
     QLineEdit* taskFile() const { return taskFile_; }
     QLineEdit* evalTextEdit() const { return evalText_; }
     DepthWidthPanel* depthWidthPanel() const { return depthWidth_; }
+    FitSizePanel* fitSizePanel() const { return fitSize_; }
     QTabWidget* pages() const { return pages_; }
     QPushButton* runButton() const { return run_; }
     QPushButton* generateButton() const;
@@ -111,6 +113,7 @@ private:
     QLineEdit* taskFile_;
     QTabWidget* pages_;
     DepthWidthPanel* depthWidth_;
+    FitSizePanel* fitSize_;
     QPushButton* run_;
     QPushButton* export_;
     QTableWidget* stages_;
