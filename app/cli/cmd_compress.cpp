@@ -47,9 +47,17 @@ int cmdCompress(const Argv& argv)
         PlanHeal h = plan.heal.value_or(PlanHeal{});
         h.text = args.get("heal-text", h.text);
         h.method = args.get("heal-method", h.method);
-        if (h.method != "lora" && h.method != "linear")
-            throw UsageError("--heal-method " + h.method + ": 'lora' (train adapters) or 'linear' (fit a map per dropped span)");
+        if (h.method != "lora" && h.method != "linear" && h.method != "last-layers")
+            throw UsageError("--heal-method " + h.method +
+                             ": 'lora' (train adapters), 'last-layers' (adapters on the last --heal-layers blocks) or 'linear' (fit a map "
+                             "per dropped span)");
         const bool lora = !h.isLinear();
+        if (h.method == "last-layers") {
+            h.options.last_blocks = args.getInt("heal-layers", h.options.last_blocks);
+            if (h.options.last_blocks < 1)
+                throw UsageError("--heal-method last-layers needs --heal-layers K (K >= 1)");
+        } else if (args.has("heal-layers"))
+            throw UsageError("--heal-layers applies to --heal-method last-layers");
         for (const char* opt : {"heal-steps", "heal-rank", "heal-alpha", "heal-lr", "heal-batch", "heal-accum", "heal-seed", "kd-weight", "kd-temperature"})
             if (!lora && args.has(opt))
                 throw UsageError(std::string("--") + opt + " is a LoRA setting; linear healing fits a map (--heal-ridge)");
@@ -71,7 +79,8 @@ int cmdCompress(const Argv& argv)
         else
             h.linear.validate();
         plan.heal = h;
-    } else if (args.has("heal-steps") || args.has("kd-weight") || args.has("heal-method") || args.has("heal-ridge"))
+    } else if (args.has("heal-steps") || args.has("kd-weight") || args.has("heal-method") || args.has("heal-ridge") ||
+               args.has("heal-layers"))
         throw UsageError("healing options need --heal-text FILE (or 'heal' in the plan)");
     // the command line's texts and export settings go into the plan and the target; then the one pipeline
     if (args.has("text"))

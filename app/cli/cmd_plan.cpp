@@ -1,6 +1,6 @@
 // tailor-cli plan MODEL --calib FILE (--target-size BYTES[K|M|G]|TYPE | --target-bpw B)
 //                 [--axes depth,width,quant] [--max-drop D] [--no-heal] [--measure N] [--imatrix FILE]
-//                 [--text FILE] [--frontier SIZE,SIZE,...] [--out PLAN.json] [--force] [--json]
+//                 [--text FILE] [--task FILE.jsonl] [--frontier SIZE,SIZE,...] [--out PLAN.json] [--force] [--json]
 // One size budget across every axis (core/compress/joint_search.h): blocks to
 // drop (healed by a fitted linear map), MLP channels to cut, and a llama.cpp
 // type per tensor, for a GGUF file of the target size. Prints the measured
@@ -16,6 +16,7 @@
 #include "core/analysis/imatrix.h"
 #include "core/compress/compression_plan.h"
 #include "core/compress/joint_search.h"
+#include "core/eval/mc_tasks.h"
 #include "core/model/model_session.h"
 #include "core/util/compute_threads.h"
 #include "core/util/error.h"
@@ -49,6 +50,8 @@ QJsonObject jointPlanJson(const JointPlan& p)
         o["top1_agreement"] = p.result.top1_agreement;
         o["ppl"] = p.result.ppl;
         o["base_ppl"] = p.result.base_ppl;
+        if (std::isfinite(p.task_acc))
+            o["task_acc"] = p.task_acc;
     }
     return o;
 }
@@ -128,6 +131,16 @@ int cmdPlan(const Argv& argv)
     if (args.has("text"))
         eval = cutWindows(session->tokenizeFile(args.get("text")), args.getInt("eval-seq-len", 256), args.getInt("max-windows", 0),
                           args.get("text"));
+    std::vector<McItem> task;
+    if (args.has("task")) {
+        task = readTaskFile(args.get("task"));
+        const std::string taskPath = args.get("task");
+        opt.task_accuracy = [&session, &task, taskPath](const Model& m, const std::vector<int>& drop) {
+            McOptions mo;
+            mo.drop_blocks = drop;
+            return evaluateTask(m, session->tokenizer(), task, mo, taskPath).acc;
+        };
+    }
     const JointResult r = searchJoint(model, calib, eval, opt, progressPrinter(false));
     const JointPlan& best = r.plans[std::size_t(r.chosen)];
 
@@ -159,6 +172,7 @@ int cmdPlan(const Argv& argv)
         plan.calib = calibPath;
         if (args.has("text"))
             plan.eval_text = args.get("text");
+        plan.task = args.get("task");
         plan.drop_blocks = best.drop;
         if (!best.drop.empty() && opt.linear_heal) {
             PlanHeal h;

@@ -153,10 +153,16 @@ CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::strin
             } catch (const Error& e) {
                 h.fail(h.keyName("ridge"), e.what());
             }
-        } else if (ph.method == "lora") {
+        } else if (ph.method == "lora" || ph.method == "last-layers") {
+            const int64_t layers = ph.method == "last-layers" ? h.integer("layers", -1, 1, INT64_MAX) : 0;
+            if (layers < 0)
+                h.fail(h.keyName("layers"), "missing: how many of the last kept blocks to heal (an integer >= 1)");
             ph.options = HealOptions::fromJson(h);
+            ph.options.last_blocks = layers;
         } else {
-            h.fail(h.keyName("method"), "'" + ph.method + "': 'lora' (train adapters) or 'linear' (fit a map per dropped span)");
+            h.fail(h.keyName("method"), "'" + ph.method +
+                                            "': 'lora' (train adapters), 'last-layers' (adapters on the last blocks only) or 'linear' (fit a "
+                                            "map per dropped span)");
         }
         p.heal = ph;
     }
@@ -275,6 +281,10 @@ QJsonObject CompressionPlan::toJson() const
     } else if (heal) {
         QJsonObject h = heal->options.toJson();
         h["text"] = QString::fromStdString(heal->text);
+        if (heal->method == "last-layers") {
+            h["method"] = "last-layers";
+            h["layers"] = double(heal->options.last_blocks);
+        }
         o["heal"] = h;
     }
     return o;

@@ -62,6 +62,9 @@ struct PlanHeal {
     // "lora": LoRA (with optional distillation) trained on `text`, `options`.
     // "linear": each dropped span replaced by a least-squares linear map
     // fitted on `text`, merged into the block before it (core/heal/linear_heal.h).
+    // "last-layers": LoRA on the last options.last_blocks kept blocks only
+    // ("layers": K in the plan), the blocks before them frozen and run
+    // without gradients.
     std::string method = "lora";
     std::string text; // the training or fitting text
     HealOptions options;      // lora

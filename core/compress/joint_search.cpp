@@ -305,6 +305,8 @@ JointResult searchJoint(const Model& dense, const TokenWindows& calib, const Tok
         fo.model_drop = p.drop;
         fo.batch_tokens = bo.batch_tokens;
         p.result = compareToBase(dense, *q, eval, fo, pf);
+        if (opt.task_accuracy)
+            p.task_acc = opt.task_accuracy(*q, p.drop);
         p.measured = true;
         predicted.push_back(p.predicted_kld);
         measured.push_back(p.result.kld_mean);

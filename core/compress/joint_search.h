@@ -20,6 +20,8 @@
 #include "core/compress/width_prune.h"
 #include "core/eval/fidelity.h"
 
+#include <cmath>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -40,6 +42,9 @@ struct JointOptions {
     // of each kind (quant only, depth + quant, width + quant) is measured too.
     std::vector<uint64_t> frontier_bytes;
     BudgetOptions budget;                        // candidates, base type, imatrix (target and value are set here)
+    // Each measured plan's task accuracy, given its quantized model and the
+    // blocks it skips (the caller holds the tokenizer and the task); none when empty.
+    std::function<double(const Model& model, const std::vector<int>& drop)> task_accuracy;
 };
 
 struct JointPlan {
@@ -54,6 +59,7 @@ struct JointPlan {
     double predicted_kld = 0;              // structural + the types' sensitivities
     bool measured = false, chosen = false;
     FidelityResult result;                 // measured on the evaluation windows
+    double task_acc = std::nan("");        // with JointOptions::task_accuracy
 };
 
 struct JointResult {

@@ -116,6 +116,8 @@ void HealOptions::validate() const
         throw Error("distillation temperature must be positive");
     if (targets.empty())
         throw Error("LoRA needs at least one target module");
+    if (last_blocks < 0)
+        throw Error("the number of last blocks to heal must be >= 1 (0: every block), got " + std::to_string(last_blocks));
     for (const auto& t : targets)
         if (!targetRoles().count(t))
             throw Error("unknown LoRA target '" + t + "' (q k v o gate up down)");
@@ -139,11 +141,20 @@ HealResult healWithLora(const Model& student, const std::vector<int>& dropBlocks
         if (b >= 0 && b < n)
             skip[std::size_t(b)] = true;
 
-    // adapters on the kept blocks' target layers
+    // adapters on the kept blocks' target layers (the last `last_blocks` of them when set)
+    int firstAdapted = 0;
+    if (opt.last_blocks > 0) {
+        int64_t kept = 0;
+        for (int i = n - 1; i >= 0; --i)
+            if (!skip[std::size_t(i)] && kept < opt.last_blocks) {
+                firstAdapted = i;
+                ++kept;
+            }
+    }
     auto gen = at::detail::createCPUGenerator(opt.seed);
     std::map<std::pair<int, TensorRole>, Adapter> adapters;
     HealResult res;
-    for (int i = 0; i < n; ++i) {
+    for (int i = firstAdapted; i < n; ++i) {
         if (skip[std::size_t(i)])
             continue;
         for (const auto& t : opt.targets) {
@@ -186,8 +197,16 @@ HealResult healWithLora(const Model& student, const std::vector<int>& dropBlocks
         bool finite = true;
         for (int64_t micro = 0; micro < opt.grad_accum; ++micro) {
             const at::Tensor ids = sampler.next(opt.micro_batch);
-            at::Tensor h = student.embed(ids);
-            for (int i = 0; i < n; ++i) {
+            at::Tensor h;
+            {
+                // blocks before the first adapted one have nothing to learn: no graph through them
+                at::NoGradGuard frozen;
+                h = student.embed(ids);
+                for (int i = 0; i < firstAdapted; ++i)
+                    if (!skip[std::size_t(i)])
+                        h = blockForward(student.block(i), c, h, rope);
+            }
+            for (int i = firstAdapted; i < n; ++i) {
                 if (skip[std::size_t(i)])
                     continue;
                 const LinearAdapter adapter = [&, i](TensorRole role, const at::Tensor& x) -> at::Tensor {

@@ -42,6 +42,11 @@ struct HealOptions {
     double kd_weight = 0.0; // 0: next-token loss only; 1: distillation only
     double temperature = 2.0;
     uint64_t seed = 0;
+    // Adapters on the last K kept blocks only (0: every kept block); the
+    // blocks before them run without gradients, so a step costs their forward
+    // pass alone. The plan's "last-layers" healing (#29); not in toJson: the
+    // plan writes it as "layers".
+    int64_t last_blocks = 0;
 
     // {"rank", "alpha", "dropout", "targets", "lr", "weight_decay", "warmup_steps", "steps", "epochs",
     //  "micro_batch", "grad_accum", "seq_len", "max_grad_norm", "kd_weight", "temperature", "seed", "text"}

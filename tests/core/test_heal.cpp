@@ -11,6 +11,7 @@
 #include "core/export/hf_export.h"
 #include "core/eval/fidelity.h"
 #include "core/heal/lora_heal.h"
+#include "core/model/llama_forward.h"
 #include "core/model/model.h"
 #include "core/model/model_session.h"
 #include "core/eval/perplexity.h"
@@ -180,6 +181,42 @@ private Q_SLOTS:
         QVERIFY2(testdata::relErr(gg, healed.ppl) < 1e-5, qPrintable(QString("%1 vs %2").arg(gg).arg(healed.ppl)));
     }
 
+    // #29 "last-layers": adapters on the last K kept blocks only, the blocks
+    // before them frozen; the plan states it as {"method": "last-layers",
+    // "layers": K}, and 20 steps still lower the pruned model's PPL
+    void lastLayersHealing()
+    {
+        const auto s = ModelSession::open(testdata::stories260K());
+        const Model& m = s->model();
+        HealOptions opt;
+        opt.last_blocks = 1;
+        opt.steps = 2; // (the adapters' count is the point here, not their training)
+        opt.seq_len = 64;
+        const TokenWindows train = cutWindows(s->tokenizeFile(testdata::calibText()), opt.seq_len, 0, "calib");
+        const HealResult last = healWithLora(m, {2}, nullptr, train, opt);
+        int64_t expected = 0;
+        for (TensorRole role : linearRoles()) { // the default targets: every linear layer
+            const at::Tensor w = m.raw(hfTensorName(role, m.nBlocks() - 1));
+            expected += opt.rank * (w.size(0) + w.size(1));
+        }
+        QCOMPARE(last.trainable_parameters, expected);
+        opt.last_blocks = 0;
+        QCOMPARE(healWithLora(m, {2}, nullptr, train, opt).trainable_parameters, 4 * expected); // 4 kept blocks of one shape
+
+        QJsonObject o{{"model", QString::fromStdString(testdata::stories260K())},
+                      {"drop_blocks", QJsonArray{2}},
+                      {"heal", QJsonObject{{"method", "last-layers"}, {"layers", 2}, {"text", QString::fromStdString(testdata::calibText())},
+                                           {"steps", 20}, {"seq_len", 64}, {"lr", 3e-3}}}};
+        const CompressionPlan plan = CompressionPlan::fromJson(o, "plan.json");
+        QCOMPARE(plan.heal->options.last_blocks, int64_t(2));
+        QCOMPARE(CompressionPlan::fromJson(plan.toJson(), "again").toJson(), plan.toJson());
+        const AppliedPlan a = applyPlan(*s, plan, testdata::validText());
+        qInfo("stories260K drop 2: pruned %.4f, last 2 blocks healed (20 steps) %.4f", a.stages[1].ppl, a.stages[2].ppl);
+        QVERIFY(a.stages[2].ppl < a.stages[1].ppl);
+        o["heal"] = QJsonObject{{"method", "last-layers"}, {"text", QString::fromStdString(testdata::calibText())}};
+        QVERIFY(testdata::throwsWith([&] { CompressionPlan::fromJson(o, "plan.json"); }, "plan.json: key 'heal.layers': missing"));
+    }
+
     // a span from block 0 has no block before it to hold the map: refused
     // when the plan is checked, before any work; LoRA's settings are not linear's
     void linearHealBadInput()
@@ -199,7 +236,7 @@ private Q_SLOTS:
             "plan.json: unknown key 'heal.steps'"));
         QVERIFY(testdata::throwsWith(
             [&] { CompressionPlan::fromJson(QJsonObject{{"model", model}, {"heal", QJsonObject{{"method", "magic"}, {"text", text}}}}, "plan.json"); },
-            "plan.json: key 'heal.method': 'magic': 'lora' (train adapters) or 'linear'"));
+            "plan.json: key 'heal.method': 'magic': 'lora' (train adapters), 'last-layers'"));
         QVERIFY(testdata::throwsWith(
             [&] {
                 CompressionPlan::fromJson(QJsonObject{{"model", model}, {"heal", QJsonObject{{"method", "linear"}, {"text", text}, {"ridge", -1}}}}, "plan.json");

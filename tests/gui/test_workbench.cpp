@@ -1110,6 +1110,7 @@ private slots:
     {
         CompressView* c = w_->compressView();
         PlanEditor* e = c->editor();
+        e->healMethodBox()->setCurrentIndex(e->healMethodBox()->findData(QString("lora"))); // whatever an earlier pick left
         e->healBox()->setChecked(true);
         QCOMPARE(e->healMethodBox()->currentData().toString(), QString("lora"));
         QVERIFY(w_->planStore()->plan().heal && !w_->planStore()->plan().heal->isLinear());

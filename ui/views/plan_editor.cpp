@@ -115,7 +115,12 @@ PlanEditor::PlanEditor(PlanStore* store, QWidget* parent) : QWidget(parent), sto
     heal_ = new QCheckBox(tr("Heal after dropping and factorizing"), this);
     healMethod_ = new QComboBox(this);
     healMethod_->addItem(tr("LoRA (training)"), QStringLiteral("lora"));
+    healMethod_->addItem(tr("LoRA on the last blocks only"), QStringLiteral("last-layers"));
     healMethod_->addItem(tr("linear map per dropped span (no training)"), QStringLiteral("linear"));
+    healLayers_ = new QSpinBox(this);
+    healLayers_->setRange(1, 1000);
+    healLayers_->setValue(2);
+    healLayers_->setToolTip(tr("LoRA on the last blocks only: how many of the last kept blocks get adapters (the others run frozen)"));
     healMethod_->setToolTip(tr("Linear: each span of dropped blocks is replaced by one least-squares map of the hidden state, "
                                "fitted on the text and merged into the block before the span"));
     healText_ = new QLineEdit(demoCalibText(), this);
@@ -141,6 +146,7 @@ PlanEditor::PlanEditor(PlanStore* store, QWidget* parent) : QWidget(parent), sto
     auto* healForm = new QFormLayout(healBox);
     healForm->addRow(heal_);
     healForm->addRow(tr("Method"), healMethod_);
+    healForm->addRow(tr("Last blocks"), healLayers_);
     healForm->addRow(tr("Training text"), healText_);
     healForm->addRow(tr("Steps"), healSteps_);
     healForm->addRow(tr("LoRA rank (α = 2r)"), healRank_);
@@ -165,7 +171,7 @@ PlanEditor::PlanEditor(PlanStore* store, QWidget* parent) : QWidget(parent), sto
     connect(quant_, &QComboBox::currentTextChanged, this, [this] { storeQuantChoice(); });
     connect(method_, &QComboBox::currentTextChanged, this, [this] { storeQuantChoice(); });
     connect(whiten_, &QCheckBox::toggled, store_, &PlanStore::setWhiten);
-    for (QSpinBox* box : {healSteps_, healRank_})
+    for (QSpinBox* box : {healSteps_, healRank_, healLayers_})
         connect(box, &QSpinBox::valueChanged, this, [this] { storeHeal(); });
     for (QDoubleSpinBox* box : {healLr_, kd_, temperature_})
         connect(box, &QDoubleSpinBox::valueChanged, this, [this] { storeHeal(); });
@@ -244,6 +250,7 @@ void PlanEditor::storeHeal()
     }
     PlanHeal h = store_->plan().heal.value_or(PlanHeal{});
     h.method = healMethod_->currentData().toString().toStdString();
+    h.options.last_blocks = h.method == "last-layers" ? healLayers_->value() : 0;
     h.text = healText_->text().trimmed().toStdString();
     h.options.steps = healSteps_->value();
     h.options.rank = healRank_->value();
@@ -272,13 +279,16 @@ void PlanEditor::showStore(PlanStore::Parts parts)
     }
     if (parts & PlanStore::Heal) {
         const QSignalBlocker q1(heal_), q2(healText_), q3(healSteps_), q4(healRank_), q5(healLr_), q6(kd_), q7(temperature_),
-            q8(healMethod_);
+            q8(healMethod_), q9(healLayers_);
         heal_->setChecked(p.heal.has_value());
         if (p.heal) // unchecked, the boxes keep the last settings for the next time
             healMethod_->setCurrentIndex(healMethod_->findData(QString::fromStdString(p.heal->method)));
         // LoRA's settings mean nothing to a fitted map
         for (QWidget* w : std::initializer_list<QWidget*>{healSteps_, healRank_, healLr_, kd_, temperature_})
             w->setEnabled(!p.heal || !p.heal->isLinear());
+        healLayers_->setEnabled(p.heal && p.heal->method == "last-layers");
+        if (p.heal && p.heal->options.last_blocks > 0)
+            healLayers_->setValue(int(p.heal->options.last_blocks));
         if (p.heal) {
             healText_->setText(QString::fromStdString(p.heal->text));
             healSteps_->setValue(int(p.heal->options.steps));

@@ -46,6 +46,7 @@ public:
     QLineEdit* dropEdit() const { return drop_; }
     QCheckBox* healBox() const { return heal_; }
     QComboBox* healMethodBox() const { return healMethod_; }
+    QSpinBox* healLayersBox() const { return healLayers_; }
     QSpinBox* healSteps() const { return healSteps_; }
     QDoubleSpinBox* kdWeight() const { return kd_; }
     QComboBox* quantBox() const { return quant_; }
@@ -81,6 +82,7 @@ private:
     QLabel* prediction_;
     QCheckBox* heal_;
     QComboBox* healMethod_;
+    QSpinBox* healLayers_;
     QLineEdit* healText_;
     QSpinBox* healSteps_;
     QSpinBox* healRank_;
