@@ -64,6 +64,22 @@ std::vector<std::string> Args::getAll(const std::string& key) const
     return it == all_.end() ? std::vector<std::string>{} : it->second;
 }
 
+std::vector<std::string> Args::getList(const std::string& key, const std::string& def) const
+{
+    const std::string list = get(key, def);
+    std::vector<std::string> items;
+    if (list.empty())
+        return items;
+    std::string item;
+    for (std::size_t i = 0; i <= list.size(); ++i)
+        if (i == list.size() || list[i] == ',') {
+            items.push_back(item);
+            item.clear();
+        } else
+            item += list[i];
+    return items;
+}
+
 std::string Args::get(const std::string& key, const std::string& def) const
 {
     auto it = values_.find(key);

@@ -30,6 +30,9 @@ public:
     bool flag(const std::string& key) const { return flags_.count(key) > 0; }
     std::string get(const std::string& key, const std::string& def = "") const; // the last one when repeated
     std::vector<std::string> getAll(const std::string& key) const;                // every occurrence, in order
+    // "a,b,,c" -> {"a", "b", "", "c"} (empty items kept: each caller decides
+    // what one means); `def` when the option is absent.
+    std::vector<std::string> getList(const std::string& key, const std::string& def = "") const;
     std::string require(const std::string& key) const;
     long long getInt(const std::string& key, long long def) const;
     double getDouble(const std::string& key, double def) const;

@@ -68,26 +68,20 @@ int cmdPlan(const Argv& argv)
         throw UsageError(args.get("out") + ": exists; pass --force to replace it");
     JointOptions opt;
     bool quant = false;
-    {
-        const std::string axes = args.get("axes", "depth,width,quant");
-        opt.depth = opt.width = false;
-        std::string item;
-        for (std::size_t i = 0; i <= axes.size(); ++i)
-            if (i == axes.size() || axes[i] == ',') {
-                if (item == "depth")
-                    opt.depth = true;
-                else if (item == "width")
-                    opt.width = true;
-                else if (item == "quant")
-                    quant = true;
-                else
-                    throw UsageError("--axes " + axes + ": '" + item + "' is not an axis (depth, width, quant)");
-                item.clear();
-            } else
-                item += axes[i];
-        if (!quant)
-            throw UsageError("--axes " + axes + ": quant is needed (a GGUF size is reached by the types; depth and width join them)");
+    const std::string axes = args.get("axes", "depth,width,quant");
+    opt.depth = opt.width = false;
+    for (const std::string& item : args.getList("axes", axes)) {
+        if (item == "depth")
+            opt.depth = true;
+        else if (item == "width")
+            opt.width = true;
+        else if (item == "quant")
+            quant = true;
+        else
+            throw UsageError("--axes " + axes + ": '" + item + "' is not an axis (depth, width, quant)");
     }
+    if (!quant)
+        throw UsageError("--axes " + axes + ": quant is needed (a GGUF size is reached by the types; depth and width join them)");
     setComputeThreads(int(args.getInt("threads", 0)));
     const auto session = ModelSession::open(dir);
     const Model& model = session->model();
@@ -105,17 +99,9 @@ int cmdPlan(const Argv& argv)
             throw UsageError("--target-bpw must be a positive number of bits per parameter");
         opt.target_bytes = uint64_t(std::floor(bpw * double(session->summary().parameters) / 8.0));
     }
-    if (args.has("frontier")) {
-        const std::string list = args.get("frontier");
-        std::string item;
-        for (std::size_t i = 0; i <= list.size(); ++i)
-            if (i == list.size() || list[i] == ',') {
-                if (!item.empty())
-                    opt.frontier_bytes.push_back(uint64_t(targetFileBytes(item, model, opt.budget.imatrix, "--frontier")));
-                item.clear();
-            } else
-                item += list[i];
-    }
+    for (const std::string& item : args.getList("frontier"))
+        if (!item.empty())
+            opt.frontier_bytes.push_back(uint64_t(targetFileBytes(item, model, opt.budget.imatrix, "--frontier")));
     opt.max_drop = int(args.getInt("max-drop", -1));
     opt.linear_heal = !args.flag("no-heal");
     opt.measure = int(args.getInt("measure", opt.measure));
@@ -124,8 +110,7 @@ int cmdPlan(const Argv& argv)
     co.seq_len = args.getInt("seq-len", 128);
     const TokenWindows calib = session->calibration(calibPath, co);
     // the maps are fitted on the windows the plan's own healing stage will cut
-    const LinearHealOptions heal;
-    const TokenWindows healWindows = cutWindows(session->tokenizeFile(calibPath), heal.seq_len, heal.max_windows, calibPath);
+    const TokenWindows healWindows = linearHealWindows(*session, calibPath, LinearHealOptions{});
     opt.heal_windows = &healWindows;
     TokenWindows eval;
     if (args.has("text"))
@@ -167,29 +152,14 @@ int cmdPlan(const Argv& argv)
     out["warnings"] = warnings;
 
     if (args.has("out")) {
-        CompressionPlan plan;
-        plan.model = dir;
-        plan.calib = calibPath;
-        if (args.has("text"))
-            plan.eval_text = args.get("text");
-        plan.task = args.get("task");
-        plan.drop_blocks = best.drop;
-        if (!best.drop.empty() && opt.linear_heal) {
-            PlanHeal h;
-            h.method = "linear";
-            h.text = calibPath;
-            h.linear = heal;
-            plan.heal = h;
-        }
-        if (best.width) {
-            plan.width = best.width;
-            plan.width_criterion = "activation";
-        }
-        PlanGguf g;
-        g.type = opt.budget.base_type;
-        g.imatrix = args.get("imatrix");
-        g.tensor_types = best.tensor_types;
-        plan.gguf = g;
+        CompressionPlan base;
+        base.model = dir;
+        base.calib = calibPath;
+        base.eval_text = args.get("text");
+        base.task = args.get("task");
+        base.gguf = PlanGguf{};
+        base.gguf->imatrix = args.get("imatrix");
+        const CompressionPlan plan = withJointPlan(base, best, opt);
         plan.save(args.get("out"));
         out["plan"] = QString::fromStdString(args.get("out"));
     }

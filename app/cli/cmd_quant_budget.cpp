@@ -83,16 +83,9 @@ int cmdQuantBudget(const Argv& argv)
         opt.imatrix = &imatrix;
     }
     opt.base_type = gguf::mixture(args.get("base-type", "q8_0")).name;
-    if (args.has("schemes")) {
-        std::string list = args.get("schemes"), item;
-        for (std::size_t i = 0; i <= list.size(); ++i)
-            if (i == list.size() || list[i] == ',') {
-                if (!item.empty())
-                    opt.schemes.push_back(item);
-                item.clear();
-            } else
-                item += list[i];
-    }
+    for (const std::string& item : args.getList("schemes"))
+        if (!item.empty())
+            opt.schemes.push_back(item);
     opt.frontier_points = int(args.getInt("points", 7));
     opt.reference = !args.flag("no-reference");
     const std::string probe = args.get("probe", "reference");

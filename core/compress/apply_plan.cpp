@@ -47,10 +47,10 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
         calib = session.calibration(plan.calib);
     const std::vector<McItem> task = taskFile.empty() ? std::vector<McItem>{} : readTaskFile(taskFile);
     TokenWindows healWindows; // read before any work: a text too short fails at once
-    if (plan.heal)
-        healWindows = cutWindows(session.tokenizeFile(plan.heal->text),
-                                 plan.heal->isLinear() ? plan.heal->linear.seq_len : plan.heal->options.seq_len, 0,
-                                 plan.heal->text + " (healing text)");
+    if (plan.heal && plan.heal->isLinear())
+        healWindows = linearHealWindows(session, plan.heal->text, plan.heal->linear);
+    else if (plan.heal)
+        healWindows = cutWindows(session.tokenizeFile(plan.heal->text), plan.heal->options.seq_len, 0, plan.heal->text + " (healing text)");
     const int stages = 2 + int(plan.width.has_value()) + int(!plan.ranks.empty()) + int(plan.heal.has_value()) + int(plan.quant.has_value());
     int stage = 0;
     auto sub = [&](const std::string& name) {

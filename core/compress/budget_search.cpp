@@ -2,6 +2,7 @@
 #include "bit_allocation.h"
 #include "core/quant/linear_quantizer.h"
 #include "core/quant/quant_scheme.h"
+#include "core/util/byte_size.h"
 #include "core/util/error.h"
 #include "core/formats/gguf/ggml_blocks.h"
 #include "core/export/gguf_export.h"
@@ -243,6 +244,33 @@ std::vector<std::string> ggufTensorTypes(const Model& model, const SchemeByTenso
         ++written;
     }
     return out;
+}
+
+bool isFileBudget(const std::string& text)
+{
+    if (parseByteSize(text) >= 0)
+        return true;
+    try {
+        gguf::mixture(text); // (names are matched as llama-quantize matches them: any case, aliases)
+        return true;
+    } catch (const Error&) {
+        return false;
+    }
+}
+
+uint64_t fileBudgetBytes(const Model& model, const std::string& text, const Imatrix* imatrix, std::string* sizeOf)
+{
+    if (!isFileBudget(text))
+        throw Error("'" + text + "': a size in bytes (3500000, 3.5M, 1.2G) or a GGUF type (q4_k_m)");
+    const double bytes = parseByteSize(text);
+    if (bytes >= 0)
+        return uint64_t(bytes);
+    GgufExportOptions go;
+    go.type = gguf::mixture(text).name;
+    go.imatrix = imatrix;
+    if (sizeOf)
+        *sizeOf = go.type;
+    return ggufFileSize(model, {}, go);
 }
 
 bool schemeFits(const QuantScheme& s, int64_t cols) { return s.format != QuantFormat::Ggml || cols % s.group == 0; }

@@ -113,6 +113,12 @@ std::shared_ptr<Model> quantizedByScheme(const Model& model, const SchemeByTenso
 // named as in the written file: with blocks dropped, the kept blocks are numbered 0, 1, ...
 std::vector<std::string> ggufTensorTypes(const Model& model, const SchemeByTensor& scheme, const std::vector<int>& dropBlocks = {});
 
+// A file budget as a user gives it: bytes ("3500000", "3.5M", "1.2G") or a
+// llama-quantize type whose file of this model sets the size ("q4_k_m",
+// written to `sizeOf`). Throws Error naming the text when it is neither.
+uint64_t fileBudgetBytes(const Model& model, const std::string& text, const Imatrix* imatrix, std::string* sizeOf = nullptr);
+bool isFileBudget(const std::string& text); // what fileBudgetBytes takes
+
 // A candidate applies to rows of `cols` values (a llama.cpp type's block must
 // divide the row; elsewhere llama.cpp would fall back to another type).
 bool schemeFits(const QuantScheme& s, int64_t cols);

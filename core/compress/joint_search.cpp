@@ -368,4 +368,27 @@ JointResult searchJoint(const Model& dense, const TokenWindows& calib, const Tok
     return res;
 }
 
+CompressionPlan withJointPlan(CompressionPlan base, const JointPlan& p, const JointOptions& opt)
+{
+    base.drop_blocks = p.drop;
+    base.width = p.width;
+    base.width_criterion = p.width ? widthCriterionName(WidthCriterion::Activation) : ""; // the search's scores
+    base.ranks.clear();
+    base.quant.reset();
+    base.heal.reset();
+    if (!p.drop.empty() && opt.linear_heal) {
+        if (base.calib.empty())
+            throw Error("a joint plan with dropped blocks is healed on the calibration text: the plan has none");
+        PlanHeal h;
+        h.method = "linear";
+        h.text = base.calib;
+        base.heal = h;
+    }
+    PlanGguf g = base.gguf.value_or(PlanGguf{});
+    g.type = opt.budget.base_type;
+    g.tensor_types = p.tensor_types;
+    base.gguf = g;
+    return base;
+}
+
 } // namespace tailor

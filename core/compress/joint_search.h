@@ -17,6 +17,7 @@
 // plan is the measured best that fits. docs/benchmarks.md records how close
 // the prediction came (rank correlation over the measured plans).
 #include "core/compress/budget_search.h"
+#include "core/compress/compression_plan.h"
 #include "core/compress/width_prune.h"
 #include "core/eval/fidelity.h"
 
@@ -78,5 +79,13 @@ struct JointResult {
 // range), an axis the model does not allow (named).
 JointResult searchJoint(const Model& dense, const TokenWindows& calib, const TokenWindows& eval, const JointOptions& opt,
                         const ProgressFn& progress = {});
+
+// The plan a joint plan stands for: `base` (model, texts, the GGUF
+// imatrix file) with its blocks to drop, width, healing (the linear map on
+// base.calib, as the search fitted it, when blocks are dropped) and GGUF
+// types; low rank and Tailor's own quantization cleared. What
+// `tailor-cli plan --out` writes and what a click on the Fit to size chart
+// puts in the store.
+CompressionPlan withJointPlan(CompressionPlan base, const JointPlan& p, const JointOptions& opt);
 
 } // namespace tailor

@@ -2,6 +2,7 @@
 
 #include "core/model/llama_forward.h"
 #include "core/model/model.h"
+#include "core/model/model_session.h"
 #include "core/util/error.h"
 
 #include <algorithm>
@@ -18,6 +19,11 @@ void LinearHealOptions::validate() const
         throw Error("linear heal: seq_len must be at least 2, got " + std::to_string(seq_len));
     if (max_windows < 0)
         throw Error("linear heal: max_windows must be >= 0 (0 = every window), got " + std::to_string(max_windows));
+}
+
+TokenWindows linearHealWindows(const ModelSession& session, const std::string& text, const LinearHealOptions& options)
+{
+    return cutWindows(session.tokenizeFile(text), options.seq_len, options.max_windows, text + " (healing text)");
 }
 
 std::vector<std::pair<int, int>> droppedSpans(const std::vector<int>& dropBlocks)

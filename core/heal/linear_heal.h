@@ -26,6 +26,7 @@
 namespace tailor {
 
 class Model;
+class ModelSession;
 
 struct LinearHealOptions {
     // λ as a share of the mean diagonal of mᵀm (scale-free); > 0 keeps the
@@ -49,6 +50,10 @@ struct LinearHealResult {
     int64_t tokens = 0;
     double seconds = 0;
 };
+
+// The windows a map is fitted on: `text` cut as the plan's healing stage cuts
+// it (seq_len tokens, the first max_windows).
+TokenWindows linearHealWindows(const ModelSession& session, const std::string& text, const LinearHealOptions& options);
 
 // Contiguous runs of the (sorted, unique) dropped blocks.
 std::vector<std::pair<int, int>> droppedSpans(const std::vector<int>& dropBlocks);

@@ -4,6 +4,8 @@
 #include "core/quant/quant_scheme.h"
 #include "core/util/name_pattern.h"
 
+#include <QRegularExpression>
+
 namespace tailor::ui {
 
 QuantRulesModel::QuantRulesModel(PlanStore* store, QObject* parent) : QAbstractTableModel(parent), store_(store)
@@ -37,10 +39,19 @@ int QuantRulesModel::columnCount(const QModelIndex& parent) const { return paren
 
 QVariant QuantRulesModel::data(const QModelIndex& index, int role) const
 {
-    if (!index.isValid() || index.row() >= rowCount() || (role != Qt::DisplayRole && role != Qt::EditRole))
+    if (!index.isValid() || index.row() >= rowCount() || (role != Qt::DisplayRole && role != Qt::EditRole && role != Qt::ToolTipRole))
         return {};
     const PlanQuantRule& r = store_->plan().quant->rules[std::size_t(index.row())];
-    return QString::fromStdString(index.column() == Layers ? r.layers : r.scheme.name());
+    if (index.column() == Scheme)
+        return role == Qt::ToolTipRole ? QVariant() : QVariant(QString::fromStdString(r.scheme.name()));
+    const QString pattern = QString::fromStdString(r.layers);
+    if (role != Qt::DisplayRole)
+        return pattern; // edited and hovered as written
+    // shown as the Low rank table names layers: a budget's anchored one-tensor
+    // rule "^model\.layers\.3\.mlp\.up_proj\.weight$" as "layers.3.mlp.up_proj"
+    static const QRegularExpression literal(QStringLiteral(R"(^\^model\\\.((?:[A-Za-z0-9_]|\\\.)+)\\\.weight\$$)"));
+    const QRegularExpressionMatch m = literal.match(pattern);
+    return m.hasMatch() ? m.captured(1).replace(QStringLiteral("\\."), QStringLiteral(".")) : pattern;
 }
 
 QVariant QuantRulesModel::headerData(int section, Qt::Orientation o, int role) const

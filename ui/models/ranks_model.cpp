@@ -35,6 +35,13 @@ int64_t RanksModel::rankOf(int row) const
     return it == ranks().end() ? std::min(s.rows, s.cols) : it->second;
 }
 
+int64_t RanksModel::parametersAt(int row) const
+{
+    const LayerSpectrum& s = (*spectra_)[std::size_t(row)];
+    const int64_t k = rankOf(row);
+    return k < std::min(s.rows, s.cols) ? k * (s.rows + s.cols) : s.rows * s.cols;
+}
+
 int RanksModel::rowOf(const std::string& layer) const
 {
     for (int r = 0; r < rowCount(); ++r)
@@ -57,7 +64,7 @@ QVariant RanksModel::data(const QModelIndex& index, int role) const
     const LayerSpectrum& s = (*spectra_)[std::size_t(index.row())];
     const int64_t full = std::min(s.rows, s.cols), k = rankOf(index.row());
     const bool factorized = k < full;
-    const int64_t mn = s.rows * s.cols, kept = factorized ? k * (s.rows + s.cols) : mn;
+    const int64_t mn = s.rows * s.cols, kept = parametersAt(index.row());
     switch (role) {
     case Qt::DisplayRole:
     case Qt::EditRole:

@@ -30,6 +30,8 @@ public:
     const std::map<std::string, int64_t>& ranks() const; // the store's
     int64_t rankOf(int row) const;                       // full rank when not factorized
     int rowOf(const std::string& layer) const;           // -1 when not shown
+    // The layer's parameters at its rank: k·(m + n) factorized, m·n otherwise.
+    int64_t parametersAt(int row) const;
 
     int rowCount(const QModelIndex& parent = {}) const override;
     int columnCount(const QModelIndex& parent = {}) const override;

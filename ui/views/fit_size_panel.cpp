@@ -4,10 +4,8 @@
 #include "ui/plots/plot_view.h"
 #include "ui/resource_paths.h"
 
-#include "core/export/gguf_export.h"
 #include "core/heal/linear_heal.h"
 #include "core/model/model_session.h"
-#include "core/util/byte_size.h"
 #include "core/util/error.h"
 
 #include <QCheckBox>
@@ -28,15 +26,6 @@ const QColor kColours[] = {QColor(70, 130, 180), QColor(220, 110, 30), QColor(60
 // llama-quantize's sizes of the dense model, measured too when the frontier is on
 const char* const kFrontierTypes[] = {"q8_0", "q6_k", "q5_k_m", "q4_k_m", "q3_k_m", "q2_k"};
 
-uint64_t sizeOf(const Model& m, const std::string& text)
-{
-    const double b = parseByteSize(text);
-    if (b >= 0)
-        return uint64_t(b);
-    GgufExportOptions go;
-    go.type = gguf::mixture(text).name; // an unknown name: Error naming it
-    return ggufFileSize(m, {}, go);
-}
 } // namespace
 
 FitSizePanel::FitSizePanel(JobRunner* runner, PlanStore* store, QWidget* parent) : QWidget(parent), runner_(runner), store_(store)
@@ -116,12 +105,11 @@ void FitSizePanel::search()
         [s, o, calib, evalText, target, frontier, maxWindows](const ProgressFn& p) {
             JointOptions opt = o;
             const Model& m = s->model();
-            opt.target_bytes = sizeOf(m, target);
+            opt.target_bytes = fileBudgetBytes(m, target, nullptr);
             if (frontier)
                 for (const char* t : kFrontierTypes)
-                    opt.frontier_bytes.push_back(sizeOf(m, t));
-            const LinearHealOptions heal;
-            const TokenWindows healWindows = cutWindows(s->tokenizeFile(calib), heal.seq_len, heal.max_windows, calib);
+                    opt.frontier_bytes.push_back(fileBudgetBytes(m, t, nullptr));
+            const TokenWindows healWindows = linearHealWindows(*s, calib, LinearHealOptions{});
             opt.heal_windows = &healWindows;
             const TokenWindows eval = cutWindows(s->tokenizeFile(evalText), 256, maxWindows, evalText);
             return searchJoint(m, s->calibration(calib), eval, opt, p);
@@ -221,24 +209,11 @@ void FitSizePanel::pick(int series, int index)
     const JointPlan* p = pointAt(series, index);
     if (!p)
         return;
-    CompressionPlan plan = store_->plan();
-    plan.drop_blocks = p->drop;
-    plan.width = p->width;
-    plan.width_criterion = p->width ? "activation" : "";
-    plan.ranks.clear();
-    plan.quant.reset();
-    if (!p->drop.empty() && depth_->isChecked()) {
-        PlanHeal h;
-        h.method = "linear";
-        h.text = plan.calib.empty() ? demoCalibText().toStdString() : plan.calib;
-        plan.heal = h;
-    } else {
-        plan.heal.reset();
-    }
-    PlanGguf g;
-    g.type = BudgetOptions{}.base_type;
-    g.tensor_types = p->tensor_types;
-    plan.gguf = g;
+    CompressionPlan base = store_->plan();
+    if (base.calib.empty())
+        base.calib = demoCalibText().toStdString(); // what the search was fitted on
+    base.gguf.reset(); // the search used no importance matrix
+    const CompressionPlan plan = withJointPlan(base, *p, JointOptions{});
     store_->setPlan(plan);
     summary_->setText(tr("Picked <b>%1</b> (%2 bytes): its blocks, width, healing and GGUF types are the plan now; export as GGUF.")
                           .arg(QString::fromStdString(p->label).toHtmlEscaped())

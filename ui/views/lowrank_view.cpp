@@ -406,13 +406,12 @@ void LowRankView::updateRank()
 void LowRankView::refreshTotals()
 {
     int64_t before = 0, after = 0, all = 0;
-    for (std::size_t i = 0; i < spectra_.size(); ++i) {
-        const auto& s = spectra_[i];
-        const int64_t k = rankOf(i), full = std::min(s.rows, s.cols);
+    for (int i = 0; i < ranksModel_->rowCount(); ++i) {
+        const LayerSpectrum& s = spectra_[std::size_t(i)];
         const int64_t mn = s.rows * s.cols;
         all += mn;
-        if (k < full)
-            before += mn, after += k * (s.rows + s.cols);
+        if (ranksModel_->rankOf(i) < std::min(s.rows, s.cols)) // factorized
+            before += mn, after += ranksModel_->parametersAt(i);
     }
     totals_->setText(ranks().empty() ? tr("No layer factorized.")
                                      : tr("%1 layers factorized: %2 → %3 parameters; %4 of all linear-layer parameters saved")

@@ -100,9 +100,15 @@ PlanEditor::PlanEditor(PlanStore* store, QWidget* parent) : QWidget(parent), sto
     rules_ = new QTableView(this);
     rules_->setModel(rulesModel_);
     rules_->horizontalHeader()->setSectionResizeMode(QuantRulesModel::Layers, QHeaderView::Stretch);
+    rules_->horizontalHeader()->setSectionResizeMode(QuantRulesModel::Scheme, QHeaderView::ResizeToContents);
     rules_->setSelectionBehavior(QAbstractItemView::SelectRows);
     rules_->setToolTip(tr("The first rule whose pattern a layer's name contains gives its scheme; double-click to edit"));
-    rules_->setMaximumHeight(140);
+    // one line a rule, about five rules in view
+    rules_->setWordWrap(false);
+    rules_->setTextElideMode(Qt::ElideMiddle);
+    rules_->verticalHeader()->setDefaultSectionSize(fontMetrics().height() + 6);
+    rules_->setMinimumHeight(6 * (fontMetrics().height() + 6));
+    rules_->setMaximumHeight(8 * (fontMetrics().height() + 6));
     removeRule_ = new QPushButton(tr("Remove rule"), this);
     auto* rulesRow = new QHBoxLayout;
     rulesRow->addWidget(rules_, 1);
