@@ -1090,6 +1090,27 @@ private slots:
         QVERIFY(f->pointAt(3, 0) == &r.plans[std::size_t(r.chosen)]);
         QVERIFY(r.plans[std::size_t(r.chosen)].file_bytes <= r.target_bytes);
         QVERIFY2(f->summary()->text().startsWith("Chosen for"), qPrintable(f->summary()->text()));
+        // the rank correlation shown, computed here on its own: Spearman's rho
+        // = 1 - 6 sum d^2 / (n (n^2 - 1)) over the measured plans (no ties here)
+        std::vector<const JointPlan*> measured;
+        for (const auto* list : {&r.plans, &r.frontier})
+            for (const JointPlan& p : *list)
+                if (p.measured)
+                    measured.push_back(&p);
+        const auto rankOf = [&](const JointPlan* p, bool byPrediction) {
+            int rank = 0;
+            for (const JointPlan* q : measured)
+                rank += byPrediction ? q->predicted_kld < p->predicted_kld : q->result.kld_mean < p->result.kld_mean;
+            return rank;
+        };
+        double d2 = 0;
+        for (const JointPlan* p : measured)
+            d2 += std::pow(rankOf(p, true) - rankOf(p, false), 2);
+        const double n = double(measured.size());
+        QVERIFY(n >= 3);
+        QVERIFY2(std::abs(r.rank_correlation - (1 - 6 * d2 / (n * (n * n - 1)))) < 1e-12,
+                 qPrintable(QString("%1 vs %2").arg(r.rank_correlation).arg(1 - 6 * d2 / (n * (n * n - 1)))));
+        QVERIFY(f->summary()->text().contains(QString::number(r.rank_correlation, 'f', 3)));
         saveShot(w_.get(), "fit-to-size.png");
         // a depth point's plan becomes the store's
         const JointPlan* depth = f->pointAt(1, 0);
