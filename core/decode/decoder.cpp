@@ -1,5 +1,7 @@
 #include "decoder.h"
 #include "huge_pages.h"
+#include "packed_forward.h"
+#include "packed_gemm.h"
 #include "packed_matrix.h"
 #include "core/util/error.h"
 #include "core/formats/gguf/ggml_blocks.h"
@@ -11,6 +13,7 @@
 #include <ATen/core/grad_mode.h>
 #include <QByteArray>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -24,6 +27,7 @@ using gguf::TensorType;
 struct Linear {
     PackedMatrix w;
     PackedMatrix b, a; // factored when a.rows > 0
+    PanelMatrix panel; // w repacked for the prompt's int8 GEMM (empty: widened to fp32)
     bool factored() const { return a.rows > 0; }
     int64_t outputs() const { return factored() ? b.rows : w.rows; }
     int64_t bytes() const { return factored() ? a.bytes() + b.bytes() : w.bytes(); }
@@ -59,18 +63,7 @@ PackedMatrix encoded(const Model::GgmlPacking& p)
         // llama.cpp converts with round-to-nearest-even, as torch does
         return viewOf(src.to(p.type == TensorType::F16 ? at::kHalf : p.type == TensorType::BF16 ? at::kBFloat16 : at::kFloat));
     }
-    PackedMatrix m;
-    m.type = p.type;
-    m.rows = src.size(0);
-    m.cols = src.size(1);
-    std::lock_guard<std::mutex> lock(p.encoded->mutex);
-    if (!p.encoded->bytes) {
-        const QByteArray bytes = gguf::encodeRows(src, p.type, p.imatrix);
-        p.encoded->bytes = hugePageCopy(bytes.constData(), std::size_t(bytes.size()));
-    }
-    m.keep = p.encoded->bytes;
-    m.data = static_cast<const uint8_t*>(m.keep.get());
-    return m;
+    return encodedWeight(p);
 }
 
 Linear linearOf(const Model& model, const std::string& name, bool copy)
@@ -134,6 +127,19 @@ struct Layer {
     int index = 0; // block number in the source model
     int64_t nkv = 0, ff = 0; // KV heads and MLP channels (blocks differ after non-uniform width pruning)
     Linear q, k, v, o, gate, up, down;
+    Linear& of(TensorRole r)
+    {
+        switch (r) {
+        case TensorRole::AttnQ: return q;
+        case TensorRole::AttnK: return k;
+        case TensorRole::AttnV: return v;
+        case TensorRole::AttnO: return o;
+        case TensorRole::FfnGate: return gate;
+        case TensorRole::FfnUp: return up;
+        case TensorRole::FfnDown: return down;
+        default: throw Error("the decoder has no linear layer for role " + std::to_string(int(r)));
+        }
+    }
     std::vector<float> attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
     std::vector<float> kcache, vcache; // [n_head_kv][max positions][head_dim]
 };
@@ -306,6 +312,10 @@ Decoder::Decoder(const Model& model, const DecoderOptions& opt) : d_(std::make_u
         L.gate = linearOf(model, name(TensorRole::FfnGate));
         L.up = linearOf(model, name(TensorRole::FfnUp));
         L.down = linearOf(model, name(TensorRole::FfnDown));
+        if (opt.int8_prompt && !opt.exact_activations)
+            for (Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
+                if (!l->factored() && hasPanelForm(l->w.type))
+                    l->panel = makePanels(l->w);
         L.attn_norm = vec(model.raw(name(TensorRole::AttnNorm)));
         L.ffn_norm = vec(model.raw(name(TensorRole::FfnNorm)));
         if (c.attention_bias) {
@@ -404,6 +414,10 @@ const std::vector<float>& Decoder::prefill(const std::vector<int32_t>& ids)
     const auto t1 = [](const std::vector<float>& v) {
         return v.empty() ? at::Tensor() : at::from_blob(const_cast<float*>(v.data()), {int64_t(v.size())}, at::kFloat);
     };
+    // Each product on int8 panels where the weight has them, else on the fp32
+    // widening; q, k, v (and gate, up) read one input, rounded once.
+    QuantizedRows xq;
+    at::Tensor roundedFrom; // the input xq holds (kept alive, so identity is a safe key)
     for (Layer& L : d.layers) {
         BlockWeights w;
         w.attn_norm = t1(L.attn_norm);
@@ -413,12 +427,25 @@ const std::vector<float>& Decoder::prefill(const std::vector<int32_t>& ids)
         w.bq = t1(L.bq);
         w.bk = t1(L.bk);
         w.bv = t1(L.bv);
-        at::Tensor* slots[] = {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down};
-        const Linear* ls[] = {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down};
-        for (int i = 0; i < 7; ++i) {
-            widenInto(*ls[i], d.wide[i]);
-            *slots[i] = d.wide[i];
-        }
+        const LinearProduct product = [&](TensorRole role, const at::Tensor& x) {
+            const Linear& l = L.of(role);
+            if (l.panel.empty()) {
+                at::Tensor& wide = d.wide[int(std::find(linearRoles().begin(), linearRoles().end(), role) - linearRoles().begin())];
+                widenInto(l, wide);
+                return at::linear(x, wide);
+            }
+            const at::Tensor xc = x.contiguous();
+            const int64_t K = xc.size(-1), n = xc.numel() / K;
+            if (!roundedFrom.defined() || !roundedFrom.is_same(xc)) {
+                xq.set(xc.data_ptr<float>(), n, K, K);
+                roundedFrom = xc;
+            }
+            std::vector<int64_t> shape = xc.sizes().vec();
+            shape.back() = l.panel.rows;
+            at::Tensor y = at::empty(shape, at::kFloat);
+            gemm(l.panel, xq, y.data_ptr<float>(), l.panel.rows);
+            return y;
+        };
         KvCache cache;
         if (d.pos > 0) { // continue after earlier positions: their keys and values
             const auto prior = [&](const std::vector<float>& buf) {
@@ -429,7 +456,7 @@ const std::vector<float>& Decoder::prefill(const std::vector<int32_t>& ids)
             cache.k = prior(L.kcache);
             cache.v = prior(L.vcache);
         }
-        h = blockForward(w, c, h, d.rope, nullptr, &cache);
+        h = blockForward(w, c, h, d.rope, nullptr, &cache, nullptr, &product);
         // [1, n_kv, pos + T, hd] -> the cache rows
         for (auto [src, dst] : {std::pair{&cache.k, &L.kcache}, std::pair{&cache.v, &L.vcache}}) {
             const at::Tensor s = src->contiguous();

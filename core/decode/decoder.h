@@ -2,9 +2,10 @@
 // Batch-1 decoding of a (compressed) model as it is stored: every weight read
 // once per token in its own format (F32/F16/BF16 rows, llama.cpp blocks,
 // low-rank layers as their two factors), a KV cache, threads over output rows.
-// Dropped blocks cost nothing. The prompt runs through the batched fp32
-// forward the evaluation uses (blockForward), its keys and values then seed
-// the cache. Torch-free header.
+// Dropped blocks cost nothing. The prompt runs through the batched forward
+// the evaluation uses (blockForward) with the block types' products on int8
+// GEMM tiles (packed_gemm.h) and the others on fp32; its keys and values then
+// seed the cache. Torch-free header.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -21,6 +22,11 @@ struct DecoderOptions {
     // Block-quantized weights against fp32 inputs, decoded row by row (the
     // reference) instead of llama.cpp's int8 products against Q8_0 inputs.
     bool exact_activations = false;
+    // The prompt's products on int8 against the weights' panel form
+    // (packed_gemm.h: inputs rounded to Q8_0, as the steps after it) where
+    // the type has one; false widens each layer to fp32 for sgemm. Off with
+    // exact_activations, which keeps the whole decoder on fp32 inputs.
+    bool int8_prompt = true;
     // Copy weights that live in the checkpoint's file mapping into private
     // memory (faster to stream); Auto does when they take less than half of
     // the available memory.

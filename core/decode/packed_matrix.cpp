@@ -75,20 +75,24 @@ void Activation::set(const float* x, int64_t n, bool exact)
     sums_.clear();
     if (exact || n % gguf::kBlock != 0)
         return;
-    // ggml's x86 quantize_row_q8_0: d = amax / 127 stored as fp16, q = round-half-even(x · 127 / amax)
     q_.resize(std::size_t(n));
     d_.resize(std::size_t(n / gguf::kBlock));
     sums_.assign(std::size_t(n / gguf::kBlock), 0);
-    for (int64_t b = 0; b < n / gguf::kBlock; ++b) {
-        const float* xb = x + b * gguf::kBlock;
-        float amax = 0;
-        for (int j = 0; j < gguf::kBlock; ++j)
-            amax = std::max(amax, std::fabs(xb[j]));
-        const float id = amax != 0 ? 127.f / amax : 0.f;
-        d_[std::size_t(b)] = gguf::halfToFloat(gguf::floatToHalf(amax / 127.f));
-        for (int j = 0; j < gguf::kBlock; ++j)
-            sums_[std::size_t(b)] += (q_[std::size_t(b * gguf::kBlock + j)] = int8_t(std::nearbyint(xb[j] * id)));
-    }
+    for (int64_t b = 0; b < n / gguf::kBlock; ++b)
+        d_[std::size_t(b)] = roundQ8Block(x + b * gguf::kBlock, q_.data() + b * gguf::kBlock, &sums_[std::size_t(b)]);
+}
+
+float roundQ8Block(const float* xb, int8_t* q, int32_t* sum)
+{
+    float amax = 0;
+    for (int j = 0; j < gguf::kBlock; ++j)
+        amax = std::max(amax, std::fabs(xb[j]));
+    const float id = amax != 0 ? 127.f / amax : 0.f;
+    int32_t s = 0;
+    for (int j = 0; j < gguf::kBlock; ++j)
+        s += (q[j] = int8_t(std::nearbyint(xb[j] * id)));
+    *sum = s;
+    return gguf::halfToFloat(gguf::floatToHalf(amax / 127.f));
 }
 
 void matVec(const std::vector<MatVecJob>& jobs)

@@ -23,6 +23,12 @@ struct PackedMatrix {
     const uint8_t* row(int64_t r) const { return data + r * rowBytes(); }
 };
 
+// Rounds 32 values to one Q8_0 block as ggml's x86 quantize_row_q8_0 does
+// (d = amax / 127 stored as fp16, q = round-half-even(x · 127 / amax)); returns
+// d as a float and writes Σq. The decoder's vectors and the GEMM's token rows
+// (packed_gemm.h) are rounded by this one function.
+float roundQ8Block(const float* x, int8_t* q, int32_t* sum);
+
 // One input vector, prepared once for every matrix that reads it. Block types
 // multiply it as llama.cpp does: rounded to Q8_0 blocks (one fp16 scale per 32
 // values) so that the dot products run on int8, unless `exact` asks for fp32

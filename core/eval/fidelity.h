@@ -20,6 +20,9 @@ struct FidelityOptions {
     std::vector<int> base_drop, model_drop; // blocks skipped in each
     int64_t batch_tokens = 2048;
     bool keep_positions = false; // fill FidelityResult::kld
+    // The compared model's block-quantized layers on int8 GEMM
+    // (EvalOptions::int8_products); the base stays on the exact fp32 path.
+    bool int8_products = false;
 };
 
 struct FidelityResult {

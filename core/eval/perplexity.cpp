@@ -1,4 +1,5 @@
 #include "perplexity.h"
+#include "core/decode/packed_forward.h"
 #include "core/model/memory_estimate.h"
 #include "core/util/compute_threads.h"
 #include "core/util/error.h"
@@ -42,13 +43,22 @@ EvalResult evaluateWindows(const Model& model, const TokenWindows& w, const Eval
     const at::Tensor all = at::from_blob(const_cast<int64_t*>(w.ids.data()), {w.count, L}, at::kLong);
     const RopeTable rope = makeRope(model.config(), L);
     double nll = 0;
+    std::unique_ptr<decode::PackedForward> packed;
+    if (opt.int8_products)
+        if (packed = std::make_unique<decode::PackedForward>(model); !packed->packed())
+            packed.reset();
     reportProgress(progress, 0.0, "evaluating " + std::to_string(w.count) + " windows");
     for (int64_t b = 0; b < w.count; b += batch) {
         const int64_t n = std::min(batch, w.count - b);
         const at::Tensor ids = all.narrow(0, b, n);
         at::Tensor h = model.embed(ids);
-        h = runBlocks(model, h, 0, model.nBlocks(), rope, skip);
-        nll += windowsNll(model, h, ids);
+        if (packed) {
+            h = packed->runBlocks(h, rope, skip);
+            nll += windowsNll(model, h, ids, &packed->head());
+        } else {
+            h = runBlocks(model, h, 0, model.nBlocks(), rope, skip);
+            nll += windowsNll(model, h, ids);
+        }
         reportProgress(progress, double(b + n) / double(w.count),
                        "window " + std::to_string(b + n) + " / " + std::to_string(w.count));
     }

@@ -19,6 +19,10 @@ struct EvalOptions {
     int64_t batch_tokens = 2048;  // windows per forward = max(1, batch_tokens / seq_len); 2048 measured fastest
     std::vector<int> drop_blocks; // evaluate the model without these blocks
     std::string text_label = "evaluation text"; // names the text in errors (the CLI gives its path)
+    // Block-quantized layers and head on int8 GEMM against inputs rounded to
+    // Q8_0 (llama.cpp's arithmetic, decode/packed_forward.h) instead of fp32
+    // on their dequantized values (the default, exact reference).
+    bool int8_products = false;
 };
 
 struct EvalResult {

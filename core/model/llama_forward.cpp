@@ -84,22 +84,30 @@ at::Tensor rmsNorm(const at::Tensor& x, const at::Tensor& w, double eps)
 }
 
 at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::Tensor& h,
-                        const RopeTable& rope, LinearInputs* capture, KvCache* cache, const LinearAdapter* adapter)
+                        const RopeTable& rope, LinearInputs* capture, KvCache* cache, const LinearAdapter* adapter,
+                        const LinearProduct* product)
 {
-    const auto linear = [adapter](TensorRole role, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {}) {
-        at::Tensor y = at::linear(x, weight, bias);
+    const auto linear = [adapter, product](TensorRole role, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias = {}) {
+        at::Tensor y;
+        if (product && *product) {
+            y = (*product)(role, x);
+            if (bias.defined())
+                y = y + bias;
+        } else
+            y = at::linear(x, weight, bias);
         if (adapter && *adapter)
             if (const at::Tensor extra = (*adapter)(role, x); extra.defined())
                 y = y + extra;
         return y;
     };
     const int64_t B = h.size(0), T = h.size(1), hd = c.head_dim;
-    // heads from the weights: after non-uniform width pruning blocks differ
-    const int64_t nh = w.wq.size(0) / hd, nkv = w.wk.size(0) / hd;
 
     const at::Tensor x = rmsNorm(h, w.attn_norm, c.rms_norm_eps);
-    at::Tensor q = linear(TensorRole::AttnQ, x, w.wq, w.bq).view({B, T, nh, hd}).transpose(1, 2);
-    at::Tensor k = linear(TensorRole::AttnK, x, w.wk, w.bk).view({B, T, nkv, hd}).transpose(1, 2);
+    const at::Tensor qx = linear(TensorRole::AttnQ, x, w.wq, w.bq), kx = linear(TensorRole::AttnK, x, w.wk, w.bk);
+    // heads from the products: after non-uniform width pruning blocks differ
+    const int64_t nh = qx.size(-1) / hd, nkv = kx.size(-1) / hd;
+    at::Tensor q = qx.view({B, T, nh, hd}).transpose(1, 2);
+    at::Tensor k = kx.view({B, T, nkv, hd}).transpose(1, 2);
     at::Tensor v = linear(TensorRole::AttnV, x, w.wv, w.bv).view({B, T, nkv, hd}).transpose(1, 2);
     // Qwen3: each head's q and k are RMS-normalized over head_dim before RoPE
     if (w.q_norm.defined()) {
@@ -161,7 +169,7 @@ at::Tensor headLogits(const Model& m, const at::Tensor& h)
     return at::linear(rmsNorm(h, m.finalNorm(), m.config().rms_norm_eps), m.lmHead());
 }
 
-double windowsNll(const Model& m, const at::Tensor& h, const at::Tensor& ids)
+double windowsNll(const Model& m, const at::Tensor& h, const at::Tensor& ids, const LinearProduct* headProduct)
 {
     const int64_t B = h.size(0), T = h.size(1), H = h.size(2), V = m.config().vocab_size;
     // Logits in chunks of rows of ~8 MB: larger blocks are served by fresh
@@ -172,11 +180,11 @@ double windowsNll(const Model& m, const at::Tensor& h, const at::Tensor& ids)
     const at::Tensor hs = h.narrow(1, 0, T - 1).reshape({B * (T - 1), H});
     const at::Tensor tgt = ids.narrow(1, 1, T - 1).reshape({B * (T - 1), 1});
     const at::Tensor x = rmsNorm(hs, m.finalNorm(), m.config().rms_norm_eps);
-    const at::Tensor head = m.lmHead();
+    const at::Tensor head = headProduct && *headProduct ? at::Tensor() : m.lmHead();
     double total = 0.0;
     for (int64_t r = 0; r < x.size(0); r += rows) {
         const int64_t n = std::min(rows, x.size(0) - r);
-        const at::Tensor logits = at::linear(x.narrow(0, r, n), head);
+        const at::Tensor logits = head.defined() ? at::linear(x.narrow(0, r, n), head) : (*headProduct)(TensorRole::Output, x.narrow(0, r, n));
         // NLL = logsumexp(logits) - logit of the target: no log_softmax tensor is written.
         const at::Tensor nll = at::logsumexp(logits, -1) - logits.gather(-1, tgt.narrow(0, r, n)).squeeze(-1);
         total += nll.to(at::kDouble).sum().item<double>();

@@ -41,11 +41,16 @@ struct KvCache {
 // (LoRA adds scale·B·A·dropout(x)); an undefined tensor adds nothing.
 using LinearAdapter = std::function<at::Tensor(TensorRole role, const at::Tensor& x)>;
 
+// A linear layer's product x·Wᵀ (without bias) computed by the caller from
+// weights it holds in another form (the decoder's packed blocks on int8, #32);
+// blockForward then reads none of the seven weight tensors of BlockWeights.
+using LinearProduct = std::function<at::Tensor(TensorRole role, const at::Tensor& x)>;
+
 // One block: h [B, T, H] -> [B, T, H]. Differentiable (Taylor uses it with grads).
 // With a cache, h holds the next T positions; the rope table must cover them.
 at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::Tensor& h,
                         const RopeTable& rope, LinearInputs* capture = nullptr, KvCache* cache = nullptr,
-                        const LinearAdapter* adapter = nullptr);
+                        const LinearAdapter* adapter = nullptr, const LinearProduct* product = nullptr);
 
 // Blocks [from, to) of the model, skipping those with skip[i] == true.
 at::Tensor runBlocks(const Model& m, at::Tensor h, int from, int to, const RopeTable& rope,
@@ -56,7 +61,9 @@ at::Tensor headLogits(const Model& m, const at::Tensor& h);
 
 // Sum of next-token NLL over positions 1..T-1 of each window, in double.
 // Computes logits in chunks of windows so the [B, T, vocab] tensor stays small.
-double windowsNll(const Model& m, const at::Tensor& h, const at::Tensor& ids);
+// head: the lm_head's product when the caller multiplies it another way
+// (PackedForward); by default at::linear on Model::lmHead().
+double windowsNll(const Model& m, const at::Tensor& h, const at::Tensor& ids, const LinearProduct* head = nullptr);
 
 // Mean NLL as a differentiable scalar (for gradients).
 at::Tensor meanNllDifferentiable(const at::Tensor& logits, const at::Tensor& ids);
