@@ -2,6 +2,10 @@
 // Shared by the benchmarks: libtorch's own sgemm rate measured in the same run
 // (the denominator of every GFLOP/s ratio), peak RSS, and timing.
 #include <ATen/ATen.h>
+#include "core/decode/packed_gemm.h"
+#include "core/formats/gguf/ggml_blocks.h"
+#include <QByteArray>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -80,6 +84,31 @@ inline uint64_t childPeakRssBytes(const std::vector<std::string>& argv)
     if (pid < 0 || wait4(pid, &status, 0, &ru) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return 0;
     return uint64_t(ru.ru_maxrss) * 1024;
+}
+
+// The int8 GEMM's arithmetic ceiling on this machine (#32): multiply-adds per
+// second of decode::gemm on a Q4_0 panel that stays in cache (64 rows a
+// thread × 2048 columns, `tokens` tokens), so memory does not count.
+inline double int8PeakMacs(int threads, int64_t tokens = 128)
+{
+    const int64_t rows = 64 * std::max(1, threads), cols = 2048;
+    at::manual_seed(1);
+    const at::Tensor w = at::randn({rows, cols}) * 0.02, x = at::randn({tokens, cols});
+    const QByteArray bytes = tailor::gguf::encodeRows(w, tailor::gguf::TensorType::Q4_0);
+    tailor::decode::PackedMatrix m;
+    m.type = tailor::gguf::TensorType::Q4_0;
+    m.rows = rows;
+    m.cols = cols;
+    m.data = reinterpret_cast<const uint8_t*>(bytes.constData());
+    const tailor::decode::PanelMatrix p = tailor::decode::makePanels(m);
+    tailor::decode::QuantizedRows xq;
+    xq.set(x.data_ptr<float>(), tokens, cols, cols);
+    std::vector<float> y(std::size_t(tokens * rows));
+    const int reps = 20;
+    double best = 1e30;
+    for (int r = 0; r < 4; ++r)
+        best = std::min(best, seconds([&] { for (int i = 0; i < reps; ++i) tailor::decode::gemm(p, xq, y.data(), rows); }));
+    return double(rows * cols * tokens) * reps / best;
 }
 
 } // namespace bench

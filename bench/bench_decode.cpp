@@ -14,6 +14,9 @@
 #include "core/export/gguf_export.h"
 #include "core/model/model.h"
 #include "core/model/model_session.h"
+#include "core/model/llama_forward.h"
+#include "core/eval/perplexity.h"
+#include "core/decode/packed_gemm.h"
 
 #include <llama.h>
 
@@ -122,13 +125,23 @@ int main(int argc, char** argv)
     so.repeats = repeats;
     so.threads = threads;
 
-    std::printf("\n| weights | Tailor prefill | llama.cpp prefill | ratio | Tailor decode (min–max) | llama.cpp decode (min–max) | ratio | "
-                "Tailor roofline |\n|---|---|---|---|---|---|---|---|\n");
+    // Prefill's ceiling: the int8 GEMM's in-cache rate over the multiply-adds a
+    // prompt token costs in the blocks' linear layers (#32)
+    double linearMacs = 0;
+    for (int b = 0; b < dense.nBlocks(); ++b)
+        for (TensorRole r : linearRoles())
+            linearMacs += double(dense.raw(hfTensorName(r, b)).numel());
+    const double peak = bench::int8PeakMacs(threads);
+    std::printf("int8 GEMM (%s) in cache: %.1f G multiply-adds/s; prefill roofline %.1f tokens/s (%.2f G multiply-adds a token)\n",
+                decode::gemmKernelName(decode::bestGemmKernel()), peak / 1e9, peak / linearMacs, linearMacs / 1e9);
+    std::printf("\n| weights | Tailor prefill | llama.cpp prefill | ratio | of int8 roofline | Tailor decode (min–max) | llama.cpp decode (min–max) | ratio | "
+                "Tailor roofline |\n|---|---|---|---|---|---|---|---|---|\n");
     std::fflush(stdout);
     const struct {
         const char* label;
         const char* ggufType;
     } rows[] = {{"BF16 checkpoint / F16 GGUF", "f16"}, {"Q8_0", "q8_0"}, {"Q4_0", "q4_0"}, {"Q4_K_M", "q4_k_m"}};
+    std::string evalRows;
     for (const auto& row : rows) {
         const std::string file = (tmp.path() + "/model-" + row.ggufType + ".gguf").toStdString();
         GgufExportOptions g;
@@ -138,13 +151,34 @@ int main(int argc, char** argv)
         const std::shared_ptr<Model> mine = std::string(row.ggufType) == "f16" ? nullptr : ggufQuantizedModel(dense, {}, g);
         const DecodeSpeed t = measureDecodeSpeed(mine ? *mine : dense, so);
         const LlamaSpeed l = llamaSpeed(file, promptLen, decodeLen, repeats, threads, vocab);
-        std::printf("| %s | %.1f | %.1f | %.2f | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f | %.2f tokens/s (%.2f GB/token, %.1f GB/s) |\n",
-                    row.label, t.prefill.median, l.prefill, t.prefill.median / l.prefill, t.decode.median, t.decode.min, t.decode.max,
+        const bool packed = std::string(row.ggufType) != "f16";
+        std::printf("| %s | %.1f | %.1f | %.2f | %s | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f | %.2f tokens/s (%.2f GB/token, %.1f GB/s) |\n",
+                    row.label, t.prefill.median, l.prefill, t.prefill.median / l.prefill,
+                    packed ? QString::number(t.prefill.median / (peak / linearMacs), 'f', 2).toUtf8().constData() : "–", t.decode.median, t.decode.min, t.decode.max,
                     l.decode, l.decodeMin, l.decodeMax, t.decode.median / l.decode, t.roofline_tokens_per_s,
                     double(t.weight_bytes_per_token) / 1e9, t.read_bandwidth / 1e9);
         std::fflush(stdout);
         QFile::remove(QString::fromStdString(file));
+        if (mine) { // the evaluation's forward on the same weights: exact fp32 against int8 (#32)
+            TokenWindows w;
+            w.seq_len = 256;
+            w.count = 4;
+            for (int64_t i = 0; i < w.count * w.seq_len; ++i)
+                w.ids.push_back((i * 7919 + 13) % vocab);
+            EvalOptions eo;
+            eo.threads = threads;
+            const EvalResult exact = evaluateWindows(*mine, w, eo);
+            eo.int8_products = true;
+            const EvalResult i8 = evaluateWindows(*mine, w, eo);
+            evalRows += "| " + std::string(row.label) + " | " + QString::number(exact.tokens_per_s, 'f', 1).toStdString() + " | " +
+                        QString::number(i8.tokens_per_s, 'f', 1).toStdString() + " | " +
+                        QString::number(i8.tokens_per_s / exact.tokens_per_s, 'f', 2).toStdString() + " | " +
+                        QString::number(i8.ppl / exact.ppl - 1, 'e', 1).toStdString() + " |\n";
+        }
     }
+    std::printf("\nevaluation (4 windows of 256 tokens, perplexity): tokens/s\n\n| weights | fp32 on dequantized weights | int8 GEMM | "
+                "ratio | PPL int8 / fp32 − 1 |\n|---|---|---|---|---|\n%s",
+                evalRows.c_str());
 
     // Depth: drop the last quarter of the blocks but the final one (which
     // blocks does not matter for speed).

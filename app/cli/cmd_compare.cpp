@@ -28,6 +28,7 @@ int cmdCompare(const Argv& argv)
     opt.max_windows = args.getInt("max-windows", 0);
     opt.batch_tokens = args.getInt("batch-tokens", opt.batch_tokens);
     opt.text_label = text;
+    opt.int8_products = args.flag("int8");
     const auto base = ModelSession::open(basePath);
     const std::vector<ComparedFile> rows = compareFiles(*base, files, text, opt, progressPrinter(false));
     if (args.flag("json")) {

@@ -69,6 +69,7 @@ int runEval(const Args& args, const std::vector<int>& dropIn)
     opt.threads = int(args.getInt("threads", 0));
     opt.batch_tokens = args.getInt("batch-tokens", opt.batch_tokens);
     opt.drop_blocks = drop;
+    opt.int8_products = args.flag("int8");
     const EvalResult r = evaluatePerplexity(target.model(), ids, opt, progressPrinter(false));
     std::optional<FidelityResult> fid;
     if (args.has("base")) {
@@ -80,11 +81,13 @@ int runEval(const Args& args, const std::vector<int>& dropIn)
         fo.model_drop = drop;
         fo.base_drop = base.drop;
         fo.batch_tokens = opt.batch_tokens;
+        fo.int8_products = opt.int8_products;
         fid = compareToBase(base.model(), target.model(), cutWindows(ids, opt.seq_len, opt.max_windows, text), fo,
                             progressPrinter(false));
     }
     if (args.flag("json")) {
         QJsonObject o = toJson(r);
+        o["int8_products"] = opt.int8_products; // which arithmetic gave these numbers
         if (fid) {
             o["kld_mean"] = fid->kld_mean;
             o["kld_median"] = fid->kld_median;

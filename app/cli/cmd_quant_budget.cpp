@@ -87,6 +87,7 @@ int cmdQuantBudget(const Argv& argv)
         if (!item.empty())
             opt.schemes.push_back(item);
     opt.frontier_points = int(args.getInt("points", 7));
+    opt.int8_products = args.flag("int8");
     opt.reference = !args.flag("no-reference");
     const std::string probe = args.get("probe", "reference");
     if (probe != "every" && probe != "reference")
@@ -115,7 +116,8 @@ int cmdQuantBudget(const Argv& argv)
                     {"value", r.value},
                     {"min_value", r.min_value},
                     {"max_value", r.max_value},
-                    {"base_calib_ppl", r.base_calib_ppl}};
+                    {"base_calib_ppl", r.base_calib_ppl},
+                    {"int8_products", opt.int8_products}};
     if (!sizeOf.empty())
         out["size_of"] = QString::fromStdString(sizeOf);
     QJsonObject chosen = planJson(r.chosen), schemes;

@@ -44,6 +44,7 @@ QJsonObject toJson(const BatchThroughput& b)
                        {"prefill_tokens_per_s", stats(b.prefill)},
                        {"decode_tokens_per_s", stats(b.decode)},
                        {"weights_widened_once", b.weights_widened_once},
+                       {"int8_products", b.int8_products},
                        {"threads", b.threads}};
 }
 

@@ -16,6 +16,7 @@ const OptionSpec kWindows{"windows", "N", "calibration windows"};
 const OptionSpec kCalib{"calib", "FILE", "calibration text"};
 const OptionSpec kForce{"force", nullptr, "replace an existing output"};
 const OptionSpec kLayers{"layers", "REGEX", "only the layers whose HF tensor name matches"};
+const OptionSpec kInt8{"int8", nullptr, "block-quantized layers on int8 GEMM against inputs rounded to Q8_0, as llama.cpp computes (faster; default: exact fp32)"};
 
 // The GGUF file types from the mixture table itself, so a new row shows here.
 const char* ggufTypeHelp()
@@ -39,6 +40,7 @@ std::vector<CommandSpec> buildTable()
         kThreads,
         {"batch-tokens", "N", "tokens per forward batch"},
         {"base", "MODEL|PLAN.json", "also KL divergence and top-1 agreement against this model"},
+        kInt8,
     };
     auto with = [](std::vector<OptionSpec> v, std::initializer_list<OptionSpec> more) {
         v.insert(v.end(), more);
@@ -50,7 +52,7 @@ std::vector<CommandSpec> buildTable()
          with(eval, {{"drop", "BLOCKS", "skip these blocks (\"2, 5-7, -1\")"}, kJson})},
         {"compare", "BASE FILE...", "several model files against one base on your text, sorted by size",
          {{"text", "FILE", "evaluation text (required)"}, kSeqLen, {"max-windows", "N", "evaluate at most N windows (0: all)"},
-          {"batch-tokens", "N", "tokens per forward batch"}, kJson}},
+          {"batch-tokens", "N", "tokens per forward batch"}, kInt8, kJson}},
         {"tokenize", "MODEL_OR_TOKENIZER_DIR", "token ids of a text",
          {{"text", "FILE", "a text file"}, {"string", "S", "a string"}, {"text-list", "FILE", "one text per line"}, kJson}},
         {"blocks", "MODEL", "per-block importance: PPL, Taylor+, Block Influence",
@@ -106,6 +108,7 @@ std::vector<CommandSpec> buildTable()
           {"eval-seq-len", "L", "window length of the evaluation (default 256)"},
           {"max-windows", "N", "evaluate at most N windows"},
           {"points", "N", "measured points of the frontier (default 7)"},
+          kInt8,
           {"probe", "reference|every", "how sensitivities are probed"},
           {"no-reference", nullptr, "skip the uniform-type references"},
           {"out", "PLAN.json", "write the chosen plan"},

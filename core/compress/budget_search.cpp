@@ -296,6 +296,7 @@ struct Evaluator {
     {
         FidelityOptions fo;
         fo.batch_tokens = opt.batch_tokens;
+        fo.int8_products = opt.int8_products;
         p.measured = compareToBase(model, *q, eval, fo);
     }
 

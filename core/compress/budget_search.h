@@ -49,6 +49,9 @@ struct BudgetOptions {
     // Every, at 1/17 of the probes).
     enum class Probe { Every, Reference } probe = Probe::Reference;
     int64_t batch_tokens = 2048;
+    // The measured plans' KLD on int8 GEMM (FidelityOptions::int8_products);
+    // the probes and the choice stay on fp32.
+    bool int8_products = false;
 };
 
 // The candidate table: llama.cpp's block types, and for bit budgets linear

@@ -1,4 +1,5 @@
 #include "batch_throughput.h"
+#include "packed_forward.h"
 #include "huge_pages.h"
 #include "core/util/compute_threads.h"
 #include "core/util/error.h"
@@ -49,14 +50,18 @@ BatchThroughput measureBatchThroughput(const Model& model, const BatchThroughput
     int64_t blockBytes = 0;
     for (int b : kept)
         blockBytes += 4 * c.blockParameters(b);
-    r.weights_widened_once = blockBytes < decode::availableMemory() / 2;
+    // Block-typed weights multiply on int8 GEMM as they are stored (#32),
+    // the way the batch-1 decoder runs them: no fp32 copy.
+    decode::PackedForward packed(model);
+    r.int8_products = packed.packed() && !opt.exact_products;
+    r.weights_widened_once = !r.int8_products && blockBytes < decode::availableMemory() / 2;
     std::vector<BlockWeights> wide;
     if (r.weights_widened_once)
         for (int b : kept)
             wide.push_back(model.block(b));
     const auto weights = [&](std::size_t i) { return r.weights_widened_once ? wide[i] : model.block(kept[i]); };
     const RopeTable rope = makeRope(c, positions);
-    const at::Tensor head = model.lmHead(), norm = model.finalNorm();
+    const at::Tensor head = r.int8_products ? at::Tensor() : model.lmHead(), norm = model.finalNorm();
 
     // a different prompt per sequence
     const int64_t vocab = c.vocab_size;
@@ -75,10 +80,10 @@ BatchThroughput measureBatchThroughput(const Model& model, const BatchThroughput
         const auto forward = [&](const at::Tensor& tokens) {
             at::Tensor h = model.embed(tokens);
             for (std::size_t i = 0; i < kept.size(); ++i)
-                h = blockForward(weights(i), c, h, rope, nullptr, &caches[i]);
-            const at::Tensor last = h.select(1, h.size(1) - 1); // [B, hidden]
+                h = r.int8_products ? packed.block(kept[i], h, rope, &caches[i]) : blockForward(weights(i), c, h, rope, nullptr, &caches[i]);
+            const at::Tensor last = rmsNorm(h.select(1, h.size(1) - 1), norm, c.rms_norm_eps); // [B, hidden]
             // headLogits would widen an lm_head above the fp32 cache limit at every step
-            return at::linear(rmsNorm(last, norm, c.rms_norm_eps), head); // [B, vocab]
+            return r.int8_products ? packed.head()(TensorRole::Output, last) : at::linear(last, head); // [B, vocab]
         };
         auto t0 = Clock::now();
         logits = forward(prompt);

@@ -21,12 +21,14 @@ struct BatchThroughputOptions {
     int repeats = 3; // counted runs, after one warm-up
     int threads = 0; // 0: adaptive (compute_threads.h)
     std::vector<int> drop_blocks;
+    bool exact_products = false; // block types on fp32 (widened) instead of int8 GEMM
 };
 
 struct BatchThroughput {
     int64_t batch = 0;
     SpeedStats prefill, decode; // tokens/s over all sequences
     bool weights_widened_once = false; // false: widened at every step (fp32 copies did not fit)
+    bool int8_products = false;        // block types multiplied on int8 GEMM (packed_gemm.h), not widened
     int threads = 0;
     // What the last run computed, for checking it: each sequence's prompt and
     // greedy continuation, and the logits of its last position [batch][vocab].

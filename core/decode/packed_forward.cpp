@@ -102,46 +102,47 @@ PackedForward::~PackedForward() = default;
 
 at::Tensor PackedForward::runBlocks(at::Tensor h, const RopeTable& rope, const std::vector<bool>& skip)
 {
+    for (int b = 0; b < d_->model.nBlocks(); ++b)
+        if (b >= int(skip.size()) || !skip[std::size_t(b)])
+            h = block(b, h, rope);
+    return h;
+}
+
+at::Tensor PackedForward::block(int b, const at::Tensor& h, const RopeTable& rope, KvCache* cache)
+{
     Impl& d = *d_;
     const Model& m = d.model;
-    for (int b = 0; b < m.nBlocks(); ++b) {
-        if (b < int(skip.size()) && skip[std::size_t(b)])
-            continue;
-        auto [it, fresh] = d.blocks.try_emplace(b);
-        std::map<TensorRole, PanelMatrix>& panels = it->second;
-        if (fresh)
-            for (TensorRole r : linearRoles())
-                if (PanelMatrix p = panelOf(m, hfTensorName(r, b)); !p.empty())
-                    panels[r] = std::move(p);
-        if (panels.empty()) {
-            h = blockForward(m.block(b), m.config(), h, rope);
-            continue;
+    auto [it, fresh] = d.blocks.try_emplace(b);
+    std::map<TensorRole, PanelMatrix>& panels = it->second;
+    if (fresh)
+        for (TensorRole r : linearRoles())
+            if (PanelMatrix p = panelOf(m, hfTensorName(r, b)); !p.empty())
+                panels[r] = std::move(p);
+    if (panels.empty())
+        return blockForward(m.block(b), m.config(), h, rope, nullptr, cache);
+    // Every linear packed: the block's norms and biases are all it reads in
+    // fp32 (Model::block would widen the seven matrices too).
+    BlockWeights w;
+    if (panels.size() == linearRoles().size()) {
+        const auto name = [b](TensorRole r) { return hfTensorName(r, b); };
+        w.attn_norm = fp32(m, name(TensorRole::AttnNorm));
+        w.ffn_norm = fp32(m, name(TensorRole::FfnNorm));
+        if (m.config().attention_bias) {
+            w.bq = fp32(m, name(TensorRole::AttnQBias));
+            w.bk = fp32(m, name(TensorRole::AttnKBias));
+            w.bv = fp32(m, name(TensorRole::AttnVBias));
         }
-        // Every linear packed: the block's norms and biases are all it reads
-        // in fp32 (Model::block would widen the seven matrices too).
-        BlockWeights w;
-        if (panels.size() == linearRoles().size()) {
-            const auto name = [b](TensorRole r) { return hfTensorName(r, b); };
-            w.attn_norm = fp32(m, name(TensorRole::AttnNorm));
-            w.ffn_norm = fp32(m, name(TensorRole::FfnNorm));
-            if (m.config().attention_bias) {
-                w.bq = fp32(m, name(TensorRole::AttnQBias));
-                w.bk = fp32(m, name(TensorRole::AttnKBias));
-                w.bv = fp32(m, name(TensorRole::AttnVBias));
-            }
-            if (m.config().qk_norm) {
-                w.q_norm = fp32(m, name(TensorRole::AttnQNorm));
-                w.k_norm = fp32(m, name(TensorRole::AttnKNorm));
-            }
-        } else
-            w = m.block(b);
-        const LinearProduct product = [&](TensorRole role, const at::Tensor& x) {
-            const auto p = panels.find(role);
-            return p != panels.end() ? d.multiply(p->second, x) : at::linear(x, *w.slot(role));
-        };
-        h = blockForward(w, m.config(), h, rope, nullptr, nullptr, nullptr, &product);
-    }
-    return h;
+        if (m.config().qk_norm) {
+            w.q_norm = fp32(m, name(TensorRole::AttnQNorm));
+            w.k_norm = fp32(m, name(TensorRole::AttnKNorm));
+        }
+    } else
+        w = m.block(b);
+    const LinearProduct product = [&](TensorRole role, const at::Tensor& x) {
+        const auto p = panels.find(role);
+        return p != panels.end() ? d.multiply(p->second, x) : at::linear(x, *w.slot(role));
+    };
+    return blockForward(w, m.config(), h, rope, nullptr, cache, nullptr, &product);
 }
 
 } // namespace tailor::decode

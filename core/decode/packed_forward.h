@@ -32,6 +32,8 @@ public:
 
     // runBlocks(model, h, 0, n, rope, skip) with the packed products.
     at::Tensor runBlocks(at::Tensor h, const RopeTable& rope, const std::vector<bool>& skip);
+    // One block (blockForward with the packed products; a cache for generation).
+    at::Tensor block(int b, const at::Tensor& h, const RopeTable& rope, KvCache* cache = nullptr);
     // The lm_head's product for x [N, hidden] (after the final norm).
     const LinearProduct& head() const { return headProduct_; }
 

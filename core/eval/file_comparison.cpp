@@ -51,6 +51,7 @@ std::vector<ComparedFile> compareFiles(const ModelSession& base, const std::vect
         const TokenWindows w = cutWindows(s->tokenizeFile(text), opt.seq_len, opt.max_windows, opt.text_label);
         FidelityOptions fo;
         fo.batch_tokens = opt.batch_tokens;
+        fo.int8_products = opt.int8_products;
         const double from = double(i) / double(files.size()), span = 1.0 / double(files.size());
         const std::string name = QFileInfo(QString::fromStdString(files[i])).fileName().toStdString();
         f.fidelity = compareToBase(base.model(), s->model(), w, fo, [&](const Progress& p) {

@@ -31,6 +31,7 @@ struct FileComparisonOptions {
     int64_t max_windows = 0; // 0: every window
     int64_t batch_tokens = 2048;
     std::string text_label = "evaluation text";
+    bool int8_products = false; // the files' block types on int8 GEMM (FidelityOptions::int8_products)
 };
 
 // `text`: the evaluation text's path. Files whose vocabulary differs from the

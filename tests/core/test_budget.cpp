@@ -21,6 +21,7 @@
 #include <QFileInfo>
 #include <QRegularExpression>
 #include <functional>
+#include <numeric>
 
 using namespace tailor;
 
@@ -204,6 +205,37 @@ private Q_SLOTS:
         // the values measured are the file's
         const FidelityResult fr = compareToBase(s->model(), *ggufQuantizedModel(s->model(), {}, go), eval, {});
         QCOMPARE(fr.kld_mean, r.chosen.measured.kld_mean);
+
+        // #32: the plans measured on int8 GEMM (llama.cpp's arithmetic): the same
+        // choice, still ahead of q4_k_m, and the measured plans in the same order
+        o.int8_products = true;
+        const BudgetResult r8 = searchBudget(s->model(), calib, eval, o);
+        QCOMPARE(r8.chosen.scheme.size(), r.chosen.scheme.size());
+        for (const auto& [name, scheme] : r.chosen.scheme)
+            QCOMPARE(QString::fromStdString(r8.chosen.scheme.at(name).name()), QString::fromStdString(scheme.name()));
+        QVERIFY(r8.chosen.measured.kld_mean != r.chosen.measured.kld_mean); // really measured the other way
+        const auto plans = [](const BudgetResult& b) {
+            std::vector<const BudgetPlan*> v{&b.chosen};
+            for (const auto& p : b.frontier)
+                v.push_back(&p);
+            for (const auto& p : b.references)
+                v.push_back(&p);
+            return v;
+        };
+        const auto fp = plans(r), i8 = plans(r8);
+        QCOMPARE(i8.size(), fp.size());
+        const auto order = [](const std::vector<const BudgetPlan*>& v) {
+            std::vector<std::size_t> idx(v.size());
+            std::iota(idx.begin(), idx.end(), 0);
+            std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) { return v[a]->measured.kld_mean < v[b]->measured.kld_mean; });
+            return idx;
+        };
+        for (std::size_t i = 0; i < fp.size(); ++i)
+            qInfo("%-12s fp32 KLD %.6f  int8 KLD %.6f", fp[i]->label.c_str(), fp[i]->measured.kld_mean, i8[i]->measured.kld_mean);
+        QVERIFY(order(fp) == order(i8)); // plans of one model (q8_0, q6_k here) tie on both paths
+        for (const BudgetPlan* p : i8)
+            if (p->label == "q4_k_m")
+                QVERIFY(r8.chosen.measured.kld_mean < p->measured.kld_mean);
     }
 
     void badTargets()

@@ -459,6 +459,24 @@ private Q_SLOTS:
         QCOMPARE(order, (QStringList{"ts-q4_k_m.gguf", "ts-q8_0.gguf", "ts-f16.gguf"}));
         QVERIFY(rows[0].toObject()["kld_mean"].toDouble() > rows[1].toObject()["kld_mean"].toDouble());
         QCOMPARE(rows[1].toObject()["main_type"].toString(), QString("Q8_0"));
+        // #32: --int8 measures the block types on int8 GEMM (llama.cpp's arithmetic):
+        // compare and eval --base agree on it too; block-typed files move by the input
+        // rounding, the F16 file (no block type) keeps its exact numbers
+        const Run c8 = cli(QStringList{"compare", s12()} + files + QStringList{"--text", valid(), "--max-windows", "8", "--int8", "--json"});
+        QVERIFY2(c8.code == 0, c8.err.constData());
+        const QJsonArray rows8 = c8.json()["files"].toArray();
+        QCOMPARE(rows8.size(), 3);
+        for (int i = 0; i < 3; ++i) {
+            const QJsonObject a = rows[i].toObject(), b = rows8[i].toObject();
+            const bool blocks = a["main_type"].toString() != "F16";
+            QVERIFY2((a["kld_mean"].toDouble() != b["kld_mean"].toDouble()) == blocks, qPrintable(a["path"].toString()));
+            QVERIFY(testdata::relErr(a["ppl"].toDouble(), b["ppl"].toDouble()) < 2e-3);
+        }
+        const Run e8 = cli({"eval", rows8[0].toObject()["path"].toString(), "--base", s12(), "--text", valid(), "--max-windows", "8", "--int8", "--json"});
+        QVERIFY2(e8.code == 0, e8.err.constData());
+        QCOMPARE(e8.json()["int8_products"].toBool(), true);
+        QCOMPARE(e8.json()["kld_mean"].toDouble(), rows8[0].toObject()["kld_mean"].toDouble());
+        QVERIFY(testdata::relErr(e8.json()["ppl"].toDouble(), rows8[0].toObject()["ppl"].toDouble()) < 1e-6);
         const Run one = cli({"compare", s12(), "--text", valid()});
         QCOMPARE(one.code, 2);
         QVERIFY2(QString(one.err).contains("at least one FILE"), one.err.constData());
