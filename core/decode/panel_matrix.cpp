@@ -56,6 +56,42 @@ void unpackQ8_0(const uint8_t* row, int64_t cols, uint8_t* u, float* s, float* m
     }
 }
 
+// IQ4_NL (blocks of 32, one scale) and IQ4_XS (256 in sub-blocks of 32, scale
+// d·(ls − 32)): value = scale·level[index], a signed level of 16, held as
+// u = level + 128 (wide codes, as Q8_0's) with m = −128·scale.
+void unpackIQ4Codes(const uint8_t* qs, uint8_t* u)
+{
+    for (int j = 0; j < 16; ++j) {
+        u[j] = uint8_t(gguf::kIQ4Levels[qs[j] & 0x0F] + 128);
+        u[j + 16] = uint8_t(gguf::kIQ4Levels[qs[j] >> 4] + 128);
+    }
+}
+
+void unpackIQ4_NL(const uint8_t* row, int64_t cols, uint8_t* u, float* s, float* m)
+{
+    const auto* blocks = reinterpret_cast<const gguf::BlockIQ4_NL*>(row);
+    for (int64_t b = 0; b < cols / 32; ++b) {
+        unpackIQ4Codes(blocks[b].qs, u + b * 32);
+        s[b] = half(blocks[b].d);
+        m[b] = -128.f * s[b];
+    }
+}
+
+void unpackIQ4_XS(const uint8_t* row, int64_t cols, uint8_t* u, float* s, float* m)
+{
+    const auto* blocks = reinterpret_cast<const gguf::BlockIQ4_XS*>(row);
+    for (int64_t i = 0; i < cols / gguf::kQK_K; ++i) {
+        const gguf::BlockIQ4_XS& blk = blocks[i];
+        const float d = half(blk.d);
+        for (int ib = 0; ib < gguf::kQK_K / 32; ++ib) {
+            const int ls = ((blk.scales_l[ib / 2] >> 4 * (ib % 2)) & 0xf) | (((blk.scales_h >> 2 * ib) & 3) << 4);
+            unpackIQ4Codes(blk.qs + ib * 16, u + i * gguf::kQK_K + ib * 32);
+            s[i * 8 + ib] = d * float(ls - 32);
+            m[i * 8 + ib] = -128.f * s[i * 8 + ib];
+        }
+    }
+}
+
 // Q4_K, Q5_K: per 64 values 32 bytes of nibbles (low: sub-block 2i, high: 2i+1),
 // Q5_K's bit j of qh[l] adding 16 to value l of sub-block j.
 template <class Block, bool HighBit>
@@ -122,6 +158,8 @@ const PanelForm kForms[] = {
     {TensorType::Q4_K, 32, true, false, unpackK45<gguf::BlockQ4_K, false>},
     {TensorType::Q5_K, 32, false, false, unpackK45<gguf::BlockQ5_K, true>},
     {TensorType::Q6_K, 16, false, false, unpackQ6_K},
+    {TensorType::IQ4_NL, 32, false, true, unpackIQ4_NL},
+    {TensorType::IQ4_XS, 32, false, true, unpackIQ4_XS},
 };
 
 const PanelForm* formOf(TensorType t)

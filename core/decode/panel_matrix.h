@@ -12,8 +12,9 @@
 // others) and s, m are fp32 per row and per sub-block of `sub` values (32, or
 // 16 for Q6_K). Q4_0's (q − 8)·d becomes u = q, s = d, m = −8d; Q8_0's signed
 // q becomes u = q + 128, m = −128d; Q4_K's d·sc·q − dmin·mn gives s = d·sc,
-// m = −dmin·mn. One kernel then serves every type; the table in the .cpp is
-// where a type is added. Torch-free.
+// m = −dmin·mn; the i-quants IQ4_NL/IQ4_XS (scale × one of 16 signed levels)
+// hold level + 128 with m = −128·scale. One kernel then serves every type;
+// the table in the .cpp is where a type is added. Torch-free.
 #include "packed_matrix.h"
 
 #include <cstdint>

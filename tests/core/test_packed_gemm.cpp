@@ -59,7 +59,7 @@ std::vector<float> inputs(int64_t tokens, int64_t cols)
     return x;
 }
 
-const char* const kTypes[] = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k"};
+const char* const kTypes[] = {"q8_0", "q4_0", "q4_1", "q5_0", "q5_1", "q4_k", "q5_k", "q6_k", "iq4_nl", "iq4_xs"};
 
 } // namespace
 

@@ -31,6 +31,7 @@
 
 #include "core/compress/compression_plan.h"
 #include "core/eval/fidelity.h"
+#include "core/eval/file_comparison.h"
 #include "core/compress/budget_search.h"
 #include "core/model/model_session.h"
 #include "core/eval/perplexity.h"
@@ -1202,6 +1203,20 @@ private slots:
         QVERIFY2(b->summary()->text().contains("ts-q4_k_m.gguf") && b->summary()->text().contains("mean KLD"),
                  qPrintable(b->summary()->text()));
         saveShot(w_.get(), "budget-files.png");
+        // #32: the same files measured on int8 products (llama.cpp's arithmetic):
+        // each point moves by the input rounding, and is the engine's own int8 measurement
+        const double exactKld = b->importedFiles()[0].fidelity.kld_mean;
+        b->int8Products()->setChecked(true);
+        b->addFiles({mixed, q8});
+        QTRY_VERIFY_WITH_TIMEOUT(b->addFilesButton()->isEnabled() && b->importedFiles()[0].fidelity.kld_mean != exactKld, 300000);
+        FileComparisonOptions fo;
+        fo.max_windows = 4;
+        fo.int8_products = true;
+        const auto rows = compareFiles(*w_->session(), {mixed.toStdString(), q8.toStdString()}, w_->planStore()->plan().eval_text, fo);
+        QCOMPARE(b->importedFiles()[0].fidelity.kld_mean, rows[0].fidelity.kld_mean);
+        QCOMPARE(b->importedFiles()[1].fidelity.kld_mean, rows[1].fidelity.kld_mean);
+        saveShot(w_.get(), "budget-files-int8.png");
+        b->int8Products()->setChecked(false);
         q->pages()->setCurrentIndex(0);
         w_->tabs()->setCurrentIndex(0);
         // the files belong to this opening of the model: opened again, the chart starts empty (as sizeBudget expects)

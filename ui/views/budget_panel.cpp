@@ -8,6 +8,7 @@
 #include "core/model/model_session.h"
 #include "core/util/token_windows.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFormLayout>
@@ -73,6 +74,10 @@ BudgetPanel::BudgetPanel(JobRunner* runner, QWidget* parent) : QWidget(parent), 
     form->addRow(tr("Candidates"), candidates_);
     form->addRow(tr("Evaluation text"), evalText_);
     form->addRow(tr("Evaluation windows"), windows_);
+    int8_ = new QCheckBox(tr("int8 products, as llama.cpp computes (faster)"), this);
+    int8_->setToolTip(tr("Measure the plans' llama.cpp block types on int8 GEMM against inputs rounded to Q8_0, the arithmetic "
+                         "of llama.cpp and of Tailor's decoder; unticked, on fp32 over the decoded weights (exact)"));
+    form->addRow(tr("Measurement"), int8_);
     controls->addLayout(form, 1);
     find_ = new QPushButton(tr("Find the plan"), this);
     find_->setToolTip(tr("Measures each layer's KLD sensitivity on the calibration text, chooses a type per layer, and "
@@ -162,6 +167,7 @@ void BudgetPanel::find()
     o.value = file ? std::floor(value_->value() * 1e6) : value_->value();
     if (!file && candidates_->currentIndex() == 1)
         o.schemes = defaultBudgetSchemes(BudgetTarget::GgufFileBytes);
+    o.int8_products = int8_->isChecked();
     const auto s = session_;
     const std::string calib = store_->plan().calib, evalPath = store_->plan().eval_text;
     const int64_t windows = windows_->value();
@@ -179,10 +185,11 @@ void BudgetPanel::find()
             return searchBudget(s->model(), c, e, o, p);
         },
         this,
-        [this, rev](const BudgetResult& r) {
+        [this, rev, int8 = o.int8_products](const BudgetResult& r) {
             if (rev != revision_)
                 return;
             result_ = r;
+            resultInt8_ = int8;
             showResult();
             Q_EMIT resultReady();
         },
@@ -214,6 +221,7 @@ void BudgetPanel::addFiles(const QStringList& files)
     o.seq_len = 256; // the windows the budget's plans are measured on
     o.max_windows = windows_->value();
     o.text_label = evalPath;
+    o.int8_products = int8_->isChecked();
     const int rev = revision_;
     addFiles_->setEnabled(false);
     status_->setText(tr("Measuring %n file(s) against the model…", "", int(files.size())));
@@ -221,7 +229,7 @@ void BudgetPanel::addFiles(const QStringList& files)
         tr("Compare %n file(s)", "", int(files.size())),
         [s, paths, evalPath, o](const ProgressFn& p) { return compareFiles(*s, paths, evalPath, o, p); },
         this,
-        [this, rev](const std::vector<ComparedFile>& rows) {
+        [this, rev, int8 = o.int8_products](const std::vector<ComparedFile>& rows) {
             if (rev != revision_)
                 return;
             for (const ComparedFile& f : rows) {
@@ -230,7 +238,8 @@ void BudgetPanel::addFiles(const QStringList& files)
                 imported_.push_back(f);
             }
             showResult();
-            status_->setText(tr("%n file(s) measured on the evaluation text.", "", int(rows.size())));
+            status_->setText(int8 ? tr("%n file(s) measured on the evaluation text, on int8 products.", "", int(rows.size()))
+                                  : tr("%n file(s) measured on the evaluation text.", "", int(rows.size())));
         },
         [this, rev](const JobEnd& e) {
             if (rev != revision_)
@@ -314,6 +323,8 @@ void BudgetPanel::showResult()
     QString text = tr("Chosen plan: %1 (predicted KLD %2).").arg(describe(r.chosen, file, false)).arg(r.chosen.predicted_kld, 0, 'g', 4);
     if (best)
         text += tr(" Best %1 of no larger size — %2.").arg(file ? tr("llama-quantize type") : tr("uniform scheme"), describe(*best, file));
+    if (resultInt8_)
+        text += tr(" KLD measured on int8 products (llama.cpp's arithmetic).");
     for (const auto& w : r.warnings)
         text += "\n" + tr("warning: %1").arg(QString::fromStdString(w));
     summary_->setText(text);

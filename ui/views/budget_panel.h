@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLabel;
@@ -46,6 +47,8 @@ public:
     QDoubleSpinBox* targetValue() const { return value_; }
     QComboBox* candidates() const { return candidates_; }
     QSpinBox* evalWindows() const { return windows_; }
+    // Measure block types on int8 GEMM, as llama.cpp computes (#32), instead of exact fp32.
+    QCheckBox* int8Products() const { return int8_; }
     QPushButton* findButton() const { return find_; }
     QPushButton* addFilesButton() const { return addFiles_; }
     // Model files measured against the open model on the evaluation text,
@@ -84,6 +87,8 @@ private:
     QComboBox* candidates_;
     QLineEdit* evalText_;
     QSpinBox* windows_;
+    QCheckBox* int8_;
+    bool resultInt8_ = false; // the shown plans were measured on int8
     QPushButton* find_;
     QPushButton* addFiles_;
     QLabel* status_;

@@ -19,6 +19,8 @@ static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ4_1) == 20 && sizeof(Block
 // IQ4_NL: 32 indices into kvalues_iq4nl (element j low nibble, j + 16 high) and one scale;
 // IQ4_XS: 8 such sub-blocks, each scale d·(6-bit − 32) (low 4 bits in scales_l, high 2 in scales_h).
 struct BlockIQ4_NL { uint16_t d; uint8_t qs[16]; };
+// ggml-common.h's kvalues_iq4nl: the 16 levels an IQ4 index stands for (data of the format)
+inline constexpr int8_t kIQ4Levels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 struct BlockIQ4_XS { uint16_t d; uint16_t scales_h; uint8_t scales_l[kQK_K / 64]; uint8_t qs[kQK_K / 2]; };
 static_assert(sizeof(BlockIQ4_NL) == 18 && sizeof(BlockIQ4_XS) == 136);
 

@@ -17,8 +17,7 @@ namespace tailor::gguf::kernels {
 
 namespace {
 
-// ggml-common.h's kvalues_iq4nl: the levels of the format (data, not code)
-constexpr int8_t kLevels[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+constexpr const int8_t (&kLevels)[16] = kIQ4Levels; // the format's levels (ggml_block_layouts.h)
 constexpr float kGroupMaxEps = 1e-15f;
 constexpr int kTries = 7; // ggml_quantize_chunk's search width for both types
 
