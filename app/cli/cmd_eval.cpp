@@ -70,19 +70,23 @@ int runEval(const Args& args, const std::vector<int>& dropIn)
     opt.batch_tokens = args.getInt("batch-tokens", opt.batch_tokens);
     opt.drop_blocks = drop;
     opt.int8_products = args.flag("int8");
+    // the base is opened and checked before any measurement: a wrong base fails at once
+    std::optional<Target> base;
+    if (args.has("base")) {
+        base = openTarget(args.get("base"), {});
+        // one tokenization for both (the model's): the same ids must mean the same tokens
+        if (!sameVocabulary(base->session->tokenizer(), session->tokenizer()))
+            throw Error(args.get("base") + ": its vocabulary differs from the model's: KL divergence needs the same token space");
+    }
     const EvalResult r = evaluatePerplexity(target.model(), ids, opt, progressPrinter(false));
     std::optional<FidelityResult> fid;
-    if (args.has("base")) {
-        const Target base = openTarget(args.get("base"), {});
-        // one tokenization for both (the model's): the same ids must mean the same tokens
-        if (!sameVocabulary(base.session->tokenizer(), session->tokenizer()))
-            throw Error(args.get("base") + ": its vocabulary differs from the model's: KL divergence needs the same token space");
+    if (base) {
         FidelityOptions fo;
         fo.model_drop = drop;
-        fo.base_drop = base.drop;
+        fo.base_drop = base->drop;
         fo.batch_tokens = opt.batch_tokens;
         fo.int8_products = opt.int8_products;
-        fid = compareToBase(base.model(), target.model(), cutWindows(ids, opt.seq_len, opt.max_windows, text), fo,
+        fid = compareToBase(base->model(), target.model(), cutWindows(ids, opt.seq_len, opt.max_windows, text), fo,
                             progressPrinter(false));
     }
     if (args.flag("json")) {
