@@ -95,12 +95,8 @@ inline double int8PeakMacs(int threads, int64_t tokens = 128)
     at::manual_seed(1);
     const at::Tensor w = at::randn({rows, cols}) * 0.02, x = at::randn({tokens, cols});
     const QByteArray bytes = tailor::gguf::encodeRows(w, tailor::gguf::TensorType::Q4_0);
-    tailor::decode::PackedMatrix m;
-    m.type = tailor::gguf::TensorType::Q4_0;
-    m.rows = rows;
-    m.cols = cols;
-    m.data = reinterpret_cast<const uint8_t*>(bytes.constData());
-    const tailor::decode::PanelMatrix p = tailor::decode::makePanels(m);
+    const tailor::decode::PanelMatrix p =
+        tailor::decode::makePanels(tailor::decode::PackedMatrix::over(tailor::gguf::TensorType::Q4_0, rows, cols, bytes.constData()));
     tailor::decode::QuantizedRows xq;
     xq.set(x.data_ptr<float>(), tokens, cols, cols);
     std::vector<float> y(std::size_t(tokens * rows));

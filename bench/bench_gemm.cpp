@@ -60,11 +60,7 @@ int main(int argc, char** argv)
     for (const char* name : {"q8_0", "q4_0", "q4_k", "q6_k", "q5_0"}) {
         const auto t = *gguf::typeFromName(name);
         const QByteArray bytes = gguf::encodeRows(w, t);
-        decode::PackedMatrix m;
-        m.type = t;
-        m.rows = rows;
-        m.cols = cols;
-        m.data = reinterpret_cast<const uint8_t*>(bytes.constData());
+        const decode::PackedMatrix m = decode::PackedMatrix::over(t, rows, cols, bytes.constData());
         const decode::PanelMatrix p = decode::makePanels(m);
         const double rate = macs / seconds([&] { decode::gemm(p, xq, y.data(), rows); }, 5);
         // 64 rows: 4 groups, a few hundred KB with the inputs: in cache after the first pass

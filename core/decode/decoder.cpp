@@ -416,8 +416,7 @@ const std::vector<float>& Decoder::prefill(const std::vector<int32_t>& ids)
     };
     // Each product on int8 panels where the weight has them, else on the fp32
     // widening; q, k, v (and gate, up) read one input, rounded once.
-    QuantizedRows xq;
-    at::Tensor roundedFrom; // the input xq holds (kept alive, so identity is a safe key)
+    PanelProducts panels;
     for (Layer& L : d.layers) {
         BlockWeights w;
         w.attn_norm = t1(L.attn_norm);
@@ -434,17 +433,7 @@ const std::vector<float>& Decoder::prefill(const std::vector<int32_t>& ids)
                 widenInto(l, wide);
                 return at::linear(x, wide);
             }
-            const at::Tensor xc = x.contiguous();
-            const int64_t K = xc.size(-1), n = xc.numel() / K;
-            if (!roundedFrom.defined() || !roundedFrom.is_same(xc)) {
-                xq.set(xc.data_ptr<float>(), n, K, K);
-                roundedFrom = xc;
-            }
-            std::vector<int64_t> shape = xc.sizes().vec();
-            shape.back() = l.panel.rows;
-            at::Tensor y = at::empty(shape, at::kFloat);
-            gemm(l.panel, xq, y.data_ptr<float>(), l.panel.rows);
-            return y;
+            return panels.multiply(l.panel, x);
         };
         KvCache cache;
         if (d.pos > 0) { // continue after earlier positions: their keys and values

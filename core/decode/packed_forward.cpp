@@ -29,6 +29,21 @@ PackedMatrix encodedWeight(const Model::GgmlPacking& p)
     return m;
 }
 
+at::Tensor PanelProducts::multiply(const PanelMatrix& p, const at::Tensor& x)
+{
+    const at::Tensor xc = x.contiguous();
+    const int64_t K = xc.size(-1), n = xc.numel() / K;
+    if (!roundedFrom_.defined() || !roundedFrom_.is_same(xc)) {
+        rounded_.set(xc.data_ptr<float>(), n, K, K);
+        roundedFrom_ = xc;
+    }
+    std::vector<int64_t> shape = xc.sizes().vec();
+    shape.back() = p.rows;
+    at::Tensor y = at::empty(shape, at::kFloat);
+    gemm(p, rounded_, y.data_ptr<float>(), p.rows);
+    return y;
+}
+
 namespace {
 
 // The panel form of a model's tensor, or an empty one when it has none.
@@ -59,27 +74,10 @@ struct PackedForward::Impl {
     const Model& model;
     std::map<int, std::map<TensorRole, PanelMatrix>> blocks; // built at first use
     PanelMatrix headPanel;
-    // The last input rounded to Q8_0 (q, k and v read one input; gate and up
-    // another): kept alive, so tensor identity is a safe key.
-    QuantizedRows rounded;
-    at::Tensor roundedFrom;
+    PanelProducts products;
 
     explicit Impl(const Model& m) : model(m) {}
-
-    at::Tensor multiply(const PanelMatrix& p, const at::Tensor& x)
-    {
-        const at::Tensor xc = x.contiguous();
-        const int64_t K = xc.size(-1), n = xc.numel() / K;
-        if (!roundedFrom.defined() || !roundedFrom.is_same(xc)) {
-            rounded.set(xc.data_ptr<float>(), n, K, K);
-            roundedFrom = xc;
-        }
-        std::vector<int64_t> shape = xc.sizes().vec();
-        shape.back() = p.rows;
-        at::Tensor y = at::empty(shape, at::kFloat);
-        gemm(p, rounded, y.data_ptr<float>(), p.rows);
-        return y;
-    }
+    at::Tensor multiply(const PanelMatrix& p, const at::Tensor& x) { return products.multiply(p, x); }
 };
 
 PackedForward::PackedForward(const Model& model) : d_(std::make_unique<Impl>(model))

@@ -7,6 +7,7 @@
 // i-quants) take runBlocks' fp32 path. The default evaluation stays on fp32
 // (the oracle tests compare it with fake-quantized references); this one is
 // chosen with EvalOptions/FidelityOptions::int8_products. Torch-facing.
+#include "packed_gemm.h"
 #include "packed_matrix.h"
 #include "core/model/llama_forward.h"
 
@@ -18,6 +19,18 @@ namespace tailor::decode {
 // A block type's bytes as the decoder multiplies them (encoded once and kept
 // in the packing, or the GGUF file's own blocks).
 PackedMatrix encodedWeight(const Model::GgmlPacking& p);
+
+// Products of panels with a torch input [..., K] -> [..., rows]. The input is
+// rounded to Q8_0 once for every product that reads it (q, k and v; gate and
+// up): the last input is kept alive, so tensor identity is a safe key.
+class PanelProducts {
+public:
+    at::Tensor multiply(const PanelMatrix& p, const at::Tensor& x);
+
+private:
+    QuantizedRows rounded_;
+    at::Tensor roundedFrom_;
+};
 
 class PackedForward {
 public:

@@ -18,6 +18,16 @@ struct PackedMatrix {
     const uint8_t* data = nullptr;
     std::shared_ptr<const void> keep; // owns or pins data
 
+    // A view of rows already encoded (the caller keeps `bytes` alive).
+    static PackedMatrix over(gguf::TensorType type, int64_t rows, int64_t cols, const void* bytes)
+    {
+        PackedMatrix m;
+        m.type = type;
+        m.rows = rows;
+        m.cols = cols;
+        m.data = static_cast<const uint8_t*>(bytes);
+        return m;
+    }
     int64_t rowBytes() const { return gguf::rowBytes(type, cols); }
     int64_t bytes() const { return rows * rowBytes(); }
     const uint8_t* row(int64_t r) const { return data + r * rowBytes(); }

@@ -334,11 +334,7 @@ private Q_SLOTS:
         at::manual_seed(3);
         const at::Tensor w = at::randn({rows, cols}) * 0.05 + (at::rand({rows, cols}) > 0.99).to(at::kFloat) * 0.5;
         const QByteArray bytes = gguf::encodeRows(w, t);
-        decode::PackedMatrix m;
-        m.type = t;
-        m.rows = rows;
-        m.cols = cols;
-        m.data = reinterpret_cast<const uint8_t*>(bytes.constData());
+        const decode::PackedMatrix m = decode::PackedMatrix::over(t, rows, cols, bytes.constData());
         std::vector<float> x(static_cast<std::size_t>(cols));
         for (int64_t i = 0; i < cols; ++i)
             x[std::size_t(i)] = float(std::sin(0.37 * double(i)) * (1 + (i % 97 == 0 ? 20 : 0)));

@@ -41,10 +41,7 @@ Encoded encode(gguf::TensorType t, int64_t rows, int64_t cols, int seed)
     const at::Tensor w = at::randn({rows, cols}) * 0.05 + (at::rand({rows, cols}) > 0.99).to(at::kFloat) * 0.5;
     Encoded e;
     e.bytes = gguf::encodeRows(w, t);
-    e.m.type = t;
-    e.m.rows = rows;
-    e.m.cols = cols;
-    e.m.data = reinterpret_cast<const uint8_t*>(e.bytes.constData());
+    e.m = decode::PackedMatrix::over(t, rows, cols, e.bytes.constData());
     e.deq.resize(std::size_t(rows * cols));
     gguf::dequantizeRows(t, e.bytes.constData(), e.deq.data(), rows * cols);
     return e;
