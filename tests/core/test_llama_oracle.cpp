@@ -324,6 +324,41 @@ private Q_SLOTS:
             QFile::remove(QString::fromStdString(file));
     }
 
+    // #32: Tailor's int8 evaluation (inputs rounded to Q8_0, int8 products) against
+    // llama.cpp, which computes that way, and against Tailor's exact fp32 path, on
+    // the file llama.cpp reads. Printed for docs/benchmarks.md; both paths must stay
+    // within the quantized tolerance of llama.cpp.
+    void int8EvaluationAgainstLlamaDecode_data()
+    {
+        QTest::addColumn<QString>("type");
+        for (const char* t : {"q8_0", "q4_0", "q4_k_m", "iq4_nl"})
+            QTest::newRow(t) << QString(t);
+    }
+
+    void int8EvaluationAgainstLlamaDecode()
+    {
+        QFETCH(QString, type);
+        Prepared& p = prepared("synthetic-256");
+        GgufExportOptions o;
+        o.type = type.toStdString();
+        o.imatrix = &p.imatrix;
+        const std::string file = tmp_.filePath("int8-" + type + ".gguf").toStdString();
+        exportGguf(p.session->model(), {}, file, o);
+        const auto s = ModelSession::open(file);
+        const TokenWindows w = cutWindows(s->tokenizeFile(testdata::validText()), 256, 8, "valid");
+        EvalOptions eo;
+        const double exact = evaluateWindows(s->model(), w, eo).ppl;
+        eo.int8_products = true;
+        const double i8 = evaluateWindows(s->model(), w, eo).ppl;
+        const double theirs = llamaPerplexity(file, w);
+        qInfo("synthetic-256 %s: llama.cpp %.6f; Tailor int8 %.6f (rel %.2g), fp32 %.6f (rel %.2g)", qPrintable(type), theirs, i8,
+              testdata::relErr(i8, theirs), exact, testdata::relErr(exact, theirs));
+        QVERIFY(i8 != exact);
+        QVERIFY(testdata::relErr(i8, theirs) < 2e-3);
+        QVERIFY(testdata::relErr(exact, theirs) < 2e-3);
+        QFile::remove(QString::fromStdString(file));
+    }
+
     // A width-pruned model (#18: one KV group of two and 96 of 352 MLP
     // channels removed from every block) exports as a GGUF with the new head
     // count and feed-forward length that libllama loads and runs as Tailor does.
