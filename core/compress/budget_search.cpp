@@ -273,6 +273,23 @@ uint64_t fileBudgetBytes(const Model& model, const std::string& text, const Imat
     return ggufFileSize(model, {}, go);
 }
 
+GgufExportOptions schemeExportOptions(const Model& model, const SchemeByTensor& scheme, const BudgetOptions& opt,
+                                      const std::vector<int>& dropBlocks)
+{
+    GgufExportOptions go;
+    go.type = opt.base_type;
+    go.imatrix = opt.imatrix;
+    for (const auto& spec : ggufTensorTypes(model, scheme, dropBlocks))
+        go.overrides.push_back(gguf::parseTypeOverride(spec));
+    return go;
+}
+
+double fixedFileBytes(const Model& model, const SchemeByTensor& scheme, double schemeBytes, const BudgetOptions& opt,
+                      const std::vector<int>& dropBlocks, std::vector<std::string>* warnings)
+{
+    return double(ggufFileSize(model, dropBlocks, schemeExportOptions(model, scheme, opt, dropBlocks), warnings)) - schemeBytes;
+}
+
 bool schemeFits(const QuantScheme& s, int64_t cols) { return s.format != QuantFormat::Ggml || cols % s.group == 0; }
 
 namespace {
@@ -282,15 +299,7 @@ struct Evaluator {
     const BudgetOptions& opt;
     double linearParams = 0;
 
-    GgufExportOptions exportOptions(const SchemeByTensor& scheme) const
-    {
-        GgufExportOptions go;
-        go.type = opt.base_type;
-        go.imatrix = opt.imatrix;
-        for (const auto& spec : ggufTensorTypes(model, scheme))
-            go.overrides.push_back(gguf::parseTypeOverride(spec));
-        return go;
-    }
+    GgufExportOptions exportOptions(const SchemeByTensor& scheme) const { return schemeExportOptions(model, scheme, opt); }
 
     void measure(BudgetPlan& p, const std::shared_ptr<Model>& q) const
     {
@@ -374,7 +383,7 @@ BudgetResult searchBudget(const Model& model, const TokenWindows& calib, const T
             first[t.name] = *std::find_if(candidates.begin(), candidates.end(), [&](const QuantScheme& s) { return schemeFits(s, cols); });
             firstBytes += t.options[0].bytes;
         }
-        fixed = double(ggufFileSize(model, {}, ev.exportOptions(first), &res.warnings)) - firstBytes;
+        fixed = fixedFileBytes(model, first, firstBytes, opt, {}, &res.warnings);
         toBytes = 1.0;
     }
     double largest = 0;

@@ -116,6 +116,18 @@ std::shared_ptr<Model> quantizedByScheme(const Model& model, const SchemeByTenso
 // named as in the written file: with blocks dropped, the kept blocks are numbered 0, 1, ...
 std::vector<std::string> ggufTensorTypes(const Model& model, const SchemeByTensor& scheme, const std::vector<int>& dropBlocks = {});
 
+// The GGUF export of per-tensor schemes: the base type for the other tensors,
+// the importance matrix, one anchored --tensor-type rule per tensor.
+struct GgufExportOptions;
+GgufExportOptions schemeExportOptions(const Model& model, const SchemeByTensor& scheme, const BudgetOptions& opt,
+                                      const std::vector<int>& dropBlocks = {});
+// What a GGUF file of the model spends outside the allocated tensors (vocabulary,
+// metadata, embeddings, norms, head, padding): its size with each allocated
+// tensor at `scheme`, minus those tensors' bytes `schemeBytes`. The budget
+// search and the joint search's arms subtract it from a file target.
+double fixedFileBytes(const Model& model, const SchemeByTensor& scheme, double schemeBytes, const BudgetOptions& opt,
+                      const std::vector<int>& dropBlocks = {}, std::vector<std::string>* warnings = nullptr);
+
 // A file budget as a user gives it: bytes ("3500000", "3.5M", "1.2G") or a
 // llama-quantize type whose file of this model sets the size ("q4_k_m",
 // written to `sizeOf`). Throws Error naming the text when it is neither.

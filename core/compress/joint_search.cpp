@@ -33,16 +33,6 @@ std::string blocksText(const std::vector<int>& b)
     return s;
 }
 
-GgufExportOptions exportOptions(const Model& m, const SchemeByTensor& scheme, const std::vector<int>& drop, const BudgetOptions& b)
-{
-    GgufExportOptions go;
-    go.type = b.base_type;
-    go.imatrix = b.imatrix;
-    for (const auto& spec : ggufTensorTypes(m, scheme, drop))
-        go.overrides.push_back(gguf::parseTypeOverride(spec));
-    return go;
-}
-
 // The kept tensors' options (bytes at the arm's shapes, damage from the dense
 // sensitivities) and the bytes the rest of the file costs.
 struct ArmItems {
@@ -81,7 +71,7 @@ ArmItems armItems(const Arm& arm, const std::map<std::string, const TensorSensit
             out.schemes.push_back(std::move(schemes));
         }
     }
-    out.fixed = double(ggufFileSize(*arm.model, arm.drop, exportOptions(*arm.model, first, arm.drop, b))) - firstBytes;
+    out.fixed = fixedFileBytes(*arm.model, first, firstBytes, b, arm.drop);
     return out;
 }
 
@@ -187,7 +177,7 @@ JointResult searchJoint(const Model& dense, const TokenWindows& calib, const Tok
                         if (schemeFits(q, cols) && schemeBytes(q, rows, cols, bo.target) < best)
                             best = schemeBytes(q, rows, cols, bo.target), s[name] = q;
                 }
-            return ggufFileSize(m, drop, exportOptions(m, s, drop, bo));
+            return ggufFileSize(m, drop, schemeExportOptions(m, s, bo, drop));
         };
         uint64_t lo = smallest(dense, {});
         if (opt.depth) {
@@ -288,7 +278,7 @@ JointResult searchJoint(const Model& dense, const TokenWindows& calib, const Tok
         for (std::size_t i = 0; i < items.items.size(); ++i)
             p.scheme[items.items[i].name] = items.schemes[i][std::size_t(alloc.choice[i])];
         p.tensor_types = ggufTensorTypes(*arm.model, p.scheme, arm.drop);
-        p.file_bytes = ggufFileSize(*arm.model, arm.drop, exportOptions(*arm.model, p.scheme, arm.drop, bo));
+        p.file_bytes = ggufFileSize(*arm.model, arm.drop, schemeExportOptions(*arm.model, p.scheme, bo, arm.drop));
         if (p.file_bytes > target) { // (the knapsack rounds bytes up, so this does not happen)
             if (notes)
                 notes->push_back(arm.label + ": " + std::to_string(p.file_bytes) + " bytes exceed the target");
@@ -300,7 +290,7 @@ JointResult searchJoint(const Model& dense, const TokenWindows& calib, const Tok
     std::vector<double> predicted, measured;
     const auto measure = [&](JointPlan& p, const ProgressFn& pf) {
         const auto arm = std::find_if(arms.begin(), arms.end(), [&](const Arm& x) { return x.label == p.label; });
-        const auto q = ggufQuantizedModel(*arm->model, p.drop, exportOptions(*arm->model, p.scheme, p.drop, bo));
+        const auto q = ggufQuantizedModel(*arm->model, p.drop, schemeExportOptions(*arm->model, p.scheme, bo, p.drop));
         FidelityOptions fo;
         fo.model_drop = p.drop;
         fo.batch_tokens = bo.batch_tokens;
