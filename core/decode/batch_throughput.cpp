@@ -52,8 +52,8 @@ BatchThroughput measureBatchThroughput(const Model& model, const BatchThroughput
         blockBytes += 4 * c.blockParameters(b);
     // Block-typed weights multiply on int8 GEMM as they are stored (#32),
     // the way the batch-1 decoder runs them: no fp32 copy.
-    decode::PackedForward packed(model);
-    r.int8_products = packed.packed() && !opt.exact_products;
+    const auto packed = decode::PackedForward::ifPacked(model, !opt.exact_products);
+    r.int8_products = packed != nullptr;
     r.weights_widened_once = !r.int8_products && blockBytes < decode::availableMemory() / 2;
     std::vector<BlockWeights> wide;
     if (r.weights_widened_once)
@@ -80,10 +80,10 @@ BatchThroughput measureBatchThroughput(const Model& model, const BatchThroughput
         const auto forward = [&](const at::Tensor& tokens) {
             at::Tensor h = model.embed(tokens);
             for (std::size_t i = 0; i < kept.size(); ++i)
-                h = r.int8_products ? packed.block(kept[i], h, rope, &caches[i]) : blockForward(weights(i), c, h, rope, nullptr, &caches[i]);
+                h = r.int8_products ? packed->block(kept[i], h, rope, &caches[i]) : blockForward(weights(i), c, h, rope, nullptr, &caches[i]);
             const at::Tensor last = rmsNorm(h.select(1, h.size(1) - 1), norm, c.rms_norm_eps); // [B, hidden]
             // headLogits would widen an lm_head above the fp32 cache limit at every step
-            return r.int8_products ? packed.head()(TensorRole::Output, last) : at::linear(last, head); // [B, vocab]
+            return r.int8_products ? packed->head()(TensorRole::Output, last) : at::linear(last, head); // [B, vocab]
         };
         auto t0 = Clock::now();
         logits = forward(prompt);

@@ -46,21 +46,16 @@ at::Tensor PanelProducts::multiply(const PanelMatrix& p, const at::Tensor& x)
 
 namespace {
 
-// The panel form of a model's tensor, or an empty one when it has none.
-PanelMatrix panelOf(const Model& model, const std::string& name)
-{
-    if (model.factors(name).second.defined())
-        return {};
-    const Model::GgmlPacking* p = model.ggmlPacking(name);
-    if (!p || !hasPanelForm(p->type))
-        return {};
-    return makePanels(encodedWeight(*p));
-}
-
 bool hasPanel(const Model& model, const std::string& name)
 {
     const Model::GgmlPacking* p = model.ggmlPacking(name);
     return p && hasPanelForm(p->type) && !model.factors(name).second.defined();
+}
+
+// The panel form of a model's tensor, or an empty one when it has none.
+PanelMatrix panelOf(const Model& model, const std::string& name)
+{
+    return hasPanel(model, name) ? makePanels(encodedWeight(*model.ggmlPacking(name))) : PanelMatrix{};
 }
 
 at::Tensor fp32(const Model& m, const std::string& name)
@@ -97,6 +92,14 @@ PackedForward::PackedForward(const Model& model) : d_(std::make_unique<Impl>(mod
 }
 
 PackedForward::~PackedForward() = default;
+
+std::unique_ptr<PackedForward> PackedForward::ifPacked(const Model& model, bool asked)
+{
+    if (!asked)
+        return nullptr;
+    auto p = std::make_unique<PackedForward>(model);
+    return p->packed() ? std::move(p) : nullptr;
+}
 
 at::Tensor PackedForward::runBlocks(at::Tensor h, const RopeTable& rope, const std::vector<bool>& skip)
 {

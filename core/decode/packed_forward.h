@@ -39,6 +39,10 @@ public:
     PackedForward(const PackedForward&) = delete;
     PackedForward& operator=(const PackedForward&) = delete;
 
+    // The int8 forward of a model when asked for and some layer or the head
+    // has a panel form; null otherwise (the caller keeps the fp32 path).
+    static std::unique_ptr<PackedForward> ifPacked(const Model& model, bool asked);
+
     // Whether any linear layer or the head has a panel form.
     bool packed() const { return packedLinears_ > 0 || packedHead_; }
     int packedLinears() const { return packedLinears_; }

@@ -28,14 +28,6 @@ at::Tensor finalHidden(const Model& m, const at::Tensor& ids, const RopeTable& r
     return rmsNorm(h, m.finalNorm(), m.config().rms_norm_eps);
 }
 
-// The int8 forward of a model when asked for and the model has packed layers.
-std::unique_ptr<decode::PackedForward> packedFor(const Model& m, bool asked)
-{
-    if (!asked)
-        return nullptr;
-    auto p = std::make_unique<decode::PackedForward>(m);
-    return p->packed() ? std::move(p) : nullptr;
-}
 } // namespace
 
 FidelityResult compareToBase(const Model& base, const Model& model, const TokenWindows& w, const FidelityOptions& opt,
@@ -56,22 +48,22 @@ FidelityResult compareToBase(const Model& base, const Model& model, const TokenW
     double nllBase = 0, nllModel = 0;
     // rows of logits per chunk: two [rows, V] double tensors of ~8 MB each
     const int64_t rows = std::max<int64_t>(1, (int64_t(8) << 20) / std::max<int64_t>(1, V * 8));
-    const auto packedBase = packedFor(base, false), packedModel = packedFor(model, opt.int8_products);
-    const auto logitsOf = [](const std::unique_ptr<decode::PackedForward>& p, const at::Tensor& x, const at::Tensor& head) {
-        return p ? p->head()(TensorRole::Output, x) : at::linear(x, head);
-    };
+    // the model on int8 when asked; the base is the exact reference
+    const auto packedModel = decode::PackedForward::ifPacked(model, opt.int8_products);
     for (int64_t b = 0; b < w.count; b += batch) {
         const int64_t n = std::min(batch, w.count - b);
         const at::Tensor ids = all.narrow(0, b, n);
-        const at::Tensor hb = finalHidden(base, ids, ropeBase, skipBase, packedBase.get()).narrow(1, 0, L - 1).reshape({-1, base.config().hidden_size});
+        const at::Tensor hb = finalHidden(base, ids, ropeBase, skipBase, nullptr).narrow(1, 0, L - 1).reshape({-1, base.config().hidden_size});
         const at::Tensor hm = finalHidden(model, ids, ropeModel, skipModel, packedModel.get()).narrow(1, 0, L - 1).reshape({-1, model.config().hidden_size});
         const at::Tensor tgt = ids.narrow(1, 1, L - 1).reshape({-1, 1});
-        const at::Tensor headB = packedBase ? at::Tensor() : base.lmHead(), headM = packedModel ? at::Tensor() : model.lmHead();
+        const at::Tensor headB = base.lmHead(), headM = packedModel ? at::Tensor() : model.lmHead();
         for (int64_t r = 0; r < hb.size(0); r += rows) {
             const int64_t k = std::min(rows, hb.size(0) - r);
             // log-probabilities in double from the float32 logits
-            const at::Tensor lb = at::log_softmax(logitsOf(packedBase, hb.narrow(0, r, k), headB).to(at::kDouble), -1);
-            const at::Tensor lm = at::log_softmax(logitsOf(packedModel, hm.narrow(0, r, k), headM).to(at::kDouble), -1);
+            const at::Tensor lb = at::log_softmax(at::linear(hb.narrow(0, r, k), headB).to(at::kDouble), -1);
+            const at::Tensor lm = at::log_softmax(
+                (packedModel ? packedModel->head()(TensorRole::Output, hm.narrow(0, r, k)) : at::linear(hm.narrow(0, r, k), headM)).to(at::kDouble),
+                -1);
             const at::Tensor kl = (lb.exp() * (lb - lm)).sum(-1).contiguous();
             const double* p = kl.data_ptr<double>();
             kld.insert(kld.end(), p, p + k);

@@ -43,10 +43,7 @@ EvalResult evaluateWindows(const Model& model, const TokenWindows& w, const Eval
     const at::Tensor all = at::from_blob(const_cast<int64_t*>(w.ids.data()), {w.count, L}, at::kLong);
     const RopeTable rope = makeRope(model.config(), L);
     double nll = 0;
-    std::unique_ptr<decode::PackedForward> packed;
-    if (opt.int8_products)
-        if (packed = std::make_unique<decode::PackedForward>(model); !packed->packed())
-            packed.reset();
+    const auto packed = decode::PackedForward::ifPacked(model, opt.int8_products);
     reportProgress(progress, 0.0, "evaluating " + std::to_string(w.count) + " windows");
     for (int64_t b = 0; b < w.count; b += batch) {
         const int64_t n = std::min(batch, w.count - b);
