@@ -91,7 +91,9 @@ int runEval(const Args& args, const std::vector<int>& dropIn)
     }
     if (args.flag("json")) {
         QJsonObject o = toJson(r);
-        o["int8_products"] = opt.int8_products; // which arithmetic gave these numbers
+        // which arithmetic gave these numbers: --int8 on a model without block types changes nothing
+        o["int8_products"] = r.int8_linears > 0;
+        o["int8_linears"] = r.int8_linears;
         if (fid) {
             o["kld_mean"] = fid->kld_mean;
             o["kld_median"] = fid->kld_median;

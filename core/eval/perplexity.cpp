@@ -68,6 +68,7 @@ EvalResult evaluateWindows(const Model& model, const TokenWindows& w, const Eval
     r.nll = nll;
     r.ppl = std::exp(nll / double(r.predicted_tokens));
     r.tokens_per_s = r.seconds > 0 ? double(r.tokens) / r.seconds : 0;
+    r.int8_linears = packed ? packed->packedLinears() : 0;
     return r;
 }
 

@@ -34,6 +34,7 @@ struct EvalResult {
     int64_t seq_len = 0;
     double seconds = 0;
     double tokens_per_s = 0;
+    int int8_linears = 0; // linear layers multiplied on int8 (int8_products and a block type with a panel form)
 };
 
 EvalResult evaluatePerplexity(const Model& model, const std::vector<int32_t>& ids,

@@ -475,6 +475,11 @@ private Q_SLOTS:
         const Run e8 = cli({"eval", rows8[0].toObject()["path"].toString(), "--base", s12(), "--text", valid(), "--max-windows", "8", "--int8", "--json"});
         QVERIFY2(e8.code == 0, e8.err.constData());
         QCOMPARE(e8.json()["int8_products"].toBool(), true);
+        QCOMPARE(e8.json()["int8_linears"].toInt(), 84); // every linear of the 12 blocks
+        // a model without block types: --int8 changes nothing, and the JSON says so
+        const Run f8 = cli({"eval", s12(), "--text", valid(), "--max-windows", "2", "--int8", "--json"});
+        QVERIFY2(f8.code == 0, f8.err.constData());
+        QCOMPARE(f8.json()["int8_products"].toBool(), false);
         QCOMPARE(e8.json()["kld_mean"].toDouble(), rows8[0].toObject()["kld_mean"].toDouble());
         QVERIFY(testdata::relErr(e8.json()["ppl"].toDouble(), rows8[0].toObject()["ppl"].toDouble()) < 1e-6);
         const Run one = cli({"compare", s12(), "--text", valid()});
