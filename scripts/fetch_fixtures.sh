@@ -52,6 +52,19 @@ done
 # tokenizer is the real Qwen3 one fetched above (same SHA-256).
 cp "$dest/qwen3/tokenizer.json" "$dest/qwen3/tokenizer_config.json" "$here/tests/data/models/qwen3-synthetic/"
 
+# The synthetic Qwen3-MoE checkpoint (#30) is written by its generator, whose
+# weights are seeded and integer-built: the same bytes on every machine (the
+# SHA-256 below is what its oracle, tests/data/golden/qwen3-moe-synthetic.goldens.json,
+# was computed on). Its tokenizer is the real Qwen3 one.
+moe="$here/tests/data/models/qwen3-moe-synthetic"
+moe_sum=dcaddeeeb9d6c77768a4a9fc8c6095d7bec3376bd89c5a136c1d12867d92163d
+if ! echo "$moe_sum  $moe/model.safetensors" | sha256sum -c --quiet >/dev/null 2>&1; then
+  node "$here/scripts/moe_synthetic.mjs" make "$moe"
+  echo "$moe_sum  $moe/model.safetensors" | sha256sum -c --quiet
+  echo "generated tests/data/models/qwen3-moe-synthetic"
+fi
+cp "$dest/qwen3/tokenizer.json" "$dest/qwen3/tokenizer_config.json" "$moe/"
+
 # llama.cpp as the test oracle: node-llama-cpp 3.21.1 ships llama.cpp's source
 # as a git bundle (we take its public headers) and @node-llama-cpp/linux-x64
 # the prebuilt libllama/libggml of that same source. By exact version and

@@ -28,6 +28,7 @@ const Command kCommands[] = {
     {"drop", cli::cmdDrop},         {"merge", cli::cmdMerge},       {"quant", cli::cmdQuant},       {"qat", cli::cmdQat},
     {"spectrum", cli::cmdSpectrum}, {"lowrank", cli::cmdLowRank},   {"width", cli::cmdWidth},       {"speed", cli::cmdSpeed},
     {"generate", cli::cmdGenerate}, {"compress", cli::cmdCompress}, {"plan", cli::cmdPlan}, {"tasks", cli::cmdTasks},       {"imatrix", cli::cmdImatrix},
+    {"experts", cli::cmdExperts},
     {"compare", cli::cmdCompare},
 };
 

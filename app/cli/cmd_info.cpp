@@ -67,6 +67,9 @@ int cmdInfo(const Argv& argv)
     std::printf("model        %s\n", s.dir.c_str());
     std::printf("architecture %s, %lld blocks, hidden %lld, intermediate %lld\n", s.model_type.c_str(),
                 (long long)s.n_layer, (long long)s.hidden_size, (long long)s.intermediate_size);
+    if (s.n_expert > 0)
+        std::printf("experts      %lld a block, %lld a token (top-k), %lld channels each\n", (long long)s.n_expert,
+                    (long long)s.n_expert_used, (long long)s.expert_intermediate_size);
     std::printf("attention    %lld heads, %lld KV heads, head_dim %lld, rope_theta %g\n", (long long)s.n_head,
                 (long long)s.n_head_kv, (long long)s.head_dim, s.rope_theta);
     std::printf("vocabulary   %lld%s, context %lld\n", (long long)s.vocab_size,

@@ -21,6 +21,7 @@ int cmdLowRank(const Argv& args);
 int cmdGenerate(const Argv& args);
 int cmdCompress(const Argv& args);
 int cmdImatrix(const Argv& args);
+int cmdExperts(const Argv& args); // mixture of experts: routing statistics, expert pruning
 int cmdTasks(const Argv& args);
 int cmdSpeed(const Argv& args);
 int cmdWidth(const Argv& args);

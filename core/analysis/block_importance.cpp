@@ -266,7 +266,7 @@ void scanTaylor(ScanContext& c, BlockScanResult& res, const ProgressFn& progress
         input[i] = at::Tensor();
         if (i <= c.to) {
             double sum = 0;
-            for (auto& [name, t] : w.named(i)) {
+            for (auto& [name, t] : w.named(cfg, i)) {
                 const double s = taylorSum(*t, t->grad());
                 res.taylor_matrix[name] = s;
                 sum += s;
@@ -331,7 +331,7 @@ void scanTaylorWholeGraph(ScanContext& c, BlockScanResult& res, const ProgressFn
         if (i < c.from || i > c.to)
             continue;
         double sum = 0;
-        for (auto& [name, t] : w.named(i)) {
+        for (auto& [name, t] : w.named(cfg, i)) {
             const double v = taylorSum(*t, t->grad());
             res.taylor_matrix[name] = v;
             sum += v;

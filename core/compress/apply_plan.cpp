@@ -1,4 +1,6 @@
 #include "apply_plan.h"
+#include "core/analysis/expert_routing.h"
+#include "core/compress/expert_prune.h"
 #include "core/eval/fidelity.h"
 #include "core/eval/mc_tasks.h"
 #include "core/eval/result_json.h"
@@ -51,7 +53,7 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
         healWindows = linearHealWindows(session, plan.heal->text, plan.heal->linear);
     else if (plan.heal)
         healWindows = cutWindows(session.tokenizeFile(plan.heal->text), plan.heal->options.seq_len, 0, plan.heal->text + " (healing text)");
-    const int stages = 2 + int(plan.width.has_value()) + int(!plan.ranks.empty()) + int(plan.heal.has_value()) + int(plan.quant.has_value());
+    const int stages = 2 + int(plan.experts.has_value()) + int(plan.width.has_value()) + int(!plan.ranks.empty()) + int(plan.heal.has_value()) + int(plan.quant.has_value());
     int stage = 0;
     auto sub = [&](const std::string& name) {
         return [&, name](const Progress& p) {
@@ -104,6 +106,19 @@ AppliedPlan applyPlan(const ModelSession& session, const CompressionPlan& plan, 
         for (const auto& s : h.spans)
             out.layer_errors.push_back({"heal", hfTensorName(TensorRole::FfnDown, s.host), s.rel_err_after});
         record("heal");
+    }
+    if (plan.experts) {
+        // chosen on the calibration text now when the plan gives a count
+        std::vector<std::vector<int>> keep = plan.experts->keep;
+        if (keep.empty()) {
+            const ExpertRouting routing = measureRouting(dense, calib, sub("experts"));
+            keep = expertsToKeep(routing, plan.experts->keep_count, expertCriterionFromName(plan.experts->criterion));
+        }
+        const int64_t before = out.model->config().blockParameters();
+        out.model = pruneExperts(*out.model, keep);
+        // the kept blocks lose the removed experts (dropped ones are already counted out)
+        params -= (before - out.model->config().blockParameters()) * (c.n_layer - int64_t(plan.drop_blocks.size()));
+        record("experts");
     }
     if (plan.width) {
         out.model = applyWidthPlan(*out.model, *plan.width);

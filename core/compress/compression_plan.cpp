@@ -1,4 +1,6 @@
 #include "compression_plan.h"
+#include "core/analysis/expert_routing.h"
+#include "core/compress/expert_prune.h"
 #include "core/model/checkpoint.h"
 
 #include <QFileInfo>
@@ -200,6 +202,23 @@ CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::strin
         w.finish();
         p.width = wp;
     }
+    if (r.has("experts")) {
+        JsonReader x = r.object("experts");
+        PlanExperts pe;
+        if (!x.has("keep"))
+            x.fail(x.keyName("keep"), "missing (a number of experts per block, or a list per block of the experts kept)");
+        if (o.value("experts").toObject().value("keep").isArray())
+            pe.keep = readUnitLists(x, "keep");
+        else
+            pe.keep_count = x.integer("keep", 0, 1, INT32_MAX);
+        pe.criterion = x.string("criterion", "freq");
+        expertCriterionFromName(pe.criterion); // refuses an unknown one by name
+        x.finish();
+        if (pe.keep_count > 0 && p.calib.empty())
+            r.fail(r.keyName("experts"), "keeps " + std::to_string(pe.keep_count) +
+                                             " experts chosen on the calibration text, but the plan has no 'calib'");
+        p.experts = pe;
+    }
     r.finish();
     return p;
 }
@@ -272,6 +291,22 @@ QJsonObject CompressionPlan::toJson() const
                                  {"groups", lists(width->groups)},
                                  {"channels", lists(width->channels)}};
     }
+    if (experts) {
+        QJsonObject x{{"criterion", QString::fromStdString(experts->criterion)}};
+        if (experts->keep.empty())
+            x["keep"] = double(experts->keep_count);
+        else {
+            QJsonArray a;
+            for (const auto& block : experts->keep) {
+                QJsonArray b;
+                for (int e : block)
+                    b.append(e);
+                a.append(b);
+            }
+            x["keep"] = a;
+        }
+        o["experts"] = x;
+    }
     if (heal && heal->isLinear()) {
         o["heal"] = QJsonObject{{"method", "linear"},
                                 {"text", QString::fromStdString(heal->text)},
@@ -307,6 +342,17 @@ void CompressionPlan::validate(const Model& model) const
             throw Error("the plan needs 'calib' (a calibration text) for whitened SVD or GPTQ");
     if (heal && heal->isLinear())
         checkLinearHealable(drop_blocks, model.nBlocks()); // a span from block 0 has no block to hold its map
+    if (experts && !experts->keep.empty())
+        validateExpertKeep(model, experts->keep);
+    else if (experts) {
+        const ModelConfig& c = model.config();
+        if (!c.isMoe())
+            throw Error("the plan prunes experts, but this " + c.model_type + " model has none");
+        if (experts->keep_count < c.n_expert_used || experts->keep_count > c.n_expert)
+            throw Error("the plan keeps " + std::to_string(experts->keep_count) + " experts a block; this model has " +
+                        std::to_string(c.n_expert) + " and each token uses " + std::to_string(c.n_expert_used) +
+                        ", so keep " + std::to_string(c.n_expert_used) + " to " + std::to_string(c.n_expert));
+    }
 }
 
 } // namespace tailor

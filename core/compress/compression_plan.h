@@ -9,6 +9,7 @@
 //    "width": {"criterion": "taylor", "groups": [[1], [0], ...], "channels": [[5, 17, ...], ...]}}
 // ("width": per block, the KV groups and MLP channels removed, applied after
 // dropping and before low rank; width_prune.h.)
+// ("experts": see PlanExperts; applied right after dropping.)
 // ("heal" takes the settings of HealOptions, core/heal/lora_heal.h, or is
 // {"method": "linear", "text": FILE, "ridge": 1e-3, "seq_len": 128,
 // "max_windows": 64}: a fitted map per dropped span, core/heal/linear_heal.h.)
@@ -80,6 +81,16 @@ struct PlanGguf {
     std::vector<std::string> tensor_types; // "REGEX=TYPE", first match wins
 };
 
+// Expert pruning of a mixture (#30; core/compress/expert_prune.h): per block
+// the experts kept, or a count chosen at apply time on the plan's "calib"
+// text by the criterion. JSON: {"keep": [[0, 2, 3, ...], ...], "criterion":
+// "reap"} or {"keep": 6, "criterion": "freq"}.
+struct PlanExperts {
+    std::vector<std::vector<int>> keep; // per block; empty when keep_count is given
+    int64_t keep_count = 0;
+    std::string criterion = "freq"; // how the lists were (or are to be) chosen
+};
+
 struct CompressionPlan {
     std::string model;
     std::string calib;     // calibration text for whitened SVD / GPTQ (optional)
@@ -92,6 +103,7 @@ struct CompressionPlan {
     std::optional<PlanHeal> heal;
     std::optional<PlanGguf> gguf;
     std::optional<WidthPlan> width;
+    std::optional<PlanExperts> experts; // applied after dropping, before width
     std::string width_criterion; // how the units were chosen (for the report)
 
     // `label` names the file in errors.

@@ -1,4 +1,6 @@
 #include "decoder.h"
+
+#include <numeric>
 #include "huge_pages.h"
 #include "packed_forward.h"
 #include "packed_gemm.h"
@@ -142,6 +144,13 @@ struct Layer {
     }
     std::vector<float> attn_norm, ffn_norm, q_norm, k_norm, bq, bk, bv;
     std::vector<float> kcache, vcache; // [n_head_kv][max positions][head_dim]
+    // a mixture's block (#30): the router and each expert's gate, up, down;
+    // a token reads the router and only the experts it is routed to
+    Linear router;
+    struct Expert {
+        Linear gate, up, down;
+    };
+    std::vector<Expert> experts;
 };
 
 } // namespace
@@ -261,12 +270,51 @@ struct Decoder::Impl {
         for (int64_t i = 0; i < H; ++i)
             h[std::size_t(i)] += tmp[std::size_t(i)];
         rmsNormInto(h.data(), L.ffn_norm, c.rms_norm_eps, H, x.data());
+        if (!L.experts.empty()) {
+            moe(L);
+            return;
+        }
         apply({{&L.gate, gate.data()}, {&L.up, up.data()}}, x.data(), H);
         for (std::size_t i = 0; i < std::size_t(L.ff); ++i)
             gate[i] = gate[i] / (1.f + std::exp(-gate[i])) * up[i];
         apply({{&L.down, tmp.data()}}, gate.data(), L.ff);
         for (int64_t i = 0; i < H; ++i)
             h[std::size_t(i)] += tmp[std::size_t(i)];
+    }
+
+    // The routed MLP of one token (moe_forward.h's semantics): softmax over
+    // the router's scores, the top k, renormalised when the config says so,
+    // and only those experts multiplied.
+    void moe(Layer& L)
+    {
+        const int64_t H = c.hidden_size, E = int64_t(L.experts.size()), I = c.expert_intermediate_size;
+        std::vector<float> score(static_cast<std::size_t>(E));
+        apply({{&L.router, score.data()}}, x.data(), H);
+        const float mx = *std::max_element(score.begin(), score.end());
+        double z = 0;
+        std::vector<double> prob(static_cast<std::size_t>(E));
+        for (int64_t e = 0; e < E; ++e)
+            z += (prob[std::size_t(e)] = std::exp(double(score[std::size_t(e)] - mx)));
+        std::vector<int> order(static_cast<std::size_t>(E));
+        std::iota(order.begin(), order.end(), 0);
+        std::partial_sort(order.begin(), order.begin() + c.n_expert_used, order.end(),
+                          [&](int a, int b) { return prob[std::size_t(a)] > prob[std::size_t(b)]; });
+        double chosen = 0;
+        for (int64_t j = 0; j < c.n_expert_used; ++j)
+            chosen += prob[std::size_t(order[std::size_t(j)])];
+        std::vector<float> sum(static_cast<std::size_t>(H), 0.f);
+        for (int64_t j = 0; j < c.n_expert_used; ++j) {
+            Layer::Expert& ex = L.experts[std::size_t(order[std::size_t(j)])];
+            const float weight = float(prob[std::size_t(order[std::size_t(j)])] / (c.norm_topk_prob ? chosen : z));
+            apply({{&ex.gate, gate.data()}, {&ex.up, up.data()}}, x.data(), H);
+            for (int64_t i = 0; i < I; ++i)
+                gate[std::size_t(i)] = gate[std::size_t(i)] / (1.f + std::exp(-gate[std::size_t(i)])) * up[std::size_t(i)];
+            apply({{&ex.down, tmp.data()}}, gate.data(), I);
+            for (int64_t i = 0; i < H; ++i)
+                sum[std::size_t(i)] += weight * tmp[std::size_t(i)];
+        }
+        for (int64_t i = 0; i < H; ++i)
+            h[std::size_t(i)] += sum[std::size_t(i)];
     }
 
     void finish()
@@ -309,9 +357,17 @@ Decoder::Decoder(const Model& model, const DecoderOptions& opt) : d_(std::make_u
         L.k = linearOf(model, name(TensorRole::AttnK));
         L.v = linearOf(model, name(TensorRole::AttnV));
         L.o = linearOf(model, name(TensorRole::AttnO));
-        L.gate = linearOf(model, name(TensorRole::FfnGate));
-        L.up = linearOf(model, name(TensorRole::FfnUp));
-        L.down = linearOf(model, name(TensorRole::FfnDown));
+        if (c.isMoe()) {
+            L.router = linearOf(model, hfTensorName(c, TensorRole::FfnGateInp, b));
+            for (int x = 0; x < int(c.n_expert); ++x)
+                L.experts.push_back({linearOf(model, hfTensorName(c, TensorRole::FfnGateExps, b, x)),
+                                     linearOf(model, hfTensorName(c, TensorRole::FfnUpExps, b, x)),
+                                     linearOf(model, hfTensorName(c, TensorRole::FfnDownExps, b, x))});
+        } else {
+            L.gate = linearOf(model, name(TensorRole::FfnGate));
+            L.up = linearOf(model, name(TensorRole::FfnUp));
+            L.down = linearOf(model, name(TensorRole::FfnDown));
+        }
         if (opt.int8_prompt && !opt.exact_activations)
             for (Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
                 if (!l->factored() && hasPanelForm(l->w.type))
@@ -346,8 +402,9 @@ Decoder::Decoder(const Model& model, const DecoderOptions& opt) : d_(std::make_u
     d.att.resize(std::size_t(qd));
     d.k.resize(std::size_t(kvd));
     d.v.resize(std::size_t(kvd));
-    d.gate.resize(std::size_t(c.intermediate_size));
-    d.up.resize(std::size_t(c.intermediate_size));
+    const int64_t ff = std::max(c.intermediate_size, c.expert_intermediate_size);
+    d.gate.resize(std::size_t(ff));
+    d.up.resize(std::size_t(ff));
 }
 
 Decoder::~Decoder() = default;
@@ -360,9 +417,17 @@ int Decoder::keptBlocks() const { return int(d_->layers.size()); }
 int64_t Decoder::weightBytesPerToken() const
 {
     int64_t n = d_->head.bytes() + d_->embd.rowBytes();
-    for (const Layer& L : d_->layers)
+    for (const Layer& L : d_->layers) {
         for (const Linear* l : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
             n += l->bytes();
+        // a mixture's token reads the router and its k experts (the mean expert: types may differ)
+        if (!L.experts.empty()) {
+            int64_t all = 0;
+            for (const Layer::Expert& e : L.experts)
+                all += e.gate.bytes() + e.up.bytes() + e.down.bytes();
+            n += L.router.bytes() + all * d_->c.n_expert_used / int64_t(L.experts.size());
+        }
+    }
     return n;
 }
 
@@ -426,6 +491,16 @@ const std::vector<float>& Decoder::prefill(const std::vector<int32_t>& ids)
         w.bq = t1(L.bq);
         w.bk = t1(L.bk);
         w.bv = t1(L.bv);
+        if (!L.experts.empty()) { // the prompt's routed MLP on fp32 widenings
+            const auto wide = [](const Linear& l) {
+                at::Tensor t;
+                widenInto(l, t);
+                return t;
+            };
+            w.router = wide(L.router);
+            for (const Layer::Expert& e : L.experts)
+                w.experts.push_back({wide(e.gate), wide(e.up), wide(e.down)});
+        }
         const LinearProduct product = [&](TensorRole role, const at::Tensor& x) {
             const Linear& l = L.of(role);
             if (l.panel.empty()) {

@@ -103,7 +103,10 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
     // the model's own widths (a width-pruned model has fewer heads, a narrower MLP)
     cfg["num_attention_heads"] = double(c.heads(std::max(firstKept, 0)));
     cfg["num_key_value_heads"] = double(c.headsKv(std::max(firstKept, 0)));
-    cfg["intermediate_size"] = double(c.intermediate(std::max(firstKept, 0)));
+    if (c.isMoe()) // expert pruning changes the count; the expert width stays
+        cfg[QString::fromStdString(archFamily(c.model_type)->moe_expert_count_key)] = double(c.n_expert);
+    else
+        cfg["intermediate_size"] = double(c.intermediate(std::max(firstKept, 0)));
     if (model.config().n_head * model.config().head_dim != model.config().hidden_size)
         cfg["head_dim"] = double(model.config().head_dim); // no longer implied by hidden_size / heads
     const std::string mainType = opt.dtype.empty() ? ckpt.mainDType() : opt.dtype;
@@ -137,8 +140,10 @@ void exportHf(const Model& model, const std::vector<int>& dropBlocks, const std:
     for (int b = 0; b < model.nBlocks(); ++b) {
         if (skip[std::size_t(b)])
             continue;
-        for (TensorRole r : blockRoles(model.config()))
-            addWeight(hfTensorName(r, b), hfTensorName(r, j));
+        // (a mixture's router and experts too, under the family's names)
+        const auto src = blockTensorNames(c, b), dst = blockTensorNames(c, j);
+        for (std::size_t i = 0; i < src.size(); ++i)
+            addWeight(src[i].second, dst[i].second);
         ++j;
     }
     addWeight(hfTensorName(TensorRole::OutputNorm), hfTensorName(TensorRole::OutputNorm));

@@ -27,6 +27,11 @@ const std::vector<TensorRoleInfo>& tensorRoles()
         {TensorRole::FfnGate, "model.layers.{bid}.mlp.gate_proj.weight", "blk.%d.ffn_gate.weight", "gate", true, true, WidthUnit::Channel},
         {TensorRole::FfnUp, "model.layers.{bid}.mlp.up_proj.weight", "blk.%d.ffn_up.weight", "up", true, true, WidthUnit::Channel},
         {TensorRole::FfnDown, "model.layers.{bid}.mlp.down_proj.weight", "blk.%d.ffn_down.weight", "down", true, true, WidthUnit::None, WidthUnit::Channel},
+        // HF names of the mixture roles come from the family row (hfTensorName(c, ...))
+        {TensorRole::FfnGateInp, "", "blk.%d.ffn_gate_inp.weight", "router", true, false},
+        {TensorRole::FfnGateExps, "", "blk.%d.ffn_gate_exps.weight", "gate_exps", true, false, WidthUnit::None, WidthUnit::None, true},
+        {TensorRole::FfnUpExps, "", "blk.%d.ffn_up_exps.weight", "up_exps", true, false, WidthUnit::None, WidthUnit::None, true},
+        {TensorRole::FfnDownExps, "", "blk.%d.ffn_down_exps.weight", "down_exps", true, false, WidthUnit::None, WidthUnit::None, true},
     };
     return rows;
 }
@@ -39,6 +44,14 @@ const std::vector<ArchFamily>& archFamilies()
         {"mistral", "llama", false, false, true, "", "deci"}, // llama.cpp runs Mistral as llama
         {"qwen2", "qwen2", true, false, false, "qwen2", ""},
         {"qwen3", "qwen3", false, true, false, "qwen2", ""}, // same tokenizer family as Qwen2
+        // mixtures of experts (#30)
+        {"qwen3_moe", "qwen3moe", false, true, false, "qwen2", "", true, "num_experts", "moe_intermediate_size", false,
+         "model.layers.{bid}.mlp.gate.weight", "model.layers.{bid}.mlp.experts.{xid}.gate_proj.weight",
+         "model.layers.{bid}.mlp.experts.{xid}.up_proj.weight", "model.layers.{bid}.mlp.experts.{xid}.down_proj.weight"},
+        // llama.cpp runs Mixtral as llama with experts; its router is a softmax over the top k
+        {"mixtral", "llama", false, false, true, "", "", true, "num_local_experts", "intermediate_size", true,
+         "model.layers.{bid}.block_sparse_moe.gate.weight", "model.layers.{bid}.block_sparse_moe.experts.{xid}.w1.weight",
+         "model.layers.{bid}.block_sparse_moe.experts.{xid}.w3.weight", "model.layers.{bid}.block_sparse_moe.experts.{xid}.w2.weight"},
     };
     return rows;
 }
@@ -85,8 +98,55 @@ std::vector<TensorRole> blockRoles(const ModelConfig& c)
         roles.insert(roles.end(), {TensorRole::AttnQBias, TensorRole::AttnKBias, TensorRole::AttnVBias});
     if (c.qk_norm)
         roles.insert(roles.end(), {TensorRole::AttnQNorm, TensorRole::AttnKNorm});
-    roles.insert(roles.end(), {TensorRole::FfnNorm, TensorRole::FfnGate, TensorRole::FfnUp, TensorRole::FfnDown});
+    if (c.isMoe())
+        roles.insert(roles.end(), {TensorRole::FfnNorm, TensorRole::FfnGateInp});
+    else
+        roles.insert(roles.end(), {TensorRole::FfnNorm, TensorRole::FfnGate, TensorRole::FfnUp, TensorRole::FfnDown});
     return roles;
+}
+
+const std::vector<TensorRole>& expertRoles()
+{
+    static const std::vector<TensorRole> roles = {TensorRole::FfnGateExps, TensorRole::FfnUpExps, TensorRole::FfnDownExps};
+    return roles;
+}
+
+std::string hfTensorName(const ModelConfig& c, TensorRole role, int block, int expert)
+{
+    const ArchFamily* f = archFamily(c.model_type);
+    const char* pattern = nullptr;
+    switch (role) {
+    case TensorRole::FfnGateInp: pattern = f ? f->hf_router : ""; break;
+    case TensorRole::FfnGateExps: pattern = f ? f->hf_expert_gate : ""; break;
+    case TensorRole::FfnUpExps: pattern = f ? f->hf_expert_up : ""; break;
+    case TensorRole::FfnDownExps: pattern = f ? f->hf_expert_down : ""; break;
+    default: return hfTensorName(role, block);
+    }
+    if (!*pattern)
+        throw Error(std::string("'") + c.model_type + "' models have no " + roleInfo(role).kind + " tensors");
+    std::string s = pattern;
+    for (const auto& [key, value] : {std::pair<std::string, int>{"{bid}", block}, {"{xid}", expert}})
+        if (const auto p = s.find(key); p != std::string::npos)
+            s.replace(p, key.size(), std::to_string(value));
+    return s;
+}
+
+std::vector<std::pair<TensorRole, std::string>> blockTensorNames(const ModelConfig& c, int block)
+{
+    std::vector<std::pair<TensorRole, std::string>> out;
+    for (TensorRole role : blockRoles(c))
+        out.emplace_back(role, hfTensorName(c, role, block));
+    for (int64_t x = 0; x < c.n_expert; ++x)
+        for (TensorRole role : expertRoles())
+            out.emplace_back(role, hfTensorName(c, role, block, int(x)));
+    return out;
+}
+
+void requireDense(const ModelConfig& c, const std::string& operation)
+{
+    if (c.isMoe())
+        throw Error(operation + " does not handle mixture-of-experts models yet (this " + c.model_type + " model has " +
+                    std::to_string(c.n_expert) + " experts a block)");
 }
 
 std::vector<TensorRole> globalRoles(const ModelConfig& c)
@@ -137,6 +197,11 @@ std::vector<int64_t> expectedShape(const ModelConfig& c, TensorRole role, int bl
     case TensorRole::FfnGate:
     case TensorRole::FfnUp: return {I, H};
     case TensorRole::FfnDown: return {H, I};
+    case TensorRole::FfnGateInp: return {c.n_expert, H};
+    // one expert's matrices (HF stores them apart)
+    case TensorRole::FfnGateExps:
+    case TensorRole::FfnUpExps: return {c.expert_intermediate_size, H};
+    case TensorRole::FfnDownExps: return {H, c.expert_intermediate_size};
     }
     return {};
 }

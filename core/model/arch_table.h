@@ -14,6 +14,9 @@ enum class TensorRole {
     TokenEmbd, OutputNorm, Output,
     AttnNorm, AttnQ, AttnK, AttnV, AttnO, AttnQBias, AttnKBias, AttnVBias, AttnQNorm, AttnKNorm,
     FfnNorm, FfnGate, FfnUp, FfnDown,
+    // mixture of experts (#30): the router, and each expert's three matrices
+    // (HF: one tensor per expert; GGUF: the experts stacked in one 3-D tensor)
+    FfnGateInp, FfnGateExps, FfnUpExps, FfnDownExps,
 };
 
 // One row per model family (config.json's model_type): what differs between
@@ -28,6 +31,18 @@ struct ArchFamily {
     // llama.cpp's architecture for blocks of different widths (non-uniform
     // width pruning): per-block head counts and feed-forward lengths; "" = none
     const char* gguf_arch_per_block_widths;
+    // Mixture of experts: "" for dense families. The config keys of the
+    // expert count and of an expert's width, whether the chosen experts'
+    // weights are always renormalised, and the HF names of the router and of
+    // an expert's gate, up and down ({bid} block, {xid} expert).
+    bool moe = false;
+    const char* moe_expert_count_key = "";
+    const char* moe_ffn_key = "";
+    bool moe_norm_topk_always = false;
+    const char* hf_router = "";
+    const char* hf_expert_gate = "";
+    const char* hf_expert_up = "";
+    const char* hf_expert_down = "";
 };
 
 const std::vector<ArchFamily>& archFamilies();
@@ -51,6 +66,7 @@ struct TensorRoleInfo {
     bool isLinear;    // a weight matrix that quantization and low rank act on
     WidthUnit rowUnit = WidthUnit::None; // dimension 0 (a bias's only one)
     WidthUnit colUnit = WidthUnit::None; // dimension 1
+    bool perExpert = false; // one tensor per expert in HF, stacked in GGUF
 };
 
 const std::vector<TensorRoleInfo>& tensorRoles();
@@ -59,8 +75,21 @@ const TensorRoleInfo& roleInfo(TensorRole role);
 // down): LoRA's default targets, the views' block × matrix heat maps.
 std::vector<std::string> blockLinearKinds();
 
-// Roles a block of this configuration has (q/k/v bias only with attention_bias).
+// Roles a block of this configuration has (q/k/v bias only with attention_bias;
+// a mixture's blocks have the router instead of gate/up/down, and their
+// experts: expertRoles()).
 std::vector<TensorRole> blockRoles(const ModelConfig& c);
+// gate, up, down of one expert (FfnGateExps, FfnUpExps, FfnDownExps).
+const std::vector<TensorRole>& expertRoles();
+// HF name of a role of this model's family: the router and the experts are
+// named per family (qwen3_moe "mlp.experts.3.up_proj", mixtral
+// "block_sparse_moe.experts.3.w3"); other roles as hfTensorName.
+std::string hfTensorName(const ModelConfig& c, TensorRole role, int block, int expert = -1);
+// Every HF tensor of block b of this model (experts included), with its role.
+std::vector<std::pair<TensorRole, std::string>> blockTensorNames(const ModelConfig& c, int block);
+// Refuses a mixture-of-experts model in an operation that does not handle
+// experts yet, naming the operation.
+void requireDense(const ModelConfig& c, const std::string& operation);
 // Roles outside the blocks (lm_head only when embeddings are not tied).
 std::vector<TensorRole> globalRoles(const ModelConfig& c);
 

@@ -109,8 +109,8 @@ std::string Checkpoint::searchedFiles() const
 
 void Checkpoint::validateArchitecture() const
 {
-    auto check = [&](TensorRole role, int block) {
-        const std::string name = hfTensorName(role, block);
+    auto check = [&](TensorRole role, int block, int expert) {
+        const std::string name = hfTensorName(config_, role, block, expert);
         const auto* t = find(name);
         const auto want = expectedShape(config_, role, block);
         if (!t && name.size() > 7 && want.size() == 2) { // factored as lora_B · lora_A?
@@ -130,16 +130,21 @@ void Checkpoint::validateArchitecture() const
                         config_.model_type + " model with " + std::to_string(config_.n_layer) + " blocks)");
         if (t->info->shape != want)
             throw Error(t->storedIn() + ": tensor '" + name + "' has shape " + shapeString(t->info->shape) + ", but " +
-                        dir_ + "/config.json implies " + shapeString(want));
+                        dir_ + "/config.json implies " + shapeString(want) +
+                        (role == TensorRole::FfnGateInp ? " (a router row per expert: " + std::to_string(config_.n_expert) + " experts)" : ""));
         if (t->info->dtype != DType::F32 && t->info->dtype != DType::F16 && t->info->dtype != DType::BF16)
             throw Error(dir_ + ": tensor '" + name + "' has dtype " + dtypeName(t->info->dtype) +
                         "; weights must be F32, F16 or BF16");
     };
     for (auto role : globalRoles(config_))
-        check(role, -1);
-    for (int b = 0; b < config_.n_layer; ++b)
+        check(role, -1, -1);
+    for (int b = 0; b < config_.n_layer; ++b) {
         for (auto role : blockRoles(config_))
-            check(role, b);
+            check(role, b, -1);
+        for (int x = 0; x < config_.n_expert; ++x)
+            for (auto role : expertRoles())
+                check(role, b, x);
+    }
 }
 
 std::string CheckpointTensor::storedIn() const

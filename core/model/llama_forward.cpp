@@ -1,4 +1,5 @@
 #include "llama_forward.h"
+#include "moe_forward.h"
 
 #include <ATen/core/grad_mode.h>
 #include <cmath>
@@ -147,6 +148,11 @@ at::Tensor blockForward(const BlockWeights& w, const ModelConfig& c, const at::T
     const at::Tensor h1 = h + linear(TensorRole::AttnO, merged, w.wo);
 
     const at::Tensor y = rmsNorm(h1, w.ffn_norm, c.rms_norm_eps);
+    if (w.isMoe()) {
+        if (capture)
+            *capture = LinearInputs{x, merged, y, at::Tensor()};
+        return h1 + moeForward(w, c, y);
+    }
     const at::Tensor act = at::silu(linear(TensorRole::FfnGate, y, w.w_gate)) * linear(TensorRole::FfnUp, y, w.w_up);
     if (capture)
         *capture = LinearInputs{x, merged, y, act};

@@ -7,11 +7,20 @@
 
 namespace tailor {
 
+namespace {
+using Slots = std::pair<TensorRole, at::Tensor BlockWeights::*>;
+const std::vector<Slots>& kBlockSlotsRef();
+} // namespace
+
 std::vector<at::Tensor*> BlockWeights::all()
 {
     std::vector<at::Tensor*> v;
-    for (auto& p : named(0))
-        v.push_back(p.second);
+    for (const auto& [role, member] : kBlockSlotsRef())
+        if ((this->*member).defined())
+            v.push_back(&(this->*member));
+    for (Expert& e : experts)
+        for (at::Tensor* t : {&e.gate, &e.up, &e.down})
+            v.push_back(t);
     return v;
 }
 
@@ -25,7 +34,13 @@ const std::pair<TensorRole, at::Tensor BlockWeights::*> kBlockSlots[] = {
     {TensorRole::AttnQNorm, &BlockWeights::q_norm},   {TensorRole::AttnKNorm, &BlockWeights::k_norm},
     {TensorRole::FfnNorm, &BlockWeights::ffn_norm},   {TensorRole::FfnGate, &BlockWeights::w_gate},
     {TensorRole::FfnUp, &BlockWeights::w_up},         {TensorRole::FfnDown, &BlockWeights::w_down},
+    {TensorRole::FfnGateInp, &BlockWeights::router},
 };
+const std::vector<Slots>& kBlockSlotsRef()
+{
+    static const std::vector<Slots> v(std::begin(kBlockSlots), std::end(kBlockSlots));
+    return v;
+}
 } // namespace
 
 at::Tensor* BlockWeights::slot(TensorRole role)
@@ -36,12 +51,18 @@ at::Tensor* BlockWeights::slot(TensorRole role)
     throw Error(std::string("tensor role '") + roleInfo(role).kind + "' is not a block weight");
 }
 
-std::vector<std::pair<std::string, at::Tensor*>> BlockWeights::named(int b)
+std::vector<std::pair<std::string, at::Tensor*>> BlockWeights::named(const ModelConfig& c, int b)
 {
     std::vector<std::pair<std::string, at::Tensor*>> v;
     for (const auto& [role, member] : kBlockSlots)
         if ((this->*member).defined())
-            v.emplace_back(hfTensorName(role, b), &(this->*member));
+            v.emplace_back(hfTensorName(c, role, b), &(this->*member));
+    for (std::size_t x = 0; x < experts.size(); ++x) {
+        Expert& e = experts[x];
+        v.emplace_back(hfTensorName(c, TensorRole::FfnGateExps, b, int(x)), &e.gate);
+        v.emplace_back(hfTensorName(c, TensorRole::FfnUpExps, b, int(x)), &e.up);
+        v.emplace_back(hfTensorName(c, TensorRole::FfnDownExps, b, int(x)), &e.down);
+    }
     return v;
 }
 
@@ -241,8 +262,13 @@ BlockWeights Model::block(int i) const
     if (it != blockCache_.end())
         return it->second;
     BlockWeights w;
-    for (TensorRole role : blockRoles(config()))
-        *w.slot(role) = fp32(hfTensorName(role, i));
+    const ModelConfig& c = config();
+    for (TensorRole role : blockRoles(c))
+        *w.slot(role) = fp32(hfTensorName(c, role, i));
+    for (int64_t x = 0; x < c.n_expert; ++x)
+        w.experts.push_back({fp32(hfTensorName(c, TensorRole::FfnGateExps, i, int(x))),
+                             fp32(hfTensorName(c, TensorRole::FfnUpExps, i, int(x))),
+                             fp32(hfTensorName(c, TensorRole::FfnDownExps, i, int(x)))});
     if (cacheAll())
         blockCache_[i] = w;
     return w;

@@ -22,11 +22,19 @@ namespace tailor {
 struct BlockWeights {
     at::Tensor attn_norm, wq, wk, wv, wo, bq, bk, bv; // biases undefined unless attention_bias
     at::Tensor q_norm, k_norm;                        // undefined unless qk_norm (Qwen3)
-    at::Tensor ffn_norm, w_gate, w_up, w_down;
+    at::Tensor ffn_norm, w_gate, w_up, w_down;        // gate/up/down undefined in a mixture's block
+    // mixture of experts (#30): the router [n_expert, H] and each expert's matrices
+    at::Tensor router;
+    struct Expert {
+        at::Tensor gate, up, down;
+    };
+    std::vector<Expert> experts;
+    bool isMoe() const { return router.defined(); }
 
     at::Tensor* slot(TensorRole role);                 // the member a block role lives in
     std::vector<at::Tensor*> all();                    // every defined tensor
-    std::vector<std::pair<std::string, at::Tensor*>> named(int block); // with HF names
+    // with HF names (experts included: Taylor sums over them)
+    std::vector<std::pair<std::string, at::Tensor*>> named(const ModelConfig& c, int block);
 };
 
 class Model {

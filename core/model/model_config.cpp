@@ -79,6 +79,16 @@ public:
             fail(key, "must be a string");
         return v.toString().toStdString();
     }
+    bool has(const char* key) const { return o_.contains(key) && !o_.value(key).isNull(); }
+    QJsonArray array(const char* key) const
+    {
+        const QJsonValue v = o_.value(key);
+        if (v.isUndefined() || v.isNull())
+            return {};
+        if (!v.isArray())
+            fail(key, "must be a list");
+        return v.toArray();
+    }
     QJsonObject object(const char* key) const
     {
         const QJsonValue v = o_.value(key);
@@ -110,6 +120,29 @@ private:
     std::string file_;
 };
 
+// The experts of a mixture-of-experts family (its row names the keys).
+void readExperts(const ConfigReader& r, const ArchFamily& f, ModelConfig& c)
+{
+    c.n_expert = r.requiredInt(f.moe_expert_count_key);
+    r.requireRange(f.moe_expert_count_key, double(c.n_expert), 1, 65536);
+    c.n_expert_used = r.requiredInt("num_experts_per_tok");
+    if (c.n_expert_used < 1 || c.n_expert_used > c.n_expert)
+        r.fail("num_experts_per_tok", "is " + std::to_string(c.n_expert_used) + ", but a token can use 1 to " +
+                                           std::string(f.moe_expert_count_key) + " = " + std::to_string(c.n_expert) + " experts");
+    c.expert_intermediate_size = r.requiredInt(f.moe_ffn_key);
+    r.requireRange(f.moe_ffn_key, double(c.expert_intermediate_size), 1, kMaxSize);
+    c.norm_topk_prob = f.moe_norm_topk_always || r.optionalBool("norm_topk_prob", false);
+    // Dense blocks between sparse ones (Qwen2/3-MoE's decoder_sparse_step and
+    // mlp_only_layers) exist in configs but in no released Qwen3-MoE, and
+    // llama.cpp's qwen3moe graph has none: refuse them by name.
+    if (r.optionalInt("decoder_sparse_step", 1) != 1)
+        r.fail("decoder_sparse_step", "is not 1: Tailor (like llama.cpp) runs mixtures whose every block is sparse");
+    if (!r.array("mlp_only_layers").isEmpty())
+        r.fail("mlp_only_layers", "lists dense blocks: Tailor (like llama.cpp) runs mixtures whose every block is sparse");
+    if (r.optionalInt("shared_expert_intermediate_size", 0) > 0)
+        r.fail("shared_expert_intermediate_size", "asks for a shared expert, which Tailor does not run yet");
+}
+
 } // namespace
 
 ModelConfig ModelConfig::fromFile(const std::string& path)
@@ -138,7 +171,7 @@ ModelConfig ModelConfig::fromJson(const std::string& json, const std::string& fi
                     " checkpoints)");
     c.vocab_size = r.requiredInt("vocab_size");
     c.hidden_size = r.requiredInt("hidden_size");
-    c.intermediate_size = r.requiredInt("intermediate_size");
+    c.intermediate_size = family->moe && !r.has("intermediate_size") ? 0 : r.requiredInt("intermediate_size");
     c.n_layer = r.requiredInt("num_hidden_layers");
     c.n_head = r.requiredInt("num_attention_heads");
     c.n_head_kv = r.optionalInt("num_key_value_heads", c.n_head);
@@ -146,7 +179,7 @@ ModelConfig ModelConfig::fromJson(const std::string& json, const std::string& fi
     // instead of failing later in an allocation.
     r.requireRange("vocab_size", double(c.vocab_size), 1, kMaxSize);
     r.requireRange("hidden_size", double(c.hidden_size), 1, kMaxSize);
-    r.requireRange("intermediate_size", double(c.intermediate_size), 1, kMaxSize);
+    r.requireRange("intermediate_size", double(c.intermediate_size), family->moe ? 0 : 1, kMaxSize);
     r.requireRange("num_hidden_layers", double(c.n_layer), 1, 100000);
     r.requireRange("num_attention_heads", double(c.n_head), 1, 100000);
     r.requireRange("num_key_value_heads", double(c.n_head_kv), 1, 100000);
@@ -179,6 +212,9 @@ ModelConfig ModelConfig::fromJson(const std::string& json, const std::string& fi
     c.torch_dtype = r.optionalString("torch_dtype");
     if (r.optionalString("hidden_act") != "" && r.optionalString("hidden_act") != "silu")
         r.fail("hidden_act", "is '" + r.optionalString("hidden_act") + "', only 'silu' is supported");
+
+    if (family->moe)
+        readExperts(r, *family, c);
 
     const QJsonObject rs = r.object("rope_scaling");
     if (!rs.isEmpty()) {
@@ -240,7 +276,10 @@ int64_t ModelConfig::blockParameters(int64_t block) const
     int64_t p = hidden_size * (q + 2 * kv) + q * hidden_size; // q k v o
     if (attention_bias)
         p += q + 2 * kv;
-    p += 3 * hidden_size * ff; // gate up down
+    if (isMoe())
+        p += n_expert * (3 * hidden_size * expert_intermediate_size + hidden_size); // experts and the router
+    else
+        p += 3 * hidden_size * ff; // gate up down
     p += 2 * hidden_size;                     // two norms
     if (qk_norm)
         p += 2 * head_dim;

@@ -52,6 +52,14 @@ struct ModelConfig {
     // (n_head / n_head_kv stays the query heads per KV group). No config.json
     // holds them; llama.cpp's deci architecture does (gguf_export.cpp).
     std::vector<int64_t> block_n_head_kv, block_intermediate_size;
+    // Mixture of experts (#30; qwen3_moe, mixtral): every block's MLP is
+    // n_expert experts of expert_intermediate_size channels, a router picks
+    // n_expert_used per token; 0 experts = a dense model. norm_topk_prob:
+    // the chosen experts' softmax weights are renormalised to sum to 1
+    // (Mixtral always; Qwen3-MoE when config.json says so).
+    int64_t n_expert = 0, n_expert_used = 0, expert_intermediate_size = 0;
+    bool norm_topk_prob = true;
+    bool isMoe() const { return n_expert > 0; }
     bool uniformWidths() const { return block_n_head_kv.empty() && block_intermediate_size.empty(); }
     int64_t headsKv(int64_t block) const;
     int64_t heads(int64_t block) const; // headsKv(block) × query heads per group

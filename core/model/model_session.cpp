@@ -37,6 +37,9 @@ std::shared_ptr<ModelSession> ModelSession::open(const std::string& dir)
     m.n_layer = c.n_layer;
     m.hidden_size = c.hidden_size;
     m.intermediate_size = c.intermediate_size;
+    m.n_expert = c.n_expert;
+    m.n_expert_used = c.n_expert_used;
+    m.expert_intermediate_size = c.expert_intermediate_size;
     m.n_head = c.n_head;
     m.n_head_kv = c.n_head_kv;
     m.head_dim = c.head_dim;

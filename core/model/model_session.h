@@ -27,6 +27,8 @@ struct ModelSummary {
     std::string dir;
     std::string model_type;
     int64_t n_layer = 0, hidden_size = 0, intermediate_size = 0, n_head = 0, n_head_kv = 0, head_dim = 0;
+    // a mixture of experts (0 experts: dense): experts a block, a token's top k, an expert's width
+    int64_t n_expert = 0, n_expert_used = 0, expert_intermediate_size = 0;
     int64_t vocab_size = 0, max_position_embeddings = 0;
     double rope_theta = 0, rms_norm_eps = 0;
     bool tie_word_embeddings = false;

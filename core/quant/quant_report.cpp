@@ -314,7 +314,7 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
             }
             BlockWeights w = model.block(s.block);
             const at::Tensor deq = rep.model->raw(s.name);
-            for (auto& [n, t] : w.named(s.block))
+            for (auto& [n, t] : w.named(cfg, s.block))
                 if (n == s.name)
                     *t = deq;
             const at::Tensor x = blockForward(w, cfg, blockInputs[std::size_t(s.block)], rope);

@@ -1,0 +1,29 @@
+#pragma once
+// The mixture-of-experts MLP (#30; HF Qwen3MoeSparseMoeBlock and
+// MixtralSparseMoeBlock): a router scores every expert, each token goes to
+// its top k, and their SwiGLU outputs are summed weighted by the router's
+// softmax (renormalised over the k chosen when the config says so). Only the
+// tokens routed to an expert are multiplied by its weights.
+#include "model.h"
+
+#include <ATen/ATen.h>
+
+namespace tailor {
+
+struct Routing {
+    at::Tensor probs;   // [N, n_expert] softmax over every expert, fp32
+    at::Tensor experts; // [N, k] chosen expert indices (long), best first
+    at::Tensor weights; // [N, k] their weights in the sum (renormalised when norm_topk_prob)
+};
+
+// Routes N tokens x [N, H] through a block's router [n_expert, H].
+Routing routeTokens(const at::Tensor& router, const ModelConfig& c, const at::Tensor& x);
+
+// One expert's SwiGLU on x [n, H] -> [n, H].
+at::Tensor expertForward(const BlockWeights::Expert& e, const at::Tensor& x);
+
+// The block's MLP on y [B, T, H] (its normalised input) -> [B, T, H].
+// Differentiable (Taylor scores the experts' weights through it).
+at::Tensor moeForward(const BlockWeights& w, const ModelConfig& c, const at::Tensor& y);
+
+} // namespace tailor
