@@ -39,7 +39,20 @@ struct Entry {
     TensorRole role;
     int src = -1;           // source block (-1 outside blocks)
     std::vector<int64_t> ne; // ggml order
+    // a mixture's experts: the HF tensors stacked into this one ([n_expert, rows, cols])
+    std::vector<std::string> stack;
 };
+
+// The values an entry writes (fp32 or the stored dtype; stacked for experts).
+at::Tensor valueOf(const Model& m, const Entry& e)
+{
+    if (e.stack.empty())
+        return m.raw(e.hf);
+    std::vector<at::Tensor> parts;
+    for (const std::string& n : e.stack)
+        parts.push_back(m.raw(n).to(at::kFloat));
+    return at::stack(parts);
+}
 
 std::vector<int> keptBlocks(const Model& model, const std::vector<int>& dropBlocks)
 {
@@ -58,15 +71,25 @@ std::vector<Entry> entriesOf(const Model& model, const std::vector<int>& kept)
     const ModelConfig& c = model.config();
     std::vector<Entry> out;
     auto add = [&](TensorRole role, int j, int src) {
-        const std::string hf = hfTensorName(role, src);
+        const std::string hf = hfTensorName(c, role, src);
         const at::Tensor raw = model.raw(hf); // held: sizes() points into it
         const at::IntArrayRef sizes = raw.sizes();
-        out.push_back({ggufTensorName(role, j), hf, role, src, std::vector<int64_t>(sizes.rbegin(), sizes.rend())});
+        out.push_back({ggufTensorName(role, j), hf, role, src, std::vector<int64_t>(sizes.rbegin(), sizes.rend()), {}});
     };
     add(TensorRole::TokenEmbd, -1, -1);
-    for (std::size_t j = 0; j < kept.size(); ++j)
+    for (std::size_t j = 0; j < kept.size(); ++j) {
         for (TensorRole role : blockRoles(c))
             add(role, int(j), kept[j]);
+        // llama.cpp holds a block's experts as one 3-D tensor per matrix:
+        // ne = {cols, rows, n_expert} (convert_hf_to_gguf.py stacks them)
+        for (TensorRole role : c.isMoe() ? expertRoles() : std::vector<TensorRole>{}) {
+            std::vector<std::string> names;
+            for (int x = 0; x < int(c.n_expert); ++x)
+                names.push_back(hfTensorName(c, role, kept[j], x));
+            const at::Tensor one = model.raw(names.front());
+            out.push_back({ggufTensorName(role, int(j)), names.front(), role, kept[j], {one.size(1), one.size(0), c.n_expert}, names});
+        }
+    }
     add(TensorRole::OutputNorm, -1, -1);
     if (!c.tie_word_embeddings)
         add(TensorRole::Output, -1, -1);
@@ -86,7 +109,7 @@ std::vector<GgufTensorType> chooseFor(const Model& model, const std::vector<int>
 {
     const ModelConfig& c = model.config();
     const gguf::Mixture& mix = gguf::mixture(opt.type);
-    gguf::MixtureModel mm{familyOf(c).gguf_arch, int64_t(kept.size()), c.n_head, c.n_head_kv, opt.imatrix != nullptr};
+    gguf::MixtureModel mm{familyOf(c).gguf_arch, int64_t(kept.size()), c.n_head, c.n_head_kv, opt.imatrix != nullptr, c.n_expert};
     std::vector<gguf::TensorShape> shapes;
     for (const Entry& e : entries)
         shapes.push_back({e.gguf, e.ne});
@@ -137,12 +160,15 @@ std::shared_ptr<Model> ggufQuantizedModel(const Model& model, const std::vector<
         std::vector<float> weights;
         if (types[i].imatrix)
             weights = opt.imatrix->weights(ggufTensorName(e.role, e.src));
-        // rows are quantized independently, so llama.cpp's q/k row permutation changes nothing here
-        out->replaceLazily(e.hf, [type, weights](const at::Tensor& w) {
-            const at::Tensor x = w.dim() == 1 ? w.unsqueeze(0) : w;
-            return gguf::roundTrip(x, type, weights).reshape(w.sizes());
-        });
-        out->setGgmlPacking(e.hf, {type, weights, model.raw(e.hf)});
+        // rows are quantized independently, so llama.cpp's q/k row permutation
+        // changes nothing here, and a stack of experts is its experts' rows
+        for (const std::string& hf : e.stack.empty() ? std::vector<std::string>{e.hf} : e.stack) {
+            out->replaceLazily(hf, [type, weights](const at::Tensor& w) {
+                const at::Tensor x = w.dim() == 1 ? w.unsqueeze(0) : w;
+                return gguf::roundTrip(x, type, weights).reshape(w.sizes());
+            });
+            out->setGgmlPacking(hf, {type, weights, model.raw(hf)});
+        }
     }
     return out;
 }
@@ -164,6 +190,10 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
                     "only for llama-family models (its deci architecture), not for '" + c.model_type + "': prune uniformly");
     const std::string arch = perBlock ? family.gguf_arch_per_block_widths : family.gguf_arch;
     const bool permuteQK = family.gguf_permute_qk;
+    // llama.cpp's qwen3moe graph always renormalises the top k (build_moe_ffn's norm_w)
+    if (c.isMoe() && !c.norm_topk_prob)
+        throw Error("GGUF export: this " + c.model_type + " model has norm_topk_prob false, but llama.cpp's " + family.gguf_arch +
+                    " graph always renormalises the chosen experts' weights; the file would compute another model");
     if (opt.imatrix)
         checkImatrix(model, *opt.imatrix);
     const std::string dir = model.checkpoint().dir();
@@ -198,6 +228,12 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
         w.addUInt32(a + "feed_forward_length", uint32_t(c.intermediate(b)));
         w.addUInt32(a + "attention.head_count", uint32_t(c.heads(b)));
         w.addUInt32(a + "attention.head_count_kv", uint32_t(c.headsKv(b)));
+    }
+    if (c.isMoe()) {
+        w.addUInt32(a + "expert_count", uint32_t(c.n_expert));
+        w.addUInt32(a + "expert_used_count", uint32_t(c.n_expert_used));
+        if (c.model_type != "mixtral") // llama's graph takes the expert width from the tensors
+            w.addUInt32(a + "expert_feed_forward_length", uint32_t(c.expert_intermediate_size));
     }
     w.addUInt32(a + "attention.key_length", uint32_t(c.head_dim));
     w.addUInt32(a + "attention.value_length", uint32_t(c.head_dim));
@@ -238,8 +274,10 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
         std::vector<float> weights;
         if (t.imatrix)
             weights = opt.imatrix->weights(ggufTensorName(e.role, e.src));
-        w.addTensor(e.gguf, e.ne, t.type, [m, hf = e.hf, type = t.type, heads, permuteQK, hd = c.head_dim, weights] {
-            at::Tensor x = m->raw(hf).to(at::kFloat);
+        w.addTensor(e.gguf, e.ne, t.type, [m, e, type = t.type, heads, permuteQK, hd = c.head_dim, weights] {
+            at::Tensor x = valueOf(*m, e).to(at::kFloat);
+            if (x.dim() == 3) // experts: their rows one after another
+                x = x.reshape({-1, x.size(2)});
             if (permuteQK && heads > 0) {
                 const auto perm = ropeRowPermutation(heads, hd);
                 x = x.index_select(0, at::tensor(perm, at::kLong));
@@ -247,7 +285,10 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
             return encodeRows(x.dim() == 1 ? x.unsqueeze(0) : x, type, weights);
         });
         ++report.tensors;
-        report.bytes += uint64_t(rowBytes(t.type, e.ne[0]) * (m->raw(e.hf).numel() / e.ne[0]));
+        int64_t elements = 1;
+        for (int64_t n : e.ne)
+            elements *= n;
+        report.bytes += uint64_t(rowBytes(t.type, e.ne[0]) * (elements / e.ne[0]));
         report.types.push_back(t);
     };
     addEntry(entries[0], types[0]); // token_embd

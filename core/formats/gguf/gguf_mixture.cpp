@@ -116,8 +116,9 @@ Category categoryOf(const std::string& n)
 bool quantizable(const TensorShape& t)
 {
     const std::string& n = t.name;
+    // (a mixture's router stays as it is: llama.cpp never quantizes ffn_gate_inp)
     return t.ne.size() >= 2 && n.size() >= 6 && n.compare(n.size() - 6, 6, "weight") == 0 &&
-           n.find("_norm.weight") == std::string::npos;
+           n.find("_norm.weight") == std::string::npos && n.find("ffn_gate_inp.weight") == std::string::npos;
 }
 
 bool useMoreBits(int i, int n)
@@ -130,7 +131,8 @@ struct State {
     bool tied = true;
 };
 
-// llama_tensor_get_type_impl for the file types in mixtures() (no experts, no falcon)
+// llama_tensor_get_type_impl for the file types in mixtures() (no falcon);
+// m.n_expert == 8 (Mixtral's count) takes llama.cpp's extra attention bits
 TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, const TensorShape& t, Category cat, TensorType type)
 {
     const uint32_t f = mix.ftype;
@@ -158,18 +160,21 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
             return TensorType::IQ3_S;
         return f == TQ1_0 || f == TQ2_0 ? TensorType::Q4_K : type;
     }
+    const bool eight = m.n_expert == 8;
     if (iq2) {
         if (cat == Category::AttnV) {
             ++s.iAttnV;
-            return gqa >= 4 ? TensorType::Q4_K : iq2s ? TensorType::IQ3_S : TensorType::Q2_K;
+            return gqa >= 4 || m.n_expert >= 4 ? TensorType::Q4_K : iq2s ? TensorType::IQ3_S : TensorType::Q2_K;
         }
+        if (eight && cat == Category::AttnK)
+            return TensorType::Q4_K;
         if (cat == Category::FfnDown) {
             if (s.iFfnDown++ < s.nLayer / 8)
                 return iq2s ? TensorType::IQ3_S : TensorType::Q2_K;
             return type;
         }
         if (cat == Category::AttnOutput)
-            return f == IQ1_S || f == IQ1_M ? TensorType::IQ2_XXS : iq2s ? TensorType::IQ3_S : type;
+            return eight ? TensorType::Q5_K : f == IQ1_S || f == IQ1_M ? TensorType::IQ2_XXS : iq2s ? TensorType::IQ3_S : type;
         return type;
     }
     if (cat == Category::AttnV) {
@@ -191,6 +196,8 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
             type = TensorType::Q5_K;
         if (is70B && (type == TensorType::Q3_K || type == TensorType::Q4_K))
             type = TensorType::Q5_K;
+        if (eight)
+            type = TensorType::Q8_0;
         ++s.iAttnV;
         return type;
     }
@@ -213,13 +220,20 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
             type = TensorType::Q6_K;
         else if (f == Q4_K_S && i < n / 8)
             type = TensorType::Q5_K;
-        else if (f == IQ3_M && i < n / 8)
+        else if (f == IQ3_M && (i < n / 8 || (eight && useMoreBits(i, n))))
             type = TensorType::Q4_K;
         else if ((f == Q4_0 || f == Q5_0) && m.hasImatrix && i < n / 8)
             type = f == Q4_0 ? TensorType::Q4_1 : TensorType::Q5_1;
         ++s.iFfnDown;
         return type;
     }
+    if (cat == Category::AttnOutput && eight) {
+        const bool bump = f == Q2_K || f == IQ3_XS || f == IQ3_XXS || f == Q3_K_S || f == Q3_K_M || f == IQ4_NL || f == Q4_K_S ||
+                          f == Q4_K_M || f == IQ3_S || f == IQ3_M || f == IQ4_XS;
+        return bump ? TensorType::Q5_K : type;
+    }
+    if (cat == Category::AttnK && eight)
+        return TensorType::Q8_0;
     if (cat == Category::AttnOutput) {
         if (f == Q2_K)
             type = TensorType::Q3_K;
@@ -245,7 +259,6 @@ TensorType mixtureRule(State& s, const Mixture& mix, const MixtureModel& m, cons
         return type;
     }
     (void)Q8_0f;
-    (void)Q3_K_S;
     return type;
 }
 

@@ -34,6 +34,7 @@ struct MixtureModel {
     int64_t n_layer = 0;
     int64_t n_head = 0, n_head_kv = 0;
     bool hasImatrix = false;
+    int64_t n_expert = 0; // a mixture's experts a block: llama.cpp gives 8-expert models more bits in attention
 };
 
 struct TensorShape {

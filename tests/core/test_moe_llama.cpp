@@ -1,0 +1,104 @@
+// #30 against llama.cpp itself: Tailor's GGUF of the synthetic Qwen3-MoE
+// (qwen3moe: ffn_gate_inp and the experts stacked as ffn_{gate,up,down}_exps)
+// loads in libllama and gives Tailor's perplexity; quantized exports equal
+// llama-quantize's bytes; an expert-pruned export runs in libllama.
+#include "core/analysis/expert_routing.h"
+#include "core/compress/expert_prune.h"
+#include "core/eval/perplexity.h"
+#include "core/export/gguf_export.h"
+#include "core/formats/gguf/gguf_mixture.h"
+#include "core/model/model.h"
+#include "core/model/model_session.h"
+#include "core/util/token_windows.h"
+#include "llama_oracle_support.h"
+#include "test_data.h"
+
+#include <ggml.h>
+#include <llama.h>
+
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace tailor;
+using namespace tailor::oracle;
+
+class TestMoeLlama : public QObject {
+    Q_OBJECT
+    QTemporaryDir tmp_;
+    std::shared_ptr<ModelSession> session_;
+    TokenWindows windows_;
+    std::string f32_;
+
+private Q_SLOTS:
+    void initTestCase()
+    {
+        QVERIFY(tmp_.isValid());
+        llama_log_set(quiet, nullptr);
+        ggml_backend_load_all_from_path(TAILOR_LLAMA_LIB); // the CPU backend for llama_decode
+        llama_backend_init();
+        session_ = ModelSession::open((testdata::root() + "/models/qwen3-moe-synthetic").toStdString());
+        windows_ = cutWindows(session_->tokenizeFile(testdata::validText()), 128, 8, "valid");
+        f32_ = tmp_.filePath("moe-f32.gguf").toStdString();
+        GgufExportOptions o;
+        o.type = "f32";
+        exportGguf(session_->model(), {}, f32_, o);
+    }
+
+    void f32LoadsWithTheSamePerplexity()
+    {
+        const double ours = evaluateWindows(session_->model(), windows_, {}).ppl;
+        const double theirs = llamaPerplexity(f32_, windows_);
+        qInfo("qwen3moe F32: Tailor %.6f, llama.cpp %.6f (rel %.2g)", ours, theirs, testdata::relErr(ours, theirs));
+        QVERIFY(testdata::relErr(ours, theirs) < 1e-5);
+    }
+
+    void quantizedEqualsLlamaQuantize_data()
+    {
+        QTest::addColumn<QString>("type");
+        QTest::newRow("q8_0") << "q8_0";
+        QTest::newRow("q4_k_m") << "q4_k_m";
+    }
+
+    // the expert tensors (and every other) byte for byte, and the file's
+    // perplexity in libllama against Tailor's of the same quantized model
+    void quantizedEqualsLlamaQuantize()
+    {
+        QFETCH(QString, type);
+        GgufExportOptions o;
+        o.type = type.toStdString();
+        const std::string ours = tmp_.filePath("moe-" + type + ".gguf").toStdString();
+        const std::string theirs = tmp_.filePath("moe-" + type + "-llama.gguf").toStdString();
+        exportGguf(session_->model(), {}, ours, o);
+        QCOMPARE(llamaQuantize(f32_, theirs, llama_ftype(gguf::mixture(o.type).ftype), {}, {}), 0u);
+        QCOMPARE(compareGguf(ours, theirs), QString());
+        const double tailor = evaluateWindows(*ggufQuantizedModel(session_->model(), {}, o), windows_, {}).ppl;
+        const double llama = llamaPerplexity(ours, windows_);
+        qInfo("qwen3moe %s: Tailor %.6f, llama.cpp %.6f (rel %.2g)", qPrintable(type), tailor, llama, testdata::relErr(tailor, llama));
+        // Measured 4.7e-3 (Q8_0) and 8.9e-3 (Q4_K_M), above the 2e-3 the
+        // dense models meet: llama.cpp multiplies the experts on inputs
+        // rounded to Q8_0/Q8_K (Tailor's int8 path covers attention only, and
+        // closes half the gap), and on this random model (mean NLL 20) a
+        // rounding that flips a near-tie routing choice moves the NLL by a lot.
+        // The bound here guards against regressions; #30 records the gap.
+        QVERIFY(testdata::relErr(tailor, llama) < 1.5e-2);
+    }
+
+    // 5 of 8 experts kept by REAP: the GGUF says 5 and llama.cpp computes Tailor's numbers
+    void prunedExportRunsInLlama()
+    {
+        const Model& m = session_->model();
+        const ExpertRouting r = measureRouting(m, cutWindows(session_->tokenizeFile(testdata::validText()), 128, 4, "valid"));
+        const auto pruned = pruneExperts(m, expertsToKeep(r, 5, ExpertCriterion::Reap));
+        const std::string file = tmp_.filePath("moe-pruned.gguf").toStdString();
+        GgufExportOptions o;
+        o.type = "f32";
+        exportGguf(*pruned, {}, file, o);
+        const double ours = evaluateWindows(*pruned, windows_, {}).ppl;
+        const double theirs = llamaPerplexity(file, windows_);
+        qInfo("qwen3moe pruned to 5 experts, F32: Tailor %.6f, llama.cpp %.6f (rel %.2g)", ours, theirs, testdata::relErr(ours, theirs));
+        QVERIFY(testdata::relErr(ours, theirs) < 1e-5);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestMoeLlama)
+#include "test_moe_llama.moc"
