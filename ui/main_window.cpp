@@ -13,6 +13,7 @@
 #include "views/compress_view.h"
 #include "views/lowrank_view.h"
 #include "views/width_view.h"
+#include "views/experts_view.h"
 
 #include "core/model/model_session.h"
 
@@ -66,6 +67,8 @@ void MainWindow::buildLayout()
     tabs_->addTab(compress_, tr("Compress && Export"));
     width_ = new WidthView(runner_, store_, tabs_);
     tabs_->addTab(width_, tr("Width (heads, channels)"));
+    experts_ = new ExpertsView(runner_, store_, tabs_);
+    tabs_->addTab(experts_, tr("Experts"));
     // the first-run hint above the views, then the views
     auto* central = new QWidget(this);
     auto* column = new QVBoxLayout(central);
@@ -155,6 +158,7 @@ void MainWindow::openModel(const QString& dirIn)
             quant_->setSession(s);
             lowrank_->setSession(s);
             width_->setSession(s);
+            experts_->setSession(s);
             compress_->setSession(s);
             setWindowTitle(tr("Tailor — %1").arg(QFileInfo(dir).fileName()));
             statusBar()->showMessage(tr("Opened %1").arg(dir));

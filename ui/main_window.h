@@ -17,6 +17,7 @@ class BlocksView;
 class QuantView;
 class LowRankView;
 class WidthView;
+class ExpertsView;
 class CompressView;
 class PlanStore;
 class TourHint;
@@ -45,6 +46,7 @@ public:
     QuantView* quantView() const { return quant_; }
     LowRankView* lowRankView() const { return lowrank_; }
     WidthView* widthView() const { return width_; }
+    ExpertsView* expertsView() const { return experts_; }
     CompressView* compressView() const { return compress_; }
     PlanStore* planStore() const { return store_; }
     QTabWidget* tabs() const { return tabs_; }
@@ -75,6 +77,7 @@ private:
     QuantView* quant_ = nullptr;
     LowRankView* lowrank_ = nullptr;
     WidthView* width_ = nullptr;
+    ExpertsView* experts_ = nullptr;
     CompressView* compress_ = nullptr;
     ModelTreeDock* tree_ = nullptr;
     EvalDock* eval_ = nullptr;

@@ -17,6 +17,7 @@ const std::vector<std::pair<PlanStore::Part, std::vector<const char*>>>& partKey
         {PlanStore::Ranks, {"ranks"}},   {PlanStore::Quant, {"quant"}},
         {PlanStore::Width, {"width"}},   {PlanStore::Texts, {"calib", "eval", "task"}},
         {PlanStore::Heal, {"heal"}},     {PlanStore::Whiten, {"whiten"}},
+        {PlanStore::Experts, {"experts"}},
     };
     return keys;
 }
@@ -85,6 +86,8 @@ void PlanStore::setWidth(const std::optional<WidthPlan>& w, const std::string& c
         p.width_criterion = w ? criterion : std::string();
     });
 }
+
+void PlanStore::setExperts(const std::optional<PlanExperts>& x) { edit(Experts, [&](CompressionPlan& p) { p.experts = x; }); }
 
 void PlanStore::setCalib(const std::string& path) { edit(Texts, [&](CompressionPlan& p) { p.calib = path; }); }
 void PlanStore::setEvalText(const std::string& path) { edit(Texts, [&](CompressionPlan& p) { p.eval_text = path; }); }

@@ -37,9 +37,10 @@ public:
         Heal = 0x20,
         Whiten = 0x40,
         Model = 0x80,
+        Experts = 0x100, // a mixture's kept experts (#30)
     };
     Q_DECLARE_FLAGS(Parts, Part)
-    static constexpr Parts all() { return Parts(0xff); }
+    static constexpr Parts all() { return Parts(0x1ff); }
 
     explicit PlanStore(QObject* parent = nullptr);
 
@@ -56,6 +57,7 @@ public:
     // One scheme (q.rules empty) or per-layer rules described by `label`; nullopt = none.
     void setQuant(const std::optional<PlanQuant>& q, const QString& label = {});
     void setWidth(const std::optional<WidthPlan>& w, const std::string& criterion = {});
+    void setExperts(const std::optional<PlanExperts>& x);
     void setCalib(const std::string& path);
     void setEvalText(const std::string& path);
     void setTask(const std::string& path);

@@ -19,6 +19,7 @@ QStringList hints()
         QObject::tr("Low rank: the spectra load in the background; choose ranks by energy or budget, then press Evaluate ranks."),
         QObject::tr("Compress & Export: the plan gathers what you chose in the other views; Run plan, then Export… a Hugging Face folder or a GGUF file."),
         QObject::tr("Width: score heads and MLP channels, cut a count per block, and compare with dropping blocks at the same budget."),
+        QObject::tr("Experts (mixtures such as Qwen3-MoE): measure how often the router picks each expert, keep the N most used per block, Use in plan."),
     };
 }
 } // namespace

@@ -24,6 +24,7 @@
 #include "ui/views/depth_width_panel.h"
 #include "ui/views/lowrank_view.h"
 #include "ui/views/width_view.h"
+#include "ui/views/experts_view.h"
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -1238,6 +1239,47 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(w_->lowRankView()->spectra().size() == 4 * 7, 120000);
         saveShot(w_.get(), "qwen3-lowrank-view.png");
         w_->tabs()->setCurrentIndex(0);
+    }
+
+    // #30: a mixture of experts opens, the Experts view shows the routing heat
+    // map (the expert no token chose named), a cut to 6 experts per block goes
+    // into the plan and Compress & Export runs it.
+    void expertsView()
+    {
+        const QString moe = testdata::root() + "/models/qwen3-moe-synthetic";
+        w_->openModel(moe);
+        QTRY_VERIFY_WITH_TIMEOUT(w_->session() && w_->session()->summary().n_expert == 8, 60000);
+        ExpertsView* v = w_->expertsView();
+        w_->tabs()->setCurrentWidget(v);
+        QCOMPARE(v->keepSpin()->minimum(), 2); // a token uses 2
+        QSignalSpy measured(v, &ExpertsView::measured);
+        QTest::mouseClick(v->measureButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(measured.count() == 1, 120000);
+        QVERIFY2(v->summary()->text().contains("Never chosen: block 0: expert 7"), qPrintable(v->summary()->text()));
+        v->keepSpin()->setValue(6);
+        QCOMPARE(int(v->kept().size()), 4);
+        QCOMPARE(int(v->kept()[0].size()), 6);
+        QVERIFY(std::find(v->kept()[0].begin(), v->kept()[0].end(), 7) == v->kept()[0].end()); // the unused one goes
+        QVERIFY2(v->summary()->text().contains("removes 8 experts"), qPrintable(v->summary()->text()));
+        QVERIFY(v->heatmap()->placeholder().isEmpty());
+        saveShot(w_.get(), "experts-view.png");
+        QTest::mouseClick(v->useInPlanButton(), Qt::LeftButton);
+        PlanStore* store = w_->planStore();
+        QVERIFY(store->plan().experts.has_value());
+        QCOMPARE(store->plan().experts->keep, v->kept());
+        CompressView* c = w_->compressView();
+        QVERIFY2(c->widthLabel()->text() == "6 experts kept per block (by freq)", qPrintable(c->widthLabel()->text()));
+        w_->tabs()->setCurrentWidget(c);
+        QSignalSpy finished(c, &CompressView::runFinished);
+        QTest::mouseClick(c->runButton(), Qt::LeftButton);
+        QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 300000);
+        QVERIFY(c->applied() != nullptr);
+        const auto& stages = c->applied()->stages;
+        QCOMPARE(QString::fromStdString(stages[2].stage), QString("experts"));
+        QVERIFY(stages[2].parameters < stages[0].parameters);
+        QVERIFY(stages[2].kld_mean > 0);
+        saveShot(w_.get(), "experts-plan-run.png");
+        store->setExperts(std::nullopt);
     }
 
     void cleanupTestCase() { w_.reset(); }

@@ -318,9 +318,14 @@ void PlanEditor::showStore(PlanStore::Parts parts)
     }
     if (parts & PlanStore::Ranks)
         ranksLabel_->setText(p.ranks.empty() ? tr("none") : tr("%1 layers").arg(p.ranks.size()));
-    if (parts & PlanStore::Width) {
+    if (parts & (PlanStore::Width | PlanStore::Experts)) {
+        // a mixture's expert cut (the Experts view) is shown beside the width cut
+        const QString experts = !p.experts ? QString()
+                                           : tr("%1 experts kept per block (by %2)")
+                                                 .arg(p.experts->keep.empty() ? int64_t(p.experts->keep_count) : int64_t(p.experts->keep[0].size()))
+                                                 .arg(QString::fromStdString(p.experts->criterion));
         if (!p.width) {
-            widthLabel_->setText(tr("none"));
+            widthLabel_->setText(experts.isEmpty() ? tr("none") : experts);
         } else {
             int64_t groups = 0, channels = 0;
             for (const auto& g : p.width->groups)
@@ -331,7 +336,8 @@ void PlanEditor::showStore(PlanStore::Parts parts)
                                      .arg(groups)
                                      .arg(channels)
                                      .arg(p.width->uniform() ? tr("uniform") : tr("per block"))
-                                     .arg(p.width_criterion.empty() ? QString() : tr(", by %1").arg(QString::fromStdString(p.width_criterion))));
+                                     .arg(p.width_criterion.empty() ? QString() : tr(", by %1").arg(QString::fromStdString(p.width_criterion))) +
+                                 (experts.isEmpty() ? QString() : "; " + experts));
         }
         clearWidth_->setEnabled(p.width.has_value());
     }
