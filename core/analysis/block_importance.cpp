@@ -118,6 +118,8 @@ void scanForward(ScanContext& c, BlockScanResult& res, const ProgressFn& progres
 double taylorSum(const at::Tensor& w, const at::Tensor& g)
 {
     at::NoGradGuard ng;
+    if (!g.defined()) // a mixture's expert no calibration token reached: no gradient, no first-order effect
+        return 0.0;
     const at::Tensor w2 = w.reshape({w.size(0), -1}), g2 = g.reshape({g.size(0), -1});
     const int64_t rows = std::max<int64_t>(1, (int64_t(4) << 20) / std::max<int64_t>(1, w2.size(1)));
     double sum = 0;

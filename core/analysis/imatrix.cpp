@@ -4,6 +4,7 @@
 #include "core/model/arch_table.h"
 #include "core/util/error.h"
 #include "core/model/llama_forward.h"
+#include "core/model/moe_forward.h"
 #include "core/model/model.h"
 
 #include <cmath>
@@ -15,9 +16,12 @@ namespace tailor {
 std::vector<float> ImatrixEntry::weights() const
 {
     std::vector<float> w(sums.size());
-    // llama-quantize: a layer never reached gets weight 1 everywhere
-    for (std::size_t j = 0; j < w.size(); ++j)
+    const std::size_t cols = std::size_t(columns());
+    // llama-quantize: a matrix never reached gets weight 1 everywhere
+    for (std::size_t j = 0; j < w.size(); ++j) {
+        const float count = counts[j / cols];
         w[j] = count > 0.0f ? sums[j] / count : 1.0f;
+    }
     return w;
 }
 
@@ -34,7 +38,23 @@ ImatrixEntry imatrixEntryOf(const at::Tensor& inputs)
     const at::Tensor s = x.to(at::kDouble).pow(2).sum(0).to(at::kFloat).contiguous();
     ImatrixEntry e;
     e.sums.assign(s.data_ptr<float>(), s.data_ptr<float>() + s.numel());
-    e.count = float(x.size(0));
+    e.counts = {float(x.size(0))};
+    return e;
+}
+
+ImatrixEntry imatrixEntryOfExperts(const std::vector<at::Tensor>& inputs, int64_t cols)
+{
+    ImatrixEntry e;
+    for (const at::Tensor& in : inputs) {
+        if (in.numel() == 0) { // an expert no token reached: zeros and count 0, as llama.cpp writes it
+            e.sums.insert(e.sums.end(), std::size_t(cols), 0.0f);
+            e.counts.push_back(0.0f);
+            continue;
+        }
+        const ImatrixEntry one = imatrixEntryOf(in);
+        e.sums.insert(e.sums.end(), one.sums.begin(), one.sums.end());
+        e.counts.push_back(one.counts[0]);
+    }
     return e;
 }
 
@@ -51,9 +71,32 @@ Imatrix computeImatrix(const Model& model, const TokenWindows& calib, const std:
     at::Tensor h = model.embed(ids);
     for (int b = 0; b < model.nBlocks(); ++b) {
         LinearInputs in;
-        h = blockForward(model.block(b), c, h, rope, &in);
+        const BlockWeights w = model.block(b);
+        h = blockForward(w, c, h, rope, &in);
         for (TensorRole role : linearRoles()) {
+            if (w.isMoe() && (role == TensorRole::FfnGate || role == TensorRole::FfnUp || role == TensorRole::FfnDown))
+                continue;
             m.entries[ggufTensorName(role, b)] = imatrixEntryOf(in.forRole(role)); // count: the window tokens
+        }
+        if (w.isMoe()) {
+            // llama.cpp's imatrix tool: the router as any matrix, and each expert
+            // its own sums and count over the (token, choice) pairs routed to it;
+            // gate and up read the block's MLP input, down the expert's activation
+            const at::Tensor y = in.mlp_in.reshape({-1, c.hidden_size});
+            m.entries[ggufTensorName(TensorRole::FfnGateInp, b)] = imatrixEntryOf(y);
+            const Routing r = routeTokens(w.router, c, y);
+            const at::Tensor flat = r.experts.reshape({-1});
+            std::vector<at::Tensor> xin, act;
+            for (int64_t e = 0; e < c.n_expert; ++e) {
+                const at::Tensor x = y.index_select(0, at::floor_divide((flat == e).nonzero().squeeze(-1), r.experts.size(1)));
+                const BlockWeights::Expert& ex = w.experts[std::size_t(e)];
+                xin.push_back(x);
+                act.push_back(at::silu(at::linear(x, ex.gate)) * at::linear(x, ex.up));
+            }
+            const ImatrixEntry shared = imatrixEntryOfExperts(xin, c.hidden_size);
+            m.entries[ggufTensorName(TensorRole::FfnGateExps, b)] = shared;
+            m.entries[ggufTensorName(TensorRole::FfnUpExps, b)] = shared;
+            m.entries[ggufTensorName(TensorRole::FfnDownExps, b)] = imatrixEntryOfExperts(act, c.expert_intermediate_size);
         }
         reportProgress(progress, double(b + 1) / model.nBlocks(), "importance matrix: block " + std::to_string(b + 1));
     }
@@ -69,11 +112,12 @@ void writeImatrix(const Imatrix& m, const std::string& path, bool force)
     w.addUInt32("imatrix.chunk_size", m.chunkSize);
     for (const auto& [name, e] : m.entries) { // std::map: sorted, as llama.cpp writes them
         const std::vector<float> sums = e.sums;
-        w.addTensor(name + ".in_sum2", {int64_t(sums.size()), 1}, gguf::TensorType::F32,
+        const int64_t n = e.matrices();
+        w.addTensor(name + ".in_sum2", {e.columns(), n}, gguf::TensorType::F32,
                     [sums] { return QByteArray(reinterpret_cast<const char*>(sums.data()), qsizetype(sums.size() * 4)); });
-        const float count = e.count;
-        w.addTensor(name + ".counts", {1, 1}, gguf::TensorType::F32,
-                    [count] { return QByteArray(reinterpret_cast<const char*>(&count), 4); });
+        const std::vector<float> counts = e.counts;
+        w.addTensor(name + ".counts", {1, n}, gguf::TensorType::F32,
+                    [counts] { return QByteArray(reinterpret_cast<const char*>(counts.data()), qsizetype(counts.size() * 4)); });
     }
     w.write(path, force);
 }
@@ -106,20 +150,19 @@ Imatrix readImatrix(const std::string& path)
         const std::vector<float> v = f->dequantize(t.name);
         if (!sums.empty())
             m.entries[sums].sums = v;
-        else {
-            if (v.size() != 1)
-                throw Error(path + ": '" + t.name + "' has " + std::to_string(v.size()) +
-                            " counts; Tailor reads importance matrices of dense models (one count per layer)");
-            m.entries[counts].count = v[0];
-        }
+        else
+            m.entries[counts].counts = v; // one per matrix: a mixture's experts each have their own
     }
     if (m.entries.empty())
         throw Error(path + ": no importance data (no '<tensor>.in_sum2' tensors)");
     for (const auto& [name, e] : m.entries) {
         if (e.sums.empty())
             throw Error(path + ": '" + name + "' has counts but no in_sum2");
-        if (f->tensor(name + ".counts") == nullptr)
+        if (f->tensor(name + ".counts") == nullptr || e.counts.empty())
             throw Error(path + ": '" + name + "' has in_sum2 but no counts");
+        if (e.sums.size() % e.counts.size() != 0)
+            throw Error(path + ": '" + name + "' has " + std::to_string(e.sums.size()) + " sums for " + std::to_string(e.counts.size()) +
+                        " counts (each matrix's columns, one count each)");
         for (float v : e.sums)
             if (!std::isfinite(v))
                 throw Error(path + ": '" + name + "' holds a non-finite value");
@@ -127,16 +170,20 @@ Imatrix readImatrix(const std::string& path)
     return m;
 }
 
-void checkImatrixFits(const Imatrix& m, const std::map<std::string, int64_t>& columns)
+void checkImatrixFits(const Imatrix& m, const std::map<std::string, std::pair<int64_t, int64_t>>& columns)
 {
     const std::string file = m.source.empty() ? "importance matrix" : "importance matrix " + m.source;
-    for (const auto& [name, cols] : columns) {
+    for (const auto& [name, shape] : columns) {
+        const auto [cols, matrices] = shape;
         const auto it = m.entries.find(name);
         if (it == m.entries.end())
             throw Error(file + ": no entry for " + name + " (made for another model, or missing layers)");
-        if (int64_t(it->second.sums.size()) != cols)
-            throw Error(file + ": " + name + " has " + std::to_string(it->second.sums.size()) + " columns, the model's has " +
+        if (it->second.columns() != cols)
+            throw Error(file + ": " + name + " has " + std::to_string(it->second.columns()) + " columns, the model's has " +
                         std::to_string(cols) + " (made for another model?)");
+        if (it->second.matrices() != matrices)
+            throw Error(file + ": " + name + " holds " + std::to_string(it->second.matrices()) + " experts' statistics, the model has " +
+                        std::to_string(matrices) + " (made before expert pruning? compute it on this model)");
     }
     for (const auto& [name, e] : m.entries)
         if (name.rfind("blk.", 0) == 0 && columns.find(name) == columns.end())

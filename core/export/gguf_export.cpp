@@ -43,6 +43,16 @@ struct Entry {
     std::vector<std::string> stack;
 };
 
+// Expert x's part of a stacked tensor's importance weights (all of them when
+// there is one matrix or none).
+std::vector<float> expertSlice(const std::vector<float>& w, std::size_t x, std::size_t experts)
+{
+    if (w.empty() || experts <= 1)
+        return w;
+    const std::size_t cols = w.size() / experts;
+    return std::vector<float>(w.begin() + std::ptrdiff_t(x * cols), w.begin() + std::ptrdiff_t((x + 1) * cols));
+}
+
 // The values an entry writes (fp32 or the stored dtype; stacked for experts).
 at::Tensor valueOf(const Model& m, const Entry& e)
 {
@@ -135,10 +145,15 @@ std::vector<GgufTensorType> chooseFor(const Model& model, const std::vector<int>
 void checkImatrix(const Model& model, const Imatrix& im)
 {
     // every linear layer of the source model, under its own block number
-    std::map<std::string, int64_t> columns;
-    for (int b = 0; b < model.nBlocks(); ++b)
-        for (TensorRole role : linearRoles())
-            columns[ggufTensorName(role, b)] = model.raw(hfTensorName(role, b)).size(1);
+    const ModelConfig& c = model.config();
+    std::map<std::string, std::pair<int64_t, int64_t>> columns;
+    for (int b = 0; b < model.nBlocks(); ++b) {
+        for (const auto& [role, name] : blockTensorNames(c, b))
+            if (roleInfo(role).isLinear || role == TensorRole::FfnGateInp)
+                columns[ggufTensorName(role, b)] = {model.raw(name).size(1), 1};
+        for (TensorRole role : c.isMoe() ? expertRoles() : std::vector<TensorRole>{}) // stacked: one slice per expert
+            columns[ggufTensorName(role, b)] = {model.raw(hfTensorName(c, role, b, 0)).size(1), c.n_expert};
+    }
     checkImatrixFits(im, columns);
 }
 } // namespace
@@ -162,12 +177,14 @@ std::shared_ptr<Model> ggufQuantizedModel(const Model& model, const std::vector<
             weights = opt.imatrix->weights(ggufTensorName(e.role, e.src));
         // rows are quantized independently, so llama.cpp's q/k row permutation
         // changes nothing here, and a stack of experts is its experts' rows
-        for (const std::string& hf : e.stack.empty() ? std::vector<std::string>{e.hf} : e.stack) {
-            out->replaceLazily(hf, [type, weights](const at::Tensor& w) {
-                const at::Tensor x = w.dim() == 1 ? w.unsqueeze(0) : w;
-                return gguf::roundTrip(x, type, weights).reshape(w.sizes());
+        const std::vector<std::string> parts = e.stack.empty() ? std::vector<std::string>{e.hf} : e.stack;
+        for (std::size_t x = 0; x < parts.size(); ++x) {
+            const std::vector<float> mine = expertSlice(weights, x, parts.size());
+            out->replaceLazily(parts[x], [type, mine](const at::Tensor& w) {
+                const at::Tensor v = w.dim() == 1 ? w.unsqueeze(0) : w;
+                return gguf::roundTrip(v, type, mine).reshape(w.sizes());
             });
-            out->setGgmlPacking(hf, {type, weights, model.raw(hf)});
+            out->setGgmlPacking(parts[x], {type, mine, model.raw(parts[x])});
         }
     }
     return out;
@@ -276,8 +293,12 @@ GgufExportReport exportGguf(const Model& model, const std::vector<int>& dropBloc
             weights = opt.imatrix->weights(ggufTensorName(e.role, e.src));
         w.addTensor(e.gguf, e.ne, t.type, [m, e, type = t.type, heads, permuteQK, hd = c.head_dim, weights] {
             at::Tensor x = valueOf(*m, e).to(at::kFloat);
-            if (x.dim() == 3) // experts: their rows one after another
-                x = x.reshape({-1, x.size(2)});
+            if (x.dim() == 3) { // experts one after another, each with its own importance slice
+                QByteArray out;
+                for (int64_t k = 0; k < x.size(0); ++k)
+                    out += encodeRows(x[k], type, expertSlice(weights, std::size_t(k), std::size_t(x.size(0))));
+                return out;
+            }
             if (permuteQK && heads > 0) {
                 const auto perm = ropeRowPermutation(heads, hd);
                 x = x.index_select(0, at::tensor(perm, at::kLong));

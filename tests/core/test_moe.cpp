@@ -4,6 +4,7 @@
 // routing statistics; expert pruning and its export; bad input.
 #include "test_data.h"
 
+#include "core/analysis/block_importance.h"
 #include "core/analysis/expert_routing.h"
 #include "core/compress/expert_prune.h"
 #include "core/decode/decoder.h"
@@ -238,6 +239,33 @@ private Q_SLOTS:
         const double a = evaluatePerplexity(*pruned, ids, eo).ppl, b = evaluatePerplexity(*back, ids, eo).ppl;
         qInfo("pruned to 5 experts: PPL %.6f, reopened %.6f", a, b);
         QVERIFY(testdata::relErr(b, a) < 1e-5);
+    }
+
+    // Block scans on a mixture: PPL without each block, Block Influence, and
+    // Taylor summed over the router and every expert's matrices (an expert
+    // no token reached has no gradient: 0).
+    void blockScansCoverExperts()
+    {
+        const auto m = Model::load(moeDir());
+        const TokenWindows calib = cutWindows(qwenIds(), 128, 4, "valid");
+        BlockScanOptions o;
+        const BlockScanResult r = scanBlocks(*m, calib, o);
+        QCOMPARE(int(r.blocks.size()), 4);
+        for (const BlockScore& b : r.blocks)
+            QVERIFY(std::isfinite(b.ppl) && std::isfinite(b.taylor) && std::isfinite(b.bi) && b.taylor > 0);
+        EvalOptions eo;
+        eo.seq_len = 128;
+        eo.drop_blocks = {2};
+        QVERIFY(testdata::relErr(r.blocks[2].ppl, evaluateWindows(*m, calib, eo).ppl) < 1e-6);
+        const std::string never = "model.layers.0.mlp.experts.7.up_proj.weight", used = "model.layers.0.mlp.experts.0.up_proj.weight";
+        QVERIFY(r.taylor_matrix.count(never) && r.taylor_matrix.count(used) && r.taylor_matrix.count("model.layers.0.mlp.gate.weight"));
+        QCOMPARE(r.taylor_matrix.at(never), 0.0);
+        QVERIFY(r.taylor_matrix.at(used) > 0);
+        double sum = 0;
+        for (const auto& [name, v] : r.taylor_matrix)
+            if (name.rfind("model.layers.1.", 0) == 0)
+                sum += v;
+        QVERIFY(testdata::relErr(sum, r.blocks[1].taylor) < 1e-9);
     }
 
     void badInput()

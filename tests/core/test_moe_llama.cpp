@@ -3,6 +3,7 @@
 // loads in libllama and gives Tailor's perplexity; quantized exports equal
 // llama-quantize's bytes; an expert-pruned export runs in libllama.
 #include "core/analysis/expert_routing.h"
+#include "core/analysis/imatrix.h"
 #include "core/compress/expert_prune.h"
 #include "core/eval/perplexity.h"
 #include "core/export/gguf_export.h"
@@ -14,6 +15,7 @@
 #include "test_data.h"
 
 #include <ggml.h>
+#include <imatrix-loader.h>
 #include <llama.h>
 
 #include <QTemporaryDir>
@@ -81,6 +83,62 @@ private Q_SLOTS:
         // rounding that flips a near-tie routing choice moves the NLL by a lot.
         // The bound here guards against regressions; #30 records the gap.
         QVERIFY(testdata::relErr(tailor, llama) < 1.5e-2);
+    }
+
+    // The importance matrix of a mixture: per-expert sums and counts in
+    // llama.cpp's GGUF imatrix format (read by its own loader), the expert no
+    // token reached written with count 0; quantized with it, Tailor's file
+    // equals llama-quantize's given the weights as llama-quantize's tool
+    // derives them from that file (sums / count, 1 for an unreached expert).
+    void imatrixPerExpertEqualsLlama()
+    {
+        const Model& m = session_->model();
+        CalibOptions co;
+        co.windows = 8;
+        const Imatrix im = computeImatrix(m, session_->calibration(testdata::validText(), co), "valid");
+        const std::string file = tmp_.filePath("moe.imatrix.gguf").toStdString();
+        writeImatrix(im, file, true);
+        common_imatrix loaded;
+        QVERIFY(common_imatrix_load(file, loaded));
+        QVERIFY(loaded.has_metadata);
+        const common_imatrix_entry& down = loaded.entries.at("blk.0.ffn_down_exps.weight");
+        QCOMPARE(down.counts.size(), std::size_t(8));
+        QCOMPARE(down.sums.size(), std::size_t(8 * 32));
+        QCOMPARE(down.counts[7], int64_t(0)); // the generator's never-chosen expert
+        int64_t routed = 0;
+        for (int64_t c : down.counts)
+            routed += c;
+        QCOMPARE(routed, int64_t(2 * 8 * 128)); // each token counted for its two experts
+        QCOMPARE(loaded.entries.at("blk.0.ffn_gate_inp.weight").counts, std::vector<int64_t>{1024});
+        QCOMPARE(loaded.entries.at("blk.0.attn_q.weight").counts, std::vector<int64_t>{1024});
+        // quantize.cpp load_imatrix, written out here from the loaded file
+        std::vector<std::pair<std::string, std::vector<float>>> weights;
+        for (const auto& [name, e] : loaded.entries) {
+            const std::size_t n = e.counts.size(), cols = e.sums.size() / n;
+            std::vector<float> w(e.sums.size());
+            for (std::size_t j = 0; j < n; ++j)
+                for (std::size_t i = 0; i < cols; ++i)
+                    w[j * cols + i] = e.counts[j] > 0 ? e.sums[j * cols + i] / float(e.counts[j]) : 1.0f;
+            weights.push_back({name, w});
+        }
+        for (const char* type : {"q4_k_m", "iq4_xs"}) {
+            GgufExportOptions o;
+            o.type = type;
+            o.imatrix = &im;
+            const std::string ours = tmp_.filePath(QString("moe-im-%1.gguf").arg(type)).toStdString();
+            const std::string theirs = tmp_.filePath(QString("moe-im-%1-llama.gguf").arg(type)).toStdString();
+            exportGguf(m, {}, ours, o);
+            QCOMPARE(llamaQuantize(f32_, theirs, llama_ftype(gguf::mixture(o.type).ftype), weights, {}), 0u);
+            QCOMPARE(compareGguf(ours, theirs), QString());
+            qInfo("qwen3moe %s with the per-expert imatrix: the bytes of llama-quantize", type);
+        }
+        // an importance matrix made before pruning does not fit the pruned model
+        const auto pruned = pruneExperts(m, expertsToKeep(measureRouting(m, windows_), 6, ExpertCriterion::Frequency));
+        GgufExportOptions o;
+        o.type = "q4_k_m";
+        o.imatrix = &im;
+        QVERIFY(testdata::throwsWith([&] { exportGguf(*pruned, {}, tmp_.filePath("x.gguf").toStdString(), o); },
+                                     "blk.0.ffn_down_exps.weight holds 8 experts' statistics, the model has 6 (made before expert pruning?"));
     }
 
     // 5 of 8 experts kept by REAP: the GGUF says 5 and llama.cpp computes Tailor's numbers
