@@ -352,6 +352,7 @@ BudgetResult searchBudget(const Model& model, const TokenWindows& calib, const T
                           const ProgressFn& progress)
 {
     const TokenWindows& eval = evalIn.count > 0 ? evalIn : calib;
+    requireDense(model.config(), "the size-budget search"); // its candidates and probes are dense layers
     if (!std::isfinite(opt.value) || opt.value <= 0)
         throw Error("the budget must be a positive number");
     if (opt.target == BudgetTarget::LinearBitsPerWeight && opt.value > 16)

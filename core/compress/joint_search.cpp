@@ -130,6 +130,7 @@ TokenWindows firstWindows(const TokenWindows& w, int64_t n)
 JointResult searchJoint(const Model& dense, const TokenWindows& calib, const TokenWindows& evalIn, const JointOptions& opt,
                         const ProgressFn& progress)
 {
+    requireDense(dense.config(), "the joint size-budget search");
     at::NoGradGuard noGrad;
     const ModelConfig& c = dense.config();
     const TokenWindows& eval = evalIn.count > 0 ? evalIn : calib;

@@ -229,6 +229,8 @@ int64_t WidthPlan::removedHeads(const ModelConfig& c, int block) const
 WidthScores scoreWidth(const Model& model, const TokenWindows& calib, WidthCriterion criterion, const ProgressFn& progress)
 {
     const ModelConfig& c = model.config();
+    // a mixture's MLP channels belong to experts a token may not use: not a width unit
+    requireDense(c, "width pruning (heads and MLP channels)");
     WidthScores s;
     s.criterion = criterion;
     s.heads_per_group = c.n_head / c.n_head_kv;
@@ -251,6 +253,7 @@ WidthScores scoreWidth(const Model& model, const TokenWindows& calib, WidthCrite
 WidthPlan uniformWidthPlan(const Model& model, const WidthScores& scores, int64_t heads, int64_t channels)
 {
     const ModelConfig& c = model.config();
+    requireDense(c, "width pruning (heads and MLP channels)");
     const int64_t g = c.n_head / c.n_head_kv;
     if (heads < 0 || channels < 0)
         throw Error("width pruning removes a non-negative number of heads and channels");

@@ -128,6 +128,7 @@ HealResult healWithLora(const Model& student, const std::vector<int>& dropBlocks
                         const std::function<void(const HealStep&)>& onStep)
 {
     opt.validate();
+    requireDense(student.config(), "LoRA healing"); // adapters target q k v o gate up down
     if (opt.kd_weight > 0 && !teacher)
         throw Error("distillation needs the original model as teacher");
     if (train.count < 1 || train.seq_len != opt.seq_len)

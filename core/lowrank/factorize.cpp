@@ -81,6 +81,7 @@ LowRankResult factorizeModel(const Model& model, const TokenWindows& calib, cons
     at::NoGradGuard ng;
     const ModelConfig& cfg = model.config();
     validateRanks(model, ranks);
+    requireDense(cfg, "low-rank factorization"); // (spectra of a mixture's experts work: spectrum.cpp reads weights only)
     LowRankResult res;
     res.model = model.derive();
     const at::Tensor ids = at::from_blob(const_cast<int64_t*>(calib.ids.data()), {calib.count, calib.seq_len}, at::kLong);

@@ -41,4 +41,34 @@ at::Tensor moeForward(const BlockWeights& w, const ModelConfig& c, const at::Ten
     return out.view(y.sizes());
 }
 
+std::vector<BlockLinear> blockLinears(const BlockWeights& w, const ModelConfig& c, int block, const LinearInputs* in)
+{
+    std::vector<BlockLinear> out;
+    BlockWeights& ww = const_cast<BlockWeights&>(w); // slot() hands out members; nothing is written
+    for (TensorRole role : linearRoles()) {
+        if (w.isMoe() && (role == TensorRole::FfnGate || role == TensorRole::FfnUp || role == TensorRole::FfnDown))
+            continue;
+        out.push_back({role, hfTensorName(c, role, block), -1, *ww.slot(role), in ? in->forRole(role) : at::Tensor()});
+    }
+    if (!w.isMoe())
+        return out;
+    const bool have = in && in->mlp_in.defined();
+    const at::Tensor y = have ? in->mlp_in.reshape({-1, c.hidden_size}) : at::Tensor();
+    Routing r;
+    if (have)
+        r = routeTokens(w.router, c, y);
+    for (int e = 0; e < int(w.experts.size()); ++e) {
+        const BlockWeights::Expert& ex = w.experts[std::size_t(e)];
+        at::Tensor x, act;
+        if (have) {
+            x = y.index_select(0, at::floor_divide((r.experts.reshape({-1}) == e).nonzero().squeeze(-1), r.experts.size(1)));
+            act = at::silu(at::linear(x, ex.gate)) * at::linear(x, ex.up);
+        }
+        out.push_back({TensorRole::FfnGateExps, hfTensorName(c, TensorRole::FfnGateExps, block, e), e, ex.gate, x});
+        out.push_back({TensorRole::FfnUpExps, hfTensorName(c, TensorRole::FfnUpExps, block, e), e, ex.up, x});
+        out.push_back({TensorRole::FfnDownExps, hfTensorName(c, TensorRole::FfnDownExps, block, e), e, ex.down, act});
+    }
+    return out;
+}
+
 } // namespace tailor

@@ -4,7 +4,11 @@
 // its top k, and their SwiGLU outputs are summed weighted by the router's
 // softmax (renormalised over the k chosen when the config says so). Only the
 // tokens routed to an expert are multiplied by its weights.
+#include "llama_forward.h"
 #include "model.h"
+
+#include <string>
+#include <vector>
 
 #include <ATen/ATen.h>
 
@@ -25,5 +29,17 @@ at::Tensor expertForward(const BlockWeights::Expert& e, const at::Tensor& x);
 // The block's MLP on y [B, T, H] (its normalised input) -> [B, T, H].
 // Differentiable (Taylor scores the experts' weights through it).
 at::Tensor moeForward(const BlockWeights& w, const ModelConfig& c, const at::Tensor& y);
+
+// A block's weight matrices with the inputs each one multiplies (for error
+// measurements): q k v o (gate up down) read LinearInputs; a mixture's
+// router reads the MLP input and each expert's gate/up the tokens routed to
+// it, its down their activations. Inputs are undefined without `in`.
+struct BlockLinear {
+    TensorRole role;
+    std::string name; // HF name
+    int expert = -1;
+    at::Tensor weight, input;
+};
+std::vector<BlockLinear> blockLinears(const BlockWeights& w, const ModelConfig& c, int block, const LinearInputs* in);
 
 } // namespace tailor

@@ -57,6 +57,7 @@ at::Tensor quantizeSym(const at::Tensor& x, const at::Tensor& clip, int bits)
 ActRanges calibrateActRanges(const Model& model, const TokenWindows& calib, const ActQuantOptions& opt)
 {
     opt.validate();
+    requireDense(model.config(), "activation quantization");
     ActRanges ranges;
     if (opt.range == ActRange::Dynamic)
         return ranges;

@@ -52,6 +52,7 @@ QatResult quantAwareTrain(const Model& model, const TokenWindows& train, const Q
                           const std::function<void(const QatStep&)>& onStep)
 {
     opt.validate();
+    requireDense(model.config(), "quantization-aware training");
     if (train.count < 1 || train.seq_len != opt.seq_len)
         throw Error("training text: no window of " + std::to_string(opt.seq_len) + " tokens");
     setComputeThreads(0);

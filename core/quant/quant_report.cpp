@@ -1,5 +1,6 @@
 #include <algorithm>
 #include "quant_report.h"
+#include "core/model/moe_forward.h"
 #include "gptq.h"
 #include "linear_quantizer.h"
 #include "rtn_kernel.h"
@@ -60,6 +61,17 @@ void weightStats(const at::Tensor& w, const at::Tensor& deq, LayerQuantStats& s)
     s.outliers_6sigma = (c.abs() > 6 * sd).to(at::kDouble).mean().item<double>();
 }
 
+} // namespace
+
+namespace {
+// Expert e's slice of a stacked tensor's importance weights (e < 0: a dense layer's, whole).
+std::vector<float> expertWeights(const std::vector<float>& w, int e, int64_t experts)
+{
+    if (e < 0 || w.empty())
+        return w;
+    const std::size_t cols = w.size() / std::size_t(experts);
+    return std::vector<float>(w.begin() + std::ptrdiff_t(std::size_t(e) * cols), w.begin() + std::ptrdiff_t(std::size_t(e + 1) * cols));
+}
 } // namespace
 
 namespace {
@@ -163,8 +175,11 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
                 blockInputs[std::size_t(b)] = h;
             hNext = blockForward(w, cfg, h, rope, &in);
         }
-        for (TensorRole role : linearRoles()) {
-            const std::string name = hfTensorName(role, b);
+        // (a mixture's block: attention, the experts one by one, each on the tokens routed to it)
+        for (const BlockLinear& layer : blockLinears(w, cfg, b, calib ? &in : nullptr)) {
+            const TensorRole role = layer.role;
+            const std::string& name = layer.name;
+            const at::Tensor& input = layer.input;
             const at::Tensor raw = model.raw(name);
             linearParams += double(raw.numel());
             const auto it = chosen.find(name);
@@ -189,7 +204,7 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
             if (c.scheme.format == QuantFormat::Ggml && c.method == QuantMethod::Rtn) {
                 const gguf::TypeInfo& t = gguf::typeInfo(c.scheme.ggml);
                 if (opt.imatrix && t.takesImatrix)
-                    importance = opt.imatrix->weights(ggufTensorName(role, b));
+                    importance = expertWeights(opt.imatrix->weights(ggufTensorName(role, b)), layer.expert, cfg.n_expert);
                 // the grid i-quants llama.cpp only writes with importance weights: without a
                 // matrix, the calibration inputs of this layer give them (the mean squares
                 // `tailor-cli imatrix` computes on the same text)
@@ -197,7 +212,7 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
                     if (!calib)
                         throw Error(name + ": " + t.name +
                                     " needs importance weights, as llama.cpp does: give a calibration text or an importance matrix");
-                    importance = imatrixEntryOf(in.forRole(role)).weights();
+                    importance = imatrixEntryOf(input).weights();
                 }
             }
             if (fast) // same numbers as fakeQuantize + weightStats, without float64 copies
@@ -214,12 +229,12 @@ QuantReport quantizeModel(const Model& model, const TokenWindows* calib, const Q
                 s.mse = e.mse, s.max_abs_err = e.max_abs_err, s.sqnr_db = e.sqnr_db;
                 s.kurtosis = e.kurtosis, s.outliers_3sigma = e.outliers_3sigma, s.outliers_6sigma = e.outliers_6sigma;
             } else {
-                deq = c.method == QuantMethod::Gptq ? gptqQuantize(wt, in.forRole(role), c.scheme, GptqOptions{opt.act_order})
+                deq = c.method == QuantMethod::Gptq ? gptqQuantize(wt, input, c.scheme, GptqOptions{opt.act_order})
                                                      : fakeQuantizeWeighted(raw, c.scheme, importance);
                 weightStats(wt, deq, s);
             }
-            if (calib)
-                s.output_rel_err = outputError(in.forRole(role), wt.to(at::kFloat), deq);
+            if (calib && input.size(0) > 0) // (an expert no calibration token reached has no output to compare)
+                s.output_rel_err = outputError(input, wt.to(at::kFloat), deq);
             s.quantized = true;
             s.scheme = choiceName(c);
             if (fast && lazy) // quantized again when used: no fp32 copy of a large model is kept
