@@ -64,6 +64,15 @@ if ! echo "$moe_sum  $moe/model.safetensors" | sha256sum -c --quiet >/dev/null 2
   echo "generated tests/data/models/qwen3-moe-synthetic"
 fi
 cp "$dest/qwen3/tokenizer.json" "$dest/qwen3/tokenizer_config.json" "$moe/"
+# and its Mixtral sibling (the mixtral row: llama.cpp's llama graph with experts), with the Llama 2 tokenizer
+mixtral="$here/tests/data/models/mixtral-synthetic"
+mixtral_sum=7e58c2501e707372d5369a75c3f7ef2c56f097566c0474853119c06c5832f362
+if ! echo "$mixtral_sum  $mixtral/model.safetensors" | sha256sum -c --quiet >/dev/null 2>&1; then
+  node "$here/scripts/moe_synthetic.mjs" make "$mixtral" mixtral
+  echo "$mixtral_sum  $mixtral/model.safetensors" | sha256sum -c --quiet
+  echo "generated tests/data/models/mixtral-synthetic"
+fi
+cp "$dest/llama2/tokenizer.json" "$dest/llama2/tokenizer_config.json" "$mixtral/"
 
 # llama.cpp as the test oracle: node-llama-cpp 3.21.1 ships llama.cpp's source
 # as a git bundle (we take its public headers) and @node-llama-cpp/linux-x64

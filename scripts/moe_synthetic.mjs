@@ -4,7 +4,8 @@
 // is written from Hugging Face's Qwen3MoeForCausalLM (modeling_qwen3_moe.py)
 // in double precision, so a match is evidence that Tailor computes the model.
 //
-//   node scripts/moe_synthetic.mjs make DIR      writes DIR/config.json and DIR/model.safetensors
+//   node scripts/moe_synthetic.mjs make DIR [qwen3_moe|mixtral|mixtral-bench]
+//                                               writes DIR/config.json and DIR/model.safetensors
 //   node scripts/moe_synthetic.mjs oracle DIR IDS.json OUT.json
 //                                               PPL (L = 128, 256; dense and without block 1),
 //                                               window-0 logits and routing counts
@@ -47,6 +48,49 @@ const CONFIG = {
     torch_dtype: 'bfloat16',
 };
 
+// Mixtral (HF MixtralForCausalLM): no q/k norm, its own names
+// (block_sparse_moe.gate, experts.N.w1/w3/w2), untied lm_head, the Llama 2
+// tokenizer's 32,000 ids. "mixtral-bench" is a larger one for speed runs
+// (bench/README: decode speed against the bytes a token reads).
+const MIXTRAL = {
+    architectures: ['MixtralForCausalLM'],
+    model_type: 'mixtral',
+    vocab_size: 32000,
+    hidden_size: 64,
+    intermediate_size: 32,
+    num_local_experts: 8,
+    num_experts_per_tok: 2,
+    num_hidden_layers: 4,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    head_dim: 32,
+    hidden_act: 'silu',
+    max_position_embeddings: 32768,
+    rms_norm_eps: 1e-5,
+    rope_theta: 1000000.0,
+    tie_word_embeddings: false,
+    bos_token_id: 1,
+    eos_token_id: 2,
+    router_aux_loss_coef: 0.02,
+    torch_dtype: 'bfloat16',
+};
+const CONFIGS = {
+    qwen3_moe: CONFIG,
+    mixtral: MIXTRAL,
+    'mixtral-bench': {...MIXTRAL, hidden_size: 512, intermediate_size: 1408, num_attention_heads: 8, num_key_value_heads: 4, head_dim: 64},
+};
+const isMixtral = (c) => c.model_type === 'mixtral';
+const expertCount = (c) => c.num_experts ?? c.num_local_experts;
+const expertWidth = (c) => (isMixtral(c) ? c.intermediate_size : c.moe_intermediate_size);
+// HF names of the router and of expert x's gate, up, down
+function moeNames(c, p, x) {
+    return isMixtral(c)
+        ? {router: p + 'block_sparse_moe.gate.weight', gate: p + `block_sparse_moe.experts.${x}.w1.weight`,
+           up: p + `block_sparse_moe.experts.${x}.w3.weight`, down: p + `block_sparse_moe.experts.${x}.w2.weight`}
+        : {router: p + 'mlp.gate.weight', gate: p + `mlp.experts.${x}.gate_proj.weight`, up: p + `mlp.experts.${x}.up_proj.weight`,
+           down: p + `mlp.experts.${x}.down_proj.weight`};
+}
+
 // ---- seeded weights (xorshift64*, Irwin-Hall normal approximation) ----
 let state = 0x9e3779b97f4a7c15n;
 function nextU32() {
@@ -75,7 +119,7 @@ function bf16Value(bits) {
 
 function tensorList(c) {
     const H = c.hidden_size, hd = c.head_dim, Q = c.num_attention_heads * hd, KV = c.num_key_value_heads * hd;
-    const I = c.moe_intermediate_size, E = c.num_experts;
+    const I = expertWidth(c), E = expertCount(c), s = 1 / Math.sqrt(H);
     const t = [];
     const add = (name, shape, gen) => t.push({name, shape, gen});
     const gauss = (s) => () => s * normal();
@@ -84,33 +128,40 @@ function tensorList(c) {
     for (let b = 0; b < c.num_hidden_layers; ++b) {
         const p = `model.layers.${b}.`;
         add(p + 'input_layernorm.weight', [H], around1);
-        add(p + 'self_attn.q_proj.weight', [Q, H], gauss(1 / 8));
-        add(p + 'self_attn.k_proj.weight', [KV, H], gauss(1 / 8));
-        add(p + 'self_attn.v_proj.weight', [KV, H], gauss(1 / 8));
-        add(p + 'self_attn.o_proj.weight', [H, Q], gauss(1 / 16));
-        add(p + 'self_attn.q_norm.weight', [hd], around1);
-        add(p + 'self_attn.k_norm.weight', [hd], around1);
+        add(p + 'self_attn.q_proj.weight', [Q, H], gauss(s));
+        add(p + 'self_attn.k_proj.weight', [KV, H], gauss(s));
+        add(p + 'self_attn.v_proj.weight', [KV, H], gauss(s));
+        add(p + 'self_attn.o_proj.weight', [H, Q], gauss(s / 2));
+        if (!isMixtral(c)) {
+            add(p + 'self_attn.q_norm.weight', [hd], around1);
+            add(p + 'self_attn.k_norm.weight', [hd], around1);
+        }
         add(p + 'post_attention_layernorm.weight', [H], around1);
         // router: expert e's bias on dimension 0 makes some experts favourites;
         // the favourites rotate with the block, and one expert is never chosen
         const bias = [0.8, 0.6, 0.4, 0.2, 0.0, -0.2, -0.4, -3.0];
-        add(p + 'mlp.gate.weight', [E, H], (i) => {
+        add(moeNames(c, p, 0).router, [E, H], (i) => {
             const e = Math.floor(i / H), d = i % H;
             return 0.3 * normal() + (d === 0 ? bias[(e + b) % E] : 0);
         });
         for (let x = 0; x < E; ++x) {
-            add(p + `mlp.experts.${x}.gate_proj.weight`, [I, H], gauss(1 / 8));
-            add(p + `mlp.experts.${x}.up_proj.weight`, [I, H], gauss(1 / 8));
-            add(p + `mlp.experts.${x}.down_proj.weight`, [H, I], gauss(0.25));
+            const n = moeNames(c, p, x);
+            add(n.gate, [I, H], gauss(s));
+            add(n.up, [I, H], gauss(s));
+            add(n.down, [H, I], gauss(isMixtral(c) ? 1 / Math.sqrt(I) : 0.25));
         }
     }
     add('model.norm.weight', [H], around1);
+    if (!c.tie_word_embeddings)
+        add('lm_head.weight', [c.vocab_size, H], gauss(0.5));
     return t;
 }
 
-function make(dir) {
+function make(dir, family = 'qwen3_moe') {
+    const config = CONFIGS[family];
+    if (!config) throw new Error(`unknown family '${family}' (${Object.keys(CONFIGS).join(', ')})`);
     fs.mkdirSync(dir, {recursive: true});
-    const list = tensorList(CONFIG);
+    const list = tensorList(config);
     const header = {__metadata__: {format: 'pt'}};
     let offset = 0;
     const chunks = [];
@@ -129,7 +180,7 @@ function make(dir) {
     const tmp = path.join(dir, 'model.safetensors.part');
     fs.writeFileSync(tmp, Buffer.concat([len, Buffer.from(json), ...chunks]));
     fs.renameSync(tmp, path.join(dir, 'model.safetensors'));
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(CONFIG, null, 2) + '\n');
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config, null, 2) + '\n');
 }
 
 // ---- the oracle: HF Qwen3-MoE forward in double precision ----
@@ -176,7 +227,8 @@ const silu = (v) => v / (1 + Math.exp(-v));
 
 function forward(w, c, ids, skip, routeCount) {
     const T = ids.length, H = c.hidden_size, hd = c.head_dim, nh = c.num_attention_heads, nkv = c.num_key_value_heads;
-    const E = c.num_experts, K = c.num_experts_per_tok, I = c.moe_intermediate_size, eps = c.rms_norm_eps;
+    const E = expertCount(c), K = c.num_experts_per_tok, I = expertWidth(c), eps = c.rms_norm_eps;
+    const norm = isMixtral(c) || c.norm_topk_prob; // Mixtral: softmax over the top k = renormalised
     const emb = w['model.embed_tokens.weight'];
     let x = new Float64Array(T * H);
     for (let t = 0; t < T; ++t) for (let i = 0; i < H; ++i) x[t * H + i] = emb[ids[t] * H + i];
@@ -203,8 +255,12 @@ function forward(w, c, ids, skip, routeCount) {
         if (skip.includes(b)) continue;
         const p = `model.layers.${b}.`;
         const a = rmsNormRows(x, T, H, w[p + 'input_layernorm.weight'], eps);
-        const q = rmsNormRows(linear(a, T, H, w[p + 'self_attn.q_proj.weight'], nh * hd), T * nh, hd, w[p + 'self_attn.q_norm.weight'], eps);
-        const k = rmsNormRows(linear(a, T, H, w[p + 'self_attn.k_proj.weight'], nkv * hd), T * nkv, hd, w[p + 'self_attn.k_norm.weight'], eps);
+        let q = linear(a, T, H, w[p + 'self_attn.q_proj.weight'], nh * hd);
+        let k = linear(a, T, H, w[p + 'self_attn.k_proj.weight'], nkv * hd);
+        if (!isMixtral(c)) { // Qwen3: per-head RMSNorm of q and k before RoPE
+            q = rmsNormRows(q, T * nh, hd, w[p + 'self_attn.q_norm.weight'], eps);
+            k = rmsNormRows(k, T * nkv, hd, w[p + 'self_attn.k_norm.weight'], eps);
+        }
         const v = linear(a, T, H, w[p + 'self_attn.v_proj.weight'], nkv * hd);
         rope(q, T, nh);
         rope(k, T, nkv);
@@ -228,7 +284,7 @@ function forward(w, c, ids, skip, routeCount) {
         const o = linear(att, T, nh * hd, w[p + 'self_attn.o_proj.weight'], H);
         for (let i = 0; i < x.length; ++i) x[i] += o[i];
         const y = rmsNormRows(x, T, H, w[p + 'post_attention_layernorm.weight'], eps);
-        const logits = linear(y, T, H, w[p + 'mlp.gate.weight'], E);
+        const logits = linear(y, T, H, w[moeNames(c, p, 0).router], E);
         for (let t = 0; t < T; ++t) {
             // softmax over every expert, top k, renormalised (norm_topk_prob)
             let m = -Infinity;
@@ -240,12 +296,13 @@ function forward(w, c, ids, skip, routeCount) {
             const sum = order.reduce((s, [pe]) => s + pe, 0);
             for (const [pe, e] of order) {
                 if (routeCount) routeCount[b][e] += 1;
-                const weight = c.norm_topk_prob ? pe / sum : pe;
+                const weight = norm ? pe / sum : pe;
                 const yt = y.subarray(t * H, (t + 1) * H);
-                const gate = linear(yt, 1, H, w[p + `mlp.experts.${e}.gate_proj.weight`], I);
-                const up = linear(yt, 1, H, w[p + `mlp.experts.${e}.up_proj.weight`], I);
+                const n = moeNames(c, p, e);
+                const gate = linear(yt, 1, H, w[n.gate], I);
+                const up = linear(yt, 1, H, w[n.up], I);
                 for (let i = 0; i < I; ++i) gate[i] = silu(gate[i]) * up[i];
-                const down = linear(gate, 1, I, w[p + `mlp.experts.${e}.down_proj.weight`], H);
+                const down = linear(gate, 1, I, w[n.down], H);
                 for (let i = 0; i < H; ++i) x[t * H + i] += weight * down[i];
             }
         }
@@ -257,7 +314,7 @@ function forward(w, c, ids, skip, routeCount) {
 // next-token NLL of a window, and (optionally) its full logits rows
 function windowNll(w, c, ids, skip, keepRows, routeCount) {
     const {xn, T, H} = forward(w, c, ids, skip, routeCount);
-    const emb = w['model.embed_tokens.weight'], V = c.vocab_size;
+    const emb = w[c.tie_word_embeddings ? 'model.embed_tokens.weight' : 'lm_head.weight'], V = c.vocab_size;
     let nll = 0;
     const rows = [];
     const row = new Float64Array(V);
@@ -283,14 +340,14 @@ function oracle(dir, idsFile, outFile) {
     const c = JSON.parse(fs.readFileSync(path.join(dir, 'config.json')));
     const w = load(dir);
     const ids = JSON.parse(fs.readFileSync(idsFile));
-    const out = {model: 'qwen3-moe-synthetic', note: 'independent double-precision Qwen3-MoE forward (scripts/moe_synthetic.mjs)'};
+    const out = {model: path.basename(dir), note: 'independent double-precision Qwen3-MoE forward (scripts/moe_synthetic.mjs)'};
     const ppl = (L, windows, skip, routeCount) => {
         let nll = 0;
         for (let k = 0; k < windows; ++k) nll += windowNll(w, c, ids.slice(k * L, (k + 1) * L), skip, false, routeCount).nll;
         const n = windows * (L - 1);
         return {ppl: Math.exp(nll / n), nll_sum: nll, predicted_tokens: n, windows};
     };
-    const counts = [...Array(c.num_hidden_layers)].map(() => new Array(c.num_experts).fill(0));
+    const counts = [...Array(c.num_hidden_layers)].map(() => new Array(expertCount(c)).fill(0));
     out.eval_ppl_L128 = ppl(128, 8, [], counts);
     out.routing_counts_L128 = counts; // per block, how often each expert was chosen in those windows
     out.eval_ppl_L128_drop1 = ppl(128, 8, [1]);
@@ -310,7 +367,7 @@ function oracle(dir, idsFile, outFile) {
 }
 
 const [mode, ...args] = process.argv.slice(2);
-if (mode === 'make' && args.length === 1) make(args[0]);
+if (mode === 'make' && (args.length === 1 || args.length === 2)) make(...args);
 else if (mode === 'oracle' && args.length === 3) oracle(...args);
 else {
     console.error('usage: moe_synthetic.mjs make DIR | oracle DIR IDS.json OUT.json');

@@ -123,6 +123,38 @@ private Q_SLOTS:
         QVERIFY(std::abs(shares - 2.0) < 1e-12); // top-2: each token counted twice
     }
 
+    // The mixtral row (no q/k norm, block_sparse_moe names, untied head,
+    // softmax over the top k) against the same oracle on its Mixtral path.
+    void mixtralMatchesOracle()
+    {
+        const std::string dir = (testdata::root() + "/models/mixtral-synthetic").toStdString();
+        const auto m = Model::load(dir);
+        QCOMPARE(m->config().model_type, std::string("mixtral"));
+        QVERIFY(m->config().norm_topk_prob && !m->config().qk_norm && !m->config().tie_word_embeddings);
+        const QJsonObject g = testdata::golden("mixtral-synthetic");
+        std::vector<int32_t> ids;
+        for (const auto& v : testdata::readJson(testdata::root() + "/golden/tinystories-valid-99.llama2-ids.json").array())
+            ids.push_back(v.toInt());
+        QVERIFY(ModelSession::open(dir)->tokenizeFile(testdata::validText()) == ids);
+        for (const char* key : {"eval_ppl_L128", "eval_ppl_L128_drop1", "eval_ppl_L256"}) {
+            const QJsonObject want = g.value(key).toObject();
+            EvalOptions opt;
+            opt.seq_len = std::string(key).find("L256") != std::string::npos ? 256 : 128;
+            opt.max_windows = want.value("windows").toInt();
+            if (std::string(key).find("drop1") != std::string::npos)
+                opt.drop_blocks = {1};
+            const EvalResult r = evaluatePerplexity(*m, ids, opt);
+            qInfo("mixtral %s: ppl %.6f oracle %.6f (relative %.2g)", key, r.ppl, want.value("ppl").toDouble(),
+                  testdata::relErr(r.ppl, want.value("ppl").toDouble()));
+            QVERIFY2(testdata::relErr(r.ppl, want.value("ppl").toDouble()) < 1e-4, key);
+        }
+        const ExpertRouting r = measureRouting(*m, cutWindows(ids, 128, 8, "valid"));
+        const QJsonArray counts = g.value("routing_counts_L128").toArray();
+        for (int b = 0; b < 4; ++b)
+            for (int e = 0; e < 8; ++e)
+                QCOMPARE(r.count[b][e], int64_t(counts[b].toArray()[e].toInt()));
+    }
+
     // The decoder (one token at a time, only the routed experts) equals the
     // full forward for 64 steps; the bytes a token reads count k of the experts.
     void decodingEqualsForward()

@@ -54,6 +54,21 @@ private Q_SLOTS:
         QVERIFY(testdata::relErr(ours, theirs) < 1e-5);
     }
 
+    // Mixtral as llama.cpp runs it: arch llama with experts, q/k rows permuted
+    void mixtralF32LoadsWithTheSamePerplexity()
+    {
+        const auto s = ModelSession::open((testdata::root() + "/models/mixtral-synthetic").toStdString());
+        const TokenWindows w = cutWindows(s->tokenizeFile(testdata::validText()), 128, 8, "valid");
+        const std::string file = tmp_.filePath("mixtral-f32.gguf").toStdString();
+        GgufExportOptions o;
+        o.type = "f32";
+        exportGguf(s->model(), {}, file, o);
+        const double ours = evaluateWindows(s->model(), w, {}).ppl;
+        const double theirs = llamaPerplexity(file, w);
+        qInfo("mixtral F32: Tailor %.6f, llama.cpp %.6f (rel %.2g)", ours, theirs, testdata::relErr(ours, theirs));
+        QVERIFY(testdata::relErr(ours, theirs) < 1e-5);
+    }
+
     void quantizedEqualsLlamaQuantize_data()
     {
         QTest::addColumn<QString>("type");
