@@ -8,6 +8,7 @@
 #include "core/eval/perplexity.h"
 #include "core/export/gguf_export.h"
 #include "core/formats/gguf/gguf_mixture.h"
+#include "core/formats/gguf/gguf_reader.h"
 #include "core/model/model.h"
 #include "core/model/model_session.h"
 #include "core/util/token_windows.h"
@@ -48,6 +49,24 @@ private Q_SLOTS:
 
     void f32LoadsWithTheSamePerplexity()
     {
+        // llama.cpp's names and shapes (llama_model_qwen3moe::load_arch_tensors), tensor by tensor
+        const auto f = gguf::File::open(f32_);
+        QCOMPARE(f->find("general.architecture")->value.toString(), QString("qwen3moe"));
+        QCOMPARE(f->find("qwen3moe.expert_count")->value.toInt(), 8);
+        QCOMPARE(f->find("qwen3moe.expert_used_count")->value.toInt(), 2);
+        QCOMPARE(f->find("qwen3moe.expert_feed_forward_length")->value.toInt(), 32);
+        for (int b = 0; b < 4; ++b) {
+            const auto ne = [&](const char* what) {
+                const gguf::TensorInfo* t = f->tensor("blk." + std::to_string(b) + "." + what + ".weight");
+                return t ? t->ne : std::vector<int64_t>{};
+            };
+            QCOMPARE(ne("ffn_gate_inp"), (std::vector<int64_t>{64, 8}));
+            QCOMPARE(ne("ffn_gate_exps"), (std::vector<int64_t>{64, 32, 8}));
+            QCOMPARE(ne("ffn_up_exps"), (std::vector<int64_t>{64, 32, 8}));
+            QCOMPARE(ne("ffn_down_exps"), (std::vector<int64_t>{32, 64, 8}));
+            QCOMPARE(ne("attn_q_norm"), (std::vector<int64_t>{32}));
+            QVERIFY(ne("ffn_gate").empty() && ne("ffn_down").empty()); // no dense MLP
+        }
         const double ours = evaluateWindows(session_->model(), windows_, {}).ppl;
         const double theirs = llamaPerplexity(f32_, windows_);
         qInfo("qwen3moe F32: Tailor %.6f, llama.cpp %.6f (rel %.2g)", ours, theirs, testdata::relErr(ours, theirs));
