@@ -9,6 +9,9 @@
 
 #include <algorithm>
 
+#include <map>
+#include <set>
+
 namespace tailor {
 
 namespace {
@@ -36,14 +39,34 @@ PlanPrediction predictPlan(const ModelSession& session, const CompressionPlan& p
     const ModelConfig narrow = plan.width ? prunedConfig(model.config(), *plan.width) : model.config();
     auto dropped = [&](int b) { return std::find(plan.drop_blocks.begin(), plan.drop_blocks.end(), b) != plan.drop_blocks.end(); };
 
+    // expert pruning: the removed experts' tensors go, the router keeps a row per kept expert
+    // (a count chosen at apply time removes as many, whichever they are)
+    std::set<std::string> goneExperts;
+    std::map<std::string, int64_t> routerRows;
+    if (plan.experts) {
+        const ModelConfig& c = model.config();
+        for (int b = 0; b < int(c.n_layer); ++b) {
+            std::vector<int> kept = plan.experts->keep.empty() ? std::vector<int>() : plan.experts->keep[std::size_t(b)];
+            for (int x = 0; plan.experts->keep.empty() && x < int(plan.experts->keep_count); ++x)
+                kept.push_back(x);
+            for (int x = 0; x < int(c.n_expert); ++x)
+                if (std::find(kept.begin(), kept.end(), x) == kept.end())
+                    for (TensorRole role : expertRoles())
+                        goneExperts.insert(hfTensorName(c, role, b, x));
+            routerRows[hfTensorName(c, TensorRole::FfnGateInp, b)] = int64_t(kept.size());
+        }
+    }
+
     PlanPrediction p;
     p.quantized = plan.quant.has_value();
     p.parameters_before = s.parameters;
     double bits = 0;
     for (const auto& t : s.tensors) {
-        if (t.block >= 0 && dropped(t.block))
+        if ((t.block >= 0 && dropped(t.block)) || goneExperts.count(t.name))
             continue;
-        const std::vector<int64_t> shape = shapeAfterWidth(narrow, t);
+        std::vector<int64_t> shape = shapeAfterWidth(narrow, t);
+        if (const auto r = routerRows.find(t.name); r != routerRows.end())
+            shape[0] = r->second;
         const bool matrix = shape.size() == 2;
         const int64_t rows = matrix ? shape[0] : 0, cols = matrix ? shape[1] : 0;
         int64_t n = 1;

@@ -1260,8 +1260,22 @@ private slots:
         QCOMPARE(int(v->kept().size()), 4);
         QCOMPARE(int(v->kept()[0].size()), 6);
         QVERIFY(std::find(v->kept()[0].begin(), v->kept()[0].end(), 7) == v->kept()[0].end()); // the unused one goes
-        QVERIFY2(v->summary()->text().contains("removes 8 experts"), qPrintable(v->summary()->text()));
+        QVERIFY2(v->summary()->text().contains("The cut removes 8 experts"), qPrintable(v->summary()->text()));
         QVERIFY(v->heatmap()->placeholder().isEmpty());
+        // marking by hand: block 3 keeps its least used expert instead of one the cut kept
+        const std::vector<int> before = v->kept()[3];
+        int unused = -1;
+        for (int e = 0; e < 8 && unused < 0; ++e)
+            if (std::find(before.begin(), before.end(), e) == before.end())
+                unused = e;
+        QTest::mouseClick(v->heatmap()->canvas(), Qt::LeftButton, {}, v->heatmap()->cellCenter(3, unused));
+        QCOMPARE(int(v->kept()[3].size()), 7);
+        QVERIFY2(v->summary()->text().contains("every block must keep as many"), qPrintable(v->summary()->text()));
+        QVERIFY(!v->useInPlanButton()->isEnabled());
+        QTest::mouseClick(v->heatmap()->canvas(), Qt::LeftButton, {}, v->heatmap()->cellCenter(3, before[0]));
+        QCOMPARE(int(v->kept()[3].size()), 6);
+        QVERIFY(std::find(v->kept()[3].begin(), v->kept()[3].end(), unused) != v->kept()[3].end());
+        QVERIFY(v->useInPlanButton()->isEnabled());
         saveShot(w_.get(), "experts-view.png");
         QTest::mouseClick(v->useInPlanButton(), Qt::LeftButton);
         PlanStore* store = w_->planStore();
@@ -1269,7 +1283,18 @@ private slots:
         QCOMPARE(store->plan().experts->keep, v->kept());
         CompressView* c = w_->compressView();
         QVERIFY2(c->widthLabel()->text() == "6 experts kept per block (by freq)", qPrintable(c->widthLabel()->text()));
+        QVERIFY2(c->prediction()->text().contains("10021696 → 9972032 parameters"), qPrintable(c->prediction()->text()));
         w_->tabs()->setCurrentWidget(c);
+        // a short evaluation text: each stage's KLD is a full pass over a 152k-token head
+        QTemporaryDir tmp;
+        const QString shortText = tmp.filePath("short.txt");
+        {
+            QFile in(demoEvalText()), out(shortText);
+            QVERIFY(in.open(QIODevice::ReadOnly) && out.open(QIODevice::WriteOnly));
+            out.write(in.read(12000));
+        }
+        c->evalTextEdit()->setText(shortText);
+        const auto restore = qScopeGuard([c] { c->evalTextEdit()->setText(demoEvalText()); });
         QSignalSpy finished(c, &CompressView::runFinished);
         QTest::mouseClick(c->runButton(), Qt::LeftButton);
         QTRY_VERIFY_WITH_TIMEOUT(finished.count() == 1, 300000);

@@ -106,6 +106,13 @@ PlotView::PlotView(QWidget* parent) : QWidget(parent), d(std::make_unique<Impl>(
             Q_EMIT pointClicked(s, p);
             return;
         }
+        if (d->heatmap && d->heatmap->data()->keySize() > 0) {
+            const int col = int(std::lround(d->plot->xAxis->pixelToCoord(e->position().x())));
+            const int row = int(std::lround(d->plot->yAxis->pixelToCoord(e->position().y())));
+            if (col >= 0 && col < d->heatmap->data()->keySize() && row >= 0 && row < d->heatmap->data()->valueSize())
+                Q_EMIT cellClicked(row, col);
+            return;
+        }
         const int i = d->indexAt(d->plot->xAxis->pixelToCoord(e->position().x()));
         if (i >= 0)
             Q_EMIT barClicked(i);
@@ -415,6 +422,14 @@ QPoint PlotView::pointCenter(int s, int i) const
     d->plot->replot(QCustomPlot::rpImmediateRefresh); // layout must be current
     return QPoint(int(d->plot->xAxis->coordToPixel(d->scatter[std::size_t(s)].x[std::size_t(i)])),
                   int(d->plot->yAxis->coordToPixel(d->scatter[std::size_t(s)].y[std::size_t(i)])));
+}
+
+QPoint PlotView::cellCenter(int row, int col) const
+{
+    if (!d->heatmap || col < 0 || row < 0 || col >= d->heatmap->data()->keySize() || row >= d->heatmap->data()->valueSize())
+        return {-1, -1};
+    d->plot->replot(QCustomPlot::rpImmediateRefresh); // layout must be current
+    return QPoint(int(d->plot->xAxis->coordToPixel(col)), int(d->plot->yAxis->coordToPixel(row)));
 }
 
 int PlotView::curveCount() const

@@ -64,6 +64,8 @@ public:
     int visibleScatterLabels() const;
     QRect scatterLabelRect(int i) const;
     QPoint pointCenter(int series, int index) const;
+    // Widget position of a heat map cell's centre (tests click it); (-1, -1) when absent.
+    QPoint cellCenter(int row, int col) const;
     // A grey note in the middle of the chart (e.g. "not computed"); empty hides it.
     void setPlaceholder(const QString& text);
     QString placeholder() const;
@@ -81,6 +83,7 @@ public:
 Q_SIGNALS:
     void barClicked(int index);
     void pointClicked(int series, int index); // a scatter point within 10 pixels of the click
+    void cellClicked(int row, int col);       // a heat map's cell
 
 private:
     void arrangeScatterLabels();

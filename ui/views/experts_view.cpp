@@ -13,6 +13,7 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <cmath>
 
 namespace tailor::ui {
@@ -48,6 +49,7 @@ ExpertsView::ExpertsView(JobRunner* runner, PlanStore* store, QWidget* parent) :
 
     connect(measure_, &QPushButton::clicked, this, &ExpertsView::runRouting);
     connect(keep_, &QSpinBox::valueChanged, this, &ExpertsView::updateCut);
+    connect(plot_, &PlotView::cellClicked, this, &ExpertsView::toggle);
     connect(criterion_, &QComboBox::currentIndexChanged, this, &ExpertsView::updateCut);
     connect(useInPlan_, &QPushButton::clicked, this, [this] {
         if (kept_.empty())
@@ -124,9 +126,26 @@ void ExpertsView::updateCut()
 {
     if (!session_ || !routing_)
         return;
+    kept_ = expertsToKeep(*routing_, keep_->value(), expertCriterionFromName(criterion_->currentData().toString().toStdString()));
+    redraw();
+}
+
+void ExpertsView::toggle(int block, int expert)
+{
+    if (!routing_ || block < 0 || block >= int(kept_.size()))
+        return;
+    std::vector<int>& k = kept_[std::size_t(block)];
+    const auto it = std::find(k.begin(), k.end(), expert);
+    if (it != k.end())
+        k.erase(it);
+    else
+        k.insert(std::upper_bound(k.begin(), k.end(), expert), expert);
+    redraw();
+}
+
+void ExpertsView::redraw()
+{
     const ExpertRouting& r = *routing_;
-    const int keep = keep_->value();
-    kept_ = expertsToKeep(r, keep, expertCriterionFromName(criterion_->currentData().toString().toStdString()));
     std::vector<std::vector<double>> share(std::size_t(r.blocks), std::vector<double>(std::size_t(r.experts), std::nan("")));
     QStringList blocks, experts, never;
     for (int b = 0; b < int(r.blocks); ++b) {
@@ -140,15 +159,24 @@ void ExpertsView::updateCut()
         experts << QString::number(e);
     plot_->setHeatmap(share, blocks, experts, tr("share of tokens"), 0.0);
     plot_->setAxisLabels(tr("expert"), tr("block"));
-    const int64_t removed = (r.experts - keep) * r.blocks;
-    summary_->setText(tr("Routing of %1 calibration tokens. Never chosen: %2.<br>Keeping %3 of %4 experts per block removes %5 experts "
-                         "(%6 by %7); the router is renormalised over the kept ones.")
+    int64_t removed = 0;
+    QString problem;
+    for (std::size_t b = 0; b < kept_.size(); ++b) {
+        removed += r.experts - int64_t(kept_[b].size());
+        if (kept_[b].size() != kept_[0].size())
+            problem = tr("blocks 0 and %1 keep %2 and %3 experts: every block must keep as many (a GGUF holds one expert count).")
+                          .arg(b).arg(kept_[0].size()).arg(kept_[b].size());
+        else if (int64_t(kept_[b].size()) < r.used)
+            problem = tr("block %1 keeps %2 experts, fewer than the %3 a token uses.").arg(b).arg(kept_[b].size()).arg(r.used);
+    }
+    summary_->setText(tr("Routing of %1 calibration tokens. Never chosen: %2.<br>The cut removes %3 experts (blank; ranked by %4, "
+                         "click a cell to keep or remove an expert); the router is renormalised over the kept ones.")
                           .arg(r.tokens)
                           .arg(never.isEmpty() ? tr("none") : never.join(", "))
-                          .arg(keep).arg(r.experts).arg(removed)
-                          .arg(removed ? tr("the least used") : tr("none"))
-                          .arg(criterion_->currentText()));
-    useInPlan_->setEnabled(true);
+                          .arg(removed)
+                          .arg(criterion_->currentText()) +
+                      (problem.isEmpty() ? QString() : "<br><span style='color:#c0392b'>" + problem + "</span>"));
+    useInPlan_->setEnabled(problem.isEmpty());
 }
 
 } // namespace tailor::ui

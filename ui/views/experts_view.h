@@ -34,7 +34,8 @@ public:
     void setSession(std::shared_ptr<ModelSession> s);
 
     const std::optional<ExpertRouting>& routing() const { return routing_; }
-    // Per block the experts kept by the current count and criterion (empty before measuring).
+    // Per block the experts kept: the current count's best by the criterion,
+    // then changed by clicks on the heat map (empty before measuring).
     const std::vector<std::vector<int>>& kept() const { return kept_; }
 
     QComboBox* criterionBox() const { return criterion_; }
@@ -50,6 +51,8 @@ Q_SIGNALS:
 private:
     void runRouting();
     void updateCut();
+    void toggle(int block, int expert); // a click on the heat map: keep or remove that expert
+    void redraw();
 
     JobRunner* runner_;
     PlanStore* store_;
