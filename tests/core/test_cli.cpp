@@ -537,6 +537,39 @@ private Q_SLOTS:
 
     // Width pruning (#18): scores and removed units per block, a plan that
     // compress applies, and plans or counts that do not fit refused.
+    // #30: `experts` measures the routing and writes a pruning plan that
+    // `compress` applies and exports; the bad counts are refused by name
+    void expertsPlan()
+    {
+        QTemporaryDir dir;
+        const QString moe = testdata::root() + "/models/qwen3-moe-synthetic", plan = dir.filePath("experts.json");
+        const Run r = cli({"experts", moe, "--calib", calib(), "--windows", "4", "--keep", "6", "--criterion", "reap", "--out", plan, "--json"});
+        QVERIFY2(r.code == 0, r.err.constData());
+        const QJsonObject j = r.json();
+        QCOMPARE(j["experts"].toInt(), 8);
+        QCOMPARE(j["blocks"].toArray().size(), 4);
+        double share = 0;
+        for (const QJsonValue& f : j["blocks"].toArray()[0].toObject()["frequency"].toArray())
+            share += f.toDouble();
+        QVERIFY(std::abs(share - 2.0) < 1e-9); // top 2
+        QCOMPARE(j["blocks"].toArray()[0].toObject()["never_chosen"].toArray(), QJsonArray{7});
+        QCOMPARE(j["keep"].toArray()[0].toArray().size(), 6);
+        QCOMPARE(j["parameters_dense"].toDouble() - j["parameters_pruned"].toDouble(), 4 * 2 * (3 * 64 * 32 + 64.0));
+        const QJsonObject p = testdata::readJson(plan).object();
+        QCOMPARE(p["experts"].toObject()["criterion"].toString(), QString("reap"));
+        const QString gguf = dir.filePath("pruned.gguf");
+        const Run c = cli({"compress", "--plan", plan, "--format", "gguf", "--type", "q8_0", "--out", gguf, "--json"});
+        QVERIFY2(c.code == 0, c.err.constData());
+        const Run info = cli({"info", gguf, "--json"});
+        QCOMPARE(info.json()["metadata"].toObject()["qwen3moe.expert_count"].toInt(), 6);
+        const Run k1 = cli({"experts", moe, "--calib", calib(), "--keep", "1"});
+        QCOMPARE(k1.code, 2);
+        QVERIFY2(QString(k1.err).contains("--keep 1: this model has 8 experts a block and each token uses 2, so keep 2 to 8"), k1.err.constData());
+        const Run dense = cli({"experts", s260(), "--calib", calib()});
+        QCOMPARE(dense.code, 1);
+        QVERIFY2(QString(dense.err).contains("a llama model has no experts"), dense.err.constData());
+    }
+
     void widthPlan()
     {
         QTemporaryDir dir;
