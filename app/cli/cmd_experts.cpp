@@ -52,14 +52,7 @@ int cmdExperts(const Argv& argv)
     std::vector<std::vector<int>> kept;
     if (keep > 0) {
         kept = expertsToKeep(routing, keep, criterion);
-        QJsonArray k;
-        for (const auto& b : kept) {
-            QJsonArray a;
-            for (int e : b)
-                a.append(e);
-            k.append(a);
-        }
-        out["keep"] = k;
+        out["keep"] = intListsJson(kept);
         const auto pruned = pruneExperts(session->model(), kept);
         out["parameters_dense"] = double(c.parameters);
         out["parameters_pruned"] = double(parametersAfterExperts(session->model(), keep));

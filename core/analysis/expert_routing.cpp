@@ -65,16 +65,15 @@ ExpertRouting measureRouting(const Model& model, const TokenWindows& calib, cons
         const at::Tensor y = in.mlp_in.reshape({-1, c.hidden_size});
         const Routing route = routeTokens(w.router, c, y);
         const at::Tensor probSum = route.probs.to(at::kDouble).sum(0);
-        const at::Tensor flat = route.experts.reshape({-1}), weights = route.weights.reshape({-1});
-        const int64_t k = route.experts.size(1);
+        const at::Tensor weights = route.weights.reshape({-1});
         for (int64_t e = 0; e < r.experts; ++e) {
             r.mean_prob[b][e] = probSum[e].item<double>() / double(r.tokens);
-            const at::Tensor pick = (flat == e).nonzero().squeeze(-1);
-            r.count[b][e] = pick.numel();
-            if (pick.numel() == 0)
+            const RoutedTo to = routedTo(route, e);
+            r.count[b][e] = to.choice.numel();
+            if (to.choice.numel() == 0)
                 continue;
-            const at::Tensor out = expertForward(w.experts[std::size_t(e)], y.index_select(0, at::floor_divide(pick, k)));
-            r.reap[b][e] = (weights.index_select(0, pick).to(at::kDouble) * out.to(at::kDouble).norm(2, {1})).mean().item<double>();
+            const at::Tensor out = expertForward(w.experts[std::size_t(e)], y.index_select(0, to.token));
+            r.reap[b][e] = (weights.index_select(0, to.choice).to(at::kDouble) * out.to(at::kDouble).norm(2, {1})).mean().item<double>();
         }
         h = next;
     }

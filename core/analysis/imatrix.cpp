@@ -85,10 +85,9 @@ Imatrix computeImatrix(const Model& model, const TokenWindows& calib, const std:
             const at::Tensor y = in.mlp_in.reshape({-1, c.hidden_size});
             m.entries[ggufTensorName(TensorRole::FfnGateInp, b)] = imatrixEntryOf(y);
             const Routing r = routeTokens(w.router, c, y);
-            const at::Tensor flat = r.experts.reshape({-1});
             std::vector<at::Tensor> xin, act;
             for (int64_t e = 0; e < c.n_expert; ++e) {
-                const at::Tensor x = y.index_select(0, at::floor_divide((flat == e).nonzero().squeeze(-1), r.experts.size(1)));
+                const at::Tensor x = y.index_select(0, routedTo(r, e).token);
                 const BlockWeights::Expert& ex = w.experts[std::size_t(e)];
                 xin.push_back(x);
                 act.push_back(at::silu(at::linear(x, ex.gate)) * at::linear(x, ex.up));

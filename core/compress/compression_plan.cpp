@@ -119,6 +119,18 @@ std::vector<std::vector<int>> readUnitLists(JsonReader& w, const char* key)
 
 } // namespace
 
+QJsonArray intListsJson(const std::vector<std::vector<int>>& lists)
+{
+    QJsonArray a;
+    for (const auto& block : lists) {
+        QJsonArray b;
+        for (int u : block)
+            b.append(u);
+        a.append(b);
+    }
+    return a;
+}
+
 CompressionPlan CompressionPlan::fromJson(const QJsonObject& o, const std::string& label)
 {
     JsonReader r(o, label);
@@ -276,35 +288,13 @@ QJsonObject CompressionPlan::toJson() const
         o["gguf"] = QJsonObject{{"type", QString::fromStdString(gguf->type)}, {"imatrix", QString::fromStdString(gguf->imatrix)},
                                 {"tensor_types", tt}};
     }
-    if (width) {
-        const auto lists = [](const std::vector<std::vector<int>>& v) {
-            QJsonArray a;
-            for (const auto& block : v) {
-                QJsonArray b;
-                for (int u : block)
-                    b.append(u);
-                a.append(b);
-            }
-            return a;
-        };
+    if (width)
         o["width"] = QJsonObject{{"criterion", QString::fromStdString(width_criterion)},
-                                 {"groups", lists(width->groups)},
-                                 {"channels", lists(width->channels)}};
-    }
+                                 {"groups", intListsJson(width->groups)},
+                                 {"channels", intListsJson(width->channels)}};
     if (experts) {
         QJsonObject x{{"criterion", QString::fromStdString(experts->criterion)}};
-        if (experts->keep.empty())
-            x["keep"] = double(experts->keep_count);
-        else {
-            QJsonArray a;
-            for (const auto& block : experts->keep) {
-                QJsonArray b;
-                for (int e : block)
-                    b.append(e);
-                a.append(b);
-            }
-            x["keep"] = a;
-        }
+        x["keep"] = experts->keep.empty() ? QJsonValue(double(experts->keep_count)) : QJsonValue(intListsJson(experts->keep));
         o["experts"] = x;
     }
     if (heal && heal->isLinear()) {

@@ -22,6 +22,7 @@
 #include "core/heal/lora_heal.h"
 #include "core/quant/quant_report.h"
 
+#include <QJsonArray>
 #include <QJsonObject>
 
 #include <map>
@@ -36,6 +37,9 @@ namespace tailor {
 bool isPlanFile(const std::string& path);
 
 class Model;
+
+// [[0, 2], [1], ...]: per-block unit or expert lists as the plan file writes them.
+QJsonArray intListsJson(const std::vector<std::vector<int>>& lists);
 
 // Schemes are parsed where they enter (plan file, CLI, widget) and carried
 // as values; a plan file holds their names.

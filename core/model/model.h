@@ -32,6 +32,7 @@ struct BlockWeights {
     bool isMoe() const { return router.defined(); }
 
     at::Tensor* slot(TensorRole role);                 // the member a block role lives in
+    const at::Tensor& get(TensorRole role) const { return *const_cast<BlockWeights*>(this)->slot(role); }
     std::vector<at::Tensor*> all();                    // every defined tensor
     // with HF names (experts included: Taylor sums over them)
     std::vector<std::pair<std::string, at::Tensor*>> named(const ModelConfig& c, int block);

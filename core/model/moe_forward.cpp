@@ -14,6 +14,14 @@ Routing routeTokens(const at::Tensor& router, const ModelConfig& c, const at::Te
     return r;
 }
 
+RoutedTo routedTo(const Routing& r, int64_t e)
+{
+    RoutedTo t;
+    t.choice = (r.experts.reshape({-1}) == e).nonzero().squeeze(-1);
+    t.token = at::floor_divide(t.choice, r.experts.size(1));
+    return t;
+}
+
 at::Tensor expertForward(const BlockWeights::Expert& e, const at::Tensor& x)
 {
     return at::linear(at::silu(at::linear(x, e.gate)) * at::linear(x, e.up), e.down);
@@ -27,16 +35,13 @@ at::Tensor moeForward(const BlockWeights& w, const ModelConfig& c, const at::Ten
     at::Tensor out = at::zeros_like(x);
     // per expert, the (token, slot) pairs that chose it: one gather, one
     // product over just those tokens, one scatter-add
-    const at::Tensor flat = r.experts.reshape({-1});
-    const int64_t k = r.experts.size(1);
     for (int64_t e = 0; e < int64_t(w.experts.size()); ++e) {
-        const at::Tensor pick = (flat == e).nonzero().squeeze(-1);
-        if (pick.numel() == 0)
+        const RoutedTo to = routedTo(r, e);
+        if (to.choice.numel() == 0)
             continue;
-        const at::Tensor tokens = at::floor_divide(pick, k);
-        const at::Tensor weight = r.weights.reshape({-1}).index_select(0, pick).unsqueeze(-1);
-        const at::Tensor contrib = expertForward(w.experts[std::size_t(e)], x.index_select(0, tokens)) * weight;
-        out = out.index_add(0, tokens, contrib);
+        const at::Tensor weight = r.weights.reshape({-1}).index_select(0, to.choice).unsqueeze(-1);
+        const at::Tensor contrib = expertForward(w.experts[std::size_t(e)], x.index_select(0, to.token)) * weight;
+        out = out.index_add(0, to.token, contrib);
     }
     return out.view(y.sizes());
 }
@@ -44,11 +49,10 @@ at::Tensor moeForward(const BlockWeights& w, const ModelConfig& c, const at::Ten
 std::vector<BlockLinear> blockLinears(const BlockWeights& w, const ModelConfig& c, int block, const LinearInputs* in)
 {
     std::vector<BlockLinear> out;
-    BlockWeights& ww = const_cast<BlockWeights&>(w); // slot() hands out members; nothing is written
     for (TensorRole role : linearRoles()) {
         if (w.isMoe() && (role == TensorRole::FfnGate || role == TensorRole::FfnUp || role == TensorRole::FfnDown))
             continue;
-        out.push_back({role, hfTensorName(c, role, block), -1, *ww.slot(role), in ? in->forRole(role) : at::Tensor()});
+        out.push_back({role, hfTensorName(c, role, block), -1, w.get(role), in ? in->forRole(role) : at::Tensor()});
     }
     if (!w.isMoe())
         return out;
@@ -61,7 +65,7 @@ std::vector<BlockLinear> blockLinears(const BlockWeights& w, const ModelConfig& 
         const BlockWeights::Expert& ex = w.experts[std::size_t(e)];
         at::Tensor x, act;
         if (have) {
-            x = y.index_select(0, at::floor_divide((r.experts.reshape({-1}) == e).nonzero().squeeze(-1), r.experts.size(1)));
+            x = y.index_select(0, routedTo(r, e).token);
             act = at::silu(at::linear(x, ex.gate)) * at::linear(x, ex.up);
         }
         out.push_back({TensorRole::FfnGateExps, hfTensorName(c, TensorRole::FfnGateExps, block, e), e, ex.gate, x});

@@ -23,6 +23,13 @@ struct Routing {
 // Routes N tokens x [N, H] through a block's router [n_expert, H].
 Routing routeTokens(const at::Tensor& router, const ModelConfig& c, const at::Tensor& x);
 
+// The choices that went to expert e: their positions in the flattened [N·k]
+// lists of Routing (for its weights) and their token indices (for the inputs).
+struct RoutedTo {
+    at::Tensor choice, token; // long, empty when no token chose e
+};
+RoutedTo routedTo(const Routing& r, int64_t e);
+
 // One expert's SwiGLU on x [n, H] -> [n, H].
 at::Tensor expertForward(const BlockWeights::Expert& e, const at::Tensor& x);
 

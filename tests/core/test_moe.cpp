@@ -52,6 +52,24 @@ QString copyModel(const QTemporaryDir& tmp)
     return dst;
 }
 
+// PPL at L = 128 and 256 (and without block 1) against the oracle's figures.
+void checkPerplexities(const Model& m, const std::vector<int32_t>& ids, const QJsonObject& g, const char* label)
+{
+    for (const char* key : {"eval_ppl_L128", "eval_ppl_L128_drop1", "eval_ppl_L256"}) {
+        const QJsonObject want = g.value(key).toObject();
+        EvalOptions opt;
+        opt.seq_len = std::string(key).find("L256") != std::string::npos ? 256 : 128;
+        opt.max_windows = want.value("windows").toInt();
+        if (std::string(key).find("drop1") != std::string::npos)
+            opt.drop_blocks = {1};
+        const EvalResult r = evaluatePerplexity(m, ids, opt);
+        qInfo("%s %s: ppl %.6f oracle %.6f (relative %.2g)", label, key, r.ppl, want.value("ppl").toDouble(),
+              testdata::relErr(r.ppl, want.value("ppl").toDouble()));
+        QCOMPARE(r.predicted_tokens, int64_t(want.value("predicted_tokens").toDouble()));
+        QVERIFY2(testdata::relErr(r.ppl, want.value("ppl").toDouble()) < 1e-4, key);
+    }
+}
+
 void editConfig(const QString& dir, const std::function<void(QJsonObject&)>& edit)
 {
     QFile f(dir + "/config.json");
@@ -78,19 +96,9 @@ private Q_SLOTS:
         const QJsonObject g = testdata::golden("qwen3-moe-synthetic");
         const std::vector<int32_t> ids = qwenIds();
         QVERIFY(ModelSession::open(moeDir())->tokenizeFile(testdata::validText()) == ids);
-        for (const char* key : {"eval_ppl_L128", "eval_ppl_L128_drop1", "eval_ppl_L256"}) {
-            const QJsonObject want = g.value(key).toObject();
-            EvalOptions opt;
-            opt.seq_len = std::string(key).find("L256") != std::string::npos ? 256 : 128;
-            opt.max_windows = want.value("windows").toInt();
-            if (std::string(key).find("drop1") != std::string::npos)
-                opt.drop_blocks = {1};
-            const EvalResult r = evaluatePerplexity(*m, ids, opt);
-            qInfo("%s: ppl %.6f oracle %.6f (relative %.2g)", key, r.ppl, want.value("ppl").toDouble(),
-                  testdata::relErr(r.ppl, want.value("ppl").toDouble()));
-            QCOMPARE(r.predicted_tokens, int64_t(want.value("predicted_tokens").toDouble()));
-            QVERIFY2(testdata::relErr(r.ppl, want.value("ppl").toDouble()) < 1e-4, key);
-        }
+        checkPerplexities(*m, ids, g, "qwen3_moe");
+        if (QTest::currentTestFailed())
+            return;
         const QJsonObject w0 = g.value("window0").toObject();
         std::vector<int64_t> first(ids.begin(), ids.begin() + 128);
         c10::InferenceMode guard;
@@ -136,18 +144,9 @@ private Q_SLOTS:
         for (const auto& v : testdata::readJson(testdata::root() + "/golden/tinystories-valid-99.llama2-ids.json").array())
             ids.push_back(v.toInt());
         QVERIFY(ModelSession::open(dir)->tokenizeFile(testdata::validText()) == ids);
-        for (const char* key : {"eval_ppl_L128", "eval_ppl_L128_drop1", "eval_ppl_L256"}) {
-            const QJsonObject want = g.value(key).toObject();
-            EvalOptions opt;
-            opt.seq_len = std::string(key).find("L256") != std::string::npos ? 256 : 128;
-            opt.max_windows = want.value("windows").toInt();
-            if (std::string(key).find("drop1") != std::string::npos)
-                opt.drop_blocks = {1};
-            const EvalResult r = evaluatePerplexity(*m, ids, opt);
-            qInfo("mixtral %s: ppl %.6f oracle %.6f (relative %.2g)", key, r.ppl, want.value("ppl").toDouble(),
-                  testdata::relErr(r.ppl, want.value("ppl").toDouble()));
-            QVERIFY2(testdata::relErr(r.ppl, want.value("ppl").toDouble()) < 1e-4, key);
-        }
+        checkPerplexities(*m, ids, g, "mixtral");
+        if (QTest::currentTestFailed())
+            return;
         const ExpertRouting r = measureRouting(*m, cutWindows(ids, 128, 8, "valid"));
         const QJsonArray counts = g.value("routing_counts_L128").toArray();
         for (int b = 0; b < 4; ++b)
