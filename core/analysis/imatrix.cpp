@@ -88,9 +88,8 @@ Imatrix computeImatrix(const Model& model, const TokenWindows& calib, const std:
             std::vector<at::Tensor> xin, act;
             for (int64_t e = 0; e < c.n_expert; ++e) {
                 const at::Tensor x = y.index_select(0, routedTo(r, e).token);
-                const BlockWeights::Expert& ex = w.experts[std::size_t(e)];
                 xin.push_back(x);
-                act.push_back(at::silu(at::linear(x, ex.gate)) * at::linear(x, ex.up));
+                act.push_back(expertActivation(w.experts[std::size_t(e)], x));
             }
             const ImatrixEntry shared = imatrixEntryOfExperts(xin, c.hidden_size);
             m.entries[ggufTensorName(TensorRole::FfnGateExps, b)] = shared;

@@ -274,12 +274,18 @@ struct Decoder::Impl {
             moe(L);
             return;
         }
-        apply({{&L.gate, gate.data()}, {&L.up, up.data()}}, x.data(), H);
-        for (std::size_t i = 0; i < std::size_t(L.ff); ++i)
-            gate[i] = gate[i] / (1.f + std::exp(-gate[i])) * up[i];
-        apply({{&L.down, tmp.data()}}, gate.data(), L.ff);
+        swiglu(L.gate, L.up, L.down, L.ff);
         for (int64_t i = 0; i < H; ++i)
             h[std::size_t(i)] += tmp[std::size_t(i)];
+    }
+
+    // SwiGLU of the normalised input x into tmp: the dense MLP and each expert.
+    void swiglu(const Linear& g, const Linear& u, const Linear& d, int64_t ff)
+    {
+        apply({{&g, gate.data()}, {&u, up.data()}}, x.data(), c.hidden_size);
+        for (std::size_t i = 0; i < std::size_t(ff); ++i)
+            gate[i] = gate[i] / (1.f + std::exp(-gate[i])) * up[i];
+        apply({{&d, tmp.data()}}, gate.data(), ff);
     }
 
     // The routed MLP of one token (moe_forward.h's semantics): softmax over
@@ -287,7 +293,7 @@ struct Decoder::Impl {
     // and only those experts multiplied.
     void moe(Layer& L)
     {
-        const int64_t H = c.hidden_size, E = int64_t(L.experts.size()), I = c.expert_intermediate_size;
+        const int64_t H = c.hidden_size, E = int64_t(L.experts.size());
         std::vector<float> score(static_cast<std::size_t>(E));
         apply({{&L.router, score.data()}}, x.data(), H);
         const float mx = *std::max_element(score.begin(), score.end());
@@ -306,10 +312,7 @@ struct Decoder::Impl {
         for (int64_t j = 0; j < c.n_expert_used; ++j) {
             Layer::Expert& ex = L.experts[std::size_t(order[std::size_t(j)])];
             const float weight = float(prob[std::size_t(order[std::size_t(j)])] / (c.norm_topk_prob ? chosen : z));
-            apply({{&ex.gate, gate.data()}, {&ex.up, up.data()}}, x.data(), H);
-            for (int64_t i = 0; i < I; ++i)
-                gate[std::size_t(i)] = gate[std::size_t(i)] / (1.f + std::exp(-gate[std::size_t(i)])) * up[std::size_t(i)];
-            apply({{&ex.down, tmp.data()}}, gate.data(), I);
+            swiglu(ex.gate, ex.up, ex.down, c.expert_intermediate_size);
             for (int64_t i = 0; i < H; ++i)
                 sum[std::size_t(i)] += weight * tmp[std::size_t(i)];
         }

@@ -22,9 +22,14 @@ RoutedTo routedTo(const Routing& r, int64_t e)
     return t;
 }
 
+at::Tensor expertActivation(const BlockWeights::Expert& e, const at::Tensor& x)
+{
+    return at::silu(at::linear(x, e.gate)) * at::linear(x, e.up);
+}
+
 at::Tensor expertForward(const BlockWeights::Expert& e, const at::Tensor& x)
 {
-    return at::linear(at::silu(at::linear(x, e.gate)) * at::linear(x, e.up), e.down);
+    return at::linear(expertActivation(e, x), e.down);
 }
 
 at::Tensor moeForward(const BlockWeights& w, const ModelConfig& c, const at::Tensor& y)
@@ -66,7 +71,7 @@ std::vector<BlockLinear> blockLinears(const BlockWeights& w, const ModelConfig& 
         at::Tensor x, act;
         if (have) {
             x = y.index_select(0, routedTo(r, e).token);
-            act = at::silu(at::linear(x, ex.gate)) * at::linear(x, ex.up);
+            act = expertActivation(ex, x);
         }
         out.push_back({TensorRole::FfnGateExps, hfTensorName(c, TensorRole::FfnGateExps, block, e), e, ex.gate, x});
         out.push_back({TensorRole::FfnUpExps, hfTensorName(c, TensorRole::FfnUpExps, block, e), e, ex.up, x});

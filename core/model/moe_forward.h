@@ -30,6 +30,8 @@ struct RoutedTo {
 };
 RoutedTo routedTo(const Routing& r, int64_t e);
 
+// One expert's activation silu(x·gateᵀ) ⊙ (x·upᵀ) [n, I]: what its down matrix reads.
+at::Tensor expertActivation(const BlockWeights::Expert& e, const at::Tensor& x);
 // One expert's SwiGLU on x [n, H] -> [n, H].
 at::Tensor expertForward(const BlockWeights::Expert& e, const at::Tensor& x);
 
